@@ -1,0 +1,85 @@
+# weft build. Sources are discovered: every src/<layer>/*.c except the CLI's
+# main goes into libweft.a; each tests/unit/test_*.c is a test program.
+# BUILD selects the output folder, so several builds (sanitizers, parallel
+# developers) can share one tree: make BUILD=build-san SANITIZE=1.
+
+BUILD    ?= build
+CC       ?= cc
+PKGS     := python3-embed sqlite3 jansson libsodium libxxhash yaml-0.1 md4c md4c-html libzmq
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c17 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+            -D_GNU_SOURCE -DWEFT_VERSION='"$(VERSION)"' -Isrc -I$(BUILD)/gen $(PKG_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -lm
+ifeq ($(SANITIZE),1)
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+LIB_SRC  := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/embedded_py.o
+PY_SRC   := $(sort $(wildcard src/engine/py/*.py))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps demo check test sanitize clean fuzz bench
+all: $(BUILD)/weft $(UNIT_BIN)
+
+$(BUILD)/weft: $(BUILD)/src/cli/main.o $(BUILD)/libweft.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libweft.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The Python runtime is part of the binary: each .py becomes a C string.
+$(BUILD)/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -Wall -Wextra -Werror -O1 -o $@ $<
+
+$(BUILD)/gen/embedded_py.c: $(BUILD)/tools/embed $(PY_SRC)
+	@mkdir -p $(dir $@)
+	$(BUILD)/tools/embed $@ $(PY_SRC)
+
+$(BUILD)/gen/embedded_py.o: $(BUILD)/gen/embedded_py.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libweft.a tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libweft.a $(LDLIBS)
+
+# Install missing Debian packages (only when root), then build.
+deps:
+	@sh tools/install-deps.sh
+
+demo: deps
+	$(MAKE) all
+	$(BUILD)/weft --cache -o $(BUILD)/demo/report.html examples/analysis.pmd
+	@echo "demo report: $(BUILD)/demo/report.html"
+
+check: deps
+	$(MAKE) all
+	WEFT_BUILD=$(BUILD) sh tests/run.sh
+
+test: all
+	WEFT_BUILD=$(BUILD) sh tests/run.sh
+
+sanitize: deps
+	$(MAKE) BUILD=build-san SANITIZE=1 all
+	WEFT_BUILD=build-san ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh tests/run.sh
+
+bench: all
+	sh bench/run.sh
+
+clean:
+	rm -rf build build-san build-*
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

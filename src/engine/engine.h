@@ -1,0 +1,91 @@
+/*
+ * engine: runs code chunks. One interface, two implementations:
+ *
+ *   python  (default) embedded CPython in a worker process forked from weft,
+ *           spoken to over pipes with newline-delimited JSON messages. A chunk
+ *           that segfaults, calls os._exit or runs past the timeout kills only
+ *           the worker: the caller gets RUN_CRASHED / RUN_TIMEOUT and may start
+ *           a new engine.
+ *   jupyter a Jupyter client (ZeroMQ) for any installed kernel (later).
+ *
+ * The engine is started lazily by the caller: a render where nothing has to
+ * run never calls engine_start, so Python never starts.
+ *
+ * Protocol (python engine), one JSON object per line in each direction:
+ *   request  {"op": "...", ...}
+ *   reply    {"ok": true, ...} or {"ok": false, "error": "message"}
+ * Ops "run" and "inline" are wrapped by engine_run_chunk / engine_eval_inline.
+ * Every other op (the cache's name analysis, save/restore of names, state
+ * fingerprints) is dispatched by name to the Python runtime and reached
+ * through engine_request, so the cache can grow the protocol without
+ * touching the process plumbing.
+ */
+#ifndef WEFT_ENGINE_H
+#define WEFT_ENGINE_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "model/outcome.h"
+#include "util/error.h"
+
+struct engine;
+
+struct engine_config {
+	const char *python;     /* --python: path to a (venv) python executable, or NULL */
+	const char *doc_path;   /* the document: sys.argv[0], traceback file name */
+	const char *workdir;    /* directory chunks run in (the document's), or NULL for cwd */
+	double timeout;         /* seconds per chunk, 0 = none */
+};
+
+/* What to run: one chunk with the options that change what it computes. */
+struct run_request {
+	const char *code;
+	int code_line;          /* document line of the first code line */
+	const char *name;       /* chunk name for messages, or NULL */
+	bool term;              /* console transcript: outputs carry their statement index */
+	bool complete;          /* False: code is an incomplete fragment (joined with the next chunk by the caller) */
+	bool fig;               /* capture matplotlib figures */
+	double f_size[2];       /* figure size in inches */
+	int dpi;
+	const char *fig_format; /* "png", "svg" or "pdf" */
+	bool track;             /* cache: report names bound/deleted/mutated, files read/written */
+};
+
+/* Start a worker. Returns 0, or -1 with err (e.g. the interpreter failed to start). */
+int engine_start(struct engine **out, const struct engine_config *cfg, struct weft_error *err);
+/* Stop the worker (if alive) and free the engine. NULL is fine. */
+void engine_stop(struct engine *e);
+/* False once the worker has died (crash, timeout, protocol failure). */
+bool engine_alive(const struct engine *e);
+
+/*
+ * Run a chunk. Fills `out` (outputs, status, error fields, statements in term
+ * mode, seconds) and, when req->track is set and `tracked` is non-NULL, stores
+ * the worker's tracking record there (new reference; see the Python runtime for
+ * its fields). Returns 0 when the chunk finished (normally or by raising), -1
+ * when the worker died or the protocol failed: out->status says RUN_CRASHED or
+ * RUN_TIMEOUT and err describes it; the engine is then dead.
+ */
+int engine_run_chunk(struct engine *e, const struct run_request *req, struct chunk_outcome *out,
+		     json_t **tracked, struct weft_error *err);
+
+/*
+ * Evaluate inline code at document `line`: `<%= expr %>` (is_expr) inserts
+ * str(value); `<% code %>` inserts what it printed. Fills `out`.
+ */
+int engine_eval_inline(struct engine *e, const char *code, bool is_expr, int line,
+		       struct inline_outcome *out, struct weft_error *err);
+
+/*
+ * Send any other request (a JSON object with "op") and wait for its reply.
+ * `*reply` gets a new reference to the reply object. Returns 0 when the reply
+ * says ok, -1 otherwise (err holds the worker's message).
+ */
+int engine_request(struct engine *e, json_t *request, json_t **reply, struct weft_error *err);
+
+/* The interpreter's identity ("CPython 3.11.2 /usr/bin/python3"), part of cache keys. */
+const char *engine_identity(struct engine *e);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * document: the one document model every reader produces and every later
+ * layer consumes. Nothing downstream knows which syntax a chunk came from.
+ *
+ * A document is an ordered list of blocks. A text block is prose, split into
+ * segments: literal text and inline code spans (<%= expr %> or <% code %>).
+ * A chunk block is code with its options and the line of its first code line,
+ * so tracebacks and errors can point into the document.
+ */
+#ifndef WEFT_DOCUMENT_H
+#define WEFT_DOCUMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "model/options.h"
+#include "util/error.h"
+
+enum segment_kind {
+	SEG_TEXT,        /* literal prose */
+	SEG_INLINE_EXPR, /* <%= expr %>: value inserted */
+	SEG_INLINE_CODE, /* <% code %>: run, printed output inserted */
+};
+
+struct text_segment {
+	enum segment_kind kind;
+	char *text;      /* prose, or the inline code without delimiters */
+	int line;        /* line where the segment starts */
+	int column;
+	int inline_index;/* for inline code: its index among the document's inline spans */
+};
+
+struct text_block {
+	struct text_segment *segs;
+	size_t nsegs, alloc;
+	int line;        /* first line of the block */
+};
+
+struct chunk {
+	int index;                 /* 0-based among the document's chunks */
+	int number;                /* 1-based, as Pweave numbers chunks */
+	char *code;                /* the code, newline-terminated lines, no fences */
+	int header_line;           /* line of the fence / <<>>= / #+ header, 0 if none */
+	int code_line;             /* line of the first code line */
+	struct option_list raw;    /* options as written */
+	struct chunk_options opts; /* resolved options */
+	char *lang;                /* "python" (the only engine language for now) */
+};
+
+enum block_kind { BLOCK_TEXT, BLOCK_CHUNK };
+
+struct block {
+	enum block_kind kind;
+	struct text_block text;   /* BLOCK_TEXT */
+	struct chunk chunk;       /* BLOCK_CHUNK */
+};
+
+struct document {
+	char *path;               /* the file as given on the command line */
+	char *input_format;       /* "markdown", "noweb", "script", "notebook" */
+	char *front_matter;       /* raw YAML text between the --- lines (without them), or NULL */
+	int front_matter_lines;   /* how many lines the front matter block took, incl. fences */
+	struct option_list doc_defaults; /* chunk option defaults from `weft:` in front matter */
+	bool doc_cache;           /* `cache: true` under `weft:` */
+	struct block *blocks;
+	size_t nblocks, alloc;
+	size_t nchunks;           /* number of BLOCK_CHUNK blocks */
+	size_t ninline;           /* number of inline code spans */
+};
+
+void document_init(struct document *doc);
+void document_free(struct document *doc);
+/* Append a zeroed block of the given kind and return it. */
+struct block *document_add_block(struct document *doc, enum block_kind kind);
+/* Append a segment to a text block; takes ownership of `text`. */
+struct text_segment *text_block_add(struct text_block *tb, enum segment_kind kind, char *text,
+				    int line, int column);
+/* The i-th chunk (0-based), or NULL. */
+struct chunk *document_chunk(struct document *doc, size_t i);
+const struct chunk *document_chunk_const(const struct document *doc, size_t i);
+/* Chunk by name, or NULL. */
+const struct chunk *document_find_chunk(const struct document *doc, const char *name);
+
+/*
+ * Guess the input format from a file name as Pweave does: .pmd/.md -> markdown,
+ * .py -> script, .ipynb -> notebook, anything else (.texw, .Pnw, .mdw, .rstw,
+ * .pandoc, ...) -> noweb. Returns a static string.
+ */
+const char *document_guess_format(const char *path);
+
+/*
+ * Read `path` into `doc` using input format `format` (NULL: guess). Parses
+ * options and front matter, resolves chunk options, numbers chunks. Returns 0,
+ * or -1 with err naming file:line(:column).
+ */
+int document_read(struct document *doc, const char *path, const char *format,
+		  struct weft_error *err);
+/* As document_read, from a buffer (path used for messages and format guess). */
+int document_read_buffer(struct document *doc, const char *path, const char *format,
+			 const char *text, size_t len, struct weft_error *err);
+
+#endif
