@@ -18,6 +18,16 @@
 #include "util/error.h"
 #include "util/strbuf.h"
 
+/*
+ * Syntax highlighting is Pygments' job (as in the Python ecosystem), which lives
+ * in Python; renderers never start Python themselves. The caller supplies this
+ * callback (see render/highlight.h), which may answer from a cache. `style` is
+ * "html" or "latex". Returns 0 with highlighted markup appended to `out`, or -1
+ * when highlighting is unavailable (the renderer then escapes plain code).
+ */
+typedef int (*render_highlight_fn)(void *ctx, const char *code, const char *lang,
+				   const char *style, struct strbuf *out);
+
 struct render_options {
 	const char *format;        /* Pweave format name: "markdown", "pandoc", "tex", ... */
 	const char *output_path;   /* where the report will be written (figure paths are relative to it) */
@@ -25,6 +35,8 @@ struct render_options {
 	const char *figure_format; /* "png", "svg", "pdf": the format figures were produced in */
 	bool embed_figures;        /* html: embed figures as data: URIs (default true) */
 	const char *version;       /* weft version, for footers */
+	render_highlight_fn highlight; /* may be NULL: no highlighting */
+	void *highlight_ctx;
 };
 
 /*
