@@ -1,0 +1,31 @@
+/*
+ * latex: the LaTeX format family, behind render.h's dispatch table.
+ *
+ *   tex          verbatim code and output (Pweave's "tex")
+ *   texminted    minted environments for code, verbatim output
+ *   texpweave    \begin{pweavecode} / \begin{pweaveout} environments
+ *   texpygments  code highlighted by Pygments' LaTeX formatter (through
+ *                opts->highlight with style "latex"), plus its style macros
+ *
+ * Presentation options (echo, results incl. raw "tex" pass-through, include,
+ * caption, name, width, f_env, f_pos, wrap, term transcripts, error tracebacks,
+ * the stopped-execution marker) are applied here. Figures are written through
+ * render/figures.h and referenced with \includegraphics.
+ */
+#ifndef WEFT_LATEX_H
+#define WEFT_LATEX_H
+
+#include "render/render.h"
+
+/*
+ * Render `doc` with `res` as LaTeX format `format` (one of the four above),
+ * appending to `out`. Returns 0, or -1 with err (e.g. a figure file could not
+ * be written).
+ */
+int latex_render(const char *format, const struct document *doc, const struct weave_results *res,
+		 const struct render_options *opts, struct strbuf *out, struct weft_error *err);
+
+/* True when `format` is one this module renders. */
+int latex_format_known(const char *format);
+
+#endif
