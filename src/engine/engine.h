@@ -51,6 +51,8 @@ struct run_request {
 	int dpi;
 	const char *fig_format; /* "png", "svg" or "pdf" */
 	bool track;             /* cache: report names bound/deleted/mutated, files read/written */
+	const json_t *extra;    /* optional object whose fields are merged into the "run" request
+				 * and so reach weft_state.begin_tracking (cache: "reads", "cache_dir") */
 };
 
 /* Start a worker. Returns 0, or -1 with err (e.g. the interpreter failed to start). */
