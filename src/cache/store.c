@@ -1,0 +1,1584 @@
+/* store: the cache directory (SQLite index + content-addressed blobs); see store.h. */
+#include "cache/store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+/* How long a process waits for another one's write transaction. */
+#define STORE_BUSY_TIMEOUT_MS 30000
+/* Memo values unused this long are dropped by store_gc. */
+#define STORE_MEMO_MAX_AGE_SECONDS (30.0 * 24 * 3600)
+
+/* An entry or memo row read during this run, whose last_used is written at close. */
+struct used_row {
+	char *ns;   /* NULL for an entry */
+	char *key;
+};
+
+struct store {
+	char *dir;
+	char *index_path;
+	char *blobs_dir;
+	char *tmp_dir;
+	sqlite3 *db;
+	unsigned char key[HASH_KEY_BYTES];
+	struct used_row *used;
+	size_t nused, used_alloc;
+	unsigned tmp_counter;
+};
+
+static const char schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS entry ("
+	"  key TEXT PRIMARY KEY,"
+	"  meta TEXT NOT NULL,"      /* canonical JSON */
+	"  mac TEXT NOT NULL,"       /* keyed BLAKE2b over key and meta */
+	"  doc TEXT NOT NULL,"
+	"  chunk TEXT NOT NULL,"
+	"  seconds REAL NOT NULL,"
+	"  created REAL NOT NULL,"
+	"  last_used REAL NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS entry_doc_chunk ON entry(doc, chunk, created);"
+	"CREATE INDEX IF NOT EXISTS entry_last_used ON entry(last_used);"
+	"CREATE TABLE IF NOT EXISTS entry_blob ("
+	"  key TEXT NOT NULL REFERENCES entry(key) ON DELETE CASCADE,"
+	"  hash TEXT NOT NULL,"
+	"  PRIMARY KEY (key, hash)) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS entry_blob_hash ON entry_blob(hash);"
+	"CREATE TABLE IF NOT EXISTS blob ("
+	"  hash TEXT PRIMARY KEY,"
+	"  size INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS memo ("
+	"  ns TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  mac TEXT NOT NULL,"
+	"  last_used REAL NOT NULL,"
+	"  PRIMARY KEY (ns, key)) WITHOUT ROWID;";
+
+/* ------------------------------------------------------------------ */
+/* small helpers                                                       */
+
+/* Wall-clock time as Unix seconds, for created/last_used columns. */
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* "dir/name" as a new string. */
+static char *path_join(const char *dir, const char *name)
+{
+	struct strbuf sb;
+	strbuf_init(&sb);
+	strbuf_addf(&sb, "%s/%s", dir, name);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* fsync a directory so a rename or create inside it survives a crash. */
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+/* Write all of buf, retrying short writes and EINTR. */
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = write(fd, p, len > (1u << 30) ? (1u << 30) : len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* mkdir -p with mode 0700 for every directory created. */
+static int mkdir_p(const char *path, struct weft_error *err)
+{
+	char *p = xstrdup(path);
+	for (char *s = p + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+			*s = '\0';
+			if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+				weft_error_errno(err, p, "cannot create directory");
+				free(p);
+				return -1;
+			}
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	free(p);
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return weft_error_errno(err, path, "cannot create directory");
+	if (!S_ISDIR(st.st_mode))
+		return weft_error_set(err, path, 0, 0, "exists but is not a directory");
+	return 0;
+}
+
+/*
+ * Refuse a path that someone else could have planted or can change: owned
+ * by another user, or writable by group/others (for the key file: any
+ * access by group/others). follow: stat the target of a symlink (the
+ * top directory may legitimately be one); otherwise a symlink is refused.
+ */
+static int check_private(const char *path, const char *what, int follow, mode_t forbidden,
+			 struct weft_error *err)
+{
+	struct stat st;
+	if ((follow ? stat(path, &st) : lstat(path, &st)) < 0)
+		return weft_error_errno(err, path, "cannot inspect %s", what);
+	if (S_ISLNK(st.st_mode))
+		return weft_error_set(err, path, 0, 0,
+				      "%s is a symbolic link; refusing to use it", what);
+	if (st.st_uid != geteuid())
+		return weft_error_set(err, path, 0, 0,
+				      "%s is owned by uid %u, not by you (uid %u); refusing to "
+				      "use it, as cached pickles are code",
+				      what, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & forbidden)
+		return weft_error_set(err, path, 0, 0,
+				      "%s is accessible by other users (mode %04o); refusing to "
+				      "use it, as cached pickles are code (fix: chmod %s %s)",
+				      what, (unsigned)(st.st_mode & 07777),
+				      forbidden == 077 ? "go-rwx" : "go-w", path);
+	return 0;
+}
+
+/* Same, but a missing path is fine (it will be created privately). */
+static int check_private_if_exists(const char *path, const char *what, mode_t forbidden,
+				   struct weft_error *err)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0 && errno == ENOENT)
+		return 0;
+	return check_private(path, what, 0, forbidden, err);
+}
+
+/* Record an SQLite failure on the index, with what we were doing. */
+static int db_error(struct store *st, struct weft_error *err, const char *what)
+{
+	return weft_error_set(err, st->index_path, 0, 0, "cache index: %s: %s", what,
+			      sqlite3_errmsg(st->db));
+}
+
+/* Run SQL without results. */
+static int db_exec(struct store *st, const char *sql, struct weft_error *err)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		weft_error_set(err, st->index_path, 0, 0, "cache index: %s: %s", sql,
+			       msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Prepare a statement; NULL on failure with err set. */
+static sqlite3_stmt *db_prepare(struct store *st, const char *sql, struct weft_error *err)
+{
+	sqlite3_stmt *stmt = NULL;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+		db_error(st, err, "prepare");
+		sqlite3_finalize(stmt);
+		return NULL;
+	}
+	return stmt;
+}
+
+/* Bind a possibly NULL C string as TEXT (copied by SQLite). */
+static void bind_text(sqlite3_stmt *stmt, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(stmt, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(stmt, i);
+}
+
+/* Step a statement that returns no rows; finalizes it. */
+static int db_step_done(struct store *st, sqlite3_stmt *stmt, const char *what,
+			struct weft_error *err)
+{
+	int rc = sqlite3_step(stmt);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		db_error(st, err, what);
+		sqlite3_finalize(stmt);
+		return -1;
+	}
+	sqlite3_finalize(stmt);
+	return 0;
+}
+
+/* Take the write lock now (not at the first write), so a transaction never
+ * has to upgrade a read lock and fail with SQLITE_BUSY mid-way. */
+static int tx_begin(struct store *st, struct weft_error *err)
+{
+	return db_exec(st, "BEGIN IMMEDIATE", err);
+}
+
+static int tx_commit(struct store *st, struct weft_error *err)
+{
+	return db_exec(st, "COMMIT", err);
+}
+
+/* Roll back, keeping the error that made us give up. */
+static void tx_rollback(struct store *st)
+{
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Canonical text of a JSON value: what the MAC covers and what is stored. */
+static char *canonical_json(const json_t *v)
+{
+	return json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+/* MAC of an entry: domain tag, key, canonical metadata. */
+static void entry_mac(const struct store *st, const char *key, const char *text,
+		      char out[HASH_HEX_SIZE])
+{
+	struct hasher h;
+	hasher_init_keyed(&h, st->key);
+	hasher_update_str(&h, "weft-entry-v1");
+	hasher_update_str(&h, key);
+	hasher_update_str(&h, text);
+	hasher_final_hex(&h, out);
+}
+
+/* MAC of a memo value: domain tag, namespace, key, canonical value. */
+static void memo_mac(const struct store *st, const char *ns, const char *key, const char *text,
+		     char out[HASH_HEX_SIZE])
+{
+	struct hasher h;
+	hasher_init_keyed(&h, st->key);
+	hasher_update_str(&h, "weft-memo-v1");
+	hasher_update_str(&h, ns);
+	hasher_update_str(&h, key);
+	hasher_update_str(&h, text);
+	hasher_final_hex(&h, out);
+}
+
+/* ------------------------------------------------------------------ */
+/* the user's secret key                                               */
+
+/* Where the key lives: $XDG_CONFIG_HOME/weft/key or ~/.config/weft/key. */
+static int key_path(struct strbuf *out, struct weft_error *err)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	if (xdg && xdg[0] == '/') {
+		strbuf_addf(out, "%s/weft/key", xdg);
+		return 0;
+	}
+	const char *home = getenv("HOME");
+	if (!home || !*home) {
+		struct passwd *pw = getpwuid(geteuid());
+		home = pw ? pw->pw_dir : NULL;
+	}
+	if (!home || !*home)
+		return weft_error_set(err, NULL, 0, 0,
+				      "cannot find a home directory for the cache key "
+				      "(set HOME or XDG_CONFIG_HOME)");
+	strbuf_addf(out, "%s/.config/weft/key", home);
+	return 0;
+}
+
+/* Make a new key file atomically; losing a race to another process is fine. */
+static int key_create(const char *path, struct weft_error *err)
+{
+	unsigned char raw[HASH_KEY_BYTES];
+	char hex[2 * HASH_KEY_BYTES + 2];
+	randombytes_buf(raw, sizeof(raw));
+	hash_to_hex(raw, sizeof(raw), hex);
+	sodium_memzero(raw, sizeof(raw));
+	strcat(hex, "\n");
+
+	struct strbuf tmp;
+	strbuf_init(&tmp);
+	strbuf_addf(&tmp, "%s.%ld.tmp", path, (long)getpid());
+	int fd = open(tmp.buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		weft_error_errno(err, tmp.buf, "cannot create cache key");
+		strbuf_free(&tmp);
+		return -1;
+	}
+	int rc = 0;
+	if (write_all(fd, hex, strlen(hex)) < 0 || fsync(fd) < 0)
+		rc = weft_error_errno(err, tmp.buf, "cannot write cache key");
+	close(fd);
+	sodium_memzero(hex, sizeof(hex));
+	/* link() never replaces: whoever links first wins, the others read it. */
+	if (rc == 0 && link(tmp.buf, path) < 0 && errno != EEXIST)
+		rc = weft_error_errno(err, path, "cannot create cache key");
+	unlink(tmp.buf);
+	strbuf_free(&tmp);
+	return rc;
+}
+
+/* Read the user's key, creating it on first use; refuse a key others can read. */
+static int key_load(struct store *st, struct weft_error *err)
+{
+	struct strbuf path, dir, text;
+	strbuf_init(&path);
+	strbuf_init(&dir);
+	strbuf_init(&text);
+	int rc = -1;
+	if (key_path(&path, err) < 0)
+		goto out;
+	strbuf_add(&dir, path.buf, (size_t)(strrchr(path.buf, '/') - path.buf));
+	if (mkdir_p(dir.buf, err) < 0)
+		goto out;
+	int fd = open(path.buf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT) {
+		if (key_create(path.buf, err) < 0)
+			goto out;
+		fd = open(path.buf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	}
+	if (fd < 0) {
+		weft_error_errno(err, path.buf, "cannot open cache key");
+		goto out;
+	}
+	close(fd);
+	if (check_private(path.buf, "cache key file", 0, 077, err) < 0)
+		goto out;
+	if (strbuf_read_file(&text, path.buf) < 0) {
+		weft_error_errno(err, path.buf, "cannot read cache key");
+		goto out;
+	}
+	strbuf_rtrim(&text);
+	size_t n = 0;
+	if (text.len != 2 * HASH_KEY_BYTES ||
+	    sodium_hex2bin(st->key, sizeof(st->key), text.buf, text.len, NULL, &n, NULL) != 0 ||
+	    n != HASH_KEY_BYTES) {
+		weft_error_set(err, path.buf, 0, 0,
+			       "malformed cache key (expected %d hex characters); remove it "
+			       "to make a new one (existing caches become misses)",
+			       2 * HASH_KEY_BYTES);
+		goto out;
+	}
+	rc = 0;
+out:
+	sodium_memzero(text.buf, text.len);
+	strbuf_free(&path);
+	strbuf_free(&dir);
+	strbuf_free(&text);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* opening                                                             */
+
+void store_default_dir(const char *doc_path, const char *cli_dir, struct strbuf *out)
+{
+	strbuf_reset(out);
+	if (cli_dir && *cli_dir) {
+		strbuf_addstr(out, cli_dir);
+		return;
+	}
+	const char *env = getenv("WEFT_CACHE_DIR");
+	if (env && *env) {
+		strbuf_addstr(out, env);
+		return;
+	}
+	const char *slash = doc_path && strcmp(doc_path, "-") ? strrchr(doc_path, '/') : NULL;
+	if (slash == doc_path && slash)
+		strbuf_addstr(out, "/.weft-cache");
+	else if (slash)
+		strbuf_addf(out, "%.*s/.weft-cache", (int)(slash - doc_path), doc_path);
+	else
+		strbuf_addstr(out, ".weft-cache");
+}
+
+/* Set up journal mode and schema; safe when several processes open a new
+ * directory at once (the schema is made inside one write transaction). */
+static int db_setup(struct store *st, struct weft_error *err)
+{
+	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	/* The first statement reads the header: a non-database fails here. */
+	sqlite3_stmt *stmt = db_prepare(st, "PRAGMA journal_mode=WAL", err);
+	if (!stmt)
+		goto corrupt;
+	int rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW) {
+		db_error(st, err, "cannot switch to WAL mode");
+		sqlite3_finalize(stmt);
+		goto corrupt;
+	}
+	sqlite3_finalize(stmt);
+	/* NORMAL in WAL mode: commits survive a killed process; only a power
+	 * loss can drop the last commits, never corrupt the index. Blobs are
+	 * fsynced before any entry points at them. */
+	if (db_exec(st, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", err) < 0)
+		return -1;
+	if (tx_begin(st, err) < 0)
+		goto corrupt;
+	stmt = db_prepare(st, "PRAGMA user_version", err);
+	if (!stmt) {
+		tx_rollback(st);
+		return -1;
+	}
+	int version = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : -1;
+	sqlite3_finalize(stmt);
+	if (version == 0) {
+		struct strbuf sql;
+		strbuf_init(&sql);
+		strbuf_addf(&sql, "%s PRAGMA user_version=%d;", schema_sql, STORE_SCHEMA_VERSION);
+		rc = db_exec(st, sql.buf, err);
+		strbuf_free(&sql);
+		if (rc < 0) {
+			tx_rollback(st);
+			return -1;
+		}
+	} else if (version != STORE_SCHEMA_VERSION) {
+		tx_rollback(st);
+		return weft_error_set(err, st->dir, 0, 0,
+				      "cache directory has index schema version %d, this weft "
+				      "knows version %d; use another --cache-dir or remove it",
+				      version, STORE_SCHEMA_VERSION);
+	}
+	return tx_commit(st, err);
+corrupt:
+	if (sqlite3_errcode(st->db) == SQLITE_NOTADB || sqlite3_errcode(st->db) == SQLITE_CORRUPT)
+		weft_error_set(err, st->index_path, 0, 0,
+			       "cache index is not a valid SQLite database (%s); remove the "
+			       "cache directory %s to start afresh",
+			       sqlite3_errmsg(st->db), st->dir);
+	return -1;
+}
+
+/* Free everything a store owns, without flushing. */
+static void store_free(struct store *st)
+{
+	if (!st)
+		return;
+	if (st->db)
+		sqlite3_close_v2(st->db);
+	for (size_t i = 0; i < st->nused; i++) {
+		free(st->used[i].ns);
+		free(st->used[i].key);
+	}
+	free(st->used);
+	free(st->dir);
+	free(st->index_path);
+	free(st->blobs_dir);
+	free(st->tmp_dir);
+	sodium_memzero(st->key, sizeof(st->key));
+	free(st);
+}
+
+int store_open(struct store **out, const char *dir, struct weft_error *err)
+{
+	*out = NULL;
+	if (!dir || !*dir)
+		return weft_error_set(err, NULL, 0, 0, "empty cache directory name");
+	if (hash_global_init() < 0)
+		return weft_error_set(err, dir, 0, 0, "libsodium cannot initialise");
+	struct store *st = xcalloc(1, sizeof(*st));
+	st->dir = xstrdup(dir);
+	/* Keep "/" alone but drop a trailing slash so paths print cleanly. */
+	size_t dl = strlen(st->dir);
+	while (dl > 1 && st->dir[dl - 1] == '/')
+		st->dir[--dl] = '\0';
+	st->index_path = path_join(st->dir, "index.sqlite");
+	st->blobs_dir = path_join(st->dir, "blobs");
+	st->tmp_dir = path_join(st->dir, "tmp");
+
+	if (mkdir_p(st->dir, err) < 0 ||
+	    check_private(st->dir, "cache directory", 1, S_IWGRP | S_IWOTH, err) < 0)
+		goto fail;
+	const char *subdirs[2] = { st->blobs_dir, st->tmp_dir };
+	for (int i = 0; i < 2; i++) {
+		if (mkdir(subdirs[i], 0700) < 0 && errno != EEXIST) {
+			weft_error_errno(err, subdirs[i], "cannot create directory");
+			goto fail;
+		}
+		if (check_private(subdirs[i], "cache directory", 0, S_IWGRP | S_IWOTH, err) < 0)
+			goto fail;
+	}
+	struct strbuf side;
+	strbuf_init(&side);
+	int bad = check_private_if_exists(st->index_path, "cache index", S_IWGRP | S_IWOTH, err);
+	for (int i = 0; i < 2 && !bad; i++) {
+		strbuf_reset(&side);
+		strbuf_addf(&side, "%s%s", st->index_path, i ? "-shm" : "-wal");
+		bad = check_private_if_exists(side.buf, "cache index", S_IWGRP | S_IWOTH, err);
+	}
+	strbuf_free(&side);
+	if (bad)
+		goto fail;
+	if (key_load(st, err) < 0)
+		goto fail;
+
+	if (sqlite3_open_v2(st->index_path, &st->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK) {
+		if (st->db)
+			db_error(st, err, "cannot open");
+		else
+			weft_error_set(err, st->index_path, 0, 0, "cache index: cannot open");
+		goto fail;
+	}
+	/* SQLite creates with 0644 & ~umask; the directory is private anyway,
+	 * but keep the index private too. */
+	chmod(st->index_path, 0600);
+	if (db_setup(st, err) < 0)
+		goto fail;
+	*out = st;
+	return 0;
+fail:
+	store_free(st);
+	return -1;
+}
+
+const char *store_dir(const struct store *st)
+{
+	return st->dir;
+}
+
+const char *store_tmp_dir(const struct store *st)
+{
+	return st->tmp_dir;
+}
+
+void store_tmp_path(struct store *st, struct strbuf *out)
+{
+	/* pid first (see store_gc), then a counter and randomness, so
+	 * neither threads nor a recycled pid can collide. */
+	strbuf_addf(out, "%s/%ld-%u-%08x.tmp", st->tmp_dir, (long)getpid(), st->tmp_counter++,
+		    (unsigned)randombytes_random());
+}
+
+/* Write the last_used times of rows read during this run, in one transaction. */
+static void flush_used(struct store *st)
+{
+	if (!st->nused)
+		return;
+	struct weft_error err;
+	weft_error_init(&err);
+	double now = now_seconds();
+	sqlite3_stmt *e = NULL, *m = NULL;
+	if (tx_begin(st, &err) < 0)
+		goto out;
+	e = db_prepare(st, "UPDATE entry SET last_used=?1 WHERE key=?2", &err);
+	m = db_prepare(st, "UPDATE memo SET last_used=?1 WHERE ns=?2 AND key=?3", &err);
+	if (!e || !m) {
+		tx_rollback(st);
+		goto out;
+	}
+	for (size_t i = 0; i < st->nused; i++) {
+		sqlite3_stmt *s = st->used[i].ns ? m : e;
+		sqlite3_reset(s);
+		sqlite3_bind_double(s, 1, now);
+		if (st->used[i].ns) {
+			bind_text(s, 2, st->used[i].ns);
+			bind_text(s, 3, st->used[i].key);
+		} else {
+			bind_text(s, 2, st->used[i].key);
+		}
+		sqlite3_step(s);
+	}
+	sqlite3_finalize(e);
+	sqlite3_finalize(m);
+	e = m = NULL;
+	tx_commit(st, &err);
+out:
+	sqlite3_finalize(e);
+	sqlite3_finalize(m);
+	if (weft_error_isset(&err))
+		weft_warn(st->index_path, 0, "cannot record cache use: %s", err.msg.buf);
+	weft_error_free(&err);
+	for (size_t i = 0; i < st->nused; i++) {
+		free(st->used[i].ns);
+		free(st->used[i].key);
+	}
+	st->nused = 0;
+}
+
+/* Remember that a row was used; written in bulk by flush_used. */
+static void mark_used(struct store *st, const char *ns, const char *key)
+{
+	ARRAY_GROW(st->used, st->nused + 1, st->used_alloc);
+	st->used[st->nused].ns = ns ? xstrdup(ns) : NULL;
+	st->used[st->nused].key = xstrdup(key);
+	st->nused++;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	flush_used(st);
+	store_free(st);
+}
+
+/* ------------------------------------------------------------------ */
+/* blobs                                                               */
+
+int store_blob_path(const struct store *st, const char *hash, struct strbuf *out)
+{
+	if (!hash_is_hex(hash, 32))
+		return -1;
+	strbuf_addf(out, "%s/%.2s/%s", st->blobs_dir, hash, hash + 2);
+	return 0;
+}
+
+/* Rename a finished, fsynced temp file to its blob name and fsync the directories. */
+static int blob_publish(struct store *st, const char *tmp, const char *hash,
+			struct weft_error *err)
+{
+	struct strbuf sub, dst;
+	strbuf_init(&sub);
+	strbuf_init(&dst);
+	int rc = -1;
+	strbuf_addf(&sub, "%s/%.2s", st->blobs_dir, hash);
+	store_blob_path(st, hash, &dst);
+	if (mkdir(sub.buf, 0700) == 0) {
+		if (fsync_dir(st->blobs_dir) < 0) {
+			weft_error_errno(err, st->blobs_dir, "cannot sync cache directory");
+			goto out;
+		}
+	} else if (errno != EEXIST) {
+		weft_error_errno(err, sub.buf, "cannot create cache directory");
+		goto out;
+	}
+	if (rename(tmp, dst.buf) < 0) {
+		if (errno == EXDEV)
+			weft_error_set(err, tmp, 0, 0,
+				       "blob must be written inside the cache's tmp directory %s",
+				       st->tmp_dir);
+		else
+			weft_error_errno(err, dst.buf, "cannot store blob");
+		goto out;
+	}
+	if (fsync_dir(sub.buf) < 0) {
+		weft_error_errno(err, sub.buf, "cannot sync cache directory");
+		goto out;
+	}
+	rc = 0;
+out:
+	strbuf_free(&sub);
+	strbuf_free(&dst);
+	return rc;
+}
+
+/* True when blob `hash` exists with the given size (a cheap presence check). */
+static int blob_present(const struct store *st, const char *hash, uint64_t size)
+{
+	struct strbuf path;
+	strbuf_init(&path);
+	store_blob_path(st, hash, &path);
+	struct stat sb;
+	int ok = stat(path.buf, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == size;
+	strbuf_free(&path);
+	return ok;
+}
+
+int store_blob_put_file(struct store *st, const char *tmp_path, char hash_out[STORE_HASH_SIZE],
+			struct weft_error *err)
+{
+	int fd = open(tmp_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return weft_error_errno(err, tmp_path, "cannot open file to cache");
+	struct stat sb;
+	uint64_t size = 0;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return weft_error_set(err, tmp_path, 0, 0, "not a regular file, cannot cache it");
+	}
+	if (hash_xxh128_fd(fd, hash_out, &size) < 0) {
+		weft_error_errno(err, tmp_path, "cannot read file to cache");
+		close(fd);
+		return -1;
+	}
+	if (blob_present(st, hash_out, size)) {
+		close(fd);
+		unlink(tmp_path);
+		return 0;
+	}
+	/* The bytes must be on disk before the name that promises them. */
+	if (fsync(fd) < 0) {
+		weft_error_errno(err, tmp_path, "cannot sync file to cache");
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return blob_publish(st, tmp_path, hash_out, err);
+}
+
+int store_blob_put_mem(struct store *st, const void *data, size_t len,
+		       char hash_out[STORE_HASH_SIZE], struct weft_error *err)
+{
+	hash_xxh128_hex(data, len, hash_out);
+	if (blob_present(st, hash_out, len))
+		return 0;
+	struct strbuf tmp;
+	strbuf_init(&tmp);
+	store_tmp_path(st, &tmp);
+	int fd = open(tmp.buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int rc = -1;
+	if (fd < 0) {
+		weft_error_errno(err, tmp.buf, "cannot create cache file");
+		goto out;
+	}
+	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		weft_error_errno(err, tmp.buf, "cannot write cache file");
+		close(fd);
+		unlink(tmp.buf);
+		goto out;
+	}
+	close(fd);
+	rc = blob_publish(st, tmp.buf, hash_out, err);
+	if (rc < 0)
+		unlink(tmp.buf);
+out:
+	strbuf_free(&tmp);
+	return rc;
+}
+
+/* A blob failed its check: say so and remove it, so it reads as a miss. */
+static void blob_reject(struct store *st, const char *hash, const char *path, const char *why)
+{
+	weft_warn(path, 0, "cached blob %s; removing it and treating it as a cache miss", why);
+	unlink(path);
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM blob WHERE hash=?1", -1, &s, NULL) ==
+	    SQLITE_OK) {
+		bind_text(s, 1, hash);
+		sqlite3_step(s);
+	}
+	sqlite3_finalize(s);
+}
+
+int store_blob_read(struct store *st, const char *hash, struct strbuf *out,
+		    struct weft_error *err)
+{
+	struct strbuf path;
+	strbuf_init(&path);
+	if (store_blob_path(st, hash, &path) < 0) {
+		strbuf_free(&path);
+		return weft_error_set(err, st->dir, 0, 0, "malformed blob hash \"%s\"",
+				      hash ? hash : "(null)");
+	}
+	size_t old = out->len;
+	int rc;
+	if (strbuf_read_file(out, path.buf) < 0) {
+		strbuf_setlen(out, old);
+		if (errno == ENOENT) {
+			weft_warn(path.buf, 0, "cached blob is missing; treating it as a cache miss");
+			rc = 0;
+		} else {
+			rc = weft_error_errno(err, path.buf, "cannot read cached blob");
+		}
+	} else {
+		char got[STORE_HASH_SIZE];
+		hash_xxh128_hex(out->buf + old, out->len - old, got);
+		if (strcmp(got, hash)) {
+			strbuf_setlen(out, old);
+			blob_reject(st, hash, path.buf, "is corrupt (contents do not match its hash)");
+			rc = 0;
+		} else {
+			rc = 1;
+		}
+	}
+	strbuf_free(&path);
+	return rc;
+}
+
+int store_blob_verify(struct store *st, const char *hash)
+{
+	struct strbuf path;
+	strbuf_init(&path);
+	if (store_blob_path(st, hash, &path) < 0) {
+		strbuf_free(&path);
+		return 0;
+	}
+	char got[STORE_HASH_SIZE];
+	int rc;
+	if (hash_xxh128_file(path.buf, got, NULL, NULL) < 0) {
+		weft_warn(path.buf, 0, "cached blob is missing or unreadable; treating it as a "
+				       "cache miss");
+		rc = 0;
+	} else if (strcmp(got, hash)) {
+		blob_reject(st, hash, path.buf, "is corrupt (contents do not match its hash)");
+		rc = 0;
+	} else {
+		rc = 1;
+	}
+	strbuf_free(&path);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* entries                                                             */
+
+void store_entry_info_init(struct store_entry_info *info)
+{
+	memset(info, 0, sizeof(*info));
+}
+
+void store_entry_info_free(struct store_entry_info *info)
+{
+	free(info->key);
+	free(info->doc);
+	free(info->chunk);
+	json_decref(info->meta);
+	store_entry_info_init(info);
+}
+
+int store_entry_put(struct store *st, const char *key, json_t *meta, const char *const *blobs,
+		    size_t nblobs, const char *doc, const char *chunk, double seconds,
+		    struct weft_error *err)
+{
+	if (!key || !*key || !meta || !doc)
+		return weft_error_set(err, st->dir, 0, 0,
+				      "cache entry needs a key, metadata and a document");
+	for (size_t i = 0; i < nblobs; i++)
+		if (!hash_is_hex(blobs[i], 32))
+			return weft_error_set(err, st->dir, 0, 0,
+					      "cache entry %s: malformed blob hash \"%s\"", key,
+					      blobs[i] ? blobs[i] : "(null)");
+	char *text = canonical_json(meta);
+	if (!text)
+		return weft_error_set(err, st->dir, 0, 0,
+				      "cache entry %s: metadata cannot be encoded as JSON", key);
+	char mac[HASH_HEX_SIZE];
+	entry_mac(st, key, text, mac);
+	double now = now_seconds();
+	sqlite3_stmt *s = NULL;
+	struct strbuf path;
+	strbuf_init(&path);
+
+	if (tx_begin(st, err) < 0)
+		goto fail_notx;
+	if (!(s = db_prepare(st, "DELETE FROM entry WHERE key=?1", err)))
+		goto fail;
+	bind_text(s, 1, key);
+	if (db_step_done(st, s, "cannot replace entry", err) < 0)
+		goto fail;
+	s = db_prepare(st,
+		       "INSERT INTO entry(key, meta, mac, doc, chunk, seconds, created, last_used)"
+		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+		       err);
+	if (!s)
+		goto fail;
+	bind_text(s, 1, key);
+	bind_text(s, 2, text);
+	bind_text(s, 3, mac);
+	bind_text(s, 4, doc);
+	bind_text(s, 5, chunk ? chunk : "");
+	sqlite3_bind_double(s, 6, seconds);
+	sqlite3_bind_double(s, 7, now);
+	if (db_step_done(st, s, "cannot insert entry", err) < 0)
+		goto fail;
+	for (size_t i = 0; i < nblobs; i++) {
+		/* Checked under the write lock: a gc cannot remove the blob
+		 * between this check and the commit. */
+		struct stat sb;
+		strbuf_reset(&path);
+		store_blob_path(st, blobs[i], &path);
+		if (stat(path.buf, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+			weft_error_errno(err, path.buf,
+					 "cache entry %s references a blob that is not in the store",
+					 key);
+			goto fail;
+		}
+		s = db_prepare(st,
+			       "INSERT INTO blob(hash, size) VALUES (?1, ?2)"
+			       " ON CONFLICT(hash) DO UPDATE SET size=excluded.size",
+			       err);
+		if (!s)
+			goto fail;
+		bind_text(s, 1, blobs[i]);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)sb.st_size);
+		if (db_step_done(st, s, "cannot record blob", err) < 0)
+			goto fail;
+		s = db_prepare(st, "INSERT OR IGNORE INTO entry_blob(key, hash) VALUES (?1, ?2)",
+			       err);
+		if (!s)
+			goto fail;
+		bind_text(s, 1, key);
+		bind_text(s, 2, blobs[i]);
+		if (db_step_done(st, s, "cannot record entry blob", err) < 0)
+			goto fail;
+	}
+	if (tx_commit(st, err) < 0)
+		goto fail;
+	free(text);
+	strbuf_free(&path);
+	return 0;
+fail:
+	tx_rollback(st);
+fail_notx:
+	free(text);
+	strbuf_free(&path);
+	return -1;
+}
+
+int store_entry_remove(struct store *st, const char *key, struct weft_error *err)
+{
+	sqlite3_stmt *s = db_prepare(st, "DELETE FROM entry WHERE key=?1", err);
+	if (!s)
+		return -1;
+	bind_text(s, 1, key);
+	if (db_step_done(st, s, "cannot remove entry", err) < 0)
+		return -1;
+	return sqlite3_changes(st->db) > 0 ? 1 : 0;
+}
+
+/* Drop an entry found unusable during a lookup; failure only costs a warning. */
+static void entry_drop(struct store *st, const char *key)
+{
+	struct weft_error e;
+	weft_error_init(&e);
+	if (store_entry_remove(st, key, &e) < 0)
+		weft_warn(st->index_path, 0, "%s", e.msg.buf);
+	weft_error_free(&e);
+}
+
+/*
+ * Are all blobs of entry `key` present with their recorded sizes? A
+ * truncated blob is removed (it can never become right again).
+ * 1 yes, 0 no (warned), -1 error.
+ */
+static int entry_blobs_present(struct store *st, const char *key, struct weft_error *err)
+{
+	sqlite3_stmt *s = db_prepare(st,
+				     "SELECT eb.hash, b.size FROM entry_blob eb"
+				     " LEFT JOIN blob b ON b.hash = eb.hash WHERE eb.key=?1",
+				     err);
+	if (!s)
+		return -1;
+	bind_text(s, 1, key);
+	struct strbuf path;
+	strbuf_init(&path);
+	int ok = 1, rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *hash = (const char *)sqlite3_column_text(s, 0);
+		strbuf_reset(&path);
+		if (store_blob_path(st, hash, &path) < 0) {
+			ok = 0;
+			break;
+		}
+		struct stat sb;
+		if (stat(path.buf, &sb) < 0) {
+			weft_warn(path.buf, 0, "cached blob of entry %.16s is missing; treating it "
+					       "as a cache miss", key);
+			ok = 0;
+			break;
+		}
+		if (sqlite3_column_type(s, 1) != SQLITE_NULL &&
+		    sb.st_size != (off_t)sqlite3_column_int64(s, 1)) {
+			char *h = xstrdup(hash);
+			sqlite3_reset(s); /* release the read before writing */
+			blob_reject(st, h, path.buf, "has the wrong size (truncated?)");
+			free(h);
+			ok = 0;
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (ok && rc != SQLITE_DONE) {
+		db_error(st, err, "cannot read entry blobs");
+		ok = -1;
+	}
+	sqlite3_finalize(s);
+	strbuf_free(&path);
+	return ok;
+}
+
+int store_entry_get(struct store *st, const char *key, json_t **meta, struct weft_error *err)
+{
+	*meta = NULL;
+	sqlite3_stmt *s = db_prepare(st, "SELECT meta, mac FROM entry WHERE key=?1", err);
+	if (!s)
+		return -1;
+	bind_text(s, 1, key);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		sqlite3_finalize(s);
+		return 0;
+	}
+	if (rc != SQLITE_ROW) {
+		db_error(st, err, "cannot look up entry");
+		sqlite3_finalize(s);
+		return -1;
+	}
+	const char *text = (const char *)sqlite3_column_text(s, 0);
+	const char *mac = (const char *)sqlite3_column_text(s, 1);
+	char want[HASH_HEX_SIZE];
+	entry_mac(st, key, text ? text : "", want);
+	if (!text || !hash_hex_equal(want, mac)) {
+		sqlite3_finalize(s);
+		weft_warn(st->index_path, 0,
+			  "cache entry %.16s fails its MAC (tampered with, or made under another "
+			  "key); ignoring it", key);
+		entry_drop(st, key);
+		return 0;
+	}
+	json_error_t jerr;
+	json_t *v = json_loads(text, JSON_DECODE_ANY, &jerr);
+	sqlite3_finalize(s);
+	if (!v) {
+		weft_warn(st->index_path, 0, "cache entry %.16s has unreadable metadata; ignoring it",
+			  key);
+		entry_drop(st, key);
+		return 0;
+	}
+	int present = entry_blobs_present(st, key, err);
+	if (present <= 0) {
+		json_decref(v);
+		if (present == 0)
+			entry_drop(st, key);
+		return present;
+	}
+	mark_used(st, NULL, key);
+	*meta = v;
+	return 1;
+}
+
+/* Fill info from a row of (key, meta, mac, doc, chunk, seconds, created,
+ * last_used); meta only when its MAC verifies. */
+static void info_from_row(struct store *st, sqlite3_stmt *s, struct store_entry_info *info)
+{
+	store_entry_info_free(info);
+	const char *key = (const char *)sqlite3_column_text(s, 0);
+	const char *text = (const char *)sqlite3_column_text(s, 1);
+	const char *mac = (const char *)sqlite3_column_text(s, 2);
+	info->key = xstrdup(key ? key : "");
+	info->doc = xstrdup(sqlite3_column_text(s, 3) ? (const char *)sqlite3_column_text(s, 3) : "");
+	info->chunk =
+		xstrdup(sqlite3_column_text(s, 4) ? (const char *)sqlite3_column_text(s, 4) : "");
+	info->seconds = sqlite3_column_double(s, 5);
+	info->created = sqlite3_column_double(s, 6);
+	info->last_used = sqlite3_column_double(s, 7);
+	char want[HASH_HEX_SIZE];
+	entry_mac(st, info->key, text ? text : "", want);
+	if (text && hash_hex_equal(want, mac))
+		info->meta = json_loads(text, JSON_DECODE_ANY, NULL);
+}
+
+#define ENTRY_COLUMNS "key, meta, mac, doc, chunk, seconds, created, last_used"
+
+int store_entry_latest_for_chunk(struct store *st, const char *doc, const char *chunk,
+				 struct store_entry_info *info, struct weft_error *err)
+{
+	sqlite3_stmt *s = db_prepare(st,
+				     "SELECT " ENTRY_COLUMNS " FROM entry WHERE doc=?1 AND chunk=?2"
+				     " ORDER BY created DESC, rowid DESC",
+				     err);
+	if (!s)
+		return -1;
+	bind_text(s, 1, doc);
+	bind_text(s, 2, chunk ? chunk : "");
+	int rc, found = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		info_from_row(st, s, info);
+		if (info->meta) {
+			found = 1;
+			break;
+		}
+	}
+	if (!found)
+		store_entry_info_free(info);
+	if (!found && rc != SQLITE_DONE) {
+		db_error(st, err, "cannot look up entries of chunk");
+		found = -1;
+	}
+	sqlite3_finalize(s);
+	return found;
+}
+
+int store_entry_list_doc(struct store *st, const char *doc, store_entry_fn fn, void *data,
+			 struct weft_error *err)
+{
+	sqlite3_stmt *s = db_prepare(st,
+				     "SELECT " ENTRY_COLUMNS " FROM entry WHERE doc=?1"
+				     " ORDER BY created, rowid",
+				     err);
+	if (!s)
+		return -1;
+	bind_text(s, 1, doc);
+	/* Read everything first: fn may call back into the store (even write). */
+	struct store_entry_info *rows = NULL;
+	size_t n = 0, alloc = 0;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		ARRAY_GROW(rows, n + 1, alloc);
+		store_entry_info_init(&rows[n]);
+		info_from_row(st, s, &rows[n]);
+		n++;
+	}
+	int ret = 0;
+	if (rc != SQLITE_DONE)
+		ret = db_error(st, err, "cannot list entries");
+	sqlite3_finalize(s);
+	for (size_t i = 0; i < n; i++) {
+		if (ret == 0)
+			ret = fn(&rows[i], data);
+		store_entry_info_free(&rows[i]);
+	}
+	free(rows);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* memo                                                                */
+
+int store_memo_get(struct store *st, const char *ns, const char *key, json_t **value,
+		   struct weft_error *err)
+{
+	*value = NULL;
+	sqlite3_stmt *s = db_prepare(st, "SELECT value, mac FROM memo WHERE ns=?1 AND key=?2", err);
+	if (!s)
+		return -1;
+	bind_text(s, 1, ns);
+	bind_text(s, 2, key);
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return rc == SQLITE_DONE ? 0 : db_error(st, err, "cannot look up memo");
+	}
+	const char *text = (const char *)sqlite3_column_text(s, 0);
+	char want[HASH_HEX_SIZE];
+	memo_mac(st, ns, key, text ? text : "", want);
+	json_t *v = NULL;
+	if (text && hash_hex_equal(want, (const char *)sqlite3_column_text(s, 1)))
+		v = json_loads(text, JSON_DECODE_ANY, NULL);
+	else
+		weft_warn(st->index_path, 0,
+			  "cached %s value fails its MAC (tampered with, or made under another "
+			  "key); ignoring it", ns);
+	sqlite3_finalize(s);
+	if (!v)
+		return 0;
+	mark_used(st, ns, key);
+	*value = v;
+	return 1;
+}
+
+int store_memo_put(struct store *st, const char *ns, const char *key, json_t *value,
+		   struct weft_error *err)
+{
+	if (!ns || !key || !value)
+		return weft_error_set(err, st->dir, 0, 0, "memo needs a namespace, key and value");
+	char *text = canonical_json(value);
+	if (!text)
+		return weft_error_set(err, st->dir, 0, 0, "memo %s: value cannot be encoded", ns);
+	char mac[HASH_HEX_SIZE];
+	memo_mac(st, ns, key, text, mac);
+	sqlite3_stmt *s = db_prepare(st,
+				     "INSERT OR REPLACE INTO memo(ns, key, value, mac, last_used)"
+				     " VALUES (?1, ?2, ?3, ?4, ?5)",
+				     err);
+	int rc = -1;
+	if (s) {
+		bind_text(s, 1, ns);
+		bind_text(s, 2, key);
+		bind_text(s, 3, text);
+		bind_text(s, 4, mac);
+		sqlite3_bind_double(s, 5, now_seconds());
+		rc = db_step_done(st, s, "cannot store memo", err);
+	}
+	free(text);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* housekeeping                                                        */
+
+/* One integer from a query without parameters (0 on error, with err set). */
+static int query_u64(struct store *st, const char *sql, uint64_t *out, struct weft_error *err)
+{
+	sqlite3_stmt *s = db_prepare(st, sql, err);
+	if (!s)
+		return -1;
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		db_error(st, err, "cannot count");
+		sqlite3_finalize(s);
+		return -1;
+	}
+	*out = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return 0;
+}
+
+#define REFERENCED_BLOBS "FROM blob WHERE hash IN (SELECT hash FROM entry_blob)"
+
+int store_stats(struct store *st, struct store_stats *stats, struct weft_error *err)
+{
+	memset(stats, 0, sizeof(*stats));
+	if (query_u64(st, "SELECT count(*) FROM entry", &stats->entries, err) < 0 ||
+	    query_u64(st, "SELECT count(*) " REFERENCED_BLOBS, &stats->blobs, err) < 0 ||
+	    query_u64(st, "SELECT coalesce(sum(size), 0) " REFERENCED_BLOBS, &stats->blob_bytes,
+		      err) < 0 ||
+	    query_u64(st, "SELECT count(*) FROM memo", &stats->memos, err) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Remove abandoned temporary files: those named for a process that no
+ * longer exists, and any untouched for STORE_TMP_MAX_AGE_SECONDS (a live
+ * writer keeps touching its file). Returns how many were removed.
+ */
+static uint64_t sweep_tmp(struct store *st)
+{
+	DIR *d = opendir(st->tmp_dir);
+	if (!d)
+		return 0;
+	uint64_t removed = 0;
+	time_t now = time(NULL);
+	struct strbuf path;
+	strbuf_init(&path);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		strbuf_reset(&path);
+		strbuf_addf(&path, "%s/%s", st->tmp_dir, de->d_name);
+		struct stat sb;
+		if (lstat(path.buf, &sb) < 0)
+			continue;
+		int stale = now - sb.st_mtime > STORE_TMP_MAX_AGE_SECONDS;
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (!stale && end != de->d_name && *end == '-' && pid > 0 && pid != (long)getpid() &&
+		    kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+			stale = 1;
+		if (stale && !S_ISDIR(sb.st_mode) && unlink(path.buf) == 0)
+			removed++;
+	}
+	closedir(d);
+	strbuf_free(&path);
+	return removed;
+}
+
+/* Sorted list of hash strings, for membership tests during a directory walk. */
+struct hash_set {
+	char **v;
+	size_t n, alloc;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int hash_set_has(const struct hash_set *hs, const char *h)
+{
+	return hs->n && bsearch(&h, hs->v, hs->n, sizeof(char *), cmp_str) != NULL;
+}
+
+static void hash_set_free(struct hash_set *hs)
+{
+	for (size_t i = 0; i < hs->n; i++)
+		free(hs->v[i]);
+	free(hs->v);
+	memset(hs, 0, sizeof(*hs));
+}
+
+/* Fill hs from a one-column query of hashes; sorted. */
+static int hash_set_load(struct store *st, struct hash_set *hs, const char *sql,
+			 struct weft_error *err)
+{
+	sqlite3_stmt *s = db_prepare(st, sql, err);
+	if (!s)
+		return -1;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(s, 0);
+		ARRAY_GROW(hs->v, hs->n + 1, hs->alloc);
+		hs->v[hs->n++] = xstrdup(h ? h : "");
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return db_error(st, err, "cannot list blobs");
+	qsort(hs->v, hs->n, sizeof(char *), cmp_str);
+	return 0;
+}
+
+/* Run a one-parameter statement (text). */
+static int exec_with(struct store *st, const char *sql, const char *arg, struct weft_error *err)
+{
+	sqlite3_stmt *s = db_prepare(st, sql, err);
+	if (!s)
+		return -1;
+	bind_text(s, 1, arg);
+	return db_step_done(st, s, sql, err);
+}
+
+/*
+ * Walk blobs/: delete files that are not referenced (keep_all: delete
+ * every file), and collect the referenced ones present into `present`.
+ * Runs inside the gc's write transaction.
+ */
+static int sweep_blob_files(struct store *st, const struct hash_set *referenced, int keep_none,
+			    struct hash_set *present, struct store_gc_report *rep,
+			    struct weft_error *err)
+{
+	DIR *top = opendir(st->blobs_dir);
+	if (!top)
+		return weft_error_errno(err, st->blobs_dir, "cannot list cache blobs");
+	struct strbuf sub, path;
+	strbuf_init(&sub);
+	strbuf_init(&path);
+	struct dirent *de;
+	int rc = 0;
+	while (rc == 0 && (de = readdir(top))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		strbuf_reset(&sub);
+		strbuf_addf(&sub, "%s/%s", st->blobs_dir, de->d_name);
+		struct stat sb;
+		if (lstat(sub.buf, &sb) < 0)
+			continue;
+		if (!S_ISDIR(sb.st_mode) || !hash_is_hex(de->d_name, 2)) {
+			/* Not ours: nothing but blob directories belongs here. */
+			if (!S_ISDIR(sb.st_mode) && unlink(sub.buf) == 0)
+				rep->blobs_removed++;
+			continue;
+		}
+		DIR *d = opendir(sub.buf);
+		if (!d)
+			continue;
+		struct dirent *fe;
+		while ((fe = readdir(d))) {
+			if (!strcmp(fe->d_name, ".") || !strcmp(fe->d_name, ".."))
+				continue;
+			/* A blob's name is its hash: 2 characters of directory, 30 of file. */
+			char name[STORE_HASH_SIZE] = "";
+			if (strlen(fe->d_name) == 30) {
+				memcpy(name, de->d_name, 2);
+				memcpy(name + 2, fe->d_name, 31);
+			}
+			strbuf_reset(&path);
+			strbuf_addf(&path, "%s/%s", sub.buf, fe->d_name);
+			struct stat fb;
+			if (lstat(path.buf, &fb) < 0)
+				continue;
+			int valid = hash_is_hex(name, 32) && S_ISREG(fb.st_mode);
+			if (valid && !keep_none && hash_set_has(referenced, name)) {
+				ARRAY_GROW(present->v, present->n + 1, present->alloc);
+				present->v[present->n++] = xstrdup(name);
+				continue;
+			}
+			if (S_ISDIR(fb.st_mode) || unlink(path.buf) < 0)
+				continue;
+			rep->blobs_removed++;
+			rep->bytes_removed += (uint64_t)fb.st_size;
+			if (valid && exec_with(st, "DELETE FROM blob WHERE hash=?1", name, err) < 0) {
+				rc = -1;
+				break;
+			}
+		}
+		closedir(d);
+	}
+	closedir(top);
+	strbuf_free(&sub);
+	strbuf_free(&path);
+	if (rc == 0)
+		qsort(present->v, present->n, sizeof(char *), cmp_str);
+	return rc;
+}
+
+/*
+ * Delete blob rows (and files) no entry references any more. Runs inside a
+ * write transaction.
+ */
+static int drop_unreferenced(struct store *st, struct store_gc_report *rep,
+			     struct weft_error *err)
+{
+	struct hash_set gone = { 0 };
+	if (hash_set_load(st, &gone,
+			  "SELECT hash FROM blob WHERE hash NOT IN (SELECT hash FROM entry_blob)",
+			  err) < 0)
+		return -1;
+	struct strbuf path;
+	strbuf_init(&path);
+	int rc = 0;
+	for (size_t i = 0; i < gone.n && rc == 0; i++) {
+		strbuf_reset(&path);
+		struct stat sb;
+		if (store_blob_path(st, gone.v[i], &path) == 0 && lstat(path.buf, &sb) == 0 &&
+		    unlink(path.buf) == 0) {
+			rep->blobs_removed++;
+			rep->bytes_removed += (uint64_t)sb.st_size;
+		}
+		rc = exec_with(st, "DELETE FROM blob WHERE hash=?1", gone.v[i], err);
+	}
+	strbuf_free(&path);
+	hash_set_free(&gone);
+	return rc;
+}
+
+/* Evict least recently used entries until referenced blobs fit in max_bytes. */
+static int evict_lru(struct store *st, uint64_t max_bytes, struct store_gc_report *rep,
+		     struct weft_error *err)
+{
+	uint64_t total;
+	if (query_u64(st, "SELECT coalesce(sum(size), 0) FROM blob", &total, err) < 0)
+		return -1;
+	if (total <= max_bytes)
+		return 0;
+	struct hash_set keys = { 0 };
+	/* Order matters here, so keep the query's order (no hash_set sort). */
+	sqlite3_stmt *s = db_prepare(st, "SELECT key FROM entry ORDER BY last_used, created", err);
+	if (!s)
+		return -1;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		ARRAY_GROW(keys.v, keys.n + 1, keys.alloc);
+		keys.v[keys.n++] = xstrdup((const char *)sqlite3_column_text(s, 0));
+	}
+	sqlite3_finalize(s);
+	int rc = 0;
+	for (size_t i = 0; i < keys.n && total > max_bytes && rc == 0; i++) {
+		rc = exec_with(st, "DELETE FROM entry WHERE key=?1", keys.v[i], err);
+		if (rc < 0)
+			break;
+		rep->entries_removed++;
+		uint64_t before = rep->bytes_removed;
+		rc = drop_unreferenced(st, rep, err);
+		uint64_t freed = rep->bytes_removed - before;
+		total = freed > total ? 0 : total - freed;
+	}
+	hash_set_free(&keys);
+	return rc;
+}
+
+int store_gc(struct store *st, uint64_t max_bytes, struct store_gc_report *report,
+	     struct weft_error *err)
+{
+	struct store_gc_report rep;
+	memset(&rep, 0, sizeof(rep));
+	flush_used(st); /* so LRU order includes this run's hits */
+	rep.tmp_removed = sweep_tmp(st);
+
+	struct hash_set referenced = { 0 }, present = { 0 };
+	if (tx_begin(st, err) < 0)
+		return -1;
+	if (hash_set_load(st, &referenced, "SELECT DISTINCT hash FROM entry_blob", err) < 0 ||
+	    sweep_blob_files(st, &referenced, 0, &present, &rep, err) < 0)
+		goto fail;
+	/* Referenced blobs whose file is gone: their entries are dead. */
+	for (size_t i = 0; i < referenced.n; i++) {
+		if (hash_set_has(&present, referenced.v[i]))
+			continue;
+		sqlite3_stmt *s = db_prepare(st,
+					     "DELETE FROM entry WHERE key IN"
+					     " (SELECT key FROM entry_blob WHERE hash=?1)",
+					     err);
+		if (!s)
+			goto fail;
+		bind_text(s, 1, referenced.v[i]);
+		if (db_step_done(st, s, "cannot drop entries with missing blobs", err) < 0)
+			goto fail;
+		rep.entries_removed += (uint64_t)sqlite3_changes(st->db);
+		if (exec_with(st, "DELETE FROM blob WHERE hash=?1", referenced.v[i], err) < 0)
+			goto fail;
+	}
+	/* Blobs that only the entries dropped above referenced. */
+	if (drop_unreferenced(st, &rep, err) < 0)
+		goto fail;
+	if (max_bytes != STORE_GC_NO_LIMIT && evict_lru(st, max_bytes, &rep, err) < 0)
+		goto fail;
+	sqlite3_stmt *s = db_prepare(st, "DELETE FROM memo WHERE last_used < ?1", err);
+	if (!s)
+		goto fail;
+	sqlite3_bind_double(s, 1, now_seconds() - STORE_MEMO_MAX_AGE_SECONDS);
+	if (db_step_done(st, s, "cannot drop old memo values", err) < 0)
+		goto fail;
+	if (tx_commit(st, err) < 0)
+		goto fail;
+	hash_set_free(&referenced);
+	hash_set_free(&present);
+	struct store_stats stats;
+	if (store_stats(st, &stats, err) < 0)
+		return -1;
+	rep.entries_kept = stats.entries;
+	rep.blobs_kept = stats.blobs;
+	rep.bytes_kept = stats.blob_bytes;
+	if (report)
+		*report = rep;
+	return 0;
+fail:
+	tx_rollback(st);
+	hash_set_free(&referenced);
+	hash_set_free(&present);
+	return -1;
+}
+
+int store_clean(struct store *st, const char *doc, uint64_t *removed, struct weft_error *err)
+{
+	struct store_gc_report rep;
+	memset(&rep, 0, sizeof(rep));
+	uint64_t n = 0;
+	if (!doc)
+		sweep_tmp(st);
+	if (tx_begin(st, err) < 0)
+		return -1;
+	sqlite3_stmt *s = db_prepare(st, doc ? "DELETE FROM entry WHERE doc=?1" : "DELETE FROM entry",
+				     err);
+	if (!s)
+		goto fail;
+	if (doc)
+		bind_text(s, 1, doc);
+	if (db_step_done(st, s, "cannot remove entries", err) < 0)
+		goto fail;
+	n = (uint64_t)sqlite3_changes(st->db);
+	if (doc) {
+		if (drop_unreferenced(st, &rep, err) < 0)
+			goto fail;
+	} else {
+		struct hash_set none = { 0 }, present = { 0 };
+		int rc = db_exec(st, "DELETE FROM blob; DELETE FROM memo", err);
+		if (rc == 0)
+			rc = sweep_blob_files(st, &none, 1, &present, &rep, err);
+		hash_set_free(&present);
+		if (rc < 0)
+			goto fail;
+	}
+	if (tx_commit(st, err) < 0)
+		goto fail;
+	/* Forget pending use marks for rows that are gone (harmless, but tidy). */
+	if (!doc) {
+		for (size_t i = 0; i < st->nused; i++) {
+			free(st->used[i].ns);
+			free(st->used[i].key);
+		}
+		st->nused = 0;
+	}
+	if (removed)
+		*removed = n;
+	return 0;
+fail:
+	tx_rollback(st);
+	return -1;
+}

@@ -1,0 +1,221 @@
+/*
+ * store: weft's cache directory. A SQLite index plus content-addressed blob
+ * files; the planner decides what goes into an entry, the store keeps it
+ * safely.
+ *
+ * Layout of a cache directory (0700, owned by the user):
+ *
+ *   index.sqlite        entries, the blobs each entry references, memo
+ *                       values (WAL mode: -wal and -shm files beside it)
+ *   blobs/ab/cdef...    blob files named by the XXH3-128 of their contents
+ *   tmp/                temporary files; a blob is written here and renamed
+ *                       into blobs/ only once its bytes are on disk
+ *
+ * Trust. Pickled objects are code, so an entry is only returned when its
+ * MAC verifies: a keyed BLAKE2b, under a 32-byte secret private to the user
+ * ($XDG_CONFIG_HOME/weft/key, else ~/.config/weft/key; created 0600 on first
+ * use), over the entry key and the canonical text of its metadata. A cache
+ * directory that another user owns or can write is refused at open. Blob
+ * names are XXH3-128: that catches corruption, not forgery; forgery is kept
+ * out by the directory permissions.
+ *
+ * Concurrency and crashes. Several processes may share a directory: the
+ * index is in WAL mode with a busy timeout, and every index change is one
+ * transaction. A blob becomes visible only by rename after fsync of the file
+ * (and its directory). A process killed at any moment leaves a usable store:
+ * at worst a temporary file (removed by store_gc) or a blob no entry
+ * references yet (also removed by store_gc). An entry whose blob is missing
+ * or has the wrong size is a miss; a blob whose contents fail their hash is
+ * a miss with a warning, and is removed. A store handle must not be used
+ * across fork(): open one in each process.
+ *
+ *   struct store *st;
+ *   if (store_open(&st, dir, &err) < 0) ...
+ *   store_blob_put_mem(st, data, len, hash, &err);
+ *   store_entry_put(st, key, meta, &hash_ptr, 1, "doc.pmd", "#3", 0.2, &err);
+ *   ...
+ *   if (store_entry_get(st, key, &meta, &err) == 1) { ...; json_decref(meta); }
+ *   store_close(st);
+ *
+ * Return convention: lookups return 1 (hit), 0 (miss) or -1 (error, err
+ * filled); other calls return 0 or -1. Every error names the cache
+ * directory or the file inside it.
+ */
+#ifndef WEFT_STORE_H
+#define WEFT_STORE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "util/error.h"
+#include "util/hash.h"
+#include "util/strbuf.h"
+
+/* Index schema version (PRAGMA user_version); another value is refused. */
+#define STORE_SCHEMA_VERSION 1
+/* Room for a blob hash: 32 hex characters plus NUL. */
+#define STORE_HASH_SIZE XXH128_HEX_SIZE
+/* Temporary files untouched this long are assumed abandoned by store_gc. */
+#define STORE_TMP_MAX_AGE_SECONDS 3600
+
+struct store;
+
+/* ---- opening ---- */
+
+/*
+ * Resolve the cache directory into out (replacing its contents): cli_dir
+ * (--cache-dir) if given and non-empty, else $WEFT_CACHE_DIR if non-empty,
+ * else ".weft-cache" in the directory of doc_path (the current directory
+ * when doc_path is NULL or "-").
+ */
+void store_default_dir(const char *doc_path, const char *cli_dir, struct strbuf *out);
+
+/*
+ * Open (creating as needed) the cache directory `dir`: the directory and
+ * missing parents are made 0700; the index gets its schema; the user's key
+ * is read or created. Refuses, with an error naming the path, a directory,
+ * index, blobs/ or tmp/ owned by another user or writable by group or
+ * others, a key file readable or writable by anyone else, an index that is
+ * not a SQLite database, and an index of an unknown schema version.
+ */
+int store_open(struct store **out, const char *dir, struct weft_error *err);
+/* Write pending last-used times, close the index, free the handle. NULL is a no-op. */
+void store_close(struct store *st);
+/* The directory this store lives in. */
+const char *store_dir(const struct store *st);
+/*
+ * The directory for temporary files (same filesystem as the blobs, so a
+ * finished file can be renamed in). Writers should name files
+ * "<pid>-<anything>": store_gc removes those of dead processes at once, and
+ * any other file there once it is STORE_TMP_MAX_AGE_SECONDS old.
+ */
+const char *store_tmp_dir(const struct store *st);
+/* A fresh, unused path in the tmp dir for this process, appended to out. */
+void store_tmp_path(struct store *st, struct strbuf *out);
+
+/* ---- blobs ---- */
+
+/*
+ * Move a finished file, written inside store_tmp_dir, into the blob store.
+ * Its XXH3-128 is computed here and written to hash_out; the file is
+ * fsynced, then renamed into blobs/ and the directory fsynced. If an equal
+ * blob exists already the temporary file is just removed. On error the
+ * temporary file is left for the caller.
+ */
+int store_blob_put_file(struct store *st, const char *tmp_path, char hash_out[STORE_HASH_SIZE],
+			struct weft_error *err);
+/* Store a buffer as a blob (atomically: temp file, fsync, rename). */
+int store_blob_put_mem(struct store *st, const void *data, size_t len,
+		       char hash_out[STORE_HASH_SIZE], struct weft_error *err);
+/*
+ * Append the path of blob `hash` to out, for readers that mmap it. Returns
+ * 0, or -1 when hash is not a well-formed blob hash (never a path built
+ * from unchecked text). The file may not exist: check with
+ * store_blob_verify or handle the open failure as a miss.
+ */
+int store_blob_path(const struct store *st, const char *hash, struct strbuf *out);
+/*
+ * Read a blob into out (appending) and check its hash. 1: read; 0: missing
+ * or corrupt (a warning is printed and a corrupt blob removed); -1: I/O
+ * error other than absence.
+ */
+int store_blob_read(struct store *st, const char *hash, struct strbuf *out,
+		    struct weft_error *err);
+/* Re-hash a blob. 1 good, 0 missing or corrupt (warned and removed). */
+int store_blob_verify(struct store *st, const char *hash);
+
+/* ---- entries ---- */
+
+/* What the index knows about an entry besides its metadata. */
+struct store_entry_info {
+	char *key;
+	char *doc;          /* document path as the planner gave it */
+	char *chunk;        /* chunk identity as the planner gave it (name or "#index") */
+	double seconds;     /* run time of the chunk */
+	double created;     /* Unix time */
+	double last_used;   /* Unix time */
+	json_t *meta;       /* the metadata when asked for and its MAC verified, else NULL */
+};
+void store_entry_info_init(struct store_entry_info *info);
+void store_entry_info_free(struct store_entry_info *info);
+
+/*
+ * Record (or replace) entry `key`: its metadata (opaque here, stored as
+ * canonical JSON), the blob hashes it references (each must already be in
+ * the store; a missing one fails the put, e.g. when a concurrent gc removed
+ * it), the document and chunk it belongs to, and the chunk's run time. One
+ * transaction.
+ */
+int store_entry_put(struct store *st, const char *key, json_t *meta, const char *const *blobs,
+		    size_t nblobs, const char *doc, const char *chunk, double seconds,
+		    struct weft_error *err);
+/*
+ * Look up entry `key`. 1: hit, *meta gets a new reference. 0: miss; also
+ * for an entry whose MAC fails or whose blobs are missing or truncated
+ * (warned, and the entry dropped). Marks the entry used (written at
+ * store_close, in one transaction).
+ */
+int store_entry_get(struct store *st, const char *key, json_t **meta, struct weft_error *err);
+/*
+ * The most recently created entry for (doc, chunk) whose MAC verifies,
+ * stale or not (for --frozen and for explaining why a chunk misses). 1
+ * found (info filled, info->meta set), 0 none.
+ */
+int store_entry_latest_for_chunk(struct store *st, const char *doc, const char *chunk,
+				 struct store_entry_info *info, struct weft_error *err);
+/*
+ * Call fn for every entry of doc (oldest first), info->meta set when its
+ * MAC verifies. The info is only valid during the call. A non-zero return
+ * from fn stops the walk and is returned.
+ */
+typedef int (*store_entry_fn)(const struct store_entry_info *info, void *data);
+int store_entry_list_doc(struct store *st, const char *doc, store_entry_fn fn, void *data,
+			 struct weft_error *err);
+/* Remove one entry (its blobs stay until store_gc). 1 removed, 0 absent. */
+int store_entry_remove(struct store *st, const char *key, struct weft_error *err);
+
+/* ---- memo: small derived values (name analysis, highlighted code) ---- */
+
+/* 1: hit, *value gets a new reference; 0: miss (also on a bad MAC, warned). */
+int store_memo_get(struct store *st, const char *ns, const char *key, json_t **value,
+		   struct weft_error *err);
+/* Store any JSON value under (ns, key), replacing an old one. */
+int store_memo_put(struct store *st, const char *ns, const char *key, json_t *value,
+		   struct weft_error *err);
+
+/* ---- housekeeping ---- */
+
+struct store_stats {
+	uint64_t entries, blobs, blob_bytes, memos;
+};
+/* Counts from the index (blobs: those entries reference). */
+int store_stats(struct store *st, struct store_stats *stats, struct weft_error *err);
+
+/*
+ * Drop the entries of one document (doc non-NULL), then the blobs no entry
+ * references any more; or (doc NULL) everything: entries, memo, blobs and
+ * temporary files. *removed (if not NULL) gets the number of entries dropped.
+ */
+int store_clean(struct store *st, const char *doc, uint64_t *removed, struct weft_error *err);
+
+#define STORE_GC_NO_LIMIT UINT64_MAX
+struct store_gc_report {
+	uint64_t tmp_removed;       /* abandoned temporary files */
+	uint64_t blobs_removed;     /* unreferenced, corrupt-named or evicted blob files */
+	uint64_t bytes_removed;
+	uint64_t entries_removed;   /* evicted least-recently-used, or missing a blob */
+	uint64_t blobs_kept, bytes_kept, entries_kept;
+};
+/*
+ * Collect garbage: abandoned temporary files, blob files no entry
+ * references, entries whose blob files are gone; then the least recently
+ * used entries (and the blobs only they referenced) until the referenced
+ * blobs total at most max_bytes (STORE_GC_NO_LIMIT: no limit). Holds the
+ * index's write lock while deleting, so a concurrent store_entry_put either
+ * sees its blobs or fails cleanly.
+ */
+int store_gc(struct store *st, uint64_t max_bytes, struct store_gc_report *report,
+	     struct weft_error *err);
+
+#endif
