@@ -41,7 +41,7 @@ struct optval {
 	char *src;             /* the value's source text, always set */
 };
 
-struct option {
+struct chunk_option {
 	char *key;
 	struct optval val;
 	int line;      /* where the key starts in the document */
@@ -49,14 +49,14 @@ struct option {
 };
 
 struct option_list {
-	struct option *items;
+	struct chunk_option *items;
 	size_t n, alloc;
 };
 
 void option_list_init(struct option_list *l);
 void option_list_free(struct option_list *l);
 /* The last option named `key`, or NULL. */
-const struct option *option_list_get(const struct option_list *l, const char *key);
+const struct chunk_option *option_list_get(const struct option_list *l, const char *key);
 /* Deep copy `src` onto the end of `dst`. */
 void option_list_append(struct option_list *dst, const struct option_list *src);
 

@@ -13,7 +13,8 @@
  *                   leading newline Pweave's markdown reader keeps, and with a
  *                   final newline (weft's "newline-terminated lines");
  *                   chunk_options from the JSON fields (caption False -> NULL,
- *                   wrap True -> "output", wrap False -> NULL)
+ *                   wrap True -> "output" plus a raw `wrap=True` option,
+ *                   since Pweave wraps code only for True; wrap False -> NULL)
  *   result       -> weave_results chunk outcome, state CHUNK_RAN, status
  *                   RUN_OK (RUN_ERROR when an error output is present),
  *                   outputs through output_list_from_json. A term=True chunk
@@ -181,6 +182,12 @@ static inline void pweave_executed_free(struct pweave_executed *px)
 			free(b->chunk.code);
 			free(b->chunk.lang);
 			pweave_executed_options_free(&b->chunk.opts);
+			for (size_t k = 0; k < b->chunk.raw.n; k++) {
+				free(b->chunk.raw.items[k].key);
+				free(b->chunk.raw.items[k].val.s);
+				free(b->chunk.raw.items[k].val.src);
+			}
+			free(b->chunk.raw.items);
 		}
 	}
 	free(doc->blocks);
@@ -258,6 +265,17 @@ static inline int pweave_executed_load(struct pweave_executed *px, const char *j
 		ch->header_line = ch->code_line - 1;
 		line = ch->code_line + ncode + 1;
 		pweave_executed_options(&ch->opts, c);
+		if (json_is_true(json_object_get(c, "wrap"))) {
+			/* keep wrap=True visible as written: Pweave then wraps code too */
+			ARRAY_GROW(ch->raw.items, 1, ch->raw.alloc);
+			struct chunk_option *op = &ch->raw.items[ch->raw.n++];
+			memset(op, 0, sizeof(*op));
+			op->key = xstrdup("wrap");
+			op->val.kind = OPTVAL_BOOL;
+			op->val.b = true;
+			op->val.src = xstrdup("True");
+			op->line = ch->header_line;
+		}
 		doc->nchunks++;
 
 		struct chunk_outcome *oc = &px->res.chunks[ch->index];
