@@ -1,0 +1,48 @@
+/*
+ * weft: literate-programming report generator. This file only picks the
+ * subcommand; each lives in its own cmd_*.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+static const char usage[] =
+	"usage: weft [weave] [options] FILE     run the chunks of FILE and write a report\n"
+	"       weft tangle [-o OUT] FILE       write the code only\n"
+	"       weft convert -f FORMAT FILE     convert between noweb, script, notebook, markdown\n"
+	"       weft publish [-f html|pdf] FILE.py  a #' script to an HTML or PDF report\n"
+	"       weft cache status|clean|gc ...  inspect and maintain the chunk cache\n"
+	"       weft formats                    list output formats\n"
+	"       weft --help | --version\n"
+	"\n"
+	"Run 'weft weave --help' for the weave options.\n";
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+		printf("weft %s\n", WEFT_VERSION);
+		return 0;
+	}
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} commands[] = {
+		{"weave", cmd_weave},     {"tangle", cmd_tangle},   {"formats", cmd_formats},
+		{"cache", cmd_cache},     {"convert", cmd_convert}, {"publish", cmd_publish},
+	};
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(cmd, commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	/* No command word: weave is the default, as with pweave. */
+	return cmd_weave(argc, argv);
+}
