@@ -1,0 +1,390 @@
+/* figures: figure files and the output helpers every renderer shares; see figures.h. */
+#include "render/figures.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+const char *const figures_for_latex[] = {"application/pdf", "image/png", "image/jpeg",
+					 "image/jpg", NULL};
+const char *const figures_for_html[] = {"image/svg+xml", "image/png", "image/jpeg", "image/jpg",
+					NULL};
+const char *const figures_for_markdown[] = {"image/png", "image/jpeg", "image/jpg",
+					    "image/svg+xml", NULL};
+const char *const figures_for_rst[] = {"image/png", "image/jpeg", "image/jpg", "image/svg+xml",
+				       NULL};
+
+const char *figure_format_mime(const char *figure_format)
+{
+	if (!figure_format)
+		return NULL;
+	if (*figure_format == '.')
+		figure_format++;
+	if (!strcmp(figure_format, "png"))
+		return "image/png";
+	if (!strcmp(figure_format, "svg"))
+		return "image/svg+xml";
+	if (!strcmp(figure_format, "pdf"))
+		return "application/pdf";
+	if (!strcmp(figure_format, "jpg") || !strcmp(figure_format, "jpeg"))
+		return "image/jpeg";
+	return NULL;
+}
+
+const char *figure_mime_ext(const char *mime)
+{
+	if (!strcmp(mime, "image/png"))
+		return "png";
+	if (!strcmp(mime, "image/jpeg") || !strcmp(mime, "image/jpg"))
+		return "jpg";
+	if (!strcmp(mime, "image/svg+xml"))
+		return "svg";
+	if (!strcmp(mime, "application/pdf"))
+		return "pdf";
+	if (!strcmp(mime, "image/gif"))
+		return "gif";
+	return "bin";
+}
+
+/* True when `mime` is in the NULL-terminated list. */
+static bool mime_in(const char *mime, const char *const *list)
+{
+	for (; *list; list++)
+		if (!strcmp(*list, mime))
+			return true;
+	return false;
+}
+
+const struct mime_item *figure_mime(const struct output *o, const char *const *accepted,
+				    const char *figure_format)
+{
+	if (o->type != OUTPUT_DISPLAY_DATA && o->type != OUTPUT_EXECUTE_RESULT)
+		return NULL;
+	const char *want = figure_format_mime(figure_format);
+	if (want && mime_in(want, accepted)) {
+		const struct mime_item *m = output_get_mime(o, want);
+		if (m)
+			return m;
+	}
+	return figures_best_mime(o, accepted);
+}
+
+const struct mime_item *figures_best_mime(const struct output *o, const char *const *prefs)
+{
+	for (; *prefs; prefs++) {
+		const struct mime_item *m = output_get_mime(o, *prefs);
+		if (m)
+			return m;
+	}
+	return NULL;
+}
+
+/* The document's file name without directory and extension, as Pweave's figure prefix. */
+static void doc_base(struct strbuf *sb, const struct document *doc)
+{
+	const char *path = doc->path ? doc->path : "weft";
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	const char *dot = strrchr(base, '.');
+	strbuf_add(sb, base, dot && dot != base ? (size_t)(dot - base) : strlen(base));
+}
+
+/* The chunk part of a figure name: "figure<N>" or the name without \/:*?<>| (Pweave's sanitising). */
+static void chunk_part(struct strbuf *sb, const struct chunk *ch)
+{
+	if (!ch->opts.name) {
+		strbuf_addf(sb, "figure%d", ch->number);
+		return;
+	}
+	for (const char *p = ch->opts.name; *p; p++)
+		if (!strchr("\\/:*?<>|", *p))
+			strbuf_addch(sb, *p);
+}
+
+void figure_name(const struct render_options *opts, const struct document *doc,
+		 const struct chunk *ch, int index, const char *mime, struct strbuf *rel)
+{
+	const char *dir = opts->figure_dir && *opts->figure_dir ? opts->figure_dir : "figures";
+	strbuf_addstr(rel, dir);
+	if (rel->len && rel->buf[rel->len - 1] != '/')
+		strbuf_addch(rel, '/');
+	doc_base(rel, doc);
+	strbuf_addch(rel, '_');
+	chunk_part(rel, ch);
+	strbuf_addf(rel, "_%d.%s", index, figure_mime_ext(mime));
+}
+
+/* mkdir -p for the directory part of `path` (everything before the last '/'). */
+static int make_parent_dirs(const char *path, struct weft_error *err)
+{
+	char *dir = xstrdup(path);
+	char *end = strrchr(dir, '/');
+	if (!end) {
+		free(dir);
+		return 0;
+	}
+	*end = '\0';
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
+			int rc = weft_error_errno(err, dir, "cannot create figure directory");
+			free(dir);
+			return rc;
+		}
+		*p = '/';
+	}
+	if (*dir && mkdir(dir, 0777) < 0 && errno != EEXIST) {
+		int rc = weft_error_errno(err, dir, "cannot create figure directory");
+		free(dir);
+		return rc;
+	}
+	free(dir);
+	return 0;
+}
+
+int figure_write(const struct render_options *opts, const struct document *doc,
+		 const struct chunk *ch, int index, const struct mime_item *img, struct strbuf *rel,
+		 struct weft_error *err)
+{
+	size_t start = rel->len;
+	figure_name(opts, doc, ch, index, img->mime, rel);
+	const char *name = rel->buf + start;
+
+	/* The file lives relative to the report's directory unless the name is absolute. */
+	struct strbuf path;
+	strbuf_init(&path);
+	const char *out = opts->output_path;
+	const char *slash = out ? strrchr(out, '/') : NULL;
+	if (name[0] != '/' && slash) {
+		strbuf_add(&path, out, (size_t)(slash - out) + 1);
+	}
+	strbuf_addstr(&path, name);
+
+	int rc = make_parent_dirs(path.buf, err);
+	if (rc == 0) {
+		FILE *fp = fopen(path.buf, "wb");
+		if (!fp) {
+			rc = weft_error_errno(err, path.buf, "cannot write figure");
+		} else {
+			size_t w = fwrite(img->data, 1, img->len, fp);
+			if (fclose(fp) != 0 || w != img->len)
+				rc = weft_error_errno(err, path.buf, "cannot write figure");
+		}
+	}
+	strbuf_free(&path);
+	return rc;
+}
+
+/* ---- Pweave's wrap: textwrap.TextWrapper(width=70, break_long_words=False).fill per line ---- */
+
+#define WRAP_WIDTH 70
+
+/* Display length as Python counts it: code points (UTF-8 continuation bytes do not count). */
+static size_t cp_len(const char *s, size_t n)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
+}
+
+static bool is_ws(char c)
+{
+	return c == ' ';
+}
+
+static bool is_letter(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (unsigned char)c >= 0x80;
+}
+
+/*
+ * Length of the word chunk starting at s[0] (not whitespace): up to the next
+ * space, or just past a hyphen that joins two letters-words ("well-known" is
+ * "well-" + "known"), as TextWrapper's break_on_hyphens splits.
+ */
+static size_t word_chunk(const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n && !is_ws(s[i])) {
+		if (s[i] == '-' && i >= 2 && is_letter(s[i - 1]) && is_letter(s[i - 2]) &&
+		    i + 1 < n && is_letter(s[i + 1]))
+			return i + 1;
+		i++;
+	}
+	return i;
+}
+
+/* Fill one line (no '\n' inside) like TextWrapper.fill and append it to out (lines joined by '\n'). */
+static void wrap_line(struct strbuf *out, const char *line, size_t n)
+{
+	/* expand tabs (tabsize 8) and turn other whitespace into spaces */
+	struct strbuf t;
+	strbuf_init(&t);
+	size_t col = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = line[i];
+		if (c == '\t') {
+			size_t pad = 8 - col % 8;
+			strbuf_addchars(&t, ' ', pad);
+			col += pad;
+			continue;
+		}
+		if (c == '\r' || c == '\v' || c == '\f')
+			c = ' ';
+		strbuf_addch(&t, c);
+		col += ((unsigned char)c & 0xC0) != 0x80;
+	}
+
+	const char *s = t.buf;
+	size_t len = t.len, pos = 0;
+	bool first = true;
+	while (pos < len) {
+		/* later lines drop the whitespace they would start with */
+		if (!first && is_ws(s[pos])) {
+			while (pos < len && is_ws(s[pos]))
+				pos++;
+			if (pos >= len)
+				break;
+		}
+		size_t start = pos, cur = 0, end = pos;
+		while (pos < len) {
+			size_t clen;
+			if (is_ws(s[pos])) {
+				clen = 1;
+				while (pos + clen < len && is_ws(s[pos + clen]))
+					clen++;
+			} else {
+				clen = word_chunk(s + pos, len - pos);
+			}
+			size_t w = cp_len(s + pos, clen);
+			if (cur + w > WRAP_WIDTH) {
+				/* a word longer than a whole line goes alone on its line */
+				if (cur == 0 && w > WRAP_WIDTH) {
+					pos += clen;
+					cur += w;
+					end = pos;
+				}
+				break;
+			}
+			pos += clen;
+			cur += w;
+			end = pos;
+		}
+		/* drop the whitespace the line would end with */
+		size_t stop = end;
+		while (stop > start && is_ws(s[stop - 1]))
+			stop--;
+		if (stop > start) {
+			if (!first)
+				strbuf_addch(out, '\n');
+			strbuf_add(out, s + start, stop - start);
+			first = false;
+		}
+		if (end == start)
+			break; /* cannot happen, but never loop forever */
+	}
+	strbuf_free(&t);
+}
+
+void figures_wrap(struct strbuf *out, const char *text, size_t len)
+{
+	size_t start = 0;
+	for (size_t i = 0; i <= len; i++) {
+		if (i == len || text[i] == '\n') {
+			wrap_line(out, text + start, i - start);
+			strbuf_addch(out, '\n');
+			start = i + 1;
+		}
+	}
+}
+
+/* True when option list `l` sets wrap to the boolean True (not the string "output"). */
+static int raw_wrap_true(const struct option_list *l)
+{
+	for (size_t i = l->n; i-- > 0;)
+		if (!strcmp(l->items[i].key, "wrap"))
+			return l->items[i].val.kind == OPTVAL_BOOL && l->items[i].val.b;
+	return -1;
+}
+
+bool figures_wrap_code(const struct document *doc, const struct chunk *ch)
+{
+	const char *w = ch->opts.wrap;
+	if (!w)
+		return false;
+	if (!strcmp(w, "code"))
+		return true;
+	if (strcmp(w, "output") != 0)
+		return false;
+	/*
+	 * The resolver stores both wrap=True and the default as "output", but
+	 * Pweave wraps code only for True: look at what was written.
+	 */
+	int t = raw_wrap_true(&ch->raw);
+	if (t < 0)
+		t = raw_wrap_true(&doc->doc_defaults);
+	return t > 0;
+}
+
+bool figures_wrap_output(const struct chunk_options *o)
+{
+	return o->wrap && strcmp(o->wrap, "code") != 0;
+}
+
+const struct chunk_outcome *figures_outcome(const struct weave_results *res,
+					    const struct chunk *ch)
+{
+	if (!res || ch->index < 0 || (size_t)ch->index >= res->nchunks)
+		return NULL;
+	return &res->chunks[ch->index];
+}
+
+bool figures_chunk_has_outputs(const struct weave_results *res, const struct chunk *ch)
+{
+	const struct chunk_outcome *oc = figures_outcome(res, ch);
+	if (!oc)
+		return false;
+	switch (oc->state) {
+	case CHUNK_RAN:
+	case CHUNK_CACHED:
+	case CHUNK_REPLAYED:
+	case CHUNK_STALE:
+		return true;
+	case CHUNK_PENDING:
+	case CHUNK_NOT_EVALUATED:
+	case CHUNK_SKIPPED:
+		return false;
+	}
+	return false;
+}
+
+bool figures_stop_note(const struct document *doc, const struct weave_results *res,
+		       const struct chunk *ch, struct strbuf *out)
+{
+	if (!res || res->stopped_at < 0 || res->stopped_at != ch->index)
+		return false;
+	const struct chunk_outcome *oc = figures_outcome(res, ch);
+	int line = oc && oc->error_line > 0 ? oc->error_line : ch->code_line;
+	strbuf_addf(out, "weft: execution stopped here: chunk %d", ch->number);
+	if (ch->opts.name)
+		strbuf_addf(out, " (%s)", ch->opts.name);
+	if (doc->path)
+		strbuf_addf(out, " at %s:%d", doc->path, line);
+	else
+		strbuf_addf(out, " at line %d", line);
+	const char *what = "failed";
+	if (oc && oc->status == RUN_CRASHED)
+		what = "crashed";
+	else if (oc && oc->status == RUN_TIMEOUT)
+		what = "timed out";
+	strbuf_addf(out, " %s", what);
+	if (oc && oc->error_message && *oc->error_message)
+		strbuf_addf(out, ": %s", oc->error_message);
+	strbuf_addstr(out, "; later chunks were not run");
+	return true;
+}

@@ -1,0 +1,572 @@
+/* markdown: the Markdown family and the shared text-format core; see markdown.h. */
+#include "render/markdown.h"
+
+#include <string.h>
+
+#include "render/figures.h"
+
+/* One render in progress: where it writes, and the state of the current chunk. */
+struct text_render {
+	const struct text_flavour *fl;
+	const struct document *doc;
+	const struct weave_results *res;
+	const struct render_options *opts;
+	struct strbuf *out;
+	struct weft_error *err;
+	const struct chunk *ch;
+	const char *lang;
+	bool raw;        /* results is a raw format: pass text through */
+	int nfig;        /* figures of this chunk seen so far (Pweave's file counter) */
+	int shown;       /* figures of this chunk shown */
+	bool after_fig;  /* the last thing written was a figure */
+};
+
+/* Append markup `fmt`, with "%s" replaced by the chunk language. */
+static void add_markup(struct strbuf *out, const char *fmt, const char *lang)
+{
+	const char *p = strstr(fmt, "%s");
+	if (!p) {
+		strbuf_addstr(out, fmt);
+		return;
+	}
+	strbuf_add(out, fmt, (size_t)(p - fmt));
+	strbuf_addstr(out, lang);
+	strbuf_addstr(out, p + 2);
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Length of s[0..len) without trailing whitespace (Python's rstrip). */
+static size_t rstrip_len(const char *s, size_t len)
+{
+	while (len && is_space(s[len - 1]))
+		len--;
+	return len;
+}
+
+/* True when the text is only whitespace. */
+static bool blank(const char *s, size_t len)
+{
+	return rstrip_len(s, len) == 0;
+}
+
+/* Pweave's _indent: lines of a block prefixed by the flavour's indent (a no-op without one). */
+static void add_indented(struct strbuf *out, const char *text, size_t len, const char *indent)
+{
+	if (!*indent) {
+		strbuf_add(out, text, len);
+		return;
+	}
+	if (!len || text[0] != '\n') {
+		strbuf_addch(out, '\n');
+		strbuf_addstr(out, indent);
+	}
+	for (size_t i = 0; i < len; i++) {
+		strbuf_addch(out, text[i]);
+		if (text[i] == '\n')
+			strbuf_addstr(out, indent);
+	}
+}
+
+/* Pweave's fix_linefeeds: make the block start and end with a newline. */
+static void fix_linefeeds(struct strbuf *sb)
+{
+	if (!sb->len || sb->buf[0] != '\n') {
+		struct strbuf t;
+		strbuf_init(&t);
+		strbuf_addch(&t, '\n');
+		strbuf_add(&t, sb->buf, sb->len);
+		strbuf_free(sb);
+		*sb = t;
+	}
+	if (sb->buf[sb->len - 1] != '\n')
+		strbuf_addch(sb, '\n');
+}
+
+/* Terminal colour codes (ESC [ ... letter) removed, as nbconvert's strip_ansi does. */
+static void strip_ansi(struct strbuf *out, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\033' && i + 1 < len && s[i + 1] == '[') {
+			size_t j = i + 2;
+			while (j < len && ((s[j] >= '0' && s[j] <= '9') || s[j] == ';' || s[j] == '?'))
+				j++;
+			if (j < len) {
+				i = j;
+				continue;
+			}
+		}
+		strbuf_addch(out, s[i]);
+	}
+}
+
+/* A code block: Pweave's "\n" + content, wrapped and indented, between codestart/codeend. */
+static void code_block(struct text_render *r, const char *code, size_t len, bool wrap)
+{
+	struct strbuf p, w;
+	strbuf_init(&p);
+	strbuf_init(&w);
+	strbuf_addch(&p, '\n');
+	strbuf_add(&p, code, rstrip_len(code, len));
+	if (wrap) {
+		figures_wrap(&w, p.buf, p.len);
+		strbuf_reset(&p);
+		strbuf_add(&p, w.buf, w.len);
+	}
+	strbuf_reset(&w);
+	add_indented(&w, p.buf, p.len, r->fl->indent);
+	fix_linefeeds(&w);
+	if (r->after_fig && r->fl->after_figure)
+		strbuf_addstr(r->out, r->fl->after_figure);
+	add_markup(r->out, r->fl->codestart, r->lang);
+	strbuf_add(r->out, w.buf, w.len);
+	add_markup(r->out, r->fl->codeend, r->lang);
+	r->after_fig = false;
+	strbuf_free(&p);
+	strbuf_free(&w);
+}
+
+/* Text output (stream, traceback, text/plain): a verbatim block, or passed through when raw. */
+static void text_result(struct text_render *r, const char *text, size_t len)
+{
+	struct strbuf t;
+	strbuf_init(&t);
+	strip_ansi(&t, text, len);
+	if (r->raw) {
+		fix_linefeeds(&t);
+		strbuf_add(r->out, t.buf, t.len);
+		r->after_fig = false;
+		strbuf_free(&t);
+		return;
+	}
+	if (blank(t.buf, t.len)) {
+		strbuf_free(&t);
+		return;
+	}
+	struct strbuf w, b;
+	strbuf_init(&w);
+	strbuf_init(&b);
+	if (figures_wrap_output(&r->ch->opts))
+		figures_wrap(&w, t.buf, t.len);
+	else
+		strbuf_add(&w, t.buf, t.len);
+	strbuf_addch(&b, '\n');
+	strbuf_add(&b, w.buf, rstrip_len(w.buf, w.len));
+	strbuf_addch(&b, '\n');
+	strbuf_reset(&w);
+	add_indented(&w, b.buf, b.len, r->fl->indent);
+	if (r->after_fig && r->fl->after_figure)
+		strbuf_addstr(r->out, r->fl->after_figure);
+	add_markup(r->out, r->fl->outputstart, r->lang);
+	strbuf_add(r->out, w.buf, w.len);
+	add_markup(r->out, r->fl->outputend, r->lang);
+	r->after_fig = false;
+	strbuf_free(&t);
+	strbuf_free(&w);
+	strbuf_free(&b);
+}
+
+/* An error output as text: its traceback lines, or "ename: evalue" without one. */
+static void error_text(struct strbuf *sb, const struct output *o)
+{
+	if (!o->ntraceback) {
+		strbuf_addf(sb, "%s: %s\n", o->ename ? o->ename : "Error", o->evalue ? o->evalue : "");
+		return;
+	}
+	for (size_t i = 0; i < o->ntraceback; i++) {
+		strbuf_addstr(sb, o->traceback[i]);
+		if (!strbuf_ends_with(sb, "\n"))
+			strbuf_addch(sb, '\n');
+	}
+}
+
+/* A figure output: write its file, show it unless a caption already went to the first one. */
+static int figure(struct text_render *r, const struct mime_item *img)
+{
+	const struct chunk *ch = r->ch;
+	if (!ch->opts.fig)
+		return 0;
+	struct strbuf path;
+	strbuf_init(&path);
+	if (figure_write(r->opts, r->doc, ch, ++r->nfig, img, &path, r->err) < 0) {
+		strbuf_free(&path);
+		return -1;
+	}
+	/* Pweave: a caption belongs to one figure, so a captioned chunk shows only its first. */
+	if (ch->opts.include && (!ch->opts.caption || r->shown == 0)) {
+		r->fl->figure(r->fl, r->out, ch, path.buf, ch->opts.caption);
+		r->shown++;
+		r->after_fig = true;
+	}
+	strbuf_free(&path);
+	return 0;
+}
+
+/* One output that is not a stream; `show_text` is false for results="hidden". */
+static int display(struct text_render *r, const struct output *o, bool show_text)
+{
+	if (o->type == OUTPUT_ERROR) {
+		if (show_text) {
+			struct strbuf t;
+			strbuf_init(&t);
+			error_text(&t, o);
+			text_result(r, t.buf, t.len);
+			strbuf_free(&t);
+		}
+		return 0;
+	}
+	const struct mime_item *img = figure_mime(o, r->fl->figure_mimes, r->opts->figure_format);
+	if (img)
+		return figure(r, img);
+	if (!show_text)
+		return 0;
+	const struct mime_item *rich = figures_best_mime(o, r->fl->rich_mimes);
+	if (rich) {
+		if (r->after_fig && r->fl->after_figure)
+			strbuf_addstr(r->out, r->fl->after_figure);
+		strbuf_addch(r->out, '\n');
+		strbuf_add(r->out, rich->data, rich->len);
+		r->after_fig = false;
+		return 0;
+	}
+	const struct mime_item *plain = output_get_mime(o, "text/plain");
+	if (plain)
+		text_result(r, plain->data, plain->len);
+	return 0;
+}
+
+/*
+ * The outputs in the order they happened; consecutive streams form one block.
+ * Figures are shown even when `show_text` is false (results="hidden").
+ */
+static int walk_outputs(struct text_render *r, const struct output_list *l, bool show_text)
+{
+	struct strbuf text;
+	strbuf_init(&text);
+	bool any_stream = false;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct output *o = &l->items[i];
+		if (o->type == OUTPUT_STREAM) {
+			strbuf_reset(&text);
+			while (i < l->n && l->items[i].type == OUTPUT_STREAM) {
+				strbuf_add(&text, l->items[i].text.buf, l->items[i].text.len);
+				i++;
+			}
+			i--;
+			any_stream = true;
+			if (show_text)
+				text_result(r, text.buf, text.len);
+			continue;
+		}
+		if (display(r, o, show_text) < 0) {
+			strbuf_free(&text);
+			return -1;
+		}
+	}
+	/* Pweave always formats the (possibly empty) stream text; raw mode then yields "\n". */
+	if (!any_stream && show_text && r->raw)
+		text_result(r, "", 0);
+	strbuf_free(&text);
+	return 0;
+}
+
+/* Append `src` as console input: ">>> " on its first line, "... " on the rest. */
+static void add_prompted(struct strbuf *t, const char *src)
+{
+	size_t len = rstrip_len(src, strlen(src));
+	bool first = true;
+	size_t start = 0;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && src[i] != '\n')
+			continue;
+		const char *line = src + start;
+		size_t n = i - start;
+		if (first && !n) {
+			/* leading blank lines of a statement are not console input */
+			start = i + 1;
+			continue;
+		}
+		strbuf_addstr(t, first ? ">>>" : "...");
+		if (n) {
+			strbuf_addch(t, ' ');
+			strbuf_add(t, line, n);
+		}
+		strbuf_addch(t, '\n');
+		first = false;
+		start = i + 1;
+	}
+}
+
+/* Text an output contributes to a transcript; false when it must be shown outside it. */
+static bool transcript_text(struct text_render *r, const struct output *o, struct strbuf *t)
+{
+	switch (o->type) {
+	case OUTPUT_STREAM:
+		strip_ansi(t, o->text.buf, o->text.len);
+		break;
+	case OUTPUT_ERROR: {
+		struct strbuf e;
+		strbuf_init(&e);
+		error_text(&e, o);
+		strip_ansi(t, e.buf, e.len);
+		strbuf_free(&e);
+		break;
+	}
+	case OUTPUT_DISPLAY_DATA:
+	case OUTPUT_EXECUTE_RESULT: {
+		if (figure_mime(o, r->fl->figure_mimes, r->opts->figure_format) ||
+		    figures_best_mime(o, r->fl->rich_mimes))
+			return false;
+		const struct mime_item *plain = output_get_mime(o, "text/plain");
+		if (plain)
+			strbuf_add(t, plain->data, plain->len);
+		break;
+	}
+	}
+	if (t->len && t->buf[t->len - 1] != '\n')
+		strbuf_addch(t, '\n');
+	return true;
+}
+
+/* Close the transcript block collected so far (as a code block, unwrapped code). */
+static void flush_transcript(struct text_render *r, struct strbuf *t)
+{
+	if (!t->len)
+		return;
+	code_block(r, t->buf, t->len, false);
+	strbuf_reset(t);
+}
+
+/*
+ * term=True: a console transcript. Each statement with prompts, then the text
+ * it produced; figures and rich displays close the block and follow it.
+ */
+static int term_chunk(struct text_render *r, const struct chunk_outcome *oc, bool show_text)
+{
+	const struct output_list *l = &oc->outputs;
+	struct strbuf t;
+	strbuf_init(&t);
+	size_t nst = oc->nstatements ? oc->nstatements : 1;
+	for (size_t s = 0; s <= nst; s++) {
+		if (s < nst)
+			add_prompted(&t, oc->nstatements ? oc->statements[s].source : r->ch->code);
+		for (size_t i = 0; i < l->n; i++) {
+			const struct output *o = &l->items[i];
+			/* without statement records every output follows the one statement */
+			int st = oc->nstatements ? o->statement : 0;
+			bool mine = s < nst ? st == (int)s : (st < 0 || (size_t)st >= nst);
+			if (!mine)
+				continue;
+			if (show_text) {
+				struct strbuf piece;
+				strbuf_init(&piece);
+				bool inside = transcript_text(r, o, &piece);
+				if (inside && figures_wrap_output(&r->ch->opts)) {
+					struct strbuf w;
+					strbuf_init(&w);
+					figures_wrap(&w, piece.buf, rstrip_len(piece.buf, piece.len));
+					strbuf_add(&t, w.buf, w.len);
+					strbuf_free(&w);
+				} else if (inside) {
+					strbuf_add(&t, piece.buf, piece.len);
+				}
+				strbuf_free(&piece);
+				if (inside)
+					continue;
+			} else if (o->type == OUTPUT_STREAM || o->type == OUTPUT_ERROR) {
+				continue;
+			}
+			flush_transcript(r, &t);
+			if (display(r, o, show_text) < 0) {
+				strbuf_free(&t);
+				return -1;
+			}
+		}
+	}
+	flush_transcript(r, &t);
+	strbuf_free(&t);
+	return 0;
+}
+
+/* The execution-stopped note, when execution stopped at this chunk. */
+static void stop_note(struct text_render *r)
+{
+	struct strbuf note;
+	strbuf_init(&note);
+	if (figures_stop_note(r->doc, r->res, r->ch, &note))
+		r->fl->note(r->out, note.buf);
+	strbuf_free(&note);
+}
+
+/* One code chunk: code, outputs and figures as the options ask. */
+static int render_chunk(struct text_render *r, const struct chunk *ch)
+{
+	const struct chunk_outcome *oc = figures_outcome(r->res, ch);
+	const char *results = ch->opts.results ? ch->opts.results : "verbatim";
+	bool hidden = !strcmp(results, "hidden");
+	bool ran = ch->opts.evaluate && figures_chunk_has_outputs(r->res, ch);
+	r->ch = ch;
+	r->lang = ch->lang ? ch->lang : "python";
+	r->raw = strcmp(results, "verbatim") != 0 && !hidden;
+	r->nfig = r->shown = 0;
+	r->after_fig = false;
+	const char *code = ch->code ? ch->code : "";
+
+	if (ran && ch->opts.term && ch->opts.echo && !hidden) {
+		if (term_chunk(r, oc, ch->opts.include) < 0)
+			return -1;
+	} else {
+		if (ch->opts.echo)
+			code_block(r, code, strlen(code), figures_wrap_code(r->doc, ch));
+		if (ran && walk_outputs(r, &oc->outputs, !hidden && ch->opts.include) < 0)
+			return -1;
+	}
+	stop_note(r);
+	return 0;
+}
+
+/* A text block with its inline code results put in place (stripped, as Pweave does). */
+static void render_text_block(struct text_render *r, const struct text_block *tb)
+{
+	for (size_t i = 0; i < tb->nsegs; i++) {
+		const struct text_segment *s = &tb->segs[i];
+		if (s->kind == SEG_TEXT) {
+			strbuf_addstr(r->out, s->text);
+			continue;
+		}
+		if (!r->res || s->inline_index < 0 || (size_t)s->inline_index >= r->res->ninline)
+			continue;
+		const struct inline_outcome *io = &r->res->inl[s->inline_index];
+		if (!io->done)
+			continue;
+		const char *t = io->status == RUN_OK || !io->error_message ? io->text.buf
+									 : io->error_message;
+		size_t n = strlen(t);
+		while (n && is_space(*t)) {
+			t++;
+			n--;
+		}
+		strbuf_add(r->out, t, rstrip_len(t, n));
+	}
+}
+
+int markdown_render_flavour(const struct text_flavour *fl, const struct document *doc,
+			    const struct weave_results *res, const struct render_options *opts,
+			    struct strbuf *out, struct weft_error *err)
+{
+	struct text_render r = {.fl = fl, .doc = doc, .res = res, .opts = opts, .out = out,
+				.err = err};
+	if (doc->front_matter && fl->front_matter)
+		fl->front_matter(out, doc->front_matter);
+	for (size_t i = 0; i < doc->nblocks; i++) {
+		/* Pweave joins the formatted blocks with newlines */
+		if (i)
+			strbuf_addch(out, '\n');
+		const struct block *b = &doc->blocks[i];
+		if (b->kind == BLOCK_TEXT)
+			render_text_block(&r, &b->text);
+		else if (render_chunk(&r, &b->chunk) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- the four Markdown flavours ---- */
+
+/* Pandoc: ![caption](path){#name width=W}, a trailing "\" (hard break) without caption. */
+static void pandoc_figure(const struct text_flavour *fl, struct strbuf *out, const struct chunk *ch,
+			  const char *path, const char *caption)
+{
+	const char *width = ch->opts.width ? ch->opts.width : fl->default_width;
+	strbuf_addf(out, "![%s](%s)", caption ? caption : "", path);
+	if (ch->opts.name || width) {
+		strbuf_addch(out, '{');
+		if (ch->opts.name)
+			strbuf_addf(out, "#%s ", ch->opts.name);
+		if (width)
+			strbuf_addf(out, "width=%s", width);
+		strbuf_addch(out, '}');
+	}
+	if (!caption || !*caption)
+		strbuf_addch(out, '\\');
+	strbuf_addch(out, '\n');
+}
+
+/* Leanpub: plain ![caption](path). */
+static void leanpub_figure(const struct text_flavour *fl, struct strbuf *out,
+			   const struct chunk *ch, const char *path, const char *caption)
+{
+	strbuf_addf(out, "![%s](%s)\n", caption ? caption : "", path);
+}
+
+/* Softcover: the caption carries a \label{fig:name} when the chunk has a name. */
+static void softcover_figure(const struct text_flavour *fl, struct strbuf *out,
+			     const struct chunk *ch, const char *path, const char *caption)
+{
+	if (caption && ch->opts.name)
+		strbuf_addf(out, "![%s \\label{fig:%s}](%s)\n", caption, ch->opts.name, path);
+	else
+		strbuf_addf(out, "![%s](%s)\n", caption ? caption : "", path);
+}
+
+/* The stopped-execution note as a Markdown block quote, set off by blank lines. */
+static void md_note(struct strbuf *out, const char *text)
+{
+	if (!strbuf_ends_with(out, "\n"))
+		strbuf_addch(out, '\n');
+	if (!strbuf_ends_with(out, "\n\n"))
+		strbuf_addch(out, '\n');
+	strbuf_addf(out, "> **%s**\n\n", text);
+}
+
+/* YAML front matter back between --- fences. */
+static void md_front_matter(struct strbuf *out, const char *yaml)
+{
+	strbuf_addstr(out, "---\n");
+	strbuf_addstr(out, yaml);
+	if (*yaml && yaml[strlen(yaml) - 1] != '\n')
+		strbuf_addch(out, '\n');
+	strbuf_addstr(out, "---\n");
+}
+
+static const char *const pandoc_rich[] = {"text/markdown", "text/html", "text/latex", NULL};
+static const char *const plain_md_rich[] = {"text/markdown", NULL};
+
+static const struct text_flavour md_flavours[] = {
+	{"pandoc", "```%s", "```\n\n", "```", "```\n\n", "", pandoc_rich, figures_for_markdown,
+	 NULL, "\n", pandoc_figure, md_note, md_front_matter},
+	{"markdown", "```%s", "```\n\n", "```", "```\n\n", "", pandoc_rich, figures_for_markdown,
+	 NULL, "\n", pandoc_figure, md_note, md_front_matter},
+	{"leanpub", "{line-numbers=off}\n~~~~~~~~", "~~~~~~~~\n\n", "{line-numbers=off}\n~~~~~~~~",
+	 "~~~~~~~~\n\n", "", plain_md_rich, figures_for_markdown, NULL, "\n", leanpub_figure,
+	 md_note, md_front_matter},
+	{"softcover", "\n```%s", "```\n\n", "```\n", "```\n\n", "", plain_md_rich,
+	 figures_for_markdown, NULL, "\n", softcover_figure, md_note, md_front_matter},
+};
+
+/* The flavour called `format`, or NULL. */
+static const struct text_flavour *md_flavour(const char *format)
+{
+	for (size_t i = 0; i < sizeof(md_flavours) / sizeof(md_flavours[0]); i++)
+		if (format && !strcmp(md_flavours[i].name, format))
+			return &md_flavours[i];
+	return NULL;
+}
+
+int markdown_format_known(const char *format)
+{
+	return md_flavour(format) != NULL;
+}
+
+int markdown_render(const char *format, const struct document *doc, const struct weave_results *res,
+		    const struct render_options *opts, struct strbuf *out, struct weft_error *err)
+{
+	const struct text_flavour *fl = md_flavour(format);
+	if (!fl)
+		return weft_error_set(err, doc->path, 0, 0, "markdown: unknown format '%s'",
+				      format ? format : "(none)");
+	return markdown_render_flavour(fl, doc, res, opts, out, err);
+}

@@ -1,0 +1,210 @@
+/* notebook: nbformat 4 output; see notebook.h. */
+#include "render/notebook.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "render/figures.h"
+
+/* nbformat's multiline string: a list of lines, each keeping its "\n". */
+static json_t *nb_lines(const char *s, size_t len)
+{
+	json_t *arr = json_array();
+	size_t start = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\n') {
+			json_array_append_new(arr, json_stringn(s + start, i + 1 - start));
+			start = i + 1;
+		}
+	}
+	if (start < len)
+		json_array_append_new(arr, json_stringn(s + start, len - start));
+	return arr;
+}
+
+/* Replace a string member by its list-of-lines form. */
+static void split_member(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	if (json_is_string(v))
+		json_object_set_new(obj, key, nb_lines(json_string_value(v), json_string_length(v)));
+}
+
+/* Text MIME data is split into lines too; base64 and JSON data stay strings/objects. */
+static void split_output(json_t *o)
+{
+	split_member(o, "text");
+	json_t *data = json_object_get(o, "data");
+	const char *mime;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(data, tmp, mime, v) {
+		size_t n = strlen(mime);
+		if (mime_is_binary(mime) || (n >= 4 && !strcmp(mime + n - 4, "json")))
+			continue;
+		split_member(data, mime);
+	}
+}
+
+/* A cell of `type` with source text (empty metadata). */
+static json_t *new_cell(const char *type, const char *src, size_t len)
+{
+	json_t *c = json_object();
+	json_object_set_new(c, "cell_type", json_string(type));
+	json_object_set_new(c, "metadata", json_object());
+	json_object_set_new(c, "source", nb_lines(src, len));
+	return c;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* A text block as Markdown, inline code results in place (stripped, as Pweave does). */
+static void text_block(struct strbuf *sb, const struct text_block *tb,
+		       const struct weave_results *res)
+{
+	for (size_t i = 0; i < tb->nsegs; i++) {
+		const struct text_segment *s = &tb->segs[i];
+		if (s->kind == SEG_TEXT) {
+			strbuf_addstr(sb, s->text);
+			continue;
+		}
+		if (!res || s->inline_index < 0 || (size_t)s->inline_index >= res->ninline)
+			continue;
+		const struct inline_outcome *io = &res->inl[s->inline_index];
+		if (!io->done)
+			continue;
+		const char *t = io->status == RUN_OK || !io->error_message ? io->text.buf
+									 : io->error_message;
+		size_t n = strlen(t);
+		while (n && is_space(*t)) {
+			t++;
+			n--;
+		}
+		while (n && is_space(t[n - 1]))
+			n--;
+		strbuf_add(sb, t, n);
+	}
+}
+
+/* True when output `o` is to appear in the cell under the chunk's options. */
+static bool keep_output(const struct chunk *ch, const struct output *o)
+{
+	if (!ch->opts.include)
+		return false;
+	bool image = figure_mime(o, figures_for_html, NULL) || output_get_mime(o, "application/pdf");
+	if (image)
+		return ch->opts.fig;
+	return !ch->opts.results || strcmp(ch->opts.results, "hidden") != 0;
+}
+
+/* The code cell of one chunk; `count` numbers the chunks that ran. */
+static json_t *code_cell(const struct chunk *ch, const struct weave_results *res, int *count)
+{
+	const char *code = ch->code ? ch->code : "";
+	size_t len = strlen(code);
+	while (len && code[len - 1] == '\n')
+		len--;
+	json_t *c = json_object();
+	json_object_set_new(c, "cell_type", json_string("code"));
+	json_t *md = json_object();
+	if (ch->opts.name)
+		json_object_set_new(md, "name", json_string(ch->opts.name));
+	if (!ch->opts.echo)
+		json_object_set_new(md, "jupyter", json_pack("{s:b}", "source_hidden", 1));
+	json_object_set_new(c, "metadata", md);
+	json_object_set_new(c, "source", nb_lines(code, len));
+
+	json_t *outs = json_array();
+	bool ran = ch->opts.evaluate && figures_chunk_has_outputs(res, ch);
+	if (ran) {
+		const struct chunk_outcome *oc = figures_outcome(res, ch);
+		json_t *all = output_list_to_json(&oc->outputs);
+		for (size_t i = 0; i < oc->outputs.n; i++) {
+			if (!keep_output(ch, &oc->outputs.items[i]))
+				continue;
+			json_t *o = json_array_get(all, i);
+			split_output(o);
+			json_array_append(outs, o);
+		}
+		json_decref(all);
+		json_object_set_new(c, "execution_count", json_integer(++*count));
+	} else {
+		json_object_set_new(c, "execution_count", json_null());
+	}
+	json_object_set_new(c, "outputs", outs);
+	return c;
+}
+
+/* Notebook metadata for the python3 kernel. */
+static json_t *nb_metadata(void)
+{
+	return json_pack("{s:{s:s,s:s,s:s},s:{s:{s:s,s:i},s:s,s:s,s:s,s:s,s:s}}",
+			 "kernelspec", "display_name", "Python 3", "language", "python", "name",
+			 "python3", "language_info", "codemirror_mode", "name", "ipython", "version",
+			 3, "file_extension", ".py", "mimetype", "text/x-python", "name", "python",
+			 "nbconvert_exporter", "python", "pygments_lexer", "ipython3");
+}
+
+int notebook_format_known(const char *format)
+{
+	return format && !strcmp(format, "notebook");
+}
+
+int notebook_render(const char *format, const struct document *doc, const struct weave_results *res,
+		    const struct render_options *opts, struct strbuf *out, struct weft_error *err)
+{
+	json_t *cells = json_array();
+	struct strbuf sb;
+	strbuf_init(&sb);
+	if (doc->front_matter) {
+		strbuf_addstr(&sb, "---\n");
+		strbuf_addstr(&sb, doc->front_matter);
+		if (!strbuf_ends_with(&sb, "\n"))
+			strbuf_addch(&sb, '\n');
+		strbuf_addstr(&sb, "---");
+		json_array_append_new(cells, new_cell("raw", sb.buf, sb.len));
+	}
+	int count = 0;
+	for (size_t i = 0; i < doc->nblocks; i++) {
+		const struct block *b = &doc->blocks[i];
+		if (b->kind == BLOCK_TEXT) {
+			strbuf_reset(&sb);
+			text_block(&sb, &b->text, res);
+			size_t n = sb.len;
+			while (n && is_space(sb.buf[n - 1]))
+				n--;
+			if (n)
+				json_array_append_new(cells, new_cell("markdown", sb.buf, sb.len));
+			continue;
+		}
+		json_array_append_new(cells, code_cell(&b->chunk, res, &count));
+		strbuf_reset(&sb);
+		if (figures_stop_note(doc, res, &b->chunk, &sb)) {
+			struct strbuf note;
+			strbuf_init(&note);
+			strbuf_addf(&note, "> **%s**", sb.buf);
+			json_array_append_new(cells, new_cell("markdown", note.buf, note.len));
+			strbuf_free(&note);
+		}
+	}
+	strbuf_free(&sb);
+
+	json_t *nb = json_object();
+	json_object_set_new(nb, "cells", cells);
+	json_object_set_new(nb, "metadata", nb_metadata());
+	json_object_set_new(nb, "nbformat", json_integer(4));
+	json_object_set_new(nb, "nbformat_minor", json_integer(4));
+	char *text = json_dumps(nb, JSON_INDENT(1) | JSON_SORT_KEYS);
+	json_decref(nb);
+	if (!text)
+		return weft_error_set(err, doc->path, 0, 0, "notebook: cannot serialise the notebook");
+	strbuf_addstr(out, text);
+	strbuf_addch(out, '\n');
+	free(text);
+	return 0;
+}
