@@ -1,0 +1,266 @@
+/*
+ * document: the document model, and document_read, which runs a reader and
+ * then does what is common to every syntax: front matter, Quarto "#|"
+ * option lines, option resolution, source= files, chunk indexes.
+ * See document.h.
+ */
+#include "model/document.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "reader/front_matter.h"
+#include "reader/reader.h"
+
+void document_init(struct document *doc)
+{
+	memset(doc, 0, sizeof(*doc));
+	option_list_init(&doc->doc_defaults);
+}
+
+/* Free one text block's segments. */
+static void text_block_free(struct text_block *tb)
+{
+	for (size_t i = 0; i < tb->nsegs; i++)
+		free(tb->segs[i].text);
+	free(tb->segs);
+}
+
+/* Free one chunk's storage. */
+static void chunk_free(struct chunk *c)
+{
+	free(c->code);
+	free(c->lang);
+	option_list_free(&c->raw);
+	chunk_options_free(&c->opts);
+}
+
+void document_free(struct document *doc)
+{
+	for (size_t i = 0; i < doc->nblocks; i++) {
+		if (doc->blocks[i].kind == BLOCK_TEXT)
+			text_block_free(&doc->blocks[i].text);
+		else
+			chunk_free(&doc->blocks[i].chunk);
+	}
+	free(doc->blocks);
+	free(doc->path);
+	free(doc->input_format);
+	free(doc->front_matter);
+	option_list_free(&doc->doc_defaults);
+	document_init(doc);
+}
+
+struct block *document_add_block(struct document *doc, enum block_kind kind)
+{
+	ARRAY_GROW(doc->blocks, doc->nblocks + 1, doc->alloc);
+	struct block *b = &doc->blocks[doc->nblocks++];
+	memset(b, 0, sizeof(*b));
+	b->kind = kind;
+	if (kind == BLOCK_CHUNK) {
+		b->chunk.index = (int)doc->nchunks++;
+		option_list_init(&b->chunk.raw);
+		chunk_options_init_defaults(&b->chunk.opts);
+	}
+	return b;
+}
+
+struct text_segment *text_block_add(struct text_block *tb, enum segment_kind kind, char *text,
+				    int line, int column)
+{
+	ARRAY_GROW(tb->segs, tb->nsegs + 1, tb->alloc);
+	struct text_segment *s = &tb->segs[tb->nsegs++];
+	s->kind = kind;
+	s->text = text;
+	s->line = line;
+	s->column = column;
+	s->inline_index = -1;
+	return s;
+}
+
+struct chunk *document_chunk(struct document *doc, size_t i)
+{
+	return (struct chunk *)document_chunk_const(doc, i);
+}
+
+const struct chunk *document_chunk_const(const struct document *doc, size_t i)
+{
+	if (i >= doc->nchunks)
+		return NULL;
+	for (size_t b = 0; b < doc->nblocks; b++)
+		if (doc->blocks[b].kind == BLOCK_CHUNK && doc->blocks[b].chunk.index == (int)i)
+			return &doc->blocks[b].chunk;
+	return NULL;
+}
+
+const struct chunk *document_find_chunk(const struct document *doc, const char *name)
+{
+	for (size_t b = 0; b < doc->nblocks; b++) {
+		const struct chunk *c = &doc->blocks[b].chunk;
+		if (doc->blocks[b].kind == BLOCK_CHUNK && c->opts.name && !strcmp(c->opts.name, name))
+			return c;
+	}
+	return NULL;
+}
+
+const char *document_guess_format(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	const char *dot = strrchr(base, '.');
+	/* Pweave: os.path.splitext ignores a leading dot (".pmd" has no extension). */
+	if (!dot || dot == base)
+		return "script";
+	char ext[32];
+	size_t n = strlen(dot);
+	if (n >= sizeof(ext))
+		return "script";
+	for (size_t i = 0; i <= n; i++)
+		ext[i] = (char)tolower((unsigned char)dot[i]);
+	if (!strcmp(ext, ".ipynb"))
+		return "notebook";
+	if (ext[n - 1] == 'w')
+		return "noweb";
+	if (strstr(ext, "md"))
+		return "markdown";
+	return "script";
+}
+
+/*
+ * Move leading Quarto "#| key: value" lines of the chunk's code into its
+ * options (after those of the header, so they win), shifting code_line.
+ */
+static int take_quarto_options(struct document *doc, struct chunk *c, struct weft_error *err)
+{
+	const char *p = c->code;
+	int line = c->code_line;
+	while (p && p[0] == '#' && p[1] == '|') {
+		const char *nl = strchr(p, '\n');
+		size_t l = nl ? (size_t)(nl - p) : strlen(p);
+		int col = 3;
+		const char *body = p + 2;
+		if (*body == ' ') {
+			body++;
+			col++;
+		}
+		char *text = xstrndup(body, l - (size_t)(body - p));
+		int rc = option_parse_quarto(text, doc->path, line, col, &c->raw, err);
+		free(text);
+		if (rc < 0)
+			return -1;
+		p = nl ? nl + 1 : p + l;
+		line++;
+	}
+	if (p && p != c->code) {
+		char *rest = xstrdup(p);
+		free(c->code);
+		c->code = rest;
+		c->code_line = line;
+	}
+	return 0;
+}
+
+/* Directory part of path, with a trailing '/', or "" (into sb). */
+static void dir_of(struct strbuf *sb, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (slash)
+		strbuf_add(sb, path, (size_t)(slash - path) + 1);
+}
+
+/*
+ * source=: the file's contents (trailing whitespace removed) become the
+ * chunk's code, followed by any code written in the chunk, as in Pweave.
+ */
+static int load_source(struct document *doc, struct chunk *c, struct weft_error *err)
+{
+	struct strbuf path, contents;
+	strbuf_init(&path);
+	strbuf_init(&contents);
+	if (c->opts.source[0] != '/')
+		dir_of(&path, doc->path);
+	strbuf_addstr(&path, c->opts.source);
+	if (strbuf_read_file(&contents, path.buf) < 0) {
+		const struct chunk_option *o = option_list_get(&c->raw, "source");
+		weft_error_set(err, doc->path, o ? o->line : c->header_line, o ? o->column : 0,
+			       "chunk %d: cannot read source file '%s': %s", c->number, path.buf,
+			       strerror(errno));
+		strbuf_free(&path);
+		strbuf_free(&contents);
+		return -1;
+	}
+	strbuf_rtrim(&contents);
+	strbuf_addch(&contents, '\n');
+	if (c->code && c->code[0])
+		strbuf_addstr(&contents, c->code);
+	free(c->code);
+	c->code = strbuf_detach(&contents, NULL);
+	strbuf_free(&path);
+	return 0;
+}
+
+int document_read_buffer(struct document *doc, const char *path, const char *format,
+			 const char *text, size_t len, struct weft_error *err)
+{
+	size_t skip = 0;
+	int first_line = 1, rc;
+
+	if (!doc->path)
+		doc->path = xstrdup(path);
+	if (!format)
+		format = document_guess_format(path);
+	free(doc->input_format);
+	doc->input_format = xstrdup(format);
+
+	if (!strcmp(format, "markdown") || !strcmp(format, "noweb")) {
+		if (front_matter_read(doc, text, len, &skip, err) < 0)
+			return -1;
+		if (skip)
+			first_line = doc->front_matter_lines + 1;
+	}
+	if (!strcmp(format, "markdown"))
+		rc = markdown_reader_read(doc, text + skip, len - skip, first_line, err);
+	else if (!strcmp(format, "noweb"))
+		rc = noweb_reader_read(doc, text + skip, len - skip, first_line, err);
+	else if (!strcmp(format, "script"))
+		rc = script_reader_read(doc, text, len, 1, err);
+	else if (!strcmp(format, "notebook"))
+		rc = notebook_reader_read(doc, text, len, 1, err);
+	else
+		return weft_error_set(err, path, 0, 0,
+				      "unknown input format '%s' (markdown, noweb, script, notebook)",
+				      format);
+	if (rc < 0)
+		return -1;
+
+	for (size_t b = 0; b < doc->nblocks; b++) {
+		if (doc->blocks[b].kind != BLOCK_CHUNK)
+			continue;
+		struct chunk *c = &doc->blocks[b].chunk;
+		if (take_quarto_options(doc, c, err) < 0)
+			return -1;
+		chunk_options_free(&c->opts);
+		if (chunk_options_resolve(&c->opts, &doc->doc_defaults, &c->raw, doc->path, err) < 0)
+			return -1;
+		if (c->opts.source && load_source(doc, c, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int document_read(struct document *doc, const char *path, const char *format,
+		  struct weft_error *err)
+{
+	struct strbuf sb;
+	strbuf_init(&sb);
+	if (strbuf_read_file(&sb, path) < 0) {
+		strbuf_free(&sb);
+		return weft_error_errno(err, path, "cannot read document");
+	}
+	int rc = document_read_buffer(doc, path, format, sb.buf, sb.len, err);
+	strbuf_free(&sb);
+	return rc;
+}

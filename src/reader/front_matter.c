@@ -1,0 +1,129 @@
+/* front_matter: YAML front matter and `weft:` document defaults; see front_matter.h. */
+#include "reader/front_matter.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "reader/yaml_value.h"
+
+/* Length of the line at s (up to '\n' or end), without a trailing '\r'. */
+static size_t line_len(const char *s, size_t avail, size_t *next)
+{
+	const char *nl = memchr(s, '\n', avail);
+	size_t l = nl ? (size_t)(nl - s) : avail;
+	*next = nl ? l + 1 : avail;
+	if (l > 0 && s[l - 1] == '\r')
+		l--;
+	return l;
+}
+
+/* Is the line exactly `fence`, allowing trailing whitespace? */
+static int is_fence(const char *s, size_t l, const char *fence)
+{
+	while (l > 0 && isspace((unsigned char)s[l - 1]))
+		l--;
+	return l == 3 && !memcmp(s, fence, 3);
+}
+
+/* Fill doc_defaults and doc_cache from the `weft:` mapping node. */
+static int read_weft_key(struct document *doc, yaml_document_t *ydoc, yaml_node_t *map,
+			 const char *yaml, struct weft_error *err)
+{
+	if (map->type != YAML_MAPPING_NODE)
+		return weft_error_set(err, doc->path, 2 + (int)map->start_mark.line,
+				      1 + (int)map->start_mark.column,
+				      "front matter: 'weft:' must be a mapping of chunk options");
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = yaml_document_get_node(ydoc, p->key);
+		yaml_node_t *v = yaml_document_get_node(ydoc, p->value);
+		if (!k || !v || k->type != YAML_SCALAR_NODE)
+			return weft_error_set(err, doc->path, 2 + (int)map->start_mark.line, 0,
+					      "front matter: bad key under 'weft:'");
+		struct optval val;
+		if (yaml_value_from_node(ydoc, v, yaml, doc->path, 2, 1, &val, err) < 0)
+			return -1;
+		const char *key = (const char *)k->data.scalar.value;
+		if (!strcmp(key, "cache"))
+			doc->doc_cache = optval_truthy(&val);
+		struct option_list *l = &doc->doc_defaults;
+		ARRAY_GROW(l->items, l->n + 1, l->alloc);
+		struct chunk_option *o = &l->items[l->n++];
+		o->key = xstrdup(strcmp(key, "label") ? key : "name");
+		o->val = val;
+		o->line = 2 + (int)k->start_mark.line;
+		o->column = 1 + (int)k->start_mark.column;
+	}
+	return 0;
+}
+
+int front_matter_read(struct document *doc, const char *text, size_t len, size_t *consumed,
+		      struct weft_error *err)
+{
+	size_t next, pos, l;
+	int lines = 1;
+
+	*consumed = 0;
+	l = line_len(text, len, &next);
+	if (!is_fence(text, l, "---") || next >= len)
+		return 0;
+	pos = next;
+	/* "---" then a blank line is a horizontal rule, not front matter. */
+	size_t n2;
+	if (!line_len(text + pos, len - pos, &n2) ||
+	    strspn(text + pos, " \t\r") >= line_len(text + pos, len - pos, &n2))
+		return 0;
+	size_t body = pos, body_end = 0;
+	while (pos < len) {
+		l = line_len(text + pos, len - pos, &next);
+		lines++;
+		if (is_fence(text + pos, l, "---") || is_fence(text + pos, l, "...")) {
+			body_end = pos;
+			pos += next;
+			break;
+		}
+		pos += next;
+	}
+	if (!body_end)
+		return 0;
+
+	char *yaml = xstrndup(text + body, body_end - body);
+	yaml_parser_t parser;
+	yaml_document_t ydoc;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, strlen(yaml));
+	if (!yaml_parser_load(&parser, &ydoc)) {
+		weft_error_set(err, doc->path, 2 + (int)parser.problem_mark.line,
+			       1 + (int)parser.problem_mark.column, "front matter: %s%s%s",
+			       parser.problem ? parser.problem : "malformed YAML",
+			       parser.context ? " " : "", parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		free(yaml);
+		return -1;
+	}
+	int rc = 0;
+	yaml_node_t *root = yaml_document_get_root_node(&ydoc);
+	if (root && root->type != YAML_MAPPING_NODE) {
+		rc = weft_error_set(err, doc->path, 2, 1, "front matter must be a YAML mapping");
+	} else if (root) {
+		for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
+		     p < root->data.mapping.pairs.top && rc == 0; p++) {
+			yaml_node_t *k = yaml_document_get_node(&ydoc, p->key);
+			if (k && k->type == YAML_SCALAR_NODE &&
+			    !strcmp((const char *)k->data.scalar.value, "weft"))
+				rc = read_weft_key(doc, &ydoc, yaml_document_get_node(&ydoc, p->value),
+						   yaml, err);
+		}
+	}
+	yaml_document_delete(&ydoc);
+	yaml_parser_delete(&parser);
+	if (rc < 0) {
+		free(yaml);
+		return -1;
+	}
+	doc->front_matter = yaml;
+	doc->front_matter_lines = lines;
+	*consumed = pos;
+	return 0;
+}

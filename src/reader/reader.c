@@ -1,0 +1,75 @@
+/* reader: helpers shared by the per-syntax readers; see reader.h. */
+#include "reader/reader.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+void reader_lines_split(struct reader_lines *ls, const char *text, size_t len, int first_line)
+{
+	size_t pos = 0;
+	int no = first_line;
+	ls->v = NULL;
+	ls->n = ls->alloc = 0;
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - text) : len;
+		size_t l = end - pos;
+		if (l > 0 && text[pos + l - 1] == '\r')
+			l--;
+		ARRAY_GROW(ls->v, ls->n + 1, ls->alloc);
+		ls->v[ls->n++] = (struct reader_line){ text + pos, l, no++ };
+		pos = end + 1;
+	}
+}
+
+void reader_lines_free(struct reader_lines *ls)
+{
+	free(ls->v);
+	ls->v = NULL;
+	ls->n = ls->alloc = 0;
+}
+
+int reader_line_blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!isspace((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+int reader_add_text(struct document *doc, struct inline_text *t, int line,
+		    struct weft_error *err)
+{
+	struct block *b = document_add_block(doc, BLOCK_TEXT);
+	b->text.line = line;
+	int rc = inline_code_split(&b->text, t, doc->path, &doc->ninline, err);
+	inline_text_free(t);
+	return rc;
+}
+
+struct chunk *reader_add_chunk(struct document *doc, struct inline_text *code,
+			       struct option_list *opts, int number, int header_line,
+			       int code_line_if_empty)
+{
+	struct strbuf *sb = &code->text;
+	strbuf_rtrim(sb);
+	if (!sb->len && !option_list_get(opts, "source")) {
+		inline_text_free(code);
+		option_list_free(opts);
+		return NULL;
+	}
+	struct block *b = document_add_block(doc, BLOCK_CHUNK);
+	struct chunk *c = &b->chunk;
+	c->number = number;
+	c->header_line = header_line;
+	c->code_line = code->nlines ? code->lines[0] : code_line_if_empty;
+	if (sb->len)
+		strbuf_addch(sb, '\n');
+	c->code = strbuf_detach(sb, NULL);
+	c->raw = *opts;
+	option_list_init(opts);
+	c->lang = xstrdup("python");
+	inline_text_free(code);
+	return c;
+}

@@ -1,0 +1,176 @@
+/* yaml_value: YAML nodes as chunk option values; see yaml_value.h. */
+#include "reader/yaml_value.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Does the whole string match YAML 1.2's integer forms? Sets *out. */
+static int scalar_int(const char *s, long long *out)
+{
+	char *end;
+	int base = 10;
+	const char *t = s;
+	if (*t == '-' || *t == '+')
+		t++;
+	if (!isdigit((unsigned char)*t))
+		return 0;
+	if (t[0] == '0' && (t[1] == 'x' || t[1] == 'o')) {
+		base = t[1] == 'x' ? 16 : 8;
+		t += 2;
+		if (!*t)
+			return 0;
+	}
+	errno = 0;
+	long long v = strtoll(t, &end, base);
+	if (*end || errno)
+		return 0;
+	*out = *s == '-' ? -v : v;
+	return 1;
+}
+
+/* Does the whole string match YAML 1.2's float forms? Sets *out. */
+static int scalar_float(const char *s, double *out)
+{
+	const char *t = s;
+	if (*t == '-' || *t == '+')
+		t++;
+	if (!strcmp(t, ".inf") || !strcmp(t, ".Inf") || !strcmp(t, ".INF")) {
+		*out = *s == '-' ? -INFINITY : INFINITY;
+		return 1;
+	}
+	if (!strcmp(t, ".nan") || !strcmp(t, ".NaN") || !strcmp(t, ".NAN")) {
+		*out = NAN;
+		return 1;
+	}
+	if (!isdigit((unsigned char)*t) && !(*t == '.' && isdigit((unsigned char)t[1])))
+		return 0;
+	for (const char *c = t; *c; c++)
+		if (!isdigit((unsigned char)*c) && !strchr(".eE+-", *c))
+			return 0;
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (*end || errno)
+		return 0;
+	*out = v;
+	return 1;
+}
+
+/* Type a plain (unquoted) scalar. */
+static void type_plain(const char *s, struct optval *out)
+{
+	static const char *const yes[] = { "true", "True", "TRUE" };
+	static const char *const no[] = { "false", "False", "FALSE" };
+	static const char *const null[] = { "", "~", "null", "Null", "NULL", "None" };
+	for (size_t i = 0; i < 3; i++) {
+		if (!strcmp(s, yes[i]) || !strcmp(s, no[i])) {
+			out->kind = OPTVAL_BOOL;
+			out->b = !strcmp(s, yes[i]);
+			return;
+		}
+	}
+	for (size_t i = 0; i < sizeof(null) / sizeof(null[0]); i++) {
+		if (!strcmp(s, null[i])) {
+			out->kind = OPTVAL_NONE;
+			return;
+		}
+	}
+	if (scalar_int(s, &out->i)) {
+		out->kind = OPTVAL_INT;
+		return;
+	}
+	if (scalar_float(s, &out->f)) {
+		out->kind = OPTVAL_FLOAT;
+		return;
+	}
+	out->kind = OPTVAL_STRING;
+	out->s = xstrdup(s);
+}
+
+int yaml_value_from_node(yaml_document_t *doc, yaml_node_t *node, const char *text,
+			 const char *file, int line0, int col0, struct optval *out,
+			 struct weft_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	size_t b = node->start_mark.index, e = node->end_mark.index;
+	size_t tlen = strlen(text);
+	if (e > tlen)
+		e = tlen;
+	if (b > e)
+		b = e;
+	while (e > b && isspace((unsigned char)text[e - 1]))
+		e--;
+
+	switch (node->type) {
+	case YAML_SCALAR_NODE: {
+		const char *v = (const char *)node->data.scalar.value;
+		if (node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+			type_plain(v, out);
+		} else {
+			out->kind = OPTVAL_STRING;
+			out->s = xstrndup(v, node->data.scalar.length);
+		}
+		break;
+	}
+	case YAML_SEQUENCE_NODE: {
+		out->kind = OPTVAL_LIST;
+		yaml_node_item_t *it = node->data.sequence.items.start;
+		size_t n = (size_t)(node->data.sequence.items.top - it);
+		out->items = n ? xcalloc(n, sizeof(*out->items)) : NULL;
+		for (size_t i = 0; i < n; i++) {
+			yaml_node_t *child = yaml_document_get_node(doc, it[i]);
+			if (!child || yaml_value_from_node(doc, child, text, file, line0, col0,
+							   &out->items[i], err) < 0) {
+				out->nitems = i + 1;
+				optval_free(out);
+				return -1;
+			}
+		}
+		out->nitems = n;
+		break;
+	}
+	default: {
+		int line = line0 + (int)node->start_mark.line;
+		int col = (node->start_mark.line ? 1 : col0) + (int)node->start_mark.column;
+		return weft_error_set(err, file, line, col,
+				      "an option value must be a scalar or a list, not a mapping");
+	}
+	}
+	out->src = xstrndup(text + b, e - b);
+	return 0;
+}
+
+int yaml_value_parse(const char *text, const char *file, int line, int column,
+		     struct optval *out, struct weft_error *err)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
+	if (!yaml_parser_load(&parser, &doc)) {
+		int l = line + (int)parser.problem_mark.line;
+		int c = (parser.problem_mark.line ? 1 : column) + (int)parser.problem_mark.column;
+		weft_error_set(err, file, l, c, "malformed option value: %s",
+			       parser.problem ? parser.problem : "YAML error");
+		yaml_parser_delete(&parser);
+		return -1;
+	}
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	if (!root) {
+		/* "key:" with nothing after it is YAML's null. */
+		out->kind = OPTVAL_NONE;
+		out->src = xstrdup("");
+		rc = 0;
+	} else {
+		rc = yaml_value_from_node(&doc, root, text, file, line, column, out, err);
+	}
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return rc;
+}
