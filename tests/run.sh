@@ -1,7 +1,7 @@
 #!/bin/sh
 # Run every weft test and end with "N passed, N failed".
 #   C unit tests      $WEFT_BUILD/tests/test_*    (built by make)
-#   shell tests       tests/cli/*.sh              (drive the weft binary)
+#   CLI tests         tests/cli/*.sh, tests/cli/test_*.py (drive the weft binary)
 #   Python tests      tests/py/test_*.py          (the embedded runtime's modules)
 # Each prints "ok - name" / "not ok - name" lines. A program that exits non-zero
 # without reporting a failure counts as one failed test. Pass names (substrings)
@@ -40,6 +40,10 @@ done
 for t in tests/cli/*.sh; do
 	[ -f "$t" ] || continue
 	wanted "$t" $FILTER && run_one "cli/$(basename "$t")" sh "$t"
+done
+for t in tests/cli/test_*.py; do
+	[ -f "$t" ] || continue
+	wanted "$t" $FILTER && run_one "cli/$(basename "$t")" /usr/bin/python3 "$t"
 done
 for t in tests/py/test_*.py; do
 	[ -f "$t" ] || continue

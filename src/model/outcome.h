@@ -59,6 +59,7 @@ struct weave_results {
 	struct inline_outcome *inl;    /* one per inline span, by inline_index */
 	size_t ninline;
 	int stopped_at;                /* chunk index where execution stopped (crash/timeout), or -1 */
+	bool engine_started;           /* Python was started for this render */
 };
 
 void weave_results_init(struct weave_results *r, size_t nchunks, size_t ninline);

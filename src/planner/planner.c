@@ -94,6 +94,7 @@ static int walk_engine(struct walk *w, struct weft_error *err)
 	};
 	if (engine_start(&w->engine, &ec, err) < 0)
 		return -1;
+	w->res->engine_started = true;
 	/* A fresh worker holds nothing this render produced. */
 	json_object_clear(w->live);
 	w->live_rng = -1;
@@ -1332,7 +1333,8 @@ int planner_write_summary(const struct document *doc, const struct weave_results
 							"state", chunk_state_name(o->state), "status", status,
 							"why", o->why, "seconds", o->seconds));
 	}
-	json_t *doc_json = json_pack("{s:s, s:o}", "document", doc->path, "chunks", chunks);
+	json_t *doc_json = json_pack("{s:s, s:b, s:o}", "document", doc->path, "engine_started",
+				     res->engine_started, "chunks", chunks);
 	char *text = json_dumps(doc_json, JSON_INDENT(2));
 	json_decref(doc_json);
 	struct strbuf sb;
