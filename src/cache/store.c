@@ -1321,7 +1321,8 @@ static int hash_set_load(struct store *st, struct hash_set *hs, const char *sql,
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
 		return db_error(st, err, "cannot list blobs");
-	qsort(hs->v, hs->n, sizeof(char *), cmp_str);
+	if (hs->n)
+		qsort(hs->v, hs->n, sizeof(char *), cmp_str);
 	return 0;
 }
 
@@ -1404,7 +1405,7 @@ static int sweep_blob_files(struct store *st, const struct hash_set *referenced,
 	closedir(top);
 	strbuf_free(&sub);
 	strbuf_free(&path);
-	if (rc == 0)
+	if (rc == 0 && present->n)
 		qsort(present->v, present->n, sizeof(char *), cmp_str);
 	return rc;
 }
