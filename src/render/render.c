@@ -15,14 +15,6 @@
 #include "render/notebook.h"
 #include "render/rst.h"
 
-/*
- * html.c is written in parallel with this file; until it is in the tree its
- * entries resolve to NULL and render_document reports the format as not
- * built. (Switch to a plain reference once html.c exists: a weak reference
- * alone does not pull an object out of libweft.a.)
- */
-#pragma weak html_render
-
 typedef int (*family_fn)(const char *format, const struct document *doc,
 			 const struct weave_results *res, const struct render_options *opts,
 			 struct strbuf *out, struct weft_error *err);
