@@ -70,6 +70,9 @@ _PURE_CALLS = frozenset({
 })
 
 _FUNC_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+# Nodes with no names below them.
+_SIMPLE_LEAVES = frozenset({ast.Constant, ast.Load, ast.Store, ast.Del, ast.Pass, ast.Break,
+                            ast.Continue, ast.alias})
 _COMP_NODES = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
@@ -116,6 +119,23 @@ class _Scope:
         self.definite = set()
         self.sink = sink
         self.defer = defer
+
+
+_AST = ast.AST
+_CTX_TYPES = frozenset({ast.Load, ast.Store, ast.Del})
+
+
+def _children(node):
+    """The AST children of a node (ast.iter_child_nodes, without its
+    generator overhead)."""
+    out = []
+    for f in node._fields:
+        v = getattr(node, f, None)
+        if isinstance(v, _AST):
+            out.append(v)
+        elif type(v) is list:
+            out.extend(e for e in v if isinstance(e, _AST))
+    return out
 
 
 def _collect_function_locals(node, scope):
@@ -189,7 +209,9 @@ def _collect_function_locals(node, scope):
             bound.add(n.name)
         elif t is ast.MatchMapping and n.rest:
             bound.add(n.rest)
-        todo.extend(ast.iter_child_nodes(n))
+        if t in _SIMPLE_LEAVES:
+            continue
+        todo.extend(_children(n))
     bound -= scope.globals
     bound -= scope.nonlocals
 
@@ -232,8 +254,9 @@ def _root_name(node):
 class _ChunkAnalyzer:
     """Walks one chunk's AST, keeping module-level flow for reads."""
 
-    def __init__(self, shadowed):
+    def __init__(self, shadowed, code_names):
         self.shadowed = shadowed          # builtin names bound by earlier chunks
+        self.code_names = code_names      # names earlier chunks bound to code
         self.reads = set()
         self.writes = set()
         self.deletes = set()
@@ -253,6 +276,10 @@ class _ChunkAnalyzer:
         """A global read that happens now, at the current point of the chunk."""
         if name not in self.module.definite:
             self.reads.add(name)
+            if name in self.code_names and self.stmt_code is not None:
+                # Code of an earlier chunk used here may end up stored in
+                # what this statement binds (partial(f), [f], make_adder()).
+                self.stmt_code.reads.add(name)
         info = self.funcs.get(name)
         if info is not None:
             self.use_code(info)
@@ -448,18 +475,25 @@ class _ChunkAnalyzer:
             self.expr(node.value, scope)
             self.target(node.target, scope, scope.kind != "comp")
             return
-        for child in ast.iter_child_nodes(node):
+        if t is ast.Attribute:
+            self.expr(node.value, scope)
+            return
+        if t is ast.BinOp:
+            self.expr(node.left, scope)
+            self.expr(node.right, scope)
+            return
+        for child in _children(node):
             if isinstance(child, ast.expr):
                 self.expr(child, scope)
-            else:                           # comprehension, keyword, arguments, slice parts
+            elif type(child) not in _SIMPLE_LEAVES:   # keyword, arguments, slice parts
                 self.expr_parts(child, scope)
 
     def expr_parts(self, node, scope):
         """Visit the non-expression parts of an expression (keywords...)."""
-        for child in ast.iter_child_nodes(node):
+        for child in _children(node):
             if isinstance(child, ast.expr):
                 self.expr(child, scope)
-            elif isinstance(child, ast.AST):
+            else:
                 self.expr_parts(child, scope)
 
     def call(self, node, scope):
@@ -594,9 +628,17 @@ class _ChunkAnalyzer:
         if t is ast.Expr:
             self.expr(node.value, scope)
         elif t is ast.Assign:
-            self.expr(node.value, scope)
-            code = self.funcs.get(node.value.id) if (
-                type(node.value) is ast.Name and scope.kind == "module") else None
+            v = node.value
+            code = None
+            if type(v) is ast.Lambda:
+                # f = lambda ...: a named function, runs when called
+                code = self.function(v, scope, "<lambda>")
+            else:
+                self.expr(v, scope)
+                if type(v) is ast.Name:
+                    code = self.funcs.get(v.id)
+            if scope.kind != "module":
+                code = None
             for tg in node.targets:
                 self.target(tg, scope, True, code)
         elif t is ast.AugAssign:
@@ -679,7 +721,7 @@ class _ChunkAnalyzer:
                     self.bind(h.name, scope, False)
                     scope.definite = saved
                 ends.append(self.branch(h.body, scope, hstart))
-            after = start.intersection(*ends)
+            after = set.intersection(*ends)
             scope.definite = self.branch(node.finalbody, scope, after)
         elif t is ast.Match:
             self.expr(node.subject, scope)
@@ -708,7 +750,7 @@ class _ChunkAnalyzer:
                 or t is ast.Break or t is ast.Continue:
             pass
         else:                               # future statement kinds: be thorough
-            for child in ast.iter_child_nodes(node):
+            for child in _children(node):
                 if isinstance(child, ast.stmt):
                     self.stmt(child, scope)
                 elif isinstance(child, ast.expr):
@@ -827,23 +869,26 @@ class _ChunkAnalyzer:
 
 def _serialize(node, out):
     """Append node types, fields and constant reprs of an AST to `out`: the
-    content of ast.dump(include_attributes=False), about twice as fast."""
-    out.append(type(node).__name__)
+    content of ast.dump(include_attributes=False), about three times as fast.
+    Load/Store/Del contexts are left out: a node's place already implies them."""
+    add = out.append
+    add(type(node).__name__)
     for f in node._fields:
         v = getattr(node, f, None)
-        if isinstance(v, ast.AST):
-            _serialize(v, out)
+        if isinstance(v, _AST):
+            if type(v) not in _CTX_TYPES:
+                _serialize(v, out)
         elif type(v) is list:
-            out.append("[")
+            add("[")
             for e in v:
-                if isinstance(e, ast.AST):
+                if isinstance(e, _AST):
                     _serialize(e, out)
                 else:
-                    out.append(repr(e))
-            out.append("]")
+                    add(repr(e))
+            add("]")
         else:
-            out.append(repr(v))
-    out.append(")")
+            add(repr(v))
+    add(")")
 
 
 def normalized_digest(tree):
@@ -867,9 +912,10 @@ def _unanalysable(code):
     }
 
 
-def analyze_chunk(code, line=1, shadowed=frozenset()):
+def analyze_chunk(code, line=1, shadowed=frozenset(), code_names=frozenset()):
     """Analyse one chunk's code whose first line is document line `line`.
-    `shadowed`: builtin names that earlier chunks bind."""
+    `shadowed`: builtin names that earlier chunks bind; `code_names`: names
+    earlier chunks bind to code (functions, classes, lambdas...)."""
     try:
         tree = ast.parse(code, "<chunk>", "exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
@@ -878,7 +924,7 @@ def analyze_chunk(code, line=1, shadowed=frozenset()):
         rec["syntax_error"] = getattr(e, "msg", None) or str(e)
         rec["line"] = line + lineno - 1
         return rec
-    a = _ChunkAnalyzer(shadowed)
+    a = _ChunkAnalyzer(shadowed, code_names)
     try:
         a.run(tree)
         rec = a.record()
@@ -901,8 +947,11 @@ def op_analyze(req):
     """Analyse every chunk of a document, in document order."""
     out = []
     shadowed = set()
+    code_names = set()
     for ch in req.get("chunks", []):
-        rec = analyze_chunk(ch.get("code", ""), int(ch.get("line", 1)), frozenset(shadowed))
+        rec = analyze_chunk(ch.get("code", ""), int(ch.get("line", 1)),
+                            frozenset(shadowed), frozenset(code_names))
         out.append(rec)
         shadowed.update(n for n in rec["writes"] if n in _BUILTINS)
+        code_names.update(rec["functions"])
     return {"chunks": out}

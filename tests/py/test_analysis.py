@@ -1,0 +1,378 @@
+"""Tests of weft_analysis (static name analysis of chunks).
+
+Run with /usr/bin/python3 tests/py/test_analysis.py; prints ok/not ok lines.
+"""
+
+import os
+import sys
+import symtable
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "src", "engine", "py"))
+
+import weft_analysis as wa  # noqa: E402
+
+FAILED = 0
+
+
+def test(fn):
+    """Run one test function and print its TAP-style line."""
+    global FAILED
+    try:
+        fn()
+        print(f"ok - {fn.__name__}")
+    except Exception:
+        FAILED += 1
+        print(f"not ok - {fn.__name__}")
+        for line in traceback.format_exc().splitlines():
+            print("#   " + line)
+    return fn
+
+
+def one(code, line=1):
+    """Analyse a single chunk."""
+    return wa.op_analyze({"chunks": [{"code": code, "line": line}]})["chunks"][0]
+
+
+def doc(*codes):
+    """Analyse several chunks as one document."""
+    return wa.op_analyze({"chunks": [{"code": c, "line": 1} for c in codes]})["chunks"]
+
+
+def eq(got, want):
+    assert got == want, f"got {got!r}, want {want!r}"
+
+
+# -- scoping ----------------------------------------------------------------------
+
+@test
+def read_and_rebind_same_name():
+    r = one("x = x + 1")
+    eq(r["reads"], ["x"])
+    eq(r["writes"], ["x"])
+    r = one("x = 1\nx = x + 1")
+    eq(r["reads"], [])
+
+
+@test
+def for_target_over_itself():
+    r = one("for x in x:\n    pass")
+    eq(r["reads"], ["x"])
+    eq(r["writes"], ["x"])
+
+
+@test
+def comprehension_scope():
+    r = one("out = [y * k for y in ys if y > t]")
+    eq(r["reads"], ["k", "t", "ys"])
+    eq(r["writes"], ["out"])
+    # the loop variable does not leak
+    r = one("[i for i in r]\nprint(i)")
+    eq(r["reads"], ["i", "r"])
+    # nested comprehensions: inner iterator sees the outer variable
+    r = one("m = [[a * b for b in row] for a, row in pairs]")
+    eq(r["reads"], ["pairs"])
+    # names bound before the comprehension are not reads
+    r = one("k = 2\nz = {v: k for v in src}")
+    eq(r["reads"], ["src"])
+
+
+@test
+def walrus_binds_module_name():
+    r = one("[last := v for v in vals]\nprint(last)")
+    eq(r["writes"], ["last"])
+    # bound only if the loop ran: still reported as read afterwards
+    assert "last" in r["reads"]
+    r = one("if (n := len(a)) > 3:\n    print(n)")
+    eq(r["writes"], ["n"])
+    eq(r["reads"], ["a"])
+
+
+@test
+def class_scope():
+    # class attributes are invisible to comprehensions in the body: x is global
+    r = one("class A:\n    x = 1\n    y = [x for _ in r]\n")
+    eq(r["reads"], ["r", "x"])
+    eq(r["writes"], ["A"])
+    # a read before the class binds it reads the global
+    r = one("class B:\n    b = b\n    c = b\n")
+    eq(r["reads"], ["b"])
+    # methods see globals, not class attributes; they run later
+    r = one("class C:\n    z = 1\n    def m(self):\n        return z + q\n")
+    eq(r["reads"], [])
+    eq(r["functions"]["C"], ["q", "z"])
+
+
+@test
+def class_use_runs_methods():
+    r = one("class C:\n    def __init__(self):\n        self.v = base\nobj = C()\n")
+    eq(r["reads"], ["base"])
+    r = one("base = 1\nclass C:\n    def __init__(self):\n        self.v = base\nobj = C()\n")
+    eq(r["reads"], [])
+
+
+@test
+def nonlocal_and_closures():
+    code = ("def outer():\n    n = 0\n    def inc():\n        nonlocal n\n"
+            "        n += 1\n        return n + g\n    return inc\n")
+    r = one(code)
+    eq(r["functions"]["outer"], ["g"])
+    eq(r["reads"], [])
+    eq(r["writes"], ["outer"])
+
+
+@test
+def function_locals_and_params():
+    r = one("def f(a, *args, b=1, **kw):\n    c = a + b\n    return c + d + len(args)\n")
+    eq(r["functions"]["f"], ["d", "len"])
+    eq(r["reads"], [])
+    # a local assigned after use is still local (UnboundLocalError, not a global read)
+    r = one("def f():\n    print(v)\n    v = 1\n")
+    eq(r["functions"]["f"], ["print"])
+
+
+@test
+def call_order_matters():
+    r = one("def f():\n    return k\nk = 1\nres = f()\n")
+    eq(r["reads"], [])
+    r = one("def f():\n    return k\nres = f()\nk = 1\n")
+    eq(r["reads"], ["k"])
+    eq(r["calls"], ["f"])
+
+
+@test
+def transitive_function_reads():
+    r = one("def g():\n    return h() + 1\ndef h():\n    return z\n")
+    eq(r["functions"]["g"], ["h", "z"])
+    eq(r["functions"]["h"], ["z"])
+    r = one("def g():\n    return h() + 1\ndef h():\n    return z\nprint(g())\n")
+    eq(r["reads"], ["z"])
+    # a function passed as a value, not called, may run later or now
+    r = one("def key(v):\n    return w[v]\nres = sorted(items, key=key)\n")
+    eq(r["reads"], ["items", "w"])
+    # code stored in other objects is attributed to them
+    r = doc("def f0(a, b):\n    return a + cfg0", "import functools\nh = functools.partial(f0, 2)\nhandlers = [lambda: cfg]\n")[1]
+    assert "f0" in r["functions"]["h"], r
+    assert "cfg" in r["functions"]["handlers"], r
+
+
+@test
+def defaults_decorators_annotations():
+    r = one("def f(a=d0, *, b=d1) -> Ret:\n    return a\n")
+    eq(r["reads"], ["Ret", "d0", "d1"])
+    r = one("@deco\ndef f():\n    return inner_global\n")
+    # an unknown decorator may call the function right away
+    eq(r["reads"], ["deco", "inner_global"])
+    r = one("class K:\n    @property\n    def p(self):\n        return later\n")
+    eq(r["reads"], [])
+    eq(r["functions"]["K"], ["later"])
+
+
+@test
+def lambda_runs_now_when_not_bound():
+    r = one("s = sorted(xs, key=lambda v: w[v])")
+    eq(r["reads"], ["w", "xs"])
+    r = one("g = lambda: late")
+    eq(r["reads"], [])
+    eq(r["functions"]["g"], ["late"])
+
+
+@test
+def global_statement_in_function():
+    r = one("def setg():\n    global G\n    G = base + 1\n")
+    eq(r["writes"], ["G", "setg"])
+    eq(r["function_writes"], {"setg": ["G"]})
+    eq(r["functions"]["setg"], ["base"])
+
+
+@test
+def binding_forms():
+    code = (
+        "import os.path\nimport numpy as np\nfrom math import pi as PI, e\n"
+        "with open(p) as fh:\n    data = fh.read()\n"
+        "try:\n    v = 1\nexcept ValueError as err:\n    v = 2\n"
+        "n: int = 3\nm: int\n"
+        "for i, (j, k) in pairs:\n    pass\n"
+        "match cmd:\n    case [first, *rest]:\n        pass\n"
+        "    case {'k': kv, **others}:\n        pass\n    case Point(x=px) as whole:\n        pass\n"
+        "(w := 5)\n"
+        "class Cls:\n    pass\n"
+        "async def co():\n    pass\n"
+    )
+    r = one(code)
+    eq(r["writes"], sorted(["os", "np", "PI", "e", "fh", "data", "v", "err", "n", "i", "j", "k",
+                            "first", "rest", "kv", "others", "px", "whole", "w", "Cls", "co"]))
+    eq(r["reads"], sorted(["p", "pairs", "cmd", "Point"]))
+    assert "m" not in r["writes"]
+
+
+@test
+def conditional_bindings():
+    r = one("if c:\n    y = 1\nprint(y)")
+    eq(r["reads"], ["c", "y"])
+    r = one("if c:\n    y = 1\nelse:\n    y = 2\nprint(y)")
+    eq(r["reads"], ["c"])
+    r = one("try:\n    v = f()\nexcept E:\n    v = 0\nprint(v)")
+    eq(r["reads"], ["E", "f"])
+    r = one("while cond:\n    t = 1\nprint(t)")
+    eq(r["reads"], ["cond", "t"])
+    r = one("for q in []:\n    pass\nprint(q)")
+    eq(r["reads"], ["q"])
+
+
+@test
+def deletes():
+    r = one("del q\nx = 1\ndel x")
+    eq(r["deletes"], ["q", "x"])
+    eq(r["reads"], ["q"])
+    r = one("del d['k'], obj.attr")
+    eq(r["deletes"], [])
+    eq(r["maybe_mutates"], ["d", "obj"])
+
+
+@test
+def builtins_separate_and_shadowing():
+    r = one("print(len(xs))")
+    eq(r["reads"], ["xs"])
+    eq(r["reads_builtins"], ["len", "print"])
+    eq(r["calls"], ["len", "print"])
+    chunks = doc("len = lambda v: 0", "print(len(xs))")
+    eq(chunks[1]["reads"], ["len", "xs"])
+    eq(chunks[1]["reads_builtins"], ["print"])
+    # binding it first in the same chunk: not a read at all
+    r = one("def len(v):\n    return 0\nlen(3)")
+    eq(r["reads"], [])
+    eq(r["reads_builtins"], [])
+
+
+# -- cross-check against the compiler's own scoping (symtable) --------------------
+
+SNIPPETS = [
+    "def f(a):\n    b = a + g1\n    return [b * c for c in g2 if c > g3]\n",
+    "def f():\n    x = 1\n    def h():\n        return x + y\n    class K:\n        x = 2\n        z = x\n    return h\n",
+    "def f():\n    global gg\n    gg = 1\n    return gg + other\n",
+    "def f(n):\n    def rec(m):\n        return rec(m - 1) if m else base\n    return rec(n)\n",
+    "def f():\n    try:\n        pass\n    except Exc as e:\n        return e\n    import mod\n    return mod.v + w\n",
+    "def f(d):\n    match d:\n        case {'a': A} if A > lim:\n            return A\n        case C(x=X):\n            return X\n",
+    "def f():\n    [z := i for i in range(3)]\n    return z + q\n",
+    "def f(x=dflt):\n    lam = lambda t, u=x: t + u + glam\n    return lam\n",
+    "def f():\n    for i in seq:\n        with ctx() as c:\n            yield c + i\n",
+    "def f():\n    def g():\n        nonlocal v\n        v = 1\n    v = 0\n    return g, gv\n",
+]
+
+
+def _symtable_globals(code, fname):
+    """Global names referenced anywhere inside function `fname` per symtable."""
+    top = symtable.symtable(code, "<t>", "exec")
+    out = set()
+
+    def walk(t):
+        for s in t.get_symbols():
+            if s.is_referenced() and s.is_global():
+                out.add(s.get_name())
+        for ch in t.get_children():
+            walk(ch)
+    for ch in top.get_children():
+        if ch.get_name() == fname:
+            walk(ch)
+    return out
+
+
+@test
+def function_reads_match_symtable():
+    for code in SNIPPETS:
+        r = one(code)
+        want = _symtable_globals(code, "f")
+        got = set(r["functions"]["f"])
+        assert got == want, f"{code!r}: got {sorted(got)}, symtable {sorted(want)}"
+
+
+# -- normalisation ----------------------------------------------------------------
+
+@test
+def normalisation_ignores_comments_and_layout():
+    a = one("x = f(1, 2)  # a comment\ny = [x,\n     3]\n")
+    b = one("# header\nx = f( 1,2 )\n\n\ny = [x, 3]")
+    eq(a["normalized"], b["normalized"])
+    c = one("x = f(1, 2)\ny = [x, 3]", line=40)
+    eq(a["normalized"], c["normalized"])
+
+
+@test
+def normalisation_sees_code_edits():
+    base = one("x = f(1, 2)")["normalized"]
+    for edit in ("x = f(1, 3)", "x = f(2, 1)", "y = f(1, 2)", "x = g(1, 2)",
+                 "x = f(1.0, 2)", "x = f(True, 2)", "x = f('1', 2)", "x = f(1, 2,)\nx"):
+        assert one(edit)["normalized"] != base, edit
+    assert one("s = 'a b'")["normalized"] != one("s = 'a  b'")["normalized"]
+    assert len(base) == 64 and int(base, 16) >= 0
+
+
+@test
+def syntax_error_reported_at_document_line():
+    r = one("x = 1\ny = (\n", line=10)
+    assert "syntax_error" in r
+    assert r["line"] in (11, 12), r
+    assert r["dynamic"] is True
+    r2 = one("x = 1\ny = (\n\n", line=10)
+    assert r2["normalized"] != r["normalized"]   # raw text digest
+
+
+@test
+def statement_lines():
+    r = one("import os\n\n@dec\ndef f():\n    pass\nx = (1 +\n     2)\nprint(x)\n", line=20)
+    eq(r["statements"], [20, 22, 25, 27])
+
+
+# -- dynamic features and mutation hints ------------------------------------------
+
+@test
+def dynamic_flag():
+    for code in ("eval('1')", "exec(src)", "g = globals()", "l = locals()", "v = vars()",
+                 "from os.path import *", "m = __import__('os')", "import os\nsetattr(os, 'x', 1)",
+                 "import __main__", "import sys\nf = sys._getframe()", "e = eval"):
+        assert one(code)["dynamic"] is True, code
+    for code in ("v = vars(obj)", "setattr(obj, 'x', 1)", "import os\nx = os.getcwd()",
+                 "def f():\n    return 1\n"):
+        assert one(code)["dynamic"] is False, code
+
+
+@test
+def maybe_mutates():
+    r = one("lst.append(1)\ndf['c'] = df.a * 2\nobj.attr = 3\na += 1\nm[0][1] = 2\n")
+    eq(r["maybe_mutates"], ["a", "df", "lst", "m", "obj"])
+    # objects the chunk made itself are not interesting
+    r = one("mine = []\nmine.append(1)")
+    eq(r["maybe_mutates"], [])
+    # through a function defined here
+    r = one("def add(v):\n    items.append(v)\nadd(3)")
+    eq(r["maybe_mutates"], ["items"])
+    # passed to an unknown function (may mutate), but not to print/len
+    r = one("np.random.shuffle(deck)\nprint(len(cards))")
+    eq(r["maybe_mutates"], ["deck", "np"])
+    r = one("import numpy as np\nnp.random.shuffle(deck)")
+    eq(r["maybe_mutates"], ["deck"])
+
+
+# -- speed ------------------------------------------------------------------------
+
+@test
+def speed_fifty_chunks():
+    code = ("import numpy as np\n# a comment\n"
+            "def f(a, b=3):\n    return [x * b for x in range(a) if x % 2] + [k]\n"
+            "df = load(path)\ndf['c'] = df.a + df.b\nprint(df.describe(), f(3))\n")
+    chunks = [{"code": code, "line": 1 + i * 10} for i in range(50)]
+    wa.op_analyze({"chunks": chunks})
+    t = time.perf_counter()
+    n = 10
+    for _ in range(n):
+        wa.op_analyze({"chunks": chunks})
+    ms = (time.perf_counter() - t) / n * 1000
+    print(f"# analysis of 50 chunks x 7 lines: {ms:.2f} ms")
+    assert ms < 50, ms
+
+
+if __name__ == "__main__":
+    sys.exit(1 if FAILED else 0)
