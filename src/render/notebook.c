@@ -32,9 +32,21 @@ static void split_member(json_t *obj, const char *key)
 		json_object_set_new(obj, key, nb_lines(json_string_value(v), json_string_length(v)));
 }
 
-/* Text MIME data is split into lines too; base64 and JSON data stay strings/objects. */
-static void split_output(json_t *o)
+/*
+ * Make one output of output_list_to_json a valid nbformat 4 output as
+ * nbformat writes it: weft's term-mode "weft_statement" marker removed (the
+ * schema allows no metadata on stream and error outputs), text and text MIME
+ * data split into lines; base64 and JSON data stay as they are.
+ */
+static void nb_output(json_t *o)
 {
+	json_t *md = json_object_get(o, "metadata");
+	if (md) {
+		json_object_del(md, "weft_statement");
+		const char *type = json_string_value(json_object_get(o, "output_type"));
+		if (type && (!strcmp(type, "stream") || !strcmp(type, "error")))
+			json_object_del(o, "metadata");
+	}
 	split_member(o, "text");
 	json_t *data = json_object_get(o, "data");
 	const char *mime;
@@ -128,7 +140,7 @@ static json_t *code_cell(const struct chunk *ch, const struct weave_results *res
 			if (!keep_output(ch, &oc->outputs.items[i]))
 				continue;
 			json_t *o = json_array_get(all, i);
-			split_output(o);
+			nb_output(o);
 			json_array_append(outs, o);
 		}
 		json_decref(all);
