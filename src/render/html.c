@@ -1,0 +1,995 @@
+/*
+ * html: the HTML format family (html, md2html, pandoc2html, pandoc2latex).
+ *
+ * "html" is Pweave's fragment format, kept byte-compatible with Pweave 0.30
+ * where Pweave was right: prose passes through, code is a Pygments block,
+ * outputs are <pre> blocks in the same "highlight" class, figures are <img>
+ * or a <figure> with caption. Blocks are joined with "\n".
+ *
+ * "md2html" is weft's own standalone page: prose through md4c (tables,
+ * strikethrough, task lists, $math$), code highlighted by Pygments with the
+ * compiled-in stylesheet (md2html_style.c), outputs in visibly different
+ * blocks, text/html outputs (pandas tables) as real tables, figures embedded
+ * as data: URIs (or linked files), KaTeX inlined from the system's
+ * libjs-katex only when the page has math, and a footer naming weft.
+ *
+ * Both keep outputs in the order they happened (consecutive figures share one
+ * <figure>), where Pweave printed all text before every figure.
+ */
+#include "render/html.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <md4c-html.h>
+#include <yaml.h>
+
+#include "render/figures.h"
+#include "render/md2html_style.h"
+
+extern char **environ;
+
+/* Where Debian's libjs-katex puts KaTeX; WEFT_KATEX_DIR overrides. */
+#define HTML_KATEX_DIR "/usr/share/javascript/katex"
+
+/* Everything one render needs. */
+struct html_ctx {
+	bool page;                       /* md2html: weft's page; else Pweave's fragment */
+	const struct document *doc;
+	const struct weave_results *res;
+	const struct render_options *opts;
+	struct strbuf *out;
+	struct weft_error *err;
+	char **ids;                      /* element ids used so far (page), kept unique */
+	size_t nids, ids_alloc;
+};
+
+int html_format_known(const char *format)
+{
+	return format && (!strcmp(format, "html") || !strcmp(format, "md2html") ||
+			  !strcmp(format, "pandoc2html") || !strcmp(format, "pandoc2latex"));
+}
+
+/* Append `s` escaped for HTML text and attribute values. */
+static void html_escape(struct strbuf *sb, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		switch (s[i]) {
+		case '&': strbuf_addstr(sb, "&amp;"); break;
+		case '<': strbuf_addstr(sb, "&lt;"); break;
+		case '>': strbuf_addstr(sb, "&gt;"); break;
+		case '"': strbuf_addstr(sb, "&quot;"); break;
+		case '\'': strbuf_addstr(sb, "&#39;"); break;
+		default: strbuf_addch(sb, s[i]);
+		}
+	}
+}
+
+static void html_escape_str(struct strbuf *sb, const char *s)
+{
+	html_escape(sb, s, strlen(s));
+}
+
+/* Append `s` with ANSI escape sequences (terminal colours in tracebacks) removed. */
+static void html_add_no_ansi(struct strbuf *sb, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == 0x1b && i + 1 < len && s[i + 1] == '[') {
+			i += 2;
+			while (i < len && !(s[i] >= '@' && s[i] <= '~'))
+				i++;
+			continue;
+		}
+		strbuf_addch(sb, s[i]);
+	}
+}
+
+/* Pweave's fix_linefeeds: make sure `text` starts and ends with a newline. */
+static void html_add_linefed(struct strbuf *sb, const char *text, size_t len)
+{
+	if (!len || text[0] != '\n')
+		strbuf_addch(sb, '\n');
+	strbuf_add(sb, text, len);
+	if (!len || text[len - 1] != '\n')
+		strbuf_addch(sb, '\n');
+}
+
+/* md4c's output callback: append to the strbuf in `ud`. */
+static void html_md_sink(const MD_CHAR *text, MD_SIZE size, void *ud)
+{
+	strbuf_add(ud, text, size);
+}
+
+/* Markdown to HTML with the extensions a report needs (GitHub tables etc., $math$). */
+static void html_markdown(struct strbuf *out, const char *md, size_t len)
+{
+	if (md_html(md, (MD_SIZE)len, html_md_sink, out,
+		    MD_DIALECT_GITHUB | MD_FLAG_LATEXMATHSPANS, 0) != 0)
+		html_escape(out, md, len); /* md4c only fails on memory: show the text */
+}
+
+/*
+ * A chunk's code as shown: leading blank lines and trailing whitespace
+ * dropped (as Pweave's readers did), wrapped when wrap asks for it.
+ */
+static void html_shown_code(struct strbuf *code, const char *src, const struct document *doc,
+			    const struct chunk *ch)
+{
+	const char *p = src;
+	for (const char *q = src; *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'; q++)
+		if (*q == '\n')
+			p = q + 1;
+	struct strbuf tmp;
+	strbuf_init(&tmp);
+	strbuf_addstr(&tmp, p);
+	strbuf_rtrim(&tmp);
+	if (figures_wrap_code(doc, ch)) {
+		figures_wrap(code, tmp.buf, tmp.len);
+		strbuf_rtrim(code);
+	} else {
+		strbuf_add(code, tmp.buf, tmp.len);
+	}
+	strbuf_free(&tmp);
+}
+
+/* Pygments markup for `code`, or the same structure with escaped plain code. */
+static void html_highlighted(struct html_ctx *hx, const struct chunk *ch, const char *code,
+			     struct strbuf *hl)
+{
+	const char *lang = ch->lang && *ch->lang ? ch->lang : "python";
+	if (hx->opts->highlight &&
+	    hx->opts->highlight(hx->opts->highlight_ctx, code, lang, "html", hl) == 0)
+		return;
+	strbuf_reset(hl);
+	strbuf_addstr(hl, "<div class=\"highlight\"><pre><span></span>");
+	html_escape_str(hl, code);
+	strbuf_addstr(hl, "\n</pre></div>\n");
+}
+
+/* The code block of a chunk. */
+static void html_code_block(struct html_ctx *hx, const struct chunk *ch, const char *code)
+{
+	struct strbuf hl;
+	strbuf_init(&hl);
+	html_highlighted(hx, ch, code, &hl);
+	if (hx->page) {
+		strbuf_addstr(hx->out, "<div class=\"weft-code\">");
+		strbuf_add(hx->out, hl.buf, hl.len);
+		strbuf_rtrim(hx->out);
+		strbuf_addstr(hx->out, "</div>\n");
+	} else {
+		html_add_linefed(hx->out, hl.buf, hl.len);
+	}
+	strbuf_free(&hl);
+}
+
+/* A <pre> output block with escaped `text`; `cls` adds a class on the page ("weft-error"). */
+static void html_output_pre(struct html_ctx *hx, const char *text, size_t len, const char *cls)
+{
+	if (hx->page) {
+		strbuf_addf(hx->out, "<div class=\"weft-output%s%s\"><pre>", cls ? " " : "",
+			    cls ? cls : "");
+		html_escape(hx->out, text, len);
+		strbuf_addstr(hx->out, "</pre></div>\n");
+	} else {
+		strbuf_addstr(hx->out, "\n<div class=\"highlight\"><pre>\n");
+		html_escape(hx->out, text, len);
+		strbuf_addstr(hx->out, "\n</pre></div>\n");
+	}
+}
+
+/*
+ * Text output (stream text, a traceback, text/plain) under the chunk's
+ * `results` option: "verbatim" shows non-blank text in an output block
+ * (wrapped when asked); a raw format passes it through ("markdown" is
+ * converted on the page, where raw Markdown would show as plain text).
+ */
+static void html_text_result(struct html_ctx *hx, const struct chunk *ch, const char *text,
+			     size_t len, const char *cls)
+{
+	struct strbuf clean;
+	strbuf_init(&clean);
+	html_add_no_ansi(&clean, text, len);
+	const char *results = ch->opts.results ? ch->opts.results : "verbatim";
+	if (!strcmp(results, "verbatim")) {
+		struct strbuf body;
+		strbuf_init(&body);
+		if (figures_wrap_output(&ch->opts))
+			figures_wrap(&body, clean.buf, clean.len);
+		else
+			strbuf_add(&body, clean.buf, clean.len);
+		strbuf_rtrim(&body);
+		if (body.len)
+			html_output_pre(hx, body.buf, body.len, cls);
+		strbuf_free(&body);
+	} else if (hx->page && (!strcmp(results, "markdown") || !strcmp(results, "pandoc"))) {
+		html_markdown(hx->out, clean.buf, clean.len);
+	} else {
+		html_add_linefed(hx->out, clean.buf, clean.len);
+	}
+	strbuf_free(&clean);
+}
+
+/* A figure kept for the current group: its src (path or data: URI). */
+struct html_fig {
+	struct strbuf src;
+};
+
+/* Outputs of a chunk being rendered: pending text and figures, flushed in order. */
+struct html_run {
+	struct strbuf text;
+	struct html_fig *figs;
+	size_t nfigs, alloc;
+	int nfig;     /* figures seen in this chunk (numbering) */
+	int ngroups;  /* figure groups emitted */
+};
+
+/* width="600" for a bare number, a CSS width otherwise ("50%", "15cm"). */
+static void html_width_attr(struct strbuf *sb, const char *width, bool page)
+{
+	if (!width || !*width) {
+		if (!page)
+			strbuf_addstr(sb, " width=\"600\"");
+		return;
+	}
+	if (strspn(width, "0123456789") == strlen(width) || !page) {
+		strbuf_addstr(sb, " width=\"");
+		html_escape_str(sb, width);
+		strbuf_addch(sb, '"');
+		return;
+	}
+	strbuf_addstr(sb, " style=\"width:");
+	html_escape_str(sb, width);
+	strbuf_addch(sb, '"');
+}
+
+/*
+ * Append id="base" (escaped), or id="base-2", "-3"... when a chunk name was
+ * used before: two chunks may share a name, an HTML page may not share ids.
+ */
+static void html_unique_id(struct html_ctx *hx, const char *base)
+{
+	struct strbuf id;
+	strbuf_init(&id);
+	for (int n = 1;; n++) {
+		strbuf_reset(&id);
+		strbuf_addstr(&id, base);
+		if (n > 1)
+			strbuf_addf(&id, "-%d", n);
+		bool used = false;
+		for (size_t i = 0; i < hx->nids && !used; i++)
+			used = !strcmp(hx->ids[i], id.buf);
+		if (!used)
+			break;
+	}
+	ARRAY_GROW(hx->ids, hx->nids + 1, hx->ids_alloc);
+	hx->ids[hx->nids++] = xstrdup(id.buf);
+	strbuf_addstr(hx->out, " id=\"");
+	html_escape(hx->out, id.buf, id.len);
+	strbuf_addch(hx->out, '"');
+	strbuf_free(&id);
+}
+
+/* One group of consecutive figures, with caption/anchor when the chunk has them. */
+static void html_figure_group(struct html_ctx *hx, const struct chunk *ch, struct html_run *r)
+{
+	const struct chunk_options *o = &ch->opts;
+	struct strbuf *out = hx->out;
+	bool first = r->ngroups == 0;
+	if (!hx->page) {
+		/* Pweave's fragment layout, byte for byte. */
+		struct strbuf figs;
+		strbuf_init(&figs);
+		for (size_t i = 0; i < r->nfigs; i++) {
+			strbuf_addf(&figs, "<img src=\"%s\"", r->figs[i].src.buf);
+			html_width_attr(&figs, o->width, false);
+			strbuf_addstr(&figs, "/>\n");
+		}
+		if (o->caption) {
+			strbuf_addstr(out, "<figure>\n");
+			strbuf_add(out, figs.buf, figs.len);
+			strbuf_addstr(out, "<figcaption ");
+			if (o->name && first)
+				strbuf_addf(out, "data-label = \"fig:%s\"", o->name);
+			strbuf_addf(out, ">%s</figcaption>\n</figure>", o->caption);
+		} else {
+			strbuf_add(out, figs.buf, figs.len);
+		}
+		strbuf_free(&figs);
+		return;
+	}
+	strbuf_addstr(out, "<figure class=\"weft-figure\"");
+	if (o->name && first) {
+		struct strbuf base;
+		strbuf_init(&base);
+		strbuf_addf(&base, "fig:%s", o->name);
+		html_unique_id(hx, base.buf);
+		strbuf_free(&base);
+	}
+	strbuf_addstr(out, ">\n");
+	for (size_t i = 0; i < r->nfigs; i++) {
+		strbuf_addf(out, "<img src=\"%s\" alt=\"", r->figs[i].src.buf);
+		if (o->caption)
+			html_escape_str(out, o->caption);
+		else
+			strbuf_addf(out, "Figure %d from chunk %d", (int)i + 1, ch->number);
+		strbuf_addch(out, '"');
+		html_width_attr(out, o->width, true);
+		strbuf_addstr(out, ">\n");
+	}
+	if (o->caption) {
+		/* Captions are Markdown, as in Pandoc; md4c wraps them in <p>, which we drop. */
+		struct strbuf cap;
+		strbuf_init(&cap);
+		html_markdown(&cap, o->caption, strlen(o->caption));
+		strbuf_rtrim(&cap);
+		const char *c = cap.buf;
+		size_t n = cap.len;
+		if (n >= 7 && !strncmp(c, "<p>", 3) && !strcmp(c + n - 4, "</p>")) {
+			c += 3;
+			n -= 7;
+		}
+		strbuf_addstr(out, "<figcaption>");
+		strbuf_add(out, c, n);
+		strbuf_addstr(out, "</figcaption>\n");
+		strbuf_free(&cap);
+	}
+	strbuf_addstr(out, "</figure>\n");
+}
+
+static void html_flush_text(struct html_ctx *hx, const struct chunk *ch, struct html_run *r)
+{
+	if (r->text.len)
+		html_text_result(hx, ch, r->text.buf, r->text.len, NULL);
+	strbuf_reset(&r->text);
+}
+
+static void html_flush_figures(struct html_ctx *hx, const struct chunk *ch, struct html_run *r)
+{
+	if (!r->nfigs)
+		return;
+	html_figure_group(hx, ch, r);
+	r->ngroups++;
+	for (size_t i = 0; i < r->nfigs; i++)
+		strbuf_free(&r->figs[i].src);
+	r->nfigs = 0;
+}
+
+/* The src of a figure: a data: URI on an embedding page, else the written file's path. */
+static int html_figure_src(struct html_ctx *hx, const struct chunk *ch, int index,
+			   const struct mime_item *img, struct strbuf *src)
+{
+	if (hx->page && hx->opts->embed_figures) {
+		strbuf_addf(src, "data:%s;base64,", img->mime);
+		base64_encode(src, img->data, img->len);
+		return 0;
+	}
+	struct strbuf rel;
+	strbuf_init(&rel);
+	int rc = figure_write(hx->opts, hx->doc, ch, index, img, &rel, hx->err);
+	if (rc == 0)
+		html_escape(src, rel.buf, rel.len);
+	strbuf_free(&rel);
+	return rc;
+}
+
+/* text/latex holding one formula ($...$ or $$...$$, as SymPy gives) becomes page math. */
+static bool html_latex_math(struct html_ctx *hx, const struct mime_item *m)
+{
+	size_t n = m->len;
+	const char *s = m->data;
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		n--;
+	size_t d = n >= 4 && !strncmp(s, "$$", 2) && !strncmp(s + n - 2, "$$", 2) ? 2
+		   : n >= 2 && s[0] == '$' && s[n - 1] == '$'                      ? 1
+											 : 0;
+	if (!d)
+		return false;
+	strbuf_addstr(hx->out, "<div class=\"weft-output weft-rich\"><x-equation type=\"display\">");
+	html_escape(hx->out, s + d, n - 2 * d);
+	strbuf_addstr(hx->out, "</x-equation></div>\n");
+	return true;
+}
+
+/* A rich (display_data / execute_result) output that is not a figure. */
+static void html_rich_output(struct html_ctx *hx, const struct chunk *ch, const struct output *o)
+{
+	const struct mime_item *m;
+	if ((m = output_get_mime(o, "text/html"))) {
+		if (hx->page) {
+			strbuf_addstr(hx->out, "<div class=\"weft-output weft-rich\">\n");
+			strbuf_add(hx->out, m->data, m->len);
+			strbuf_rtrim(hx->out);
+			strbuf_addstr(hx->out, "\n</div>\n");
+		} else {
+			strbuf_addch(hx->out, '\n');
+			strbuf_add(hx->out, m->data, m->len);
+		}
+	} else if (hx->page && (m = output_get_mime(o, "text/markdown"))) {
+		strbuf_addstr(hx->out, "<div class=\"weft-output weft-rich\">\n");
+		html_markdown(hx->out, m->data, m->len);
+		strbuf_addstr(hx->out, "</div>\n");
+	} else if ((m = output_get_mime(o, "application/javascript"))) {
+		strbuf_addstr(hx->out, "\n<script>");
+		strbuf_add(hx->out, m->data, m->len);
+		strbuf_addstr(hx->out, "</script>\n");
+	} else if (hx->page && (m = output_get_mime(o, "text/latex")) && html_latex_math(hx, m)) {
+		/* shown as math */
+	} else if ((m = output_get_mime(o, "text/plain"))) {
+		html_text_result(hx, ch, m->data, m->len, NULL);
+	}
+}
+
+/* Which outputs html_outputs shows: one statement, all, or those tied to none. */
+#define HTML_ALL_STATEMENTS (-1000000)
+#define HTML_UNTIED (-1000001)
+
+/* Render the selected outputs of `oc` in the order they happened. */
+static int html_outputs(struct html_ctx *hx, const struct chunk *ch, const struct chunk_outcome *oc,
+			int stmt, struct html_run *r)
+{
+	const struct chunk_options *o = &ch->opts;
+	bool hidden = o->results && !strcmp(o->results, "hidden");
+	for (size_t i = 0; i < oc->outputs.n; i++) {
+		const struct output *out = &oc->outputs.items[i];
+		bool untied = out->statement < 0 || (size_t)out->statement >= oc->nstatements;
+		if (stmt == HTML_UNTIED ? !untied
+					: stmt != HTML_ALL_STATEMENTS && out->statement != stmt)
+			continue;
+		const struct mime_item *img =
+			figure_mime(out, figures_for_html, hx->opts->figure_format);
+		if (img) {
+			html_flush_text(hx, ch, r);
+			r->nfig++;
+			if (!o->fig || !o->include)
+				continue;
+			ARRAY_GROW(r->figs, r->nfigs + 1, r->alloc);
+			strbuf_init(&r->figs[r->nfigs].src);
+			if (html_figure_src(hx, ch, r->nfig, img, &r->figs[r->nfigs].src) < 0) {
+				strbuf_free(&r->figs[r->nfigs].src);
+				return -1;
+			}
+			r->nfigs++;
+			continue;
+		}
+		html_flush_figures(hx, ch, r);
+		if (hidden)
+			continue;
+		if (out->type == OUTPUT_STREAM) {
+			strbuf_add(&r->text, out->text.buf, out->text.len);
+			continue;
+		}
+		html_flush_text(hx, ch, r);
+		if (out->type == OUTPUT_ERROR) {
+			struct strbuf tb;
+			strbuf_init(&tb);
+			for (size_t k = 0; k < out->ntraceback; k++)
+				strbuf_addf(&tb, "%s\n", out->traceback[k]);
+			if (!out->ntraceback)
+				strbuf_addf(&tb, "%s: %s\n", out->ename ? out->ename : "Error",
+					    out->evalue ? out->evalue : "");
+			html_text_result(hx, ch, tb.buf, tb.len, "weft-error");
+			strbuf_free(&tb);
+			continue;
+		}
+		html_rich_output(hx, ch, out);
+	}
+	html_flush_text(hx, ch, r);
+	html_flush_figures(hx, ch, r);
+	return 0;
+}
+
+/* Term mode: each statement that produced output is followed by it, as in a console. */
+static int html_term_chunk(struct html_ctx *hx, const struct chunk *ch,
+			   const struct chunk_outcome *oc, struct html_run *r)
+{
+	struct strbuf pending, code;
+	strbuf_init(&pending);
+	strbuf_init(&code);
+	int rc = 0;
+	for (size_t s = 0; s < oc->nstatements && rc == 0; s++) {
+		bool has = false;
+		for (size_t i = 0; i < oc->outputs.n; i++)
+			has |= oc->outputs.items[i].statement == (int)s;
+		strbuf_addstr(&pending, oc->statements[s].source);
+		if (!has)
+			continue;
+		strbuf_reset(&code);
+		html_shown_code(&code, pending.buf, hx->doc, ch);
+		if (ch->opts.echo && code.len)
+			html_code_block(hx, ch, code.buf);
+		strbuf_reset(&pending);
+		rc = html_outputs(hx, ch, oc, (int)s, r);
+	}
+	strbuf_reset(&code);
+	html_shown_code(&code, pending.buf, hx->doc, ch);
+	if (rc == 0 && ch->opts.echo && code.len)
+		html_code_block(hx, ch, code.buf);
+	if (rc == 0)
+		rc = html_outputs(hx, ch, oc, HTML_UNTIED, r);
+	strbuf_free(&pending);
+	strbuf_free(&code);
+	return rc;
+}
+
+/* One chunk: code (when echoed), outputs and figures in order, the stop note if it stopped here. */
+static int html_chunk(struct html_ctx *hx, const struct chunk *ch)
+{
+	const struct chunk_outcome *oc = figures_outcome(hx->res, ch);
+	bool skipped = oc && oc->state == CHUNK_SKIPPED;
+	struct html_run r = {.nfig = 0};
+	strbuf_init(&r.text);
+	struct strbuf code;
+	strbuf_init(&code);
+	html_shown_code(&code, ch->code ? ch->code : "", hx->doc, ch);
+	size_t start = hx->out->len;
+	if (hx->page)
+		strbuf_addf(hx->out, "<div class=\"weft-chunk%s\">\n", skipped ? " weft-skipped" : "");
+	size_t inner = hx->out->len;
+
+	int rc = 0;
+	if (!figures_chunk_has_outputs(hx->res, ch)) {
+		if (ch->opts.echo)
+			html_code_block(hx, ch, code.buf);
+		if (skipped) {
+			if (hx->page)
+				strbuf_addf(hx->out, "<div class=\"weft-note\">Not run: execution "
+						     "stopped before chunk %d.</div>\n",
+					    ch->number);
+			else
+				strbuf_addf(hx->out, "<!-- weft: chunk %d was not run (execution "
+						     "stopped earlier) -->\n",
+					    ch->number);
+		}
+	} else if (ch->opts.term && oc->nstatements) {
+		rc = html_term_chunk(hx, ch, oc, &r);
+	} else {
+		if (ch->opts.echo)
+			html_code_block(hx, ch, code.buf);
+		rc = html_outputs(hx, ch, oc, HTML_ALL_STATEMENTS, &r);
+	}
+	struct strbuf note;
+	strbuf_init(&note);
+	if (rc == 0 && figures_stop_note(hx->doc, hx->res, ch, &note)) {
+		if (hx->page) {
+			strbuf_addstr(hx->out, "<div class=\"weft-stopped\" role=\"alert\">");
+			html_escape(hx->out, note.buf, note.len);
+			strbuf_addstr(hx->out, "</div>\n");
+		} else {
+			html_output_pre(hx, note.buf, note.len, NULL);
+		}
+	}
+	if (hx->page) {
+		if (hx->out->len == inner)
+			strbuf_setlen(hx->out, start); /* nothing shown: no empty box */
+		else
+			strbuf_addstr(hx->out, "</div>\n");
+	}
+	strbuf_free(&note);
+	strbuf_free(&code);
+	strbuf_free(&r.text);
+	for (size_t i = 0; i < r.nfigs; i++)
+		strbuf_free(&r.figs[i].src);
+	free(r.figs);
+	return rc;
+}
+
+/* The prose of a text block with inline results spliced in. */
+static void html_block_text(struct html_ctx *hx, const struct text_block *tb, struct strbuf *sb)
+{
+	for (size_t i = 0; i < tb->nsegs; i++) {
+		const struct text_segment *sg = &tb->segs[i];
+		if (sg->kind == SEG_TEXT) {
+			strbuf_addstr(sb, sg->text);
+			continue;
+		}
+		const struct inline_outcome *io =
+			sg->inline_index >= 0 && (size_t)sg->inline_index < hx->res->ninline
+				? &hx->res->inl[sg->inline_index]
+				: NULL;
+		if (io && io->done && io->status == RUN_OK)
+			strbuf_add(sb, io->text.buf, io->text.len);
+		else if (io && io->done)
+			strbuf_addf(sb, "`[%s]`",
+				    io->error_message ? io->error_message : "inline code failed");
+	}
+}
+
+/*
+ * Pandoc's title block (Pweave's parsetitle): "% Title", "% Author", "% Date"
+ * opening the first text block. Moves them into the title fields (if unset)
+ * and removes them from `md`.
+ */
+static void html_title_block(struct strbuf *md, char **title, char **author, char **date)
+{
+	char **fields[] = {title, author, date};
+	size_t pos = 0;
+	for (int k = 0; k < 3 && pos < md->len && md->buf[pos] == '%'; k++) {
+		size_t end = pos;
+		while (end < md->len && md->buf[end] != '\n')
+			end++;
+		const char *v = md->buf + pos + 1;
+		while (*v == ' ')
+			v++;
+		if (!*fields[k] && md->buf + end > v)
+			*fields[k] = xstrndup(v, (size_t)(md->buf + end - v));
+		pos = end < md->len ? end + 1 : end;
+	}
+	if (pos) {
+		memmove(md->buf, md->buf + pos, md->len - pos);
+		strbuf_setlen(md, md->len - pos);
+	}
+}
+
+/* title/author/date from the YAML front matter (top-level scalars; an author list is joined). */
+static void html_front_matter(const char *yaml, char **title, char **author, char **date)
+{
+	if (!yaml)
+		return;
+	yaml_parser_t p;
+	if (!yaml_parser_initialize(&p))
+		return;
+	yaml_parser_set_input_string(&p, (const unsigned char *)yaml, strlen(yaml));
+	int depth = 0;
+	bool want_key = true;
+	char **target = NULL;
+	struct strbuf list;
+	strbuf_init(&list);
+	for (;;) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&p, &ev))
+			break;
+		yaml_event_type_t t = ev.type;
+		if (t == YAML_MAPPING_START_EVENT || t == YAML_SEQUENCE_START_EVENT) {
+			if (depth == 1 && !want_key && t == YAML_SEQUENCE_START_EVENT && target)
+				strbuf_reset(&list);
+			depth++;
+		} else if (t == YAML_MAPPING_END_EVENT || t == YAML_SEQUENCE_END_EVENT) {
+			depth--;
+			if (depth == 1 && !want_key) {
+				if (target && list.len && !*target)
+					*target = xstrdup(list.buf);
+				want_key = true;
+				target = NULL;
+			}
+		} else if (t == YAML_SCALAR_EVENT) {
+			const char *v = (const char *)ev.data.scalar.value;
+			if (depth == 1 && want_key) {
+				target = !strcmp(v, "title")    ? title
+					 : !strcmp(v, "author") ? author
+					 : !strcmp(v, "date")   ? date
+								: NULL;
+				want_key = false;
+			} else if (depth == 1) {
+				if (target && !*target && *v)
+					*target = xstrdup(v);
+				want_key = true;
+				target = NULL;
+			} else if (depth == 2 && target) {
+				if (list.len)
+					strbuf_addstr(&list, ", ");
+				strbuf_addstr(&list, v);
+			}
+		}
+		yaml_event_delete(&ev);
+		if (t == YAML_STREAM_END_EVENT)
+			break;
+	}
+	strbuf_free(&list);
+	yaml_parser_delete(&p);
+}
+
+/*
+ * KaTeX from the system (libjs-katex), inlined so the page renders math
+ * without any network: its CSS with every font as a woff2 data: URI, and its
+ * script. Returns 0, or -1 when KaTeX is not installed.
+ */
+static int html_katex(struct strbuf *style, struct strbuf *script)
+{
+	const char *dir = getenv("WEFT_KATEX_DIR");
+	if (!dir || !*dir)
+		dir = HTML_KATEX_DIR;
+	struct strbuf path, css, js;
+	strbuf_init(&path);
+	strbuf_init(&css);
+	strbuf_init(&js);
+	int rc = -1;
+	strbuf_addf(&path, "%s/katex.min.css", dir);
+	if (strbuf_read_file(&css, path.buf) < 0)
+		goto done;
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/katex.min.js", dir);
+	if (strbuf_read_file(&js, path.buf) < 0)
+		goto done;
+
+	/* Each "src:url(fonts/X.woff2) format('woff2'),url(...woff)..." becomes one data: URI. */
+	const char *p = css.buf;
+	for (;;) {
+		const char *src = strstr(p, "src:");
+		if (!src)
+			break;
+		const char *end = src + strcspn(src, ";}");
+		strbuf_add(style, p, (size_t)(src - p));
+		const char *u = strstr(src, "url(");
+		const char *w = u && u < end ? strstr(u, ".woff2)") : NULL;
+		if (!w || w > end) {
+			strbuf_add(style, src, (size_t)(end - src));
+			p = end;
+			continue;
+		}
+		struct strbuf font;
+		strbuf_init(&font);
+		strbuf_reset(&path);
+		strbuf_addf(&path, "%s/%.*s.woff2", dir, (int)(w - (u + 4)), u + 4);
+		if (strbuf_read_file(&font, path.buf) == 0) {
+			strbuf_addstr(style, "src:url(data:font/woff2;base64,");
+			base64_encode(style, font.buf, font.len);
+			strbuf_addstr(style, ") format('woff2')");
+		}
+		strbuf_free(&font);
+		p = end;
+	}
+	strbuf_addstr(style, p);
+
+	/* The script goes inside <script>: never let it close the element early. */
+	for (const char *q = js.buf; *q; q++) {
+		if (q[0] == '<' && q[1] == '/' && !strncasecmp(q + 2, "script", 6)) {
+			strbuf_addstr(script, "<\\/");
+			q++;
+			continue;
+		}
+		strbuf_addch(script, *q);
+	}
+	rc = 0;
+done:
+	strbuf_free(&path);
+	strbuf_free(&css);
+	strbuf_free(&js);
+	return rc;
+}
+
+/* The document's file name without directories, for the footer and a fallback title. */
+static const char *html_basename(const char *path)
+{
+	const char *s = path ? strrchr(path, '/') : NULL;
+	return s ? s + 1 : path ? path : "document";
+}
+
+/* weft's standalone page around the rendered body. */
+static void html_page(struct html_ctx *hx, const char *body, size_t len, const char *title,
+		      const char *author, const char *date)
+{
+	struct strbuf *out = hx->out;
+	bool math = memmem(body, len, "<x-equation", 11) != NULL;
+	struct strbuf kcss, kjs;
+	strbuf_init(&kcss);
+	strbuf_init(&kjs);
+	if (math && html_katex(&kcss, &kjs) < 0) {
+		weft_warn(hx->doc->path, 0, "KaTeX not found (install libjs-katex or set "
+					    "WEFT_KATEX_DIR); math is shown as TeX source");
+		math = false;
+	}
+	const char *version = hx->opts->version ? hx->opts->version : WEFT_VERSION;
+	strbuf_addstr(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+			   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+	strbuf_addf(out, "<meta name=\"generator\" content=\"weft %s\">\n<title>", version);
+	html_escape_str(out, title ? title : html_basename(hx->doc->path));
+	strbuf_addstr(out, "</title>\n<style>\n");
+	strbuf_addstr(out, md2html_page_css);
+	strbuf_addstr(out, md2html_pygments_css);
+	strbuf_addstr(out, "</style>\n");
+	if (math) {
+		strbuf_addstr(out, "<style>\n");
+		strbuf_add(out, kcss.buf, kcss.len);
+		strbuf_addstr(out, "\n</style>\n");
+	}
+	strbuf_addstr(out, "</head>\n<body>\n<main class=\"weft-doc\">\n");
+	if (title || author || date) {
+		strbuf_addstr(out, "<header class=\"weft-title\">\n");
+		if (title) {
+			strbuf_addstr(out, "<h1>");
+			html_escape_str(out, title);
+			strbuf_addstr(out, "</h1>\n");
+		}
+		if (author || date) {
+			strbuf_addstr(out, "<p class=\"weft-meta\">");
+			if (author)
+				html_escape_str(out, author);
+			if (author && date)
+				strbuf_addstr(out, " &middot; ");
+			if (date)
+				html_escape_str(out, date);
+			strbuf_addstr(out, "</p>\n");
+		}
+		strbuf_addstr(out, "</header>\n");
+	}
+	strbuf_add(out, body, len);
+	strbuf_addstr(out, "</main>\n<footer class=\"weft-footer\">Rendered from <code>");
+	html_escape_str(out, html_basename(hx->doc->path));
+	strbuf_addf(out, "</code> by weft %s.</footer>\n", version);
+	if (math) {
+		strbuf_addstr(out, "<script>\n");
+		strbuf_add(out, kjs.buf, kjs.len);
+		strbuf_addstr(out, "\n</script>\n<script>\n");
+		strbuf_addstr(out, md2html_math_script);
+		strbuf_addstr(out, "</script>\n");
+	}
+	strbuf_addstr(out, "</body>\n</html>\n");
+	strbuf_free(&kcss);
+	strbuf_free(&kjs);
+}
+
+/* The md2html page: title from front matter (or a % title block), then every block. */
+static int html_render_page(struct html_ctx *hx)
+{
+	char *title = NULL, *author = NULL, *date = NULL;
+	html_front_matter(hx->doc->front_matter, &title, &author, &date);
+	struct strbuf body, md;
+	strbuf_init(&body);
+	strbuf_init(&md);
+	struct strbuf *saved = hx->out;
+	hx->out = &body;
+	int rc = 0;
+	bool first_text = true;
+	for (size_t i = 0; i < hx->doc->nblocks && rc == 0; i++) {
+		const struct block *b = &hx->doc->blocks[i];
+		if (b->kind == BLOCK_CHUNK) {
+			rc = html_chunk(hx, &b->chunk);
+			continue;
+		}
+		strbuf_reset(&md);
+		html_block_text(hx, &b->text, &md);
+		if (first_text)
+			html_title_block(&md, &title, &author, &date);
+		first_text = false;
+		size_t before = body.len;
+		html_markdown(&body, md.buf, md.len);
+		if (body.len == before)
+			continue;
+		/* Prose tables and code get their own styling context. */
+		struct strbuf wrapped;
+		strbuf_init(&wrapped);
+		strbuf_addstr(&wrapped, "<div class=\"weft-text\">\n");
+		strbuf_add(&wrapped, body.buf + before, body.len - before);
+		strbuf_addstr(&wrapped, "</div>\n");
+		strbuf_setlen(&body, before);
+		strbuf_add(&body, wrapped.buf, wrapped.len);
+		strbuf_free(&wrapped);
+	}
+	hx->out = saved;
+	if (rc == 0)
+		html_page(hx, body.buf, body.len, title, author, date);
+	strbuf_free(&body);
+	strbuf_free(&md);
+	free(title);
+	free(author);
+	free(date);
+	return rc;
+}
+
+/* Pweave's fragment: blocks joined with "\n", prose untouched. */
+static int html_render_fragment(struct html_ctx *hx)
+{
+	for (size_t i = 0; i < hx->doc->nblocks; i++) {
+		if (i)
+			strbuf_addch(hx->out, '\n');
+		const struct block *b = &hx->doc->blocks[i];
+		if (b->kind == BLOCK_TEXT)
+			html_block_text(hx, &b->text, hx->out);
+		else if (html_chunk(hx, &b->chunk) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The full path of `prog` found in $PATH, appended to `path`; -1 when absent. */
+static int html_which(const char *prog, struct strbuf *path)
+{
+	const char *env = getenv("PATH");
+	if (!env)
+		return -1;
+	while (*env) {
+		size_t n = strcspn(env, ":");
+		strbuf_reset(path);
+		strbuf_add(path, n ? env : ".", n ? n : 1);
+		strbuf_addf(path, "/%s", prog);
+		if (access(path->buf, X_OK) == 0)
+			return 0;
+		env += n;
+		if (*env == ':')
+			env++;
+	}
+	strbuf_reset(path);
+	return -1;
+}
+
+/*
+ * pandoc2html / pandoc2latex: weft's Pandoc Markdown rendering piped through
+ * pandoc, as Pweave did. pandoc is not a weft dependency, so its absence is a
+ * clear error naming the format.
+ */
+static int html_render_pandoc(struct html_ctx *hx, const char *format)
+{
+	struct strbuf pandoc;
+	strbuf_init(&pandoc);
+	if (html_which("pandoc", &pandoc) < 0) {
+		strbuf_free(&pandoc);
+		return weft_error_set(hx->err, hx->doc->path, 0, 0,
+				      "output format '%s' requires pandoc, which was not found in "
+				      "PATH; install pandoc, or use '%s' instead",
+				      format, !strcmp(format, "pandoc2html") ? "md2html" : "texpygments");
+	}
+	struct render_options mdopts = *hx->opts;
+	mdopts.format = "pandoc";
+	struct strbuf md;
+	strbuf_init(&md);
+	int rc = render_document(hx->doc, hx->res, &mdopts, &md, hx->err);
+	char tmpl[] = "/tmp/weft-pandoc-XXXXXX";
+	int fd = rc == 0 ? mkstemp(tmpl) : -1;
+	if (rc == 0 && fd < 0)
+		rc = weft_error_errno(hx->err, tmpl, "cannot create a temporary file for pandoc");
+	if (fd >= 0) {
+		if (write(fd, md.buf, md.len) != (ssize_t)md.len)
+			rc = weft_error_errno(hx->err, tmpl, "cannot write pandoc's input");
+		close(fd);
+	}
+	int pipefd[2] = {-1, -1};
+	if (rc == 0 && pipe2(pipefd, O_CLOEXEC) < 0)
+		rc = weft_error_errno(hx->err, NULL, "pipe");
+	if (rc == 0) {
+		bool to_html = !strcmp(format, "pandoc2html");
+		char *argv[] = {pandoc.buf, "-f", "markdown", "-t", to_html ? "html5" : "latex",
+				"--standalone", to_html ? "--mathml" : "--listings", NULL};
+		posix_spawn_file_actions_t fa;
+		posix_spawn_file_actions_init(&fa);
+		posix_spawn_file_actions_addopen(&fa, 0, tmpl, O_RDONLY, 0);
+		posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+		pid_t pid;
+		int e = posix_spawn(&pid, pandoc.buf, &fa, NULL, argv, environ);
+		posix_spawn_file_actions_destroy(&fa);
+		close(pipefd[1]);
+		if (e != 0) {
+			errno = e;
+			rc = weft_error_errno(hx->err, pandoc.buf, "cannot run pandoc");
+		} else {
+			strbuf_read_fd(hx->out, pipefd[0]);
+			int status = 0;
+			waitpid(pid, &status, 0);
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				rc = weft_error_set(hx->err, hx->doc->path, 0, 0,
+						    "pandoc failed for output format '%s'", format);
+		}
+		close(pipefd[0]);
+	}
+	if (fd >= 0)
+		unlink(tmpl);
+	strbuf_free(&md);
+	strbuf_free(&pandoc);
+	return rc;
+}
+
+int html_render(const char *format, const struct document *doc, const struct weave_results *res,
+		const struct render_options *opts, struct strbuf *out, struct weft_error *err)
+{
+	struct html_ctx hx = {.doc = doc, .res = res, .opts = opts, .out = out, .err = err};
+	if (!html_format_known(format))
+		return weft_error_set(err, doc->path, 0, 0, "unknown HTML format '%s'",
+				      format ? format : "(null)");
+	if (!strcmp(format, "pandoc2html") || !strcmp(format, "pandoc2latex"))
+		return html_render_pandoc(&hx, format);
+	if (!strcmp(format, "md2html")) {
+		hx.page = true;
+		int rc = html_render_page(&hx);
+		for (size_t i = 0; i < hx.nids; i++)
+			free(hx.ids[i]);
+		free(hx.ids);
+		return rc;
+	}
+	return html_render_fragment(&hx);
+}
