@@ -1,5 +1,5 @@
 /*
- * embedded: the Python runtime files (src/engine/py/*.py), compiled into the
+ * embedded: the Python runtime files (the .py files of src/engine/py), compiled into the
  * binary by tools/embed.c at build time.
  */
 #ifndef WEFT_EMBEDDED_H

@@ -1,0 +1,833 @@
+"""weft_runtime: the Python side of weft's python engine.
+
+This module runs inside the worker process (src/engine/worker.c), which
+compiles it from the copy embedded in the weft binary and calls serve().
+It executes chunks in the shared ``__main__`` namespace, captures what they
+print, display and plot, and answers the parent over the worker's channel
+(the builtin module ``_weft``).
+
+Protocol: one JSON object per line in each direction.
+
+  hello   sent once at startup, before any request:
+          {"ok": true, "hello": {"implementation", "version", "executable",
+                                 "prefix", "base_prefix", "pid"}}
+  request {"op": NAME, ...}
+  events  zero or more, while a request runs, in the order things happened:
+          {"ev": "stream", "name": "stdout"|"stderr", "text": str,
+           "statement": int (term mode only)}     -- sent by worker.c
+          {"ev": "output", "output": <nbformat output>}
+                display_data / execute_result / error; in term mode the
+                output's metadata carries "weft_statement": int
+  reply   exactly one per request, the first line without "ev":
+          {"ok": true, ...} or {"ok": false, "error": "message"}
+
+Ops handled here:
+
+  run     in:  code, code_line (document line of the first code line), name,
+               term, complete, fig, f_size [w, h], dpi, fig_format, track,
+               plus any extra fields (passed on to weft_state when tracking)
+          out: status "ok"|"error", error_type, error_message, error_line,
+               statements [{"source", "line"}] (term mode), seconds,
+               tracked (weft_state.end_tracking's record, when track is set),
+               tracked_error (message, when tracking itself failed)
+  inline  in:  code, is_expr, line
+          out: status, text (str(value) for an expression; for code the
+               parent uses the stdout stream events), error_message
+  ping    out: {}
+  quit    the worker exits after replying
+
+Every other op NAME is dispatched to a function ``op_NAME(req) -> dict`` in
+an embedded module named weft_*.py (imported on first use) or in any module
+already in sys.modules whose name starts with "weft_". Exceptions become
+{"ok": false, "error": "Type: message"}.
+
+Only light modules are imported at startup (json, ast): a document that
+imports nothing must start in a few tens of milliseconds. matplotlib is
+configured through an import hook, only if a chunk imports it.
+"""
+
+import ast
+import base64
+import builtins
+import json
+import os
+import sys
+import time
+
+try:
+    import _weft
+except ImportError:  # imported by the tests, outside the worker
+    _weft = None
+
+# ---------------------------------------------------------------------------
+# Per-run state
+
+DOC_PATH = sys.argv[0] if sys.argv and sys.argv[0] else "<document>"
+
+
+class _RunState:
+    """Settings of the request being executed (figures, term statement)."""
+
+    def __init__(self):
+        self.fig = True
+        self.f_size = (6.0, 4.0)
+        self.dpi = 200
+        self.fig_format = "png"
+        self.statement = -1
+
+
+STATE = _RunState()
+_doc_lines = {}  # document line number -> source line, for tracebacks
+
+
+def _send(msg):
+    """Send one protocol message (after any pending stream text)."""
+    line = json.dumps(msg, ensure_ascii=False, separators=(",", ":"), default=str)
+    if _weft is not None:
+        _weft.send(line)
+    else:
+        sys.__stdout__.write(line + "\n")
+
+
+def emit_output(out):
+    """Send an nbformat output as an event, tagged with the term statement."""
+    if STATE.statement >= 0:
+        out.setdefault("metadata", {})["weft_statement"] = STATE.statement
+    _send({"ev": "output", "output": out})
+
+
+# ---------------------------------------------------------------------------
+# sys.stdout / sys.stderr replacements
+
+
+class _BinaryWriter:
+    """The .buffer of a stream: bytes are decoded as UTF-8 and passed on."""
+
+    def __init__(self, text):
+        self._text = text
+
+    def write(self, b):
+        self._text.write(bytes(b).decode("utf-8", "replace"))
+        return len(b)
+
+    def flush(self):
+        pass
+
+
+class StreamWriter:
+    """A text stream whose writes go to the worker's ordered output channel.
+
+    Python-level text never passes through the fd 1/2 pipes, so its order
+    relative to displays and to the other stream is exact; fileno() still
+    returns the real fd, so code that writes to it is captured by the pump.
+    """
+
+    encoding = "utf-8"
+    errors = "replace"
+    newlines = None
+    line_buffering = False
+    closed = False
+
+    def __init__(self, fd, name, sink=None):
+        self._fd = fd
+        self.name = "<" + name + ">"
+        self._sink = sink if sink is not None else (lambda fd, s: _weft.write(fd, s))
+        self.buffer = _BinaryWriter(self)
+
+    def write(self, s):
+        if not isinstance(s, str):
+            raise TypeError("write() argument must be str, not " + type(s).__name__)
+        if s:
+            self._sink(self._fd, s)
+        return len(s)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        pass
+
+    def fileno(self):
+        return self._fd
+
+    def isatty(self):
+        return False
+
+    def readable(self):
+        return False
+
+    def writable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+
+# ---------------------------------------------------------------------------
+# Rich display
+
+# MIME type -> the _repr_*_ method IPython's formatters look for.
+REPR_METHODS = (
+    ("text/html", "_repr_html_"),
+    ("text/markdown", "_repr_markdown_"),
+    ("text/latex", "_repr_latex_"),
+    ("image/svg+xml", "_repr_svg_"),
+    ("image/png", "_repr_png_"),
+    ("image/jpeg", "_repr_jpeg_"),
+    ("application/pdf", "_repr_pdf_"),
+    ("application/json", "_repr_json_"),
+    ("application/javascript", "_repr_javascript_"),
+)
+
+BINARY_MIMES = ("image/png", "image/jpeg", "image/gif", "application/pdf")
+
+
+def _encode_mime(mime, value):
+    """A MIME value in nbformat's JSON form (base64 for binary types)."""
+    if mime in BINARY_MIMES:
+        if isinstance(value, str):  # already base64, as IPython allows
+            return value
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    if mime == "application/json" or mime.endswith("+json"):
+        return value
+    return value if isinstance(value, str) else str(value)
+
+
+def _is_figure(obj):
+    """True for a matplotlib Figure (without importing matplotlib)."""
+    mod = sys.modules.get("matplotlib.figure")
+    return mod is not None and isinstance(obj, mod.Figure)
+
+
+def _warn_repr_failure(obj, meth, exc):
+    sys.stderr.write("weft: %s.%s() failed: %s: %s\n"
+                     % (type(obj).__name__, meth, type(exc).__name__, exc))
+
+
+def mime_bundle(obj):
+    """(data, metadata) for obj, as IPython's display formatters would build it."""
+    if _is_figure(obj):
+        return figure_bundle(obj)
+    data, metadata = {}, {}
+    if not isinstance(obj, type):  # a class's _repr_html_ is an unbound function
+        meth = getattr(obj, "_repr_mimebundle_", None)
+        if callable(meth):
+            try:
+                res = meth(include=None, exclude=None)
+            except Exception as exc:  # pylint: disable=broad-except
+                _warn_repr_failure(obj, "_repr_mimebundle_", exc)
+                res = None
+            if isinstance(res, tuple) and len(res) == 2:
+                res, md = res
+                metadata.update(md or {})
+            for mime, value in (res or {}).items():
+                if value is not None:
+                    data[mime] = _encode_mime(mime, value)
+        for mime, name in REPR_METHODS:
+            if mime in data:
+                continue
+            meth = getattr(obj, name, None)
+            if not callable(meth):
+                continue
+            try:
+                value = meth()
+            except Exception as exc:  # pylint: disable=broad-except
+                _warn_repr_failure(obj, name, exc)
+                continue
+            if isinstance(value, tuple) and len(value) == 2:
+                value, md = value
+                if md:
+                    metadata[mime] = md
+            if value is not None:
+                data[mime] = _encode_mime(mime, value)
+    if "text/plain" not in data:
+        data["text/plain"] = repr(obj)
+    return data, metadata
+
+
+def _display_one(obj, output_type="display_data", raw=False, metadata=None):
+    if raw:
+        data = {m: _encode_mime(m, v) for m, v in dict(obj).items()}
+        md = {}
+    else:
+        data, md = mime_bundle(obj)
+        if _is_figure(obj):  # shown now: not again when the chunk ends
+            _close_figure(obj)
+    if metadata:
+        md.update(metadata)
+    out = {"output_type": output_type, "data": data, "metadata": md}
+    if output_type == "execute_result":
+        out["execution_count"] = None
+    emit_output(out)
+
+
+def display(*objs, raw=False, metadata=None, **_ignored):
+    """Show objects as display_data outputs (IPython.display.display's behaviour)."""
+    for obj in objs:
+        _display_one(obj, raw=raw, metadata=metadata)
+
+
+def _displayhook(value):
+    """sys.displayhook: term mode and 'single' code show values as execute_result."""
+    if value is None:
+        return
+    builtins._ = None  # as the console: repr first, then remember
+    _display_one(value, "execute_result")
+    builtins._ = value
+
+
+# ---------------------------------------------------------------------------
+# matplotlib: configured on import, figures captured per chunk
+
+
+def _apply_mpl_rc():
+    """Figure size and dpi of the running chunk, for figures it creates."""
+    mpl = sys.modules.get("matplotlib")
+    if mpl is None or not hasattr(mpl, "rcParams"):
+        return
+    try:
+        mpl.rcParams["figure.figsize"] = [float(STATE.f_size[0]), float(STATE.f_size[1])]
+        mpl.rcParams["figure.dpi"] = float(STATE.dpi)
+    except Exception:  # pylint: disable=broad-except
+        pass
+
+
+def _patch_pyplot(plt=None):
+    """plt.show() emits the open figures at that point, in order with text."""
+    plt = plt or sys.modules.get("matplotlib.pyplot")
+    if plt is None or getattr(plt.show, "_weft", False):
+        return
+
+    def show(*_args, **_kwargs):
+        flush_figures()
+
+    show._weft = True
+    show.__doc__ = "weft: display the open figures now."
+    plt.show = show
+
+
+def _patch_ipython_display(mod):
+    """IPython's display() without a kernel prints reprs; make it weft's display."""
+    if hasattr(mod, "display"):
+        mod.display = display
+
+
+_POST_IMPORT = {
+    "matplotlib": lambda mod: _apply_mpl_rc(),
+    "matplotlib.pyplot": _patch_pyplot,
+    "IPython.core.display_functions": _patch_ipython_display,
+    "IPython.core.display": _patch_ipython_display,
+}
+
+
+class _PostImportLoader:
+    """Wraps a module's loader to run a hook right after the module executed."""
+
+    def __init__(self, loader, hook):
+        self._loader = loader
+        self._hook = hook
+
+    def create_module(self, spec):
+        create = getattr(self._loader, "create_module", None)
+        return create(spec) if create else None
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        try:
+            self._hook(module)
+        except Exception:  # pylint: disable=broad-except
+            pass
+
+    def __getattr__(self, name):  # get_resource_reader, is_package, ...
+        return getattr(self._loader, name)
+
+
+class PostImportFinder:
+    """A meta path finder that only decorates the loaders of _POST_IMPORT modules."""
+
+    def __init__(self, hooks):
+        self._hooks = hooks
+
+    def find_spec(self, name, path=None, target=None):
+        hook = self._hooks.get(name)
+        if hook is None:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _PostImportLoader(spec.loader, hook)
+                return spec
+        return None
+
+
+def _figure_managers():
+    helpers = sys.modules.get("matplotlib._pylab_helpers")
+    if helpers is None:
+        return []
+    return [m for _, m in sorted(helpers.Gcf.figs.items(), key=lambda kv: kv[0])]
+
+
+def _close_figure(fig):
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        plt.close(fig)
+
+
+def figure_bundle(fig, fmt=None):
+    """(data, metadata) for a figure saved in the chunk's figure format."""
+    import io  # pylint: disable=import-outside-toplevel
+    fmt = (fmt or STATE.fig_format or "png").lower()
+    mime = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf",
+            "jpg": "image/jpeg", "jpeg": "image/jpeg"}.get(fmt)
+    if mime is None:
+        raise ValueError("unsupported figure format %r (png, svg, pdf, jpeg)" % fmt)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi="figure")
+    width, height = fig.get_size_inches() * fig.dpi
+    raw = buf.getvalue()
+    value = raw.decode("utf-8") if mime == "image/svg+xml" else raw
+    data = {mime: _encode_mime(mime, value), "text/plain": repr(fig)}
+    metadata = {mime: {"width": int(round(width)), "height": int(round(height))}}
+    return data, metadata
+
+
+def flush_figures(keep=None):
+    """Emit every open pyplot figure (if figures are wanted) and close it."""
+    want = STATE.fig if keep is None else keep
+    managers = _figure_managers()
+    if not managers:
+        return
+    plt = sys.modules.get("matplotlib.pyplot")
+    for manager in managers:
+        fig = manager.canvas.figure
+        try:
+            if want:
+                data, md = figure_bundle(fig)
+                emit_output({"output_type": "display_data", "data": data, "metadata": md})
+        finally:
+            if plt is not None:
+                plt.close(fig)
+
+
+# ---------------------------------------------------------------------------
+# Executing code with document file names and line numbers
+
+
+def _register_lines(code, first_line):
+    """Remember the chunk's lines so tracebacks can quote them."""
+    for i, text in enumerate(code.splitlines(True)):
+        _doc_lines[first_line + i] = text
+
+
+def _install_linecache():
+    """Give linecache the document lines run so far (the file may have changed)."""
+    import linecache  # pylint: disable=import-outside-toplevel
+    if not _doc_lines:
+        return
+    last = max(_doc_lines)
+    lines = [_doc_lines.get(i, "\n") for i in range(1, last + 1)]
+    lines = [ln if ln.endswith("\n") else ln + "\n" for ln in lines]
+    linecache.cache[DOC_PATH] = (sum(map(len, lines)), None, lines, DOC_PATH)
+
+
+def shifted_source(code, first_line):
+    """The code preceded by blank lines, so compiled line numbers are document lines."""
+    return "\n" * (max(first_line, 1) - 1) + code
+
+
+def ends_with_semicolon(source, node):
+    """True when the statement `node` is followed by ';' (Jupyter's output suppression)."""
+    lines = source.splitlines(True)
+    if node.end_lineno is None or node.end_lineno > len(lines):
+        return False
+    rest = lines[node.end_lineno - 1][node.end_col_offset:]
+    rest += "".join(lines[node.end_lineno:])
+    rest = rest.lstrip(" \t\r\n)\\")
+    return rest.startswith(";")
+
+
+def statement_spans(source, tree):
+    """[(first_line, last_line)] of each top-level statement, decorators included."""
+    spans = []
+    for node in tree.body:
+        first = node.lineno
+        for dec in getattr(node, "decorator_list", ()):
+            first = min(first, dec.lineno)
+        spans.append((first, node.end_lineno or node.lineno))
+    return spans
+
+
+def _doc_frames(tb):
+    """The traceback from the first frame of document code (runtime frames hidden)."""
+    while tb is not None and tb.tb_frame.f_code.co_filename != DOC_PATH:
+        tb = tb.tb_next
+    return tb
+
+
+def error_info(exc):
+    """(nbformat error output, error_line) for an exception raised by document code."""
+    import traceback  # pylint: disable=import-outside-toplevel
+    _install_linecache()
+    tb = _doc_frames(exc.__traceback__)
+    line = 0
+    walk = tb
+    while walk is not None:
+        if walk.tb_frame.f_code.co_filename == DOC_PATH:
+            line = walk.tb_lineno
+        walk = walk.tb_next
+    if isinstance(exc, SyntaxError) and tb is None:
+        # raised by compiling the chunk: no frames, the location is in the exception
+        text = traceback.format_exception_only(type(exc), exc)
+        if exc.filename == DOC_PATH and exc.lineno:
+            line = exc.lineno
+    else:
+        text = traceback.format_exception(type(exc), exc, tb)
+    lines = "".join(text).rstrip("\n").split("\n")
+    out = {"output_type": "error", "ename": type(exc).__name__,
+           "evalue": str(exc), "traceback": lines}
+    return out, line
+
+
+class ChunkResult:
+    """Status of one run: the first error's type, message and document line."""
+
+    def __init__(self):
+        self.status = "ok"
+        self.error_type = None
+        self.error_message = None
+        self.error_line = 0
+
+    def record(self, exc):
+        out, line = error_info(exc)
+        emit_output(out)
+        if self.status == "ok":
+            self.status = "error"
+            self.error_type = type(exc).__name__
+            self.error_message = str(exc)
+            self.error_line = line
+
+
+def _main_ns():
+    return sys.modules["__main__"].__dict__
+
+
+def run_code(code, first_line, ns, result):
+    """Run a chunk as a notebook cell: the last expression's value is displayed."""
+    source = shifted_source(code, first_line)
+    try:
+        tree = ast.parse(source, DOC_PATH, "exec")
+    except SyntaxError as exc:
+        result.record(exc)
+        return
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr) and not ends_with_semicolon(source, tree.body[-1]):
+        last = tree.body.pop()
+    try:
+        exec(compile(tree, DOC_PATH, "exec", dont_inherit=True), ns)  # pylint: disable=exec-used
+        if last is not None:
+            expr = ast.Expression(last.value)
+            value = eval(compile(expr, DOC_PATH, "eval", dont_inherit=True), ns)  # pylint: disable=eval-used
+            if value is not None:
+                _display_one(value, "execute_result")
+    except BaseException as exc:  # pylint: disable=broad-except
+        result.record(exc)
+
+
+def run_term(code, first_line, ns, result):
+    """Run each top-level statement as a console would; returns the statements."""
+    source = shifted_source(code, first_line)
+    try:
+        tree = ast.parse(source, DOC_PATH, "exec")
+    except SyntaxError as exc:
+        result.record(exc)
+        return []
+    lines = source.splitlines(True)
+    statements = []
+    for first, last in statement_spans(source, tree):
+        statements.append({"source": "".join(lines[first - 1:last]), "line": first})
+    old_hook = sys.displayhook
+    sys.displayhook = _displayhook
+    try:
+        for index, node in enumerate(tree.body):
+            set_statement(index)
+            try:
+                mod = ast.Interactive([node])
+                exec(compile(mod, DOC_PATH, "single", dont_inherit=True), ns)  # pylint: disable=exec-used
+            except BaseException as exc:  # pylint: disable=broad-except
+                result.record(exc)  # a console goes on with the next statement
+            if STATE.fig:
+                flush_figures()
+    finally:
+        sys.displayhook = old_hook
+    return statements
+
+
+def set_statement(index):
+    """Tag the following outputs with term-mode statement `index` (-1: none)."""
+    STATE.statement = index
+    if _weft is not None:
+        _weft.set_statement(index)
+
+
+# ---------------------------------------------------------------------------
+# Ops
+
+
+def _configure(req):
+    size = req.get("f_size") or (6, 4)
+    STATE.fig = bool(req.get("fig", True))
+    STATE.f_size = (float(size[0]), float(size[1]))
+    STATE.dpi = int(req.get("dpi") or 200)
+    STATE.fig_format = str(req.get("fig_format") or "png")
+    _apply_mpl_rc()
+    _patch_pyplot()
+
+
+def op_run(req):
+    """Run one chunk; outputs go out as events, the reply summarises."""
+    code = req.get("code", "")
+    first_line = int(req.get("code_line") or 1)
+    ns = _main_ns()
+    _configure(req)
+    _register_lines(code, first_line)
+    result = ChunkResult()
+    reply = {}
+    state = find_module("weft_state") if req.get("track") else None
+    token = None
+    if state is not None:
+        try:
+            token = state.begin_tracking(ns, req)
+        except Exception as exc:  # pylint: disable=broad-except
+            reply["tracked_error"] = "begin_tracking: %s: %s" % (type(exc).__name__, exc)
+            state = None
+    start = time.perf_counter()
+    statements = None
+    try:
+        if req.get("term"):
+            statements = run_term(code, first_line, ns, result)
+        else:
+            run_code(code, first_line, ns, result)
+        set_statement(-1)
+        try:
+            flush_figures()
+        except Exception as exc:  # pylint: disable=broad-except
+            result.record(exc)
+    finally:
+        set_statement(-1)
+        seconds = time.perf_counter() - start
+        if state is not None:
+            try:
+                reply["tracked"] = state.end_tracking(token, ns)
+            except Exception as exc:  # pylint: disable=broad-except
+                reply["tracked_error"] = "end_tracking: %s: %s" % (type(exc).__name__, exc)
+    reply.update(status=result.status, seconds=seconds)
+    if result.status != "ok":
+        reply.update(error_type=result.error_type, error_message=result.error_message,
+                     error_line=result.error_line)
+    if statements is not None:
+        reply["statements"] = statements
+    return reply
+
+
+def op_inline(req):
+    """Inline code: an expression's str() value, or run code (its stdout is the text)."""
+    code = req.get("code", "")
+    line = int(req.get("line") or 1)
+    ns = _main_ns()
+    _register_lines(code, line)
+    try:
+        if req.get("is_expr"):
+            source = shifted_source(code.strip(), line)
+            value = eval(compile(source, DOC_PATH, "eval", dont_inherit=True), ns)  # pylint: disable=eval-used
+            text = str(value)
+        else:
+            exec(compile(shifted_source(code.strip() + "\n", line), DOC_PATH, "exec",  # pylint: disable=exec-used
+                         dont_inherit=True), ns)
+            text = ""
+    except BaseException as exc:  # pylint: disable=broad-except
+        _out, err_line = error_info(exc)
+        return {"status": "error", "text": "", "error_type": type(exc).__name__,
+                "error_message": "%s: %s" % (type(exc).__name__, exc), "error_line": err_line}
+    finally:
+        flush_figures(keep=False)
+    return {"status": "ok", "text": text}
+
+
+def op_ping(_req):
+    """Liveness check."""
+    return {}
+
+
+class _Quit(Exception):
+    pass
+
+
+def op_quit(_req):
+    """Ask the serve loop to end after replying."""
+    raise _Quit()
+
+
+# ---------------------------------------------------------------------------
+# Embedded modules and op dispatch
+
+
+class EmbeddedFinder:
+    """Imports weft_*.py modules from the copies embedded in the weft binary."""
+
+    def __init__(self, source):
+        self._source = source  # name -> source text or None
+
+    def find_spec(self, name, path=None, target=None):
+        if "." in name or not name.startswith("weft_"):
+            return None
+        text = self._source(name + ".py")
+        if text is None:
+            return None
+        import importlib.util  # pylint: disable=import-outside-toplevel
+        return importlib.util.spec_from_loader(name, _EmbeddedLoader(name, text))
+
+
+class _EmbeddedLoader:
+    def __init__(self, name, text):
+        self._name = name
+        self._text = text
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        filename = "<weft>/" + self._name + ".py"
+        module.__file__ = filename
+        exec(compile(self._text, filename, "exec", dont_inherit=True), module.__dict__)  # pylint: disable=exec-used
+
+
+def embedded_module_names():
+    """Names of the embedded weft_* modules other than this one."""
+    if _weft is None:
+        return []
+    names = [n[:-3] for n in _weft.names() if n.startswith("weft_") and n.endswith(".py")]
+    return sorted(n for n in names if n != "weft_runtime")
+
+
+def find_module(name):
+    """The module `name` (embedded or already imported), or None when it does not exist."""
+    if name in sys.modules:
+        return sys.modules[name]
+    if name not in embedded_module_names():
+        return None
+    import importlib  # pylint: disable=import-outside-toplevel
+    return importlib.import_module(name)
+
+
+def find_op(op):
+    """The function handling `op`: op_<op> here, in an embedded or loaded weft_* module."""
+    if not isinstance(op, str) or not op.isidentifier():
+        return None
+    fn = globals().get("op_" + op)
+    if callable(fn):
+        return fn
+    names = embedded_module_names()
+    names += sorted(n for n in list(sys.modules) if n.startswith("weft_") and n not in names
+                    and n != "weft_runtime")
+    for name in names:
+        mod = find_module(name)
+        fn = getattr(mod, "op_" + op, None) if mod is not None else None
+        if callable(fn):
+            return fn
+    return None
+
+
+def dispatch(req):
+    """Handle one request dict and return the reply dict."""
+    if not isinstance(req, dict):
+        return {"ok": False, "error": "request is not a JSON object"}
+    op = req.get("op")
+    try:
+        fn = find_op(op)
+        if fn is None:
+            return {"ok": False, "error": "unknown op %r" % (op,)}
+        reply = fn(req)
+    except _Quit:
+        raise
+    except BaseException as exc:  # pylint: disable=broad-except
+        return {"ok": False, "error": "%s: %s" % (type(exc).__name__, exc)}
+    if reply is None:
+        reply = {}
+    if not isinstance(reply, dict):
+        return {"ok": False, "error": "op %s returned %s, not a dict" % (op, type(reply).__name__)}
+    reply.setdefault("ok", True)
+    return reply
+
+
+# ---------------------------------------------------------------------------
+# Startup and the serve loop
+
+
+def _exit_flushing(real_exit):
+    """os._exit that first sends buffered output (a chunk calling os._exit keeps it)."""
+    def _exit(status):
+        if _weft is not None:
+            # tell the parent which document line called it, then flush
+            frame, line = sys._getframe(1), 0  # pylint: disable=protected-access
+            while frame is not None:
+                if frame.f_code.co_filename == DOC_PATH:
+                    line = frame.f_lineno
+                    break
+                frame = frame.f_back
+            _send({"ev": "exit", "status": status, "line": line})
+            _weft.sync()
+        real_exit(status)
+    _exit.__doc__ = real_exit.__doc__
+    return _exit
+
+
+def setup():
+    """Prepare the interpreter: streams, display, hooks, sys.path."""
+    sys.stdout = sys.__stdout__ = StreamWriter(1, "stdout")
+    sys.stderr = sys.__stderr__ = StreamWriter(2, "stderr")
+    sys.displayhook = _displayhook
+    builtins.display = display
+    if "" not in sys.path:
+        sys.path.insert(0, "")  # the document's folder, as in Jupyter
+    sys.meta_path.insert(0, EmbeddedFinder(_weft.source))
+    sys.meta_path.insert(0, PostImportFinder(_POST_IMPORT))
+    os._exit = _exit_flushing(os._exit)  # pylint: disable=protected-access
+    ns = _main_ns()
+    ns.pop("__file__", None)
+    ns.setdefault("__builtins__", builtins)
+
+
+def hello():
+    """What the parent learns at startup."""
+    impl = sys.implementation
+    return {"implementation": impl.name, "version": "%d.%d.%d" % sys.version_info[:3],
+            "executable": sys.executable, "prefix": sys.prefix,
+            "base_prefix": sys.base_prefix, "pid": os.getpid()}
+
+
+def serve():
+    """Answer requests until the parent closes the channel or sends quit."""
+    setup()
+    _send({"ok": True, "hello": hello()})
+    while True:
+        line = _weft.recv()
+        if line is None:
+            return
+        try:
+            req = json.loads(line)
+        except ValueError as exc:
+            _send({"ok": False, "error": "bad request: %s" % exc})
+            continue
+        try:
+            reply = dispatch(req)
+        except _Quit:
+            _send({"ok": True})
+            return
+        _weft.sync()
+        _send(reply)

@@ -1,0 +1,822 @@
+/*
+ * python_engine: engine.h over a forked worker hosting CPython (worker.c).
+ *
+ * The parent side: resolve which python (and venv) to imitate, fork the
+ * worker, speak newline-delimited JSON over a socketpair, turn events into
+ * outputs, enforce the per-chunk timeout with poll + SIGKILL of the worker's
+ * process group, and notice crashes with waitpid. After a crash the parent
+ * drains the worker's stdout/stderr pipes itself (it kept their read ends),
+ * so output written just before the crash is not lost.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "engine/engine.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/worker.h"
+#include "util/strbuf.h"
+
+struct engine {
+	pid_t pid;            /* worker (also its process group), 0 once reaped */
+	int sock;             /* protocol socket, -1 when closed */
+	int out_rd, err_rd;   /* our copies of the worker's stdout/stderr pipes */
+	bool alive;
+	char *doc_path;
+	double timeout;
+	char *python;         /* resolved executable */
+	char *identity;
+	struct strbuf rbuf;   /* bytes received, not yet split into lines */
+	struct strbuf died;   /* how the worker ended ("killed by signal 9 (Killed)") */
+	int exit_line;        /* document line of an os._exit, reported by the worker */
+};
+
+#define START_TIMEOUT 60.0 /* seconds for the interpreter to say hello */
+#define STOP_GRACE_MS 2000  /* wait this long for a clean exit before SIGKILL */
+
+static double now_sec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- which python ---- */
+
+static bool is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Look `name` up in PATH (as a shell would). Returns 0 and fills out, or -1. */
+static int search_path(const char *name, struct strbuf *out)
+{
+	const char *path = getenv("PATH");
+	if (!path)
+		return -1;
+	while (*path) {
+		const char *end = strchr(path, ':');
+		size_t n = end ? (size_t)(end - path) : strlen(path);
+		strbuf_reset(out);
+		strbuf_add(out, n ? path : ".", n ? n : 1);
+		strbuf_addf(out, "/%s", name);
+		if (access(out->buf, X_OK) == 0 && is_file(out->buf))
+			return 0;
+		path += n + (end ? 1 : 0);
+	}
+	return -1;
+}
+
+/*
+ * The python that matches the embedded libpython when nothing is configured:
+ * <prefix>/bin/pythonX.Y, found by walking up from the loaded libpython
+ * (/usr/lib/x86_64-linux-gnu/libpython3.11.so -> /usr/bin/python3.11).
+ */
+static void default_python(struct strbuf *out)
+{
+	Dl_info info;
+	char exe[64];
+	snprintf(exe, sizeof(exe), "bin/python%d.%d", PY_MAJOR_VERSION, PY_MINOR_VERSION);
+	if (dladdr((void *)Py_GetVersion, &info) && info.dli_fname && info.dli_fname[0] == '/') {
+		struct strbuf dir;
+		strbuf_init(&dir);
+		strbuf_addstr(&dir, info.dli_fname);
+		char *slash;
+		while ((slash = strrchr(dir.buf, '/')) != NULL && slash != dir.buf) {
+			strbuf_setlen(&dir, (size_t)(slash - dir.buf));
+			strbuf_reset(out);
+			strbuf_addf(out, "%s/%s", dir.buf, exe);
+			if (access(out->buf, X_OK) == 0) {
+				strbuf_free(&dir);
+				return;
+			}
+		}
+		strbuf_free(&dir);
+	}
+	if (search_path(exe + 4, out) == 0)
+		return;
+	strbuf_reset(out);
+	strbuf_addstr(out, "python3");
+}
+
+/* Configured python, else $VIRTUAL_ENV's, else the default; absolute, symlinks kept (venvs). */
+static int resolve_python(const char *configured, struct strbuf *out, struct weft_error *err)
+{
+	const char *venv = getenv("VIRTUAL_ENV");
+	strbuf_reset(out);
+	if (configured && *configured) {
+		if (!strchr(configured, '/')) {
+			if (search_path(configured, out) < 0)
+				return weft_error_set(err, NULL, 0, 0, "python '%s' not found in PATH",
+						      configured);
+		} else if (configured[0] != '/') {
+			char cwd[PATH_MAX];
+			if (!getcwd(cwd, sizeof(cwd)))
+				return weft_error_errno(err, NULL, "getcwd");
+			strbuf_addf(out, "%s/%s", cwd, configured);
+		} else {
+			strbuf_addstr(out, configured);
+		}
+		if (!is_file(out->buf))
+			return weft_error_set(err, NULL, 0, 0, "python '%s' does not exist", out->buf);
+		return 0;
+	}
+	if (venv && *venv) {
+		strbuf_addf(out, "%s/bin/python", venv);
+		if (is_file(out->buf))
+			return 0;
+		weft_warn(NULL, 0, "VIRTUAL_ENV=%s has no bin/python; using the default python", venv);
+	}
+	default_python(out);
+	return 0;
+}
+
+/*
+ * A venv made by another Python version cannot work with our libpython:
+ * say so clearly instead of failing on an import later. Reads the
+ * `version`/`version_info` key of the pyvenv.cfg beside or above the python.
+ */
+static int check_venv_version(const char *python, struct weft_error *err)
+{
+	struct strbuf cfg, path;
+	strbuf_init(&cfg);
+	strbuf_init(&path);
+	strbuf_addstr(&path, python);
+	int rc = 0;
+	for (int up = 0; up < 2; up++) {
+		char *slash = strrchr(path.buf, '/');
+		if (!slash)
+			break;
+		strbuf_setlen(&path, (size_t)(slash - path.buf));
+		size_t base = path.len;
+		strbuf_addstr(&path, "/pyvenv.cfg");
+		strbuf_reset(&cfg);
+		if (strbuf_read_file(&cfg, path.buf) == 0) {
+			int major = 0, minor = 0;
+			for (char *line = cfg.buf; line && *line;) {
+				char *next = strchr(line, '\n');
+				if ((!strncmp(line, "version", 7)) &&
+				    (sscanf(line, "version = %d.%d", &major, &minor) == 2 ||
+				     sscanf(line, "version_info = %d.%d", &major, &minor) == 2))
+					break;
+				line = next ? next + 1 : NULL;
+			}
+			if (major && (major != PY_MAJOR_VERSION || minor != PY_MINOR_VERSION))
+				rc = weft_error_set(err, NULL, 0, 0,
+						    "the virtualenv of %s uses Python %d.%d, but weft "
+						    "embeds Python %d.%d",
+						    python, major, minor, PY_MAJOR_VERSION,
+						    PY_MINOR_VERSION);
+			break;
+		}
+		strbuf_setlen(&path, base);
+	}
+	strbuf_free(&cfg);
+	strbuf_free(&path);
+	return rc;
+}
+
+/* "CPython 3.11.2 /usr/bin/python3.11": the embedded version and the executable. */
+static void identity_of(const char *python, struct strbuf *out)
+{
+	const char *v = Py_GetVersion();
+	size_t n = strcspn(v, " ");
+	strbuf_addf(out, "CPython %.*s %s", (int)n, v, python);
+}
+
+/* ---- process plumbing ---- */
+
+/* The worker's end, as text: "exited with status 3", "killed by signal 11 (Segmentation fault)". */
+static void describe_status(struct strbuf *out, int status)
+{
+	if (WIFSIGNALED(status))
+		strbuf_addf(out, "killed by signal %d (%s)", WTERMSIG(status),
+			    strsignal(WTERMSIG(status)));
+	else if (WIFEXITED(status))
+		strbuf_addf(out, "exited with status %d", WEXITSTATUS(status));
+	else
+		strbuf_addf(out, "ended with wait status %d", status);
+}
+
+/* True once the worker has exited (not reaped, so its process group stays ours). */
+static bool worker_exited(struct engine *e)
+{
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)e->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+		return errno == ECHILD;
+	return si.si_pid == e->pid;
+}
+
+/* Kill the worker and everything in its process group, reap it, record how it ended. */
+static void reap_worker(struct engine *e)
+{
+	if (!e->pid)
+		return;
+	kill(-e->pid, SIGKILL); /* before reaping: the group id cannot be reused yet */
+	kill(e->pid, SIGKILL);
+	int status = 0;
+	pid_t r;
+	do
+		r = waitpid(e->pid, &status, 0);
+	while (r < 0 && errno == EINTR);
+	strbuf_reset(&e->died);
+	if (r == e->pid)
+		describe_status(&e->died, status);
+	else
+		strbuf_addstr(&e->died, "lost");
+	e->pid = 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Append a stream output, merging with the previous one of the same stream and statement. */
+static void add_stream(struct output_list *l, const char *name, const char *text, size_t len,
+		       int statement)
+{
+	struct output *last = l->n ? &l->items[l->n - 1] : NULL;
+	if (!last || last->type != OUTPUT_STREAM || strcmp(last->stream_name, name) ||
+	    last->statement != statement) {
+		last = output_list_add(l, OUTPUT_STREAM);
+		last->stream_name = xstrdup(name);
+		last->statement = statement;
+	}
+	strbuf_add(&last->text, text, len);
+}
+
+/* Faulthandler lines about weft's own frames mean nothing to the user. */
+static bool runtime_line(const char *line, size_t len)
+{
+	return memmem(line, len, "\"<weft>/", 8) != NULL;
+}
+
+/*
+ * After the worker died: what it wrote to stdout/stderr that the pump had not
+ * forwarded yet (e.g. faulthandler's stack dump), appended as streams.
+ */
+static void drain_leftovers(struct engine *e, struct output_list *outs)
+{
+	int fds[2] = {e->out_rd, e->err_rd};
+	const char *names[2] = {"stdout", "stderr"};
+	for (int i = 0; i < 2; i++) {
+		if (fds[i] < 0)
+			continue;
+		struct strbuf text;
+		strbuf_init(&text);
+		char buf[65536];
+		ssize_t r;
+		while ((r = read(fds[i], buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR))
+			if (r > 0)
+				strbuf_add(&text, buf, (size_t)r);
+		if (outs && text.len) {
+			struct strbuf kept;
+			strbuf_init(&kept);
+			for (size_t pos = 0; pos < text.len;) {
+				const char *nl = memchr(text.buf + pos, '\n', text.len - pos);
+				size_t n = nl ? (size_t)(nl - text.buf - pos) + 1 : text.len - pos;
+				if (!runtime_line(text.buf + pos, n))
+					strbuf_add(&kept, text.buf + pos, n);
+				pos += n;
+			}
+			if (kept.len)
+				add_stream(outs, names[i], kept.buf, kept.len, -1);
+			strbuf_free(&kept);
+		}
+		strbuf_free(&text);
+	}
+}
+
+/* The worker is gone (or must go): kill, reap, keep its last output, close everything. */
+static void engine_die(struct engine *e, struct output_list *outs)
+{
+	reap_worker(e);
+	close_fd(&e->sock);
+	drain_leftovers(e, outs);
+	close_fd(&e->out_rd);
+	close_fd(&e->err_rd);
+	e->alive = false;
+}
+
+/* Send one JSON message. Returns 0, or -1 when the worker is unreachable. */
+static int send_json(struct engine *e, json_t *msg)
+{
+	char *text = json_dumps(msg, JSON_COMPACT);
+	if (!text)
+		return -1;
+	size_t len = strlen(text), off = 0;
+	int rc = 0;
+	while (off < len + 1) {
+		const char *p = off < len ? text + off : "\n";
+		size_t n = off < len ? len - off : 1;
+		ssize_t w = send(e->sock, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rc = -1;
+			break;
+		}
+		off += (size_t)w;
+	}
+	free(text);
+	return rc;
+}
+
+enum recv_result { RECV_MSG, RECV_TIMEOUT, RECV_DEAD };
+
+/*
+ * Wait for the next message until `deadline` (<0: none). Polls in short
+ * slices so a worker that died while a grandchild still holds the socket
+ * open is noticed too.
+ */
+static enum recv_result recv_json(struct engine *e, double deadline, json_t **msg)
+{
+	*msg = NULL;
+	for (;;) {
+		char *nl = memchr(e->rbuf.buf, '\n', e->rbuf.len);
+		if (nl) {
+			size_t n = (size_t)(nl - e->rbuf.buf);
+			json_error_t jerr;
+			json_t *j = json_loadb(e->rbuf.buf, n, 0, &jerr);
+			memmove(e->rbuf.buf, nl + 1, e->rbuf.len - n - 1);
+			strbuf_setlen(&e->rbuf, e->rbuf.len - n - 1);
+			if (!json_is_object(j)) {
+				json_decref(j);
+				continue; /* garbage can only come from a dying worker */
+			}
+			*msg = j;
+			return RECV_MSG;
+		}
+		int slice = 100;
+		if (deadline >= 0) {
+			double left = deadline - now_sec();
+			if (left <= 0)
+				return RECV_TIMEOUT;
+			if (left * 1000 < slice)
+				slice = (int)(left * 1000) + 1;
+		}
+		struct pollfd p = {.fd = e->sock, .events = POLLIN};
+		int r = poll(&p, 1, slice);
+		if (r < 0 && errno != EINTR)
+			return RECV_DEAD;
+		if (r > 0) {
+			strbuf_grow(&e->rbuf, 65536);
+			ssize_t got = recv(e->sock, e->rbuf.buf + e->rbuf.len, 65536, 0);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0)
+				return RECV_DEAD;
+			strbuf_setlen(&e->rbuf, e->rbuf.len + (size_t)got);
+			continue;
+		}
+		if (worker_exited(e))
+			return RECV_DEAD;
+	}
+}
+
+/* Events that any request may produce, outside output collection. */
+static bool handle_common_event(struct engine *e, json_t *msg)
+{
+	const char *ev = json_string_value(json_object_get(msg, "ev"));
+	if (ev && !strcmp(ev, "exit")) {
+		e->exit_line = (int)json_integer_value(json_object_get(msg, "line"));
+		return true;
+	}
+	return false;
+}
+
+/* Turn a "stream"/"output" event into an output in `outs`. */
+static void add_event_output(json_t *msg, struct output_list *outs)
+{
+	const char *ev = json_string_value(json_object_get(msg, "ev"));
+	if (!ev || !outs)
+		return;
+	if (!strcmp(ev, "stream")) {
+		json_t *text = json_object_get(msg, "text");
+		const char *name = json_string_value(json_object_get(msg, "name"));
+		json_t *st = json_object_get(msg, "statement");
+		if (json_is_string(text))
+			add_stream(outs, name && !strcmp(name, "stderr") ? "stderr" : "stdout",
+				   json_string_value(text), json_string_length(text),
+				   json_is_integer(st) ? (int)json_integer_value(st) : -1);
+	} else if (!strcmp(ev, "output")) {
+		json_t *arr = json_array();
+		json_array_append(arr, json_object_get(msg, "output"));
+		struct weft_error ignored;
+		weft_error_init(&ignored);
+		if (output_list_from_json(outs, arr, &ignored) < 0)
+			weft_warn(NULL, 0, "python engine: %s", weft_error_text(&ignored));
+		weft_error_free(&ignored);
+		json_decref(arr);
+	}
+}
+
+/* ---- engine.h ---- */
+
+int engine_start(struct engine **out, const struct engine_config *cfg, struct weft_error *err)
+{
+	*out = NULL;
+	struct strbuf python;
+	strbuf_init(&python);
+	if (resolve_python(cfg->python, &python, err) < 0 ||
+	    check_venv_version(python.buf, err) < 0) {
+		strbuf_free(&python);
+		return -1;
+	}
+	int sv[2], op[2], ep[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		strbuf_free(&python);
+		return weft_error_errno(err, NULL, "python engine: socketpair");
+	}
+	if (pipe2(op, O_CLOEXEC) < 0) {
+		close(sv[0]), close(sv[1]);
+		strbuf_free(&python);
+		return weft_error_errno(err, NULL, "python engine: pipe");
+	}
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		close(sv[0]), close(sv[1]), close(op[0]), close(op[1]);
+		strbuf_free(&python);
+		return weft_error_errno(err, NULL, "python engine: pipe");
+	}
+	fflush(NULL); /* the child must not inherit (and later flush) our stdio buffers */
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(sv[0]), close(sv[1]), close(op[0]), close(op[1]), close(ep[0]), close(ep[1]);
+		strbuf_free(&python);
+		return weft_error_errno(err, NULL, "python engine: fork");
+	}
+	if (pid == 0) {
+		struct worker_setup ws = {
+			.proto_fd = sv[1], .out_rd = op[0], .out_wr = op[1],
+			.err_rd = ep[0], .err_wr = ep[1], .python = python.buf,
+			.doc_path = cfg->doc_path, .workdir = cfg->workdir,
+		};
+		worker_main(&ws);
+	}
+	setpgid(pid, pid); /* also done by the child; whichever runs first wins */
+	close(sv[1]), close(op[1]), close(ep[1]);
+	fcntl(op[0], F_SETFL, fcntl(op[0], F_GETFL) | O_NONBLOCK);
+	fcntl(ep[0], F_SETFL, fcntl(ep[0], F_GETFL) | O_NONBLOCK);
+
+	struct engine *e = xcalloc(1, sizeof(*e));
+	e->pid = pid;
+	e->sock = sv[0];
+	e->out_rd = op[0];
+	e->err_rd = ep[0];
+	e->alive = true;
+	e->doc_path = xstrdup(cfg->doc_path ? cfg->doc_path : "");
+	e->timeout = cfg->timeout;
+	e->python = strbuf_detach(&python, NULL);
+	strbuf_init(&e->rbuf);
+	strbuf_init(&e->died);
+	struct strbuf id;
+	strbuf_init(&id);
+	identity_of(e->python, &id);
+	e->identity = strbuf_detach(&id, NULL);
+
+	/* Wait for the hello; anything printed before it (site warnings) goes to our stderr. */
+	struct output_list early;
+	output_list_init(&early);
+	double deadline = now_sec() + START_TIMEOUT;
+	for (;;) {
+		json_t *msg;
+		enum recv_result r = recv_json(e, deadline, &msg);
+		if (r == RECV_MSG && json_object_get(msg, "ev")) {
+			add_event_output(msg, &early);
+			json_decref(msg);
+			continue;
+		}
+		if (r == RECV_MSG && json_is_true(json_object_get(msg, "ok"))) {
+			json_decref(msg);
+			break;
+		}
+		struct strbuf why;
+		strbuf_init(&why);
+		if (r == RECV_MSG) {
+			const char *m = json_string_value(json_object_get(msg, "error"));
+			strbuf_addstr(&why, m ? m : "bad hello");
+			json_decref(msg);
+		} else if (r == RECV_TIMEOUT) {
+			strbuf_addf(&why, "no answer within %g s", START_TIMEOUT);
+		}
+		engine_die(e, &early);
+		if (r != RECV_MSG)
+			strbuf_addf(&why, "%sthe worker %s", why.len ? "; " : "", e->died.buf);
+		for (size_t i = 0; i < early.n; i++)
+			if (early.items[i].type == OUTPUT_STREAM)
+				strbuf_addf(&why, "\n%s", early.items[i].text.buf);
+		strbuf_rtrim(&why);
+		weft_error_set(err, NULL, 0, 0, "python engine (%s) failed to start: %s", e->python,
+			       why.buf);
+		strbuf_free(&why);
+		output_list_free(&early);
+		engine_stop(e);
+		return -1;
+	}
+	for (size_t i = 0; i < early.n; i++)
+		if (early.items[i].type == OUTPUT_STREAM)
+			fprintf(stderr, "%s", early.items[i].text.buf);
+	output_list_free(&early);
+	*out = e;
+	return 0;
+}
+
+void engine_stop(struct engine *e)
+{
+	if (!e)
+		return;
+	if (e->pid) {
+		/* EOF on its socket makes the worker leave its serve loop and _exit(0) */
+		if (e->sock >= 0)
+			shutdown(e->sock, SHUT_RDWR);
+		for (int waited = 0; waited < STOP_GRACE_MS && !worker_exited(e); waited += 2) {
+			struct timespec ts = {0, 2000000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	engine_die(e, NULL);
+	free(e->doc_path);
+	free(e->python);
+	free(e->identity);
+	strbuf_free(&e->rbuf);
+	strbuf_free(&e->died);
+	free(e);
+}
+
+bool engine_alive(const struct engine *e)
+{
+	return e && e->alive;
+}
+
+const char *engine_identity(struct engine *e)
+{
+	return e ? e->identity : NULL;
+}
+
+/*
+ * Send `req` and collect events into `outs` (and stdout text into `stdout_text`
+ * when non-NULL) until the reply. Returns RECV_MSG with *reply set, or
+ * RECV_TIMEOUT / RECV_DEAD after the worker was killed and reaped.
+ */
+static enum recv_result transact(struct engine *e, json_t *req, double timeout,
+				 struct output_list *outs, struct strbuf *stdout_text,
+				 json_t **reply)
+{
+	*reply = NULL;
+	e->exit_line = 0;
+	if (send_json(e, req) < 0) {
+		engine_die(e, outs);
+		return RECV_DEAD;
+	}
+	double deadline = timeout > 0 ? now_sec() + timeout : -1;
+	for (;;) {
+		json_t *msg;
+		enum recv_result r = recv_json(e, deadline, &msg);
+		if (r != RECV_MSG) {
+			engine_die(e, outs);
+			return r;
+		}
+		if (!json_object_get(msg, "ev")) {
+			*reply = msg;
+			return RECV_MSG;
+		}
+		if (!handle_common_event(e, msg)) {
+			const char *ev = json_string_value(json_object_get(msg, "ev"));
+			const char *name = json_string_value(json_object_get(msg, "name"));
+			if (stdout_text && ev && !strcmp(ev, "stream") && name && !strcmp(name, "stdout")) {
+				json_t *t = json_object_get(msg, "text");
+				strbuf_add(stdout_text, json_string_value(t), json_string_length(t));
+			}
+			add_event_output(msg, outs);
+		}
+		json_decref(msg);
+	}
+}
+
+/* Document line of the innermost document frame in faulthandler's dump, or 0. */
+static int crash_line(const struct engine *e, const struct output_list *outs)
+{
+	if (e->exit_line)
+		return e->exit_line;
+	struct strbuf pat;
+	strbuf_init(&pat);
+	strbuf_addf(&pat, "File \"%s\", line ", e->doc_path);
+	int line = 0;
+	for (size_t i = outs->n; i-- > 0 && !line;) {
+		const struct output *o = &outs->items[i];
+		if (o->type != OUTPUT_STREAM || strcmp(o->stream_name, "stderr"))
+			continue;
+		const char *hit = strstr(o->text.buf, "most recent call first");
+		hit = hit ? strstr(hit, pat.buf) : NULL;
+		if (hit)
+			line = atoi(hit + pat.len);
+	}
+	strbuf_free(&pat);
+	return line;
+}
+
+/* Fill the outcome for a worker that died or timed out during a request. */
+static int report_death(struct engine *e, enum recv_result r, const char *what, int fallback_line,
+			enum run_status *status, char **message, int *line,
+			const struct output_list *outs, struct weft_error *err)
+{
+	struct strbuf msg;
+	strbuf_init(&msg);
+	if (r == RECV_TIMEOUT) {
+		*status = RUN_TIMEOUT;
+		strbuf_addf(&msg, "timed out after %g s; the Python worker was killed", e->timeout);
+	} else {
+		*status = RUN_CRASHED;
+		strbuf_addf(&msg, "the Python worker %s", e->died.buf);
+	}
+	int at = outs ? crash_line(e, outs) : e->exit_line;
+	if (!at)
+		at = fallback_line;
+	*line = at;
+	free(*message);
+	*message = xstrdup(msg.buf);
+	weft_error_set(err, e->doc_path, at, 0, "%s: %s", what, msg.buf);
+	strbuf_free(&msg);
+	return -1;
+}
+
+static char *dup_json_string(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	return json_is_string(v) ? xstrndup(json_string_value(v), json_string_length(v)) : NULL;
+}
+
+int engine_run_chunk(struct engine *e, const struct run_request *req, struct chunk_outcome *out,
+		     json_t **tracked, struct weft_error *err)
+{
+	if (tracked)
+		*tracked = NULL;
+	if (!engine_alive(e)) {
+		out->status = RUN_CRASHED;
+		free(out->error_message);
+		out->error_message = xstrdup("the Python worker is not running");
+		return weft_error_set(err, e ? e->doc_path : NULL, req->code_line, 0,
+				      "the Python worker is not running");
+	}
+	json_t *j = json_object();
+	json_object_set_new(j, "op", json_string("run"));
+	json_object_set_new(j, "code", json_string(req->code ? req->code : ""));
+	json_object_set_new(j, "code_line", json_integer(req->code_line));
+	if (req->name)
+		json_object_set_new(j, "name", json_string(req->name));
+	json_object_set_new(j, "term", json_boolean(req->term));
+	json_object_set_new(j, "complete", json_boolean(req->complete));
+	json_object_set_new(j, "fig", json_boolean(req->fig));
+	json_object_set_new(j, "f_size", json_pack("[ff]", req->f_size[0] > 0 ? req->f_size[0] : 6.0,
+						   req->f_size[1] > 0 ? req->f_size[1] : 4.0));
+	json_object_set_new(j, "dpi", json_integer(req->dpi > 0 ? req->dpi : 200));
+	json_object_set_new(j, "fig_format", json_string(req->fig_format ? req->fig_format : "png"));
+	json_object_set_new(j, "track", json_boolean(req->track));
+	if (req->extra && json_is_object(req->extra))
+		json_object_update_missing(j, (json_t *)req->extra);
+
+	double t0 = now_sec();
+	json_t *reply;
+	enum recv_result r = transact(e, j, e->timeout, &out->outputs, NULL, &reply);
+	json_decref(j);
+	out->seconds = now_sec() - t0;
+	char what[256];
+	snprintf(what, sizeof(what), "chunk%s%s", req->name ? " " : "", req->name ? req->name : "");
+	if (r != RECV_MSG)
+		return report_death(e, r, what, req->code_line, &out->status, &out->error_message,
+				    &out->error_line, &out->outputs, err);
+
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		/* the runtime itself failed (a weft bug): show it as the chunk's error */
+		const char *m = json_string_value(json_object_get(reply, "error"));
+		struct output *o = output_list_add(&out->outputs, OUTPUT_ERROR);
+		o->ename = xstrdup("WeftRuntimeError");
+		o->evalue = xstrdup(m ? m : "unknown failure");
+		out->status = RUN_ERROR;
+		free(out->error_type);
+		out->error_type = xstrdup("WeftRuntimeError");
+		free(out->error_message);
+		out->error_message = xstrdup(o->evalue);
+		out->error_line = req->code_line;
+		json_decref(reply);
+		return 0;
+	}
+	const char *status = json_string_value(json_object_get(reply, "status"));
+	out->status = status && !strcmp(status, "error") ? RUN_ERROR : RUN_OK;
+	free(out->error_type);
+	free(out->error_message);
+	out->error_type = dup_json_string(reply, "error_type");
+	out->error_message = dup_json_string(reply, "error_message");
+	out->error_line = (int)json_integer_value(json_object_get(reply, "error_line"));
+	json_t *secs = json_object_get(reply, "seconds");
+	if (json_is_number(secs))
+		out->seconds = json_number_value(secs);
+	json_t *stmts = json_object_get(reply, "statements");
+	if (json_is_array(stmts)) {
+		for (size_t i = 0; i < out->nstatements; i++)
+			free(out->statements[i].source);
+		free(out->statements);
+		out->nstatements = json_array_size(stmts);
+		out->statements = xcalloc(out->nstatements ? out->nstatements : 1,
+					  sizeof(*out->statements));
+		for (size_t i = 0; i < out->nstatements; i++) {
+			json_t *s = json_array_get(stmts, i);
+			char *src = dup_json_string(s, "source");
+			out->statements[i].source = src ? src : xstrdup("");
+			out->statements[i].line = (int)json_integer_value(json_object_get(s, "line"));
+		}
+	}
+	if (tracked && req->track) {
+		json_t *t = json_object_get(reply, "tracked");
+		if (t && !json_is_null(t))
+			*tracked = json_incref(t);
+		const char *te = json_string_value(json_object_get(reply, "tracked_error"));
+		if (te)
+			weft_warn(e->doc_path, req->code_line, "cache tracking failed: %s", te);
+	}
+	json_decref(reply);
+	return 0;
+}
+
+int engine_eval_inline(struct engine *e, const char *code, bool is_expr, int line,
+		       struct inline_outcome *out, struct weft_error *err)
+{
+	out->done = true;
+	if (!engine_alive(e)) {
+		out->status = RUN_CRASHED;
+		free(out->error_message);
+		out->error_message = xstrdup("the Python worker is not running");
+		return weft_error_set(err, e ? e->doc_path : NULL, line, 0,
+				      "the Python worker is not running");
+	}
+	json_t *j = json_pack("{s:s, s:s, s:b, s:i}", "op", "inline", "code", code ? code : "",
+			      "is_expr", is_expr, "line", line);
+	struct strbuf printed;
+	strbuf_init(&printed);
+	json_t *reply;
+	enum recv_result r = transact(e, j, e->timeout, NULL, &printed, &reply);
+	json_decref(j);
+	if (r != RECV_MSG) {
+		strbuf_free(&printed);
+		int at;
+		return report_death(e, r, "inline code", line, &out->status, &out->error_message,
+				    &at, NULL, err);
+	}
+	const char *status = json_string_value(json_object_get(reply, "status"));
+	strbuf_reset(&out->text);
+	if (!json_is_true(json_object_get(reply, "ok")) || !status || strcmp(status, "ok")) {
+		out->status = RUN_ERROR;
+		free(out->error_message);
+		out->error_message = dup_json_string(reply, "error_message");
+		if (!out->error_message)
+			out->error_message = dup_json_string(reply, "error");
+		if (!out->error_message)
+			out->error_message = xstrdup("inline code failed");
+	} else {
+		out->status = RUN_OK;
+		if (is_expr) {
+			json_t *t = json_object_get(reply, "text");
+			strbuf_add(&out->text, json_string_value(t), json_string_length(t));
+		} else {
+			strbuf_add(&out->text, printed.buf, printed.len);
+		}
+	}
+	strbuf_free(&printed);
+	json_decref(reply);
+	return 0;
+}
+
+int engine_request(struct engine *e, json_t *request, json_t **reply, struct weft_error *err)
+{
+	*reply = NULL;
+	if (!engine_alive(e))
+		return weft_error_set(err, NULL, 0, 0, "the Python worker is not running");
+	const char *op = json_string_value(json_object_get(request, "op"));
+	enum recv_result r = transact(e, request, 0, NULL, NULL, reply);
+	if (r != RECV_MSG)
+		return weft_error_set(err, e->doc_path, e->exit_line, 0, "op %s: the Python worker %s",
+				      op ? op : "?", e->died.buf);
+	if (json_is_true(json_object_get(*reply, "ok")))
+		return 0;
+	const char *m = json_string_value(json_object_get(*reply, "error"));
+	return weft_error_set(err, NULL, 0, 0, "op %s: %s", op ? op : "?", m ? m : "failed");
+}

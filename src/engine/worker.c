@@ -1,0 +1,677 @@
+/* worker: the forked child that hosts CPython; see worker.h. */
+#include "engine/worker.h"
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/embedded.h"
+#include "util/strbuf.h"
+
+/* Fixed fd numbers in the child, so nothing depends on what the parent had open. */
+enum { PROTO_FD = 3, OUT_RD = 4, ERR_RD = 5, FIRST_FREE_FD = 6 };
+
+/* Buffered stream text waiting to be sent; everything under `lock`. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct strbuf pend;          /* valid UTF-8 text of one stream */
+static int pend_fd;                 /* 1 or 2; 0 while empty */
+static int pend_statement = -1;     /* statement tag of the pending text */
+static int cur_statement = -1;      /* tag for new text (term mode) */
+static char carry[3][4];            /* incomplete UTF-8 sequence at the end of fd 1/2 data */
+static size_t ncarry[3];
+static int wake_rd = -1, wake_wr = -1; /* tells the pump that text is pending */
+static pid_t worker_pid;            /* a fork of the worker (os.fork in a chunk) is not the worker */
+static struct strbuf rbuf;          /* request bytes read but not yet returned */
+
+/* Flush pending text after this long, so output survives a later crash or timeout. */
+#define FLUSH_MS 10
+#define FLUSH_BYTES 8192
+
+/* ---- output to the protocol socket (async-signal-safe parts) ---- */
+
+/* A tiny fixed-buffer writer: no malloc, so the fatal-signal handler may use it. */
+struct rawout {
+	char buf[4096];
+	size_t n;
+	int failed;
+};
+
+static void raw_flush(struct rawout *w)
+{
+	size_t off = 0;
+	while (off < w->n && !w->failed) {
+		ssize_t r = write(PROTO_FD, w->buf + off, w->n - off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			w->failed = 1;
+		else
+			off += (size_t)r;
+	}
+	w->n = 0;
+}
+
+static void raw_put(struct rawout *w, const char *s, size_t n)
+{
+	while (n) {
+		size_t k = sizeof(w->buf) - w->n;
+		if (k > n)
+			k = n;
+		memcpy(w->buf + w->n, s, k);
+		w->n += k;
+		s += k;
+		n -= k;
+		if (w->n == sizeof(w->buf))
+			raw_flush(w);
+	}
+}
+
+static void raw_puts(struct rawout *w, const char *s)
+{
+	raw_put(w, s, strlen(s));
+}
+
+/* Append `s` (valid UTF-8) as the body of a JSON string. */
+static void raw_json_text(struct rawout *w, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t start = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		raw_put(w, s + start, i - start);
+		start = i + 1;
+		if (c == '"')
+			raw_puts(w, "\\\"");
+		else if (c == '\\')
+			raw_puts(w, "\\\\");
+		else if (c == '\n')
+			raw_puts(w, "\\n");
+		else if (c == '\t')
+			raw_puts(w, "\\t");
+		else {
+			char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			raw_put(w, u, 6);
+		}
+	}
+	raw_put(w, s + start, n - start);
+}
+
+/* Small non-negative/negative integer to text without stdio. */
+static void raw_int(struct rawout *w, int v)
+{
+	char tmp[16];
+	int i = sizeof(tmp);
+	unsigned u = v < 0 ? (unsigned)-v : (unsigned)v;
+	do {
+		tmp[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u && i > 1);
+	if (v < 0)
+		tmp[--i] = '-';
+	raw_put(w, tmp + i, sizeof(tmp) - (size_t)i);
+}
+
+/* Send the pending stream text as one "stream" event (caller holds lock, or is dying). */
+static void pend_flush(void)
+{
+	if (!pend_fd)
+		return;
+	if (pend.len) {
+		struct rawout w;
+		w.n = 0;
+		w.failed = 0;
+		raw_puts(&w, "{\"ev\":\"stream\",\"name\":\"");
+		raw_puts(&w, pend_fd == 1 ? "stdout" : "stderr");
+		raw_puts(&w, "\",\"text\":\"");
+		raw_json_text(&w, pend.buf, pend.len);
+		raw_puts(&w, "\"");
+		if (pend_statement >= 0) {
+			raw_puts(&w, ",\"statement\":");
+			raw_int(&w, pend_statement);
+		}
+		raw_puts(&w, "}\n");
+		raw_flush(&w);
+	}
+	pend.len = 0;
+	pend.buf[0] = '\0';
+	pend_fd = 0;
+}
+
+/* ---- stream text ---- */
+
+/* Length of the valid UTF-8 sequence at s (max n bytes): >0, 0 if truncated, -1 if invalid. */
+static int utf8_seq(const unsigned char *s, size_t n)
+{
+	int len;
+	unsigned min;
+	unsigned cp;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, min = 0x80, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, min = 0x800, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, min = 0x10000, cp = s[0] & 0x07;
+	else
+		return -1;
+	for (int i = 1; i < len; i++) {
+		if ((size_t)i >= n)
+			return 0;
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	return len;
+}
+
+/* Make the pending buffer hold text of stream `fd` with the current statement tag. */
+static void pend_switch(int fd)
+{
+	if (pend_fd && (pend_fd != fd || pend_statement != cur_statement))
+		pend_flush();
+	if (!pend_fd) {
+		pend_fd = fd;
+		pend_statement = cur_statement;
+		if (wake_wr >= 0) {
+			char c = 1;
+			ssize_t r = write(wake_wr, &c, 1); /* the pump flushes it soon */
+			(void)r;
+		}
+	}
+}
+
+/*
+ * Append raw bytes of stream fd (1/2) to the pending text, replacing invalid
+ * UTF-8 with U+FFFD and holding back an incomplete sequence at the end.
+ */
+static void pend_add_bytes(int fd, const char *data, size_t n, int final)
+{
+	struct strbuf all;
+	strbuf_init(&all);
+	strbuf_add(&all, carry[fd], ncarry[fd]);
+	strbuf_add(&all, data, n);
+	ncarry[fd] = 0;
+	pend_switch(fd);
+	const unsigned char *s = (const unsigned char *)all.buf;
+	size_t i = 0, start = 0;
+	while (i < all.len) {
+		int k = utf8_seq(s + i, all.len - i);
+		if (k > 0) {
+			i += (size_t)k;
+			continue;
+		}
+		strbuf_add(&pend, all.buf + start, i - start);
+		if (k == 0 && !final) { /* truncated: keep for the next read */
+			ncarry[fd] = all.len - i;
+			memcpy(carry[fd], all.buf + i, ncarry[fd]);
+			start = i = all.len;
+			break;
+		}
+		strbuf_addstr(&pend, "\xef\xbf\xbd");
+		start = ++i;
+	}
+	strbuf_add(&pend, all.buf + start, i - start);
+	strbuf_free(&all);
+}
+
+/* Read everything currently in the stdout/stderr pipes (caller holds lock). */
+static void drain_pipes(void)
+{
+	char buf[65536];
+	for (int fd = 1; fd <= 2; fd++) {
+		int rd = fd == 1 ? OUT_RD : ERR_RD;
+		for (;;) {
+			ssize_t r = read(rd, buf, sizeof(buf));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			pend_add_bytes(fd, buf, (size_t)r, 0);
+		}
+	}
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The pump: forwards pipe output and flushes pending text within FLUSH_MS. */
+static void *pump_main(void *arg)
+{
+	(void)arg;
+	long long due = -1; /* when pending text must go out, -1 = nothing pending */
+	for (;;) {
+		struct pollfd p[3] = {
+			{.fd = OUT_RD, .events = POLLIN},
+			{.fd = ERR_RD, .events = POLLIN},
+			{.fd = wake_rd, .events = POLLIN},
+		};
+		int timeout = -1;
+		if (due >= 0) {
+			long long left = due - now_ms();
+			timeout = left < 0 ? 0 : (int)left;
+		}
+		int r = poll(p, 3, timeout);
+		if (r < 0 && errno != EINTR)
+			return NULL;
+		if (p[2].revents & POLLIN) {
+			char junk[256];
+			ssize_t k = read(wake_rd, junk, sizeof(junk));
+			(void)k;
+		}
+		pthread_mutex_lock(&lock);
+		drain_pipes();
+		if (pend_fd && due < 0)
+			due = now_ms() + FLUSH_MS;
+		if (pend_fd && (now_ms() >= due || pend.len >= FLUSH_BYTES))
+			pend_flush();
+		if (!pend_fd)
+			due = -1;
+		pthread_mutex_unlock(&lock);
+	}
+}
+
+/* Keep a fork made by chunk code (os.fork) from inheriting a held lock. */
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+static void atfork_child(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+static int in_worker(void)
+{
+	return getpid() == worker_pid;
+}
+
+/* Write a whole buffer to fd (a forked child's stdout/stderr). */
+static void write_all(int fd, const char *s, size_t n)
+{
+	while (n) {
+		ssize_t r = write(fd, s, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return;
+		s += r;
+		n -= (size_t)r;
+	}
+}
+
+/* ---- the _weft builtin module ---- */
+
+/* UTF-8 of a str (unpaired surrogates replaced); returns a new bytes object. */
+static PyObject *utf8_bytes(PyObject *obj)
+{
+	if (PyBytes_Check(obj)) {
+		Py_INCREF(obj);
+		return obj;
+	}
+	if (!PyUnicode_Check(obj)) {
+		PyErr_SetString(PyExc_TypeError, "expected str");
+		return NULL;
+	}
+	return PyUnicode_AsEncodedString(obj, "utf-8", "replace");
+}
+
+/* _weft.write(fd, text): stream text from Python's sys.stdout (1) / sys.stderr (2). */
+static PyObject *py_write(PyObject *self, PyObject *args)
+{
+	int fd;
+	PyObject *obj;
+	if (!PyArg_ParseTuple(args, "iO", &fd, &obj))
+		return NULL;
+	if (fd != 1 && fd != 2) {
+		PyErr_SetString(PyExc_ValueError, "fd must be 1 or 2");
+		return NULL;
+	}
+	PyObject *b = utf8_bytes(obj);
+	if (!b)
+		return NULL;
+	const char *s = PyBytes_AS_STRING(b);
+	size_t n = (size_t)PyBytes_GET_SIZE(b);
+	if (!in_worker()) {
+		write_all(fd, s, n);
+	} else {
+		pthread_mutex_lock(&lock);
+		drain_pipes(); /* what C code wrote before comes first */
+		pend_add_bytes(fd, s, n, 1);
+		if (pend.len >= FLUSH_BYTES)
+			pend_flush();
+		pthread_mutex_unlock(&lock);
+	}
+	Py_DECREF(b);
+	Py_RETURN_NONE;
+}
+
+/* Flush C stdio and everything pending (call without the lock: stdio may block on the pipes). */
+static void sync_all(void)
+{
+	fflush(NULL);
+	pthread_mutex_lock(&lock);
+	drain_pipes();
+	pend_flush();
+	pthread_mutex_unlock(&lock);
+}
+
+/* _weft.send(line): flush stream text, then send one protocol message. */
+static PyObject *py_send(PyObject *self, PyObject *args)
+{
+	PyObject *obj;
+	if (!PyArg_ParseTuple(args, "O", &obj))
+		return NULL;
+	PyObject *b = utf8_bytes(obj);
+	if (!b)
+		return NULL;
+	if (in_worker()) {
+		const char *s = PyBytes_AS_STRING(b);
+		size_t n = (size_t)PyBytes_GET_SIZE(b);
+		int failed;
+		Py_BEGIN_ALLOW_THREADS
+		fflush(NULL);
+		pthread_mutex_lock(&lock);
+		drain_pipes();
+		pend_flush();
+		struct rawout w;
+		w.n = 0;
+		w.failed = 0;
+		raw_put(&w, s, n);
+		raw_put(&w, "\n", 1);
+		raw_flush(&w);
+		failed = w.failed;
+		pthread_mutex_unlock(&lock);
+		Py_END_ALLOW_THREADS
+		if (failed) {
+			Py_DECREF(b);
+			return PyErr_SetFromErrno(PyExc_OSError);
+		}
+	}
+	Py_DECREF(b);
+	Py_RETURN_NONE;
+}
+
+/* _weft.sync(): send all output written so far (C stdio, pipes, pending text). */
+static PyObject *py_sync(PyObject *self, PyObject *args)
+{
+	if (in_worker()) {
+		Py_BEGIN_ALLOW_THREADS
+		sync_all();
+		Py_END_ALLOW_THREADS
+	}
+	Py_RETURN_NONE;
+}
+
+/* _weft.set_statement(i): tag following stream text with term-mode statement i (-1: none). */
+static PyObject *py_set_statement(PyObject *self, PyObject *args)
+{
+	int st;
+	if (!PyArg_ParseTuple(args, "i", &st))
+		return NULL;
+	if (in_worker()) {
+		Py_BEGIN_ALLOW_THREADS
+		fflush(NULL);
+		pthread_mutex_lock(&lock);
+		drain_pipes();
+		pend_flush();
+		cur_statement = st;
+		pthread_mutex_unlock(&lock);
+		Py_END_ALLOW_THREADS
+	}
+	Py_RETURN_NONE;
+}
+
+/* _weft.recv(): the next request line as str, or None at end of input. */
+static PyObject *py_recv(PyObject *self, PyObject *args)
+{
+	for (;;) {
+		char *nl = memchr(rbuf.buf, '\n', rbuf.len);
+		if (nl) {
+			size_t n = (size_t)(nl - rbuf.buf);
+			PyObject *line = PyUnicode_DecodeUTF8(rbuf.buf, (Py_ssize_t)n, "replace");
+			memmove(rbuf.buf, nl + 1, rbuf.len - n - 1);
+			strbuf_setlen(&rbuf, rbuf.len - n - 1);
+			return line;
+		}
+		ssize_t r;
+		strbuf_grow(&rbuf, 65536);
+		Py_BEGIN_ALLOW_THREADS
+		do
+			r = read(PROTO_FD, rbuf.buf + rbuf.len, 65536);
+		while (r < 0 && errno == EINTR);
+		Py_END_ALLOW_THREADS
+		if (r < 0)
+			return PyErr_SetFromErrno(PyExc_OSError);
+		if (r == 0)
+			Py_RETURN_NONE;
+		strbuf_setlen(&rbuf, rbuf.len + (size_t)r);
+	}
+}
+
+/* _weft.source(name): the embedded file's text, or None. */
+static PyObject *py_source(PyObject *self, PyObject *args)
+{
+	const char *name;
+	if (!PyArg_ParseTuple(args, "s", &name))
+		return NULL;
+	const struct embedded_file *f = embedded_find(name);
+	if (!f)
+		Py_RETURN_NONE;
+	return PyUnicode_DecodeUTF8(f->data, (Py_ssize_t)f->len, "strict");
+}
+
+/* _weft.names(): base names of all embedded files. */
+static PyObject *py_names(PyObject *self, PyObject *args)
+{
+	PyObject *list = PyList_New(0);
+	for (unsigned i = 0; list && i < embedded_file_count; i++) {
+		PyObject *s = PyUnicode_FromString(embedded_files[i].name);
+		if (!s || PyList_Append(list, s) < 0) {
+			Py_XDECREF(s);
+			Py_DECREF(list);
+			return NULL;
+		}
+		Py_DECREF(s);
+	}
+	return list;
+}
+
+static PyMethodDef weft_methods[] = {
+	{"write", py_write, METH_VARARGS, "write(fd, text): stream text for stdout (1) or stderr (2)"},
+	{"send", py_send, METH_VARARGS, "send(line): send one protocol message after pending output"},
+	{"sync", py_sync, METH_NOARGS, "sync(): send all output written so far"},
+	{"set_statement", py_set_statement, METH_VARARGS, "set_statement(i): tag stream text (term mode)"},
+	{"recv", py_recv, METH_NOARGS, "recv(): next request line, or None at EOF"},
+	{"source", py_source, METH_VARARGS, "source(name): embedded file text or None"},
+	{"names", py_names, METH_NOARGS, "names(): embedded file names"},
+	{NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef weft_module = {
+	PyModuleDef_HEAD_INIT, "_weft", "weft worker channel primitives", -1, weft_methods,
+	NULL, NULL, NULL, NULL,
+};
+
+static PyObject *weft_module_init(void)
+{
+	return PyModule_Create(&weft_module);
+}
+
+/* ---- process setup ---- */
+
+/* Last words: send buffered text, then die of the same signal (after faulthandler's dump). */
+static void fatal_signal(int sig)
+{
+	if (in_worker() && pthread_mutex_trylock(&lock) == 0)
+		pend_flush();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Report a startup failure to the parent as the hello reply, then exit. */
+static _Noreturn void fail_start(const char *what, const char *detail)
+{
+	struct rawout w;
+	w.n = 0;
+	w.failed = 0;
+	raw_puts(&w, "{\"ok\":false,\"error\":\"");
+	raw_json_text(&w, what, strlen(what));
+	if (detail) {
+		raw_puts(&w, ": ");
+		raw_json_text(&w, detail, strlen(detail));
+	}
+	raw_puts(&w, "\"}\n");
+	raw_flush(&w);
+	_exit(70);
+}
+
+/* Move `fd` to `target` (close-on-exec unless target is 0..2). */
+static void move_fd(int fd, int target)
+{
+	if (fd == target) {
+		if (target > 2)
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+		return;
+	}
+	if (dup2(fd, target) < 0)
+		_exit(71);
+	if (target > 2)
+		fcntl(target, F_SETFD, FD_CLOEXEC);
+}
+
+/* Put the channels on fixed fds and close everything else inherited from weft. */
+static void setup_fds(const struct worker_setup *ws)
+{
+	/* first out of the way of 0..5, so the dup2s below cannot clobber a source */
+	int proto = fcntl(ws->proto_fd, F_DUPFD_CLOEXEC, 100);
+	int outr = fcntl(ws->out_rd, F_DUPFD_CLOEXEC, 100);
+	int errr = fcntl(ws->err_rd, F_DUPFD_CLOEXEC, 100);
+	int outw = fcntl(ws->out_wr, F_DUPFD_CLOEXEC, 100);
+	int errw = fcntl(ws->err_wr, F_DUPFD_CLOEXEC, 100);
+	if (proto < 0 || outr < 0 || errr < 0 || outw < 0 || errw < 0)
+		_exit(71);
+	int devnull = open("/dev/null", O_RDONLY);
+	if (devnull >= 0)
+		move_fd(devnull, 0);
+	move_fd(outw, 1);
+	move_fd(errw, 2);
+	move_fd(proto, PROTO_FD);
+	move_fd(outr, OUT_RD);
+	move_fd(errr, ERR_RD);
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, FIRST_FREE_FD, ~0U, 0) == 0)
+		return;
+#endif
+	long max = sysconf(_SC_OPEN_MAX);
+	for (long fd = FIRST_FREE_FD; fd < (max > 0 ? max : 1024); fd++)
+		close((int)fd);
+}
+
+/* Start CPython the way a `python` run from the venv/executable would be. */
+static void start_python(const struct worker_setup *ws)
+{
+	PyConfig config;
+	PyConfig_InitPythonConfig(&config);
+	config.parse_argv = 0;
+	config.install_signal_handlers = 1;
+	config.faulthandler = 1;
+	PyStatus st;
+	const char *argv0 = ws->doc_path ? ws->doc_path : "";
+	st = PyConfig_SetBytesArgv(&config, 1, (char *const[]){(char *)argv0});
+	if (!PyStatus_Exception(st) && ws->python)
+		st = PyConfig_SetBytesString(&config, &config.program_name, ws->python);
+	if (!PyStatus_Exception(st))
+		st = Py_InitializeFromConfig(&config);
+	PyConfig_Clear(&config);
+	if (PyStatus_Exception(st))
+		fail_start("python failed to start", st.err_msg ? st.err_msg : "unknown error");
+}
+
+/* Compile weft_runtime.py from the embedded files into sys.modules and call serve(). */
+static void run_runtime(void)
+{
+	const struct embedded_file *f = embedded_find("weft_runtime.py");
+	if (!f)
+		fail_start("weft_runtime.py is not embedded in this binary", NULL);
+	PyObject *code = Py_CompileString(f->data, "<weft>/weft_runtime.py", Py_file_input);
+	PyObject *mod = code ? PyImport_ExecCodeModuleEx("weft_runtime", code,
+							 "<weft>/weft_runtime.py")
+			     : NULL;
+	Py_XDECREF(code);
+	PyObject *res = mod ? PyObject_CallMethod(mod, "serve", NULL) : NULL;
+	if (!res) {
+		PyErr_Print();
+		sync_all();
+		fail_start("the weft runtime failed", "see the worker's stderr above");
+	}
+	Py_DECREF(res);
+	Py_XDECREF(mod);
+}
+
+_Noreturn void worker_main(const struct worker_setup *ws)
+{
+	setpgid(0, 0); /* own process group: a timeout kills the chunk's subprocesses too */
+	worker_pid = getpid();
+	setup_fds(ws);
+	strbuf_init(&pend);
+	strbuf_init(&rbuf);
+	int wp[2];
+	if (pipe2(wp, O_CLOEXEC | O_NONBLOCK) == 0) {
+		wake_rd = wp[0];
+		wake_wr = wp[1];
+	}
+	fcntl(OUT_RD, F_SETFL, fcntl(OUT_RD, F_GETFL) | O_NONBLOCK);
+	fcntl(ERR_RD, F_SETFL, fcntl(ERR_RD, F_GETFL) | O_NONBLOCK);
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fatal_signal;
+	sa.sa_flags = SA_NODEFER | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(*fatal); i++)
+		sigaction(fatal[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN); /* as python does: EPIPE becomes BrokenPipeError */
+
+	if (ws->workdir && chdir(ws->workdir) < 0)
+		fail_start("cannot enter the document's folder", strerror(errno));
+	setenv("MPLBACKEND", "Agg", 1); /* before anything can import matplotlib */
+
+	pthread_t pump;
+	if (pthread_create(&pump, NULL, pump_main, NULL) != 0)
+		fail_start("cannot start the output pump thread", strerror(errno));
+
+	if (PyImport_AppendInittab("_weft", weft_module_init) < 0)
+		fail_start("cannot register the _weft module", NULL);
+	start_python(ws);
+	run_runtime();
+	sync_all();
+	_exit(0); /* no finalisation: the parent is done with us */
+}

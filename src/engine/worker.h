@@ -1,0 +1,42 @@
+/*
+ * worker: the child side of the python engine. python_engine.c forks; the
+ * child calls worker_main, which never returns.
+ *
+ * The worker owns three channels set up by the parent:
+ *
+ *   proto   a socket carrying newline-delimited JSON both ways (requests in,
+ *           events and replies out); moved to a private fd, close-on-exec, so
+ *           nothing the chunk runs can write to it
+ *   fd 1/2  the write ends of two pipes: everything written to stdout/stderr,
+ *           by Python or by C code and subprocesses, lands there
+ *   out/err the read ends of those pipes; a pump thread reads them and sends
+ *           their text as "stream" events, merged in order with what Python
+ *           writes to sys.stdout/sys.stderr (which goes straight to the pump's
+ *           buffer, never through the pipes). The parent keeps its own copy of
+ *           the read ends, to collect what was left after a crash.
+ *
+ * It initialises CPython with PyConfig (sys.argv = [doc], sys.executable = the
+ * configured or venv python, MPLBACKEND=Agg), registers the builtin module
+ * `_weft` (the channel primitives, see worker.c), compiles weft_runtime.py from
+ * the embedded files into sys.modules, and calls weft_runtime.serve().
+ *
+ * A fatal signal (segfault, abort) first lets faulthandler print the Python
+ * stack to fd 2, then flushes buffered stream text to the parent, then dies
+ * of the same signal, so the parent sees the signal and keeps the output.
+ */
+#ifndef WEFT_WORKER_H
+#define WEFT_WORKER_H
+
+struct worker_setup {
+	int proto_fd;           /* child's end of the protocol socket */
+	int out_rd, out_wr;     /* stdout pipe */
+	int err_rd, err_wr;     /* stderr pipe */
+	const char *python;     /* executable for sys.executable (venv aware), or NULL */
+	const char *doc_path;   /* sys.argv[0] */
+	const char *workdir;    /* chdir here first, or NULL */
+};
+
+/* Become the worker: set up fds, start Python, serve requests. Never returns. */
+_Noreturn void worker_main(const struct worker_setup *ws);
+
+#endif
