@@ -21,17 +21,46 @@ struct text_render {
 	bool after_fig;  /* the last thing written was a figure */
 };
 
-/* Append markup `fmt`, with "%s" replaced by the chunk language. */
-static void add_markup(struct strbuf *out, const char *fmt, const char *lang)
+/*
+ * The backtick fence a block needs: 3 (Pweave's ```), or one more than the
+ * longest run of backticks opening a line of `text`, so code or output that
+ * itself holds a ``` fence cannot close the block early.
+ */
+static size_t fence_for(const char *text, size_t len)
 {
-	const char *p = strstr(fmt, "%s");
-	if (!p) {
-		strbuf_addstr(out, fmt);
-		return;
+	size_t need = 3;
+	for (size_t i = 0; i < len; i++) {
+		if (i && text[i - 1] != '\n')
+			continue;
+		size_t j = i;
+		while (j < len && j - i < 3 && text[j] == ' ')
+			j++;
+		size_t run = 0;
+		while (j + run < len && text[j + run] == '`')
+			run++;
+		if (run >= need)
+			need = run + 1;
 	}
-	strbuf_add(out, fmt, (size_t)(p - fmt));
-	strbuf_addstr(out, lang);
-	strbuf_addstr(out, p + 2);
+	return need;
+}
+
+/*
+ * Append markup `fmt`, with "%s" replaced by the chunk language and a ```
+ * fence widened to `fence` backticks.
+ */
+static void add_markup(struct strbuf *out, const char *fmt, const char *lang, size_t fence)
+{
+	for (const char *p = fmt; *p;) {
+		if (p[0] == '%' && p[1] == 's') {
+			strbuf_addstr(out, lang);
+			p += 2;
+		} else if (!strncmp(p, "```", 3)) {
+			strbuf_addchars(out, '`', fence);
+			p += 3;
+		} else {
+			strbuf_addch(out, *p++);
+		}
+	}
 }
 
 static bool is_space(char c)
@@ -121,9 +150,10 @@ static void code_block(struct text_render *r, const char *code, size_t len, bool
 	fix_linefeeds(&w);
 	if (r->after_fig && r->fl->after_figure)
 		strbuf_addstr(r->out, r->fl->after_figure);
-	add_markup(r->out, r->fl->codestart, r->lang);
+	size_t fence = fence_for(w.buf, w.len);
+	add_markup(r->out, r->fl->codestart, r->lang, fence);
 	strbuf_add(r->out, w.buf, w.len);
-	add_markup(r->out, r->fl->codeend, r->lang);
+	add_markup(r->out, r->fl->codeend, r->lang, fence);
 	r->after_fig = false;
 	strbuf_free(&p);
 	strbuf_free(&w);
@@ -160,9 +190,10 @@ static void text_result(struct text_render *r, const char *text, size_t len)
 	add_indented(&w, b.buf, b.len, r->fl->indent);
 	if (r->after_fig && r->fl->after_figure)
 		strbuf_addstr(r->out, r->fl->after_figure);
-	add_markup(r->out, r->fl->outputstart, r->lang);
+	size_t fence = fence_for(w.buf, w.len);
+	add_markup(r->out, r->fl->outputstart, r->lang, fence);
 	strbuf_add(r->out, w.buf, w.len);
-	add_markup(r->out, r->fl->outputend, r->lang);
+	add_markup(r->out, r->fl->outputend, r->lang, fence);
 	r->after_fig = false;
 	strbuf_free(&t);
 	strbuf_free(&w);

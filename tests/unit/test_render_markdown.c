@@ -547,6 +547,19 @@ TEST(pandoc_figure_attributes)
 	pweave_executed_free(&m.px);
 }
 
+TEST(fence_widening)
+{
+	/* code or output holding a ``` fence gets a longer fence, so it cannot end the block */
+	struct mini m;
+	mini_init(&m, "w.pmd", 1, 0);
+	struct chunk_outcome *oc = mini_chunk(&m, "print('```')\n", NULL);
+	add_stream(oc, "````\n", -1);
+	char *md = mini_render(&m, "pandoc");
+	CHECK_STR(md, "```python\nprint('```')\n```\n\n`````\n````\n`````\n\n");
+	free(md);
+	pweave_executed_free(&m.px);
+}
+
 /* ---- wrapping against Python's textwrap, the behaviour Pweave relies on ---- */
 
 /* textwrap.TextWrapper(break_long_words=False).fill per line, computed by Python itself. */
@@ -691,6 +704,7 @@ int main(void)
 	RUN(stopped_and_skipped);
 	RUN(front_matter_and_inline);
 	RUN(pandoc_figure_attributes);
+	RUN(fence_widening);
 	RUN(wrap_matches_textwrap);
 	RUN(format_table);
 	char cmd[600];
