@@ -416,6 +416,21 @@ void store_default_dir(const char *doc_path, const char *cli_dir, struct strbuf 
 		strbuf_addstr(out, ".weft-cache");
 }
 
+/* PRAGMA user_version, or -1 with err set. */
+static int read_user_version(struct store *st, struct weft_error *err)
+{
+	sqlite3_stmt *stmt = db_prepare(st, "PRAGMA user_version", err);
+	if (!stmt)
+		return -1;
+	int version = -1;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		version = sqlite3_column_int(stmt, 0);
+	else
+		db_error(st, err, "cannot read schema version");
+	sqlite3_finalize(stmt);
+	return version;
+}
+
 /* Set up journal mode and schema; safe when several processes open a new
  * directory at once (the schema is made inside one write transaction). */
 static int db_setup(struct store *st, struct weft_error *err)
@@ -426,6 +441,13 @@ static int db_setup(struct store *st, struct weft_error *err)
 	if (!stmt)
 		goto corrupt;
 	int rc = sqlite3_step(stmt);
+	/* Switching a new index to WAL needs it to itself for a moment; when
+	 * several processes create one directory at once, take turns. */
+	for (int tries = 0; (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && tries < 200; tries++) {
+		sqlite3_reset(stmt);
+		usleep(10000);
+		rc = sqlite3_step(stmt);
+	}
 	if (rc != SQLITE_ROW) {
 		db_error(st, err, "cannot switch to WAL mode");
 		sqlite3_finalize(stmt);
@@ -437,15 +459,20 @@ static int db_setup(struct store *st, struct weft_error *err)
 	 * fsynced before any entry points at them. */
 	if (db_exec(st, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", err) < 0)
 		return -1;
+	/* Usual case: the schema exists, so no write lock is needed to see it. */
+	int version = read_user_version(st, err);
+	if (version == STORE_SCHEMA_VERSION)
+		return 0;
+	if (version < 0)
+		goto corrupt;
 	if (tx_begin(st, err) < 0)
 		goto corrupt;
-	stmt = db_prepare(st, "PRAGMA user_version", err);
-	if (!stmt) {
+	/* Read again under the lock: another process may have just made it. */
+	version = read_user_version(st, err);
+	if (version < 0) {
 		tx_rollback(st);
 		return -1;
 	}
-	int version = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : -1;
-	sqlite3_finalize(stmt);
 	if (version == 0) {
 		struct strbuf sql;
 		strbuf_init(&sql);
@@ -722,8 +749,9 @@ int store_blob_put_file(struct store *st, const char *tmp_path, char hash_out[ST
 		unlink(tmp_path);
 		return 0;
 	}
-	/* The bytes must be on disk before the name that promises them. */
-	if (fsync(fd) < 0) {
+	/* The bytes must be on disk before the name that promises them
+	 * (fdatasync includes the size, all a blob needs). */
+	if (fdatasync(fd) < 0) {
 		weft_error_errno(err, tmp_path, "cannot sync file to cache");
 		close(fd);
 		return -1;
@@ -747,7 +775,7 @@ int store_blob_put_mem(struct store *st, const void *data, size_t len,
 		weft_error_errno(err, tmp.buf, "cannot create cache file");
 		goto out;
 	}
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (write_all(fd, data, len) < 0 || fdatasync(fd) < 0) {
 		weft_error_errno(err, tmp.buf, "cannot write cache file");
 		close(fd);
 		unlink(tmp.buf);
