@@ -979,8 +979,13 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 		w->live_rng = (int)ui;
 
 	bool ok = out ? out->status == RUN_OK : w->res->inl[u->seg->inline_index].status == RUN_OK;
-	if (u->cached && u->key_known && ok && record) {
-		if (store_entry(w, ui, record, files_read, rng_in_copy, rng_changed, seconds, err) < 0) {
+	if (u->cached && u->key_known && ok) {
+		/* Inline expressions run untracked and write nothing: an empty record. */
+		json_t *empty = record ? NULL : json_object();
+		int src = store_entry(w, ui, record ? record : empty, files_read, rng_in_copy, rng_changed,
+				      seconds, err);
+		json_decref(empty);
+		if (src < 0) {
 			/* A chunk that ran fine must not fail the render because it could not be cached. */
 			weft_warn(w->doc->path, u->line, "chunk %s not cached: %s", u->label, err->msg.buf);
 			weft_error_clear(err);
