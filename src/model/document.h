@@ -82,9 +82,10 @@ const struct chunk *document_chunk_const(const struct document *doc, size_t i);
 const struct chunk *document_find_chunk(const struct document *doc, const char *name);
 
 /*
- * Guess the input format from a file name as Pweave does: .pmd/.md -> markdown,
- * .py -> script, .ipynb -> notebook, anything else (.texw, .Pnw, .mdw, .rstw,
- * .pandoc, ...) -> noweb. Returns a static string.
+ * Guess the input format from a file name as Pweave does: an extension ending
+ * in "w" (.texw, .Pnw, .mdw, .rstw) -> noweb; one containing "md" (.pmd, .md,
+ * .Rmd) -> markdown; .ipynb -> notebook; anything else (.py, .txt, none) ->
+ * script, Pweave's default. Returns a static string.
  */
 const char *document_guess_format(const char *path);
 

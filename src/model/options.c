@@ -471,7 +471,8 @@ static int parse_container(struct optparser *p, struct optval *v, char close, in
 			p->pos++;
 			break;
 		}
-		return parser_fail(p, p->pos, "unexpected '%c'", p->text[p->pos]);
+		return parser_fail(p, p->pos, "'%c' does not match '%c'", p->text[p->pos],
+				   p->text[open]);
 	}
 	/* "(x)" is x in parentheses, not a tuple. */
 	if (close == ')' && v->nitems == 1 && !had_comma) {

@@ -154,8 +154,21 @@ int yaml_value_parse(const char *text, const char *file, int line, int column,
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
 	if (!yaml_parser_load(&parser, &doc)) {
-		int l = line + (int)parser.problem_mark.line;
-		int c = (parser.problem_mark.line ? 1 : column) + (int)parser.problem_mark.column;
+		/* libyaml may point past the end; place the error within the text. */
+		size_t idx = parser.problem_mark.index, tlen = strlen(text);
+		int l = line, c = column;
+		if (idx > tlen)
+			idx = tlen;
+		if (idx == tlen && idx > 0 && text[idx - 1] == '\n')
+			idx--;
+		for (size_t i = 0; i < idx; i++) {
+			if (text[i] == '\n') {
+				l++;
+				c = 1;
+			} else {
+				c++;
+			}
+		}
 		weft_error_set(err, file, l, c, "malformed option value: %s",
 			       parser.problem ? parser.problem : "YAML error");
 		yaml_parser_delete(&parser);
