@@ -47,9 +47,11 @@ static: a name bound only in an `if` branch, a loop, a `try` or `with` body
 does not count as bound afterwards, so a later read of it is still reported.
 """
 
-import ast
+# The node classes without ast.py's imports (enum, contextlib): the worker
+# must stay quick to start. Parsing goes through compile().
+import _ast as ast
 import builtins
-import hashlib
+from _blake2 import blake2b
 
 # Bumped whenever the digest's input format changes, so old keys stop matching.
 _DIGEST_VERSION = b"weft-ast-1\0"
@@ -138,6 +140,15 @@ def _children(node):
     return out
 
 
+def _walk(node):
+    """All nodes below and including `node` (ast.walk)."""
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        todo.extend(_children(n))
+        yield n
+
+
 def _collect_function_locals(node, scope):
     """Fill scope.locals/globals/nonlocals for a function, lambda or
     comprehension node, the way the compiler decides them (any binding anywhere
@@ -184,7 +195,7 @@ def _collect_function_locals(node, scope):
             # Only the first iterator runs here; the rest is the comprehension's
             # own scope, except walrus targets which leak to us.
             todo.append(n.generators[0].iter)
-            for sub in ast.walk(n):
+            for sub in _walk(n):
                 if type(sub) is ast.NamedExpr and isinstance(sub.target, ast.Name):
                     bound.add(sub.target.id)
             continue
@@ -896,14 +907,14 @@ def normalized_digest(tree):
     out = []
     _serialize(tree, out)
     dump = "\x1f".join(out)
-    return hashlib.blake2b(_DIGEST_VERSION + dump.encode("utf-8", "surrogatepass"),
+    return blake2b(_DIGEST_VERSION + dump.encode("utf-8", "surrogatepass"),
                            digest_size=32).hexdigest()
 
 
 def _unanalysable(code):
     """The record of a chunk that could not be analysed: a digest of the raw
     text and no known names (dynamic makes the planner conservative)."""
-    raw = hashlib.blake2b(b"weft-raw-1\0" + code.encode("utf-8", "surrogatepass"),
+    raw = blake2b(b"weft-raw-1\0" + code.encode("utf-8", "surrogatepass"),
                           digest_size=32).hexdigest()
     return {
         "normalized": raw, "reads": [], "reads_builtins": [], "writes": [], "deletes": [],
@@ -917,7 +928,7 @@ def analyze_chunk(code, line=1, shadowed=frozenset(), code_names=frozenset()):
     `shadowed`: builtin names that earlier chunks bind; `code_names`: names
     earlier chunks bind to code (functions, classes, lambdas...)."""
     try:
-        tree = ast.parse(code, "<chunk>", "exec")
+        tree = compile(code, "<chunk>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
         lineno = getattr(e, "lineno", None) or 1
         rec = _unanalysable(code)

@@ -49,29 +49,19 @@ Names starting with "__" and ending with "__" and names the runtime registers
 in RUNTIME_NAMES (or starting with "_weft") are never reported or saved.
 """
 
-import hashlib
-import io
-import mmap
+# Only cheap modules at import time: the worker imports this module for the
+# first tracked chunk, and a document that imports nothing must start fast.
+# pickle, cloudpickle, hashlib, mmap, tempfile are imported when first needed.
 import os
-import pickle
-import random
-import socket
-import sqlite3
 import sys
-import tempfile
-import threading
 import types
-
-try:
-    import cloudpickle
-except ImportError:                       # degraded: plain pickle only
-    cloudpickle = None
+from _blake2 import blake2b
 
 RUNTIME_NAMES = set()
 
-# Bulk data is hashed with SHA-256: with the SHA extensions of current CPUs it
-# runs about 2.5x faster than BLAKE2b on large buffers (measured 1.6 vs 0.65
-# GB/s here); small pickles use BLAKE2b.
+# Bulk data is hashed with OpenSSL's SHA-256: with the SHA extensions of
+# current CPUs it runs about 2.5x faster than BLAKE2b on large buffers
+# (measured 1.6 vs 0.65 GB/s here); small pickles use BLAKE2b.
 _BULK = 1 << 20
 
 # Types whose objects never change in place: same object means same content.
@@ -82,9 +72,12 @@ _CODE = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType,
          types.WrapperDescriptorType)
 # Objects tied to the process: never saved.
 _UNSAVEABLE = (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType,
-               types.FrameType, types.TracebackType, sqlite3.Connection, sqlite3.Cursor,
-               io.IOBase, socket.socket, threading.Thread, type(threading.Lock()),
-               type(threading.RLock()), mmap.mmap)
+               types.FrameType, types.TracebackType)
+# The same, from modules that may not be loaded (then no object can be theirs).
+_UNSAVEABLE_IN = {"sqlite3": ("Connection", "Cursor"), "socket": ("socket",),
+                  "threading": ("Thread",), "_thread": ("LockType", "RLock"),
+                  "_io": ("_IOBase",), "mmap": ("mmap",), "_queue": ("SimpleQueue",),
+                  "multiprocessing.connection": ("Connection",)}
 
 
 def is_user_name(name):
@@ -106,9 +99,19 @@ def _typename(obj):
     return t.__qualname__ if mod in ("builtins", None) else f"{mod}.{t.__qualname__}"
 
 
-def _unsaveable_reason(obj):
+def _unsaveable_types():
+    """The unsaveable types of the modules loaded so far."""
+    out = list(_UNSAVEABLE)
+    for mod, names in _UNSAVEABLE_IN.items():
+        m = sys.modules.get(mod)
+        if m is not None:
+            out.extend(t for t in (getattr(m, n, None) for n in names) if isinstance(t, type))
+    return tuple(out)
+
+
+def _unsaveable_reason(obj, kinds=None):
     """A reason when obj's type alone says it cannot be saved, else None."""
-    if isinstance(obj, _UNSAVEABLE):
+    if isinstance(obj, kinds or _unsaveable_types()):
         return f"{_typename(obj)} objects are tied to this process"
     return None
 
@@ -122,6 +125,7 @@ def _hash_buffer(h, buf):
         mv = memoryview(mv.tobytes())
     mv = mv.cast("B")
     if mv.nbytes >= _BULK:
+        import hashlib
         h.update(hashlib.sha256(mv).digest())
     else:
         h.update(mv)
@@ -133,7 +137,7 @@ def fingerprint(obj):
     if isinstance(obj, _IMMUTABLE) or isinstance(obj, _CODE):
         return b""
     np = sys.modules.get("numpy")
-    h = hashlib.blake2b(digest_size=32)
+    h = blake2b(digest_size=32)
     if np is not None and type(obj) is np.ndarray and not obj.dtype.hasobject:
         h.update(f"nd{obj.dtype.str}{obj.shape}".encode())
         if obj.dtype.fields is not None or obj.dtype.subdtype is not None:
@@ -145,14 +149,13 @@ def fingerprint(obj):
         return b""
     if _unsaveable_reason(obj) is not None:
         return None
+    import pickle
     bufs = []
     try:
         data = pickle.dumps(obj, protocol=5, buffer_callback=bufs.append)
     except Exception:
         # Lambdas and classes of __main__ inside containers: by value, without
         # the values of the globals they use (those are other names).
-        if cloudpickle is None:
-            return None
         try:
             data, bufs = _dump(obj, _main_dict())
         except Exception:
@@ -250,12 +253,18 @@ def _install_hook():
         _hook_installed = True
 
 
+_prefix_cache = {}
+
+
 class _Token:
     """What begin_tracking remembers until end_tracking."""
 
     def __init__(self, ns, req):
         self.before = {k: v for k, v in ns.items() if is_user_name(k)}   # keeps ids alive
-        self.prefixes = _ignored_prefixes(req.get("cache_dir"))
+        cache_dir = req.get("cache_dir")
+        self.prefixes = _prefix_cache.get(cache_dir)
+        if self.prefixes is None:
+            self.prefixes = _prefix_cache[cache_dir] = _ignored_prefixes(cache_dir)
         self.files = {}                                   # path -> [first kind, seen kinds]
         self.fps = {}
         reads = req.get("reads") or []
@@ -287,8 +296,12 @@ class _Token:
 
 
 def _rng_state():
-    """Global generator states, comparable with ==."""
-    st = {"random": random.getstate()}
+    """Global generator states, comparable with ==. A generator module not
+    imported yet has no state anyone could depend on."""
+    st = {}
+    random = sys.modules.get("random")
+    if random is not None:
+        st["random"] = random.getstate()
     np = sys.modules.get("numpy")
     if np is not None:
         s = np.random.get_state()
@@ -318,13 +331,14 @@ def end_tracking(token, ns):
         _active = None
     before = token.before
     bound, mutated, unsaveable = [], [], {}
+    kinds = _unsaveable_types()
     for k, v in ns.items():
         if not is_user_name(k):
             continue
         old = before.get(k, token)               # the token itself: "was not bound"
         if old is not v:
             bound.append(k)
-            if _unsaveable_reason(v) is not None:
+            if _unsaveable_reason(v, kinds) is not None:
                 unsaveable[k] = _typename(v)
     deleted = [k for k in before if k not in ns]
     for k, fp in token.fps.items():
@@ -368,7 +382,14 @@ class _MainModule:
         return (importlib.import_module, ("__main__",))
 
 
-if cloudpickle is not None:
+_pickler_class = None
+
+
+def _make_pickler_class():
+    """The cloudpickle-based pickler (defined on first use: importing
+    cloudpickle costs tens of milliseconds)."""
+    import cloudpickle
+
     class _Pickler(cloudpickle.CloudPickler):
         """cloudpickle, except that functions whose globals are __main__'s
         keep __main__ as globals and carry none of its values: a restored
@@ -391,6 +412,8 @@ if cloudpickle is not None:
             newargs = (newargs[0], self._weft_marker) + tuple(newargs[2:])
             return (make, newargs, (state, slotstate)) + tuple(rv[3:])
 
+    return _Pickler
+
 
 def _write_all(path_fd, data):
     """Write a whole buffer to a file descriptor, then fsync it."""
@@ -404,17 +427,19 @@ def _write_all(path_fd, data):
 
 def _new_file(directory, suffix):
     """A new, empty file in `directory`: (fd, path)."""
+    import tempfile
     return tempfile.mkstemp(prefix="weft-", suffix=suffix, dir=directory)
 
 
 def _dump(obj, main):
     """Pickle obj: (pickle bytes, [PickleBuffer])."""
+    global _pickler_class
+    if _pickler_class is None:
+        _pickler_class = _make_pickler_class()
+    import io
     bufs = []
     f = io.BytesIO()
-    if cloudpickle is not None:
-        _Pickler(f, main, bufs.append).dump(obj)
-    else:
-        pickle.Pickler(f, protocol=5, buffer_callback=bufs.append).dump(obj)
+    _pickler_class(f, main, bufs.append).dump(obj)
     return f.getbuffer(), bufs
 
 
@@ -467,6 +492,7 @@ def save_name(name, directory, ns=None):
 
 def _map_buffer(path):
     """A lazily loaded, writable (copy-on-write) view of a buffer file."""
+    import mmap
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         if size == 0:
@@ -488,6 +514,7 @@ def restore_item(item, ns=None):
     bufs = [_map_buffer(p) for p in item.get("buffers", ())]
     with open(item["pickle"], "rb") as f:
         data = f.read()
+    import pickle
     ns[name] = pickle.loads(data, buffers=bufs)
 
 
@@ -515,6 +542,8 @@ def op_restore(req):
 
 def op_rng_get(req):
     """Save the global generators' states to a new file in req["dir"]."""
+    import pickle
+    import random
     state = {"random": random.getstate()}
     np = sys.modules.get("numpy")
     if np is not None:
@@ -530,6 +559,8 @@ def op_rng_get(req):
 def op_rng_set(req):
     """Put back generator states saved by op_rng_get (numpy's only if saved;
     importing numpy here would cost time and change nothing a fresh run sees)."""
+    import pickle
+    import random
     with open(req["path"], "rb") as f:
         state = pickle.loads(f.read())
     random.setstate(state["random"])
