@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "engine/embedded.h"
 #include "util/strbuf.h"
 
@@ -325,6 +327,181 @@ static void write_all(int fd, const char *s, size_t n)
 	}
 }
 
+/* ---- JSON <-> Python, with jansson: the runtime never imports json (and re) ---- */
+
+#define MAX_DEPTH 200
+
+/* UTF-8 of a str (unpaired surrogates replaced); returns a new bytes object. */
+static PyObject *utf8_bytes(PyObject *obj);
+
+static json_t *py_to_json(PyObject *obj, int depth);
+
+/* A str as a JSON string (invalid code points replaced). */
+static json_t *str_to_json(PyObject *obj)
+{
+	PyObject *b = utf8_bytes(obj);
+	if (!b)
+		return NULL;
+	json_t *j = json_stringn(PyBytes_AS_STRING(b), (size_t)PyBytes_GET_SIZE(b));
+	Py_DECREF(b);
+	if (!j)
+		PyErr_SetString(PyExc_ValueError, "string is not valid UTF-8");
+	return j;
+}
+
+/* Anything else: its str(), as json.dumps(default=str) would. */
+static json_t *fallback_to_json(PyObject *obj)
+{
+	PyObject *s = PyObject_Str(obj);
+	if (!s)
+		return NULL;
+	json_t *j = str_to_json(s);
+	Py_DECREF(s);
+	return j;
+}
+
+static json_t *py_to_json(PyObject *obj, int depth)
+{
+	if (depth > MAX_DEPTH) {
+		PyErr_SetString(PyExc_ValueError, "object too deeply nested for JSON");
+		return NULL;
+	}
+	if (obj == Py_None)
+		return json_null();
+	if (PyBool_Check(obj))
+		return json_boolean(obj == Py_True);
+	if (PyLong_Check(obj)) {
+		int overflow = 0;
+		long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+		if (overflow)
+			return fallback_to_json(obj);
+		if (v == -1 && PyErr_Occurred())
+			return NULL;
+		return json_integer(v);
+	}
+	if (PyFloat_Check(obj)) {
+		double d = PyFloat_AS_DOUBLE(obj);
+		json_t *j = json_real(d);
+		return j ? j : json_null(); /* NaN and infinities have no JSON form */
+	}
+	if (PyUnicode_Check(obj))
+		return str_to_json(obj);
+	if (PyDict_Check(obj)) {
+		json_t *o = json_object();
+		PyObject *k, *v;
+		Py_ssize_t pos = 0;
+		while (PyDict_Next(obj, &pos, &k, &v)) {
+			PyObject *ks = PyUnicode_Check(k) ? (Py_INCREF(k), k) : PyObject_Str(k);
+			PyObject *kb = ks ? utf8_bytes(ks) : NULL;
+			Py_XDECREF(ks);
+			json_t *jv = kb ? py_to_json(v, depth + 1) : NULL;
+			if (!jv) {
+				Py_XDECREF(kb);
+				json_decref(o);
+				return NULL;
+			}
+			/* keys may hold NULs in theory; jansson wants C strings */
+			json_object_set_new(o, PyBytes_AS_STRING(kb), jv);
+			Py_DECREF(kb);
+		}
+		return o;
+	}
+	if (PyList_Check(obj) || PyTuple_Check(obj)) {
+		json_t *a = json_array();
+		Py_ssize_t n = PySequence_Fast_GET_SIZE(obj);
+		for (Py_ssize_t i = 0; i < n; i++) {
+			json_t *jv = py_to_json(PySequence_Fast_GET_ITEM(obj, i), depth + 1);
+			if (!jv) {
+				json_decref(a);
+				return NULL;
+			}
+			json_array_append_new(a, jv);
+		}
+		return a;
+	}
+	return fallback_to_json(obj);
+}
+
+static PyObject *json_to_py(json_t *j)
+{
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: {
+		PyObject *d = PyDict_New();
+		const char *k;
+		json_t *v;
+		json_object_foreach(j, k, v) {
+			PyObject *pv = json_to_py(v);
+			if (!pv || PyDict_SetItemString(d, k, pv) < 0) {
+				Py_XDECREF(pv);
+				Py_DECREF(d);
+				return NULL;
+			}
+			Py_DECREF(pv);
+		}
+		return d;
+	}
+	case JSON_ARRAY: {
+		PyObject *l = PyList_New((Py_ssize_t)json_array_size(j));
+		for (size_t i = 0; l && i < json_array_size(j); i++) {
+			PyObject *pv = json_to_py(json_array_get(j, i));
+			if (!pv) {
+				Py_DECREF(l);
+				return NULL;
+			}
+			PyList_SET_ITEM(l, (Py_ssize_t)i, pv);
+		}
+		return l;
+	}
+	case JSON_STRING:
+		return PyUnicode_DecodeUTF8(json_string_value(j), (Py_ssize_t)json_string_length(j),
+					    "replace");
+	case JSON_INTEGER:
+		return PyLong_FromLongLong(json_integer_value(j));
+	case JSON_REAL:
+		return PyFloat_FromDouble(json_real_value(j));
+	case JSON_TRUE:
+		Py_RETURN_TRUE;
+	case JSON_FALSE:
+		Py_RETURN_FALSE;
+	default:
+		Py_RETURN_NONE;
+	}
+}
+
+/* _weft.dumps(obj): compact JSON text (what send() would write). */
+static PyObject *py_dumps(PyObject *self, PyObject *args)
+{
+	PyObject *obj;
+	if (!PyArg_ParseTuple(args, "O", &obj))
+		return NULL;
+	json_t *j = py_to_json(obj, 0);
+	if (!j)
+		return NULL;
+	char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(j);
+	if (!text)
+		return PyErr_NoMemory();
+	PyObject *r = PyUnicode_FromString(text);
+	free(text);
+	return r;
+}
+
+/* _weft.loads(text): parse JSON text. */
+static PyObject *py_loads(PyObject *self, PyObject *args)
+{
+	const char *s;
+	Py_ssize_t n;
+	if (!PyArg_ParseTuple(args, "s#", &s, &n))
+		return NULL;
+	json_error_t jerr;
+	json_t *j = json_loadb(s, (size_t)n, JSON_DECODE_ANY, &jerr);
+	if (!j)
+		return PyErr_Format(PyExc_ValueError, "bad JSON: %s (column %d)", jerr.text, jerr.column);
+	PyObject *r = json_to_py(j);
+	json_decref(j);
+	return r;
+}
+
 /* ---- the _weft builtin module ---- */
 
 /* UTF-8 of a str (unpaired surrogates replaced); returns a new bytes object. */
@@ -381,13 +558,24 @@ static void sync_all(void)
 	pthread_mutex_unlock(&lock);
 }
 
-/* _weft.send(line): flush stream text, then send one protocol message. */
+/* _weft.send(msg): flush stream text, then send one protocol message (a dict, or JSON text). */
 static PyObject *py_send(PyObject *self, PyObject *args)
 {
 	PyObject *obj;
 	if (!PyArg_ParseTuple(args, "O", &obj))
 		return NULL;
-	PyObject *b = utf8_bytes(obj);
+	PyObject *b;
+	if (PyUnicode_Check(obj) || PyBytes_Check(obj)) {
+		b = utf8_bytes(obj);
+	} else {
+		json_t *j = py_to_json(obj, 0);
+		char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		if (!text && !PyErr_Occurred())
+			PyErr_SetString(PyExc_ValueError, "cannot encode the message as JSON");
+		b = text ? PyBytes_FromString(text) : NULL;
+		free(text);
+	}
 	if (!b)
 		return NULL;
 	if (in_worker()) {
@@ -447,17 +635,22 @@ static PyObject *py_set_statement(PyObject *self, PyObject *args)
 	Py_RETURN_NONE;
 }
 
-/* _weft.recv(): the next request line as str, or None at end of input. */
+/* _weft.recv(): the next request (decoded JSON), or None at end of input. */
 static PyObject *py_recv(PyObject *self, PyObject *args)
 {
 	for (;;) {
 		char *nl = memchr(rbuf.buf, '\n', rbuf.len);
 		if (nl) {
 			size_t n = (size_t)(nl - rbuf.buf);
-			PyObject *line = PyUnicode_DecodeUTF8(rbuf.buf, (Py_ssize_t)n, "replace");
+			json_error_t jerr;
+			json_t *j = json_loadb(rbuf.buf, n, 0, &jerr);
 			memmove(rbuf.buf, nl + 1, rbuf.len - n - 1);
 			strbuf_setlen(&rbuf, rbuf.len - n - 1);
-			return line;
+			if (!j)
+				return PyErr_Format(PyExc_ValueError, "bad request: %s", jerr.text);
+			PyObject *req = json_to_py(j);
+			json_decref(j);
+			return req;
 		}
 		ssize_t r;
 		strbuf_grow(&rbuf, 65536);
@@ -504,10 +697,12 @@ static PyObject *py_names(PyObject *self, PyObject *args)
 
 static PyMethodDef weft_methods[] = {
 	{"write", py_write, METH_VARARGS, "write(fd, text): stream text for stdout (1) or stderr (2)"},
-	{"send", py_send, METH_VARARGS, "send(line): send one protocol message after pending output"},
+	{"send", py_send, METH_VARARGS, "send(msg): send one protocol message after pending output"},
 	{"sync", py_sync, METH_NOARGS, "sync(): send all output written so far"},
 	{"set_statement", py_set_statement, METH_VARARGS, "set_statement(i): tag stream text (term mode)"},
-	{"recv", py_recv, METH_NOARGS, "recv(): next request line, or None at EOF"},
+	{"recv", py_recv, METH_NOARGS, "recv(): next request (decoded), or None at EOF"},
+	{"dumps", py_dumps, METH_VARARGS, "dumps(obj): compact JSON text"},
+	{"loads", py_loads, METH_VARARGS, "loads(text): parse JSON"},
 	{"source", py_source, METH_VARARGS, "source(name): embedded file text or None"},
 	{"names", py_names, METH_NOARGS, "names(): embedded file names"},
 	{NULL, NULL, 0, NULL},

@@ -41,15 +41,15 @@ an embedded module named weft_*.py (imported on first use) or in any module
 already in sys.modules whose name starts with "weft_". Exceptions become
 {"ok": false, "error": "Type: message"}.
 
-Only light modules are imported at startup (json, ast): a document that
-imports nothing must start in a few tens of milliseconds. matplotlib is
+Only builtin modules are imported at startup (_ast, binascii; JSON is
+encoded and decoded in C by _weft, so json, re and enum are not loaded): a
+document that imports nothing must start in a few tens of milliseconds. matplotlib is
 configured through an import hook, only if a chunk imports it.
 """
 
-import ast
-import base64
+import _ast as ast  # the node classes without ast.py's imports; parse via compile()
+import binascii
 import builtins
-import json
 import os
 import sys
 import time
@@ -82,11 +82,16 @@ _doc_lines = {}  # document line number -> source line, for tracebacks
 
 def _send(msg):
     """Send one protocol message (after any pending stream text)."""
-    line = json.dumps(msg, ensure_ascii=False, separators=(",", ":"), default=str)
     if _weft is not None:
-        _weft.send(line)
+        _weft.send(msg)  # encoded in C: importing json would cost startup time
     else:
-        sys.__stdout__.write(line + "\n")
+        import json  # pylint: disable=import-outside-toplevel
+        sys.__stdout__.write(json.dumps(msg, default=str) + "\n")
+
+
+def parse(source):
+    """The module AST of source, with DOC_PATH as file name for SyntaxErrors."""
+    return compile(source, DOC_PATH, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
 
 
 def emit_output(out):
@@ -188,7 +193,7 @@ def _encode_mime(mime, value):
     if mime in BINARY_MIMES:
         if isinstance(value, str):  # already base64, as IPython allows
             return value
-        return base64.b64encode(bytes(value)).decode("ascii")
+        return binascii.b2a_base64(bytes(value), newline=False).decode("ascii")
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8", "replace")
     if mime == "application/json" or mime.endswith("+json"):
@@ -519,9 +524,10 @@ def _main_ns():
 
 def run_code(code, first_line, ns, result):
     """Run a chunk as a notebook cell: the last expression's value is displayed."""
+    _register_lines(code, first_line)
     source = shifted_source(code, first_line)
     try:
-        tree = ast.parse(source, DOC_PATH, "exec")
+        tree = parse(source)
     except SyntaxError as exc:
         result.record(exc)
         return
@@ -541,9 +547,10 @@ def run_code(code, first_line, ns, result):
 
 def run_term(code, first_line, ns, result):
     """Run each top-level statement as a console would; returns the statements."""
+    _register_lines(code, first_line)
     source = shifted_source(code, first_line)
     try:
-        tree = ast.parse(source, DOC_PATH, "exec")
+        tree = parse(source)
     except SyntaxError as exc:
         result.record(exc)
         return []
@@ -595,7 +602,6 @@ def op_run(req):
     first_line = int(req.get("code_line") or 1)
     ns = _main_ns()
     _configure(req)
-    _register_lines(code, first_line)
     result = ChunkResult()
     reply = {}
     state = find_module("weft_state") if req.get("track") else None
@@ -816,14 +822,13 @@ def serve():
     setup()
     _send({"ok": True, "hello": hello()})
     while True:
-        line = _weft.recv()
-        if line is None:
-            return
         try:
-            req = json.loads(line)
+            req = _weft.recv()
         except ValueError as exc:
-            _send({"ok": False, "error": "bad request: %s" % exc})
+            _send({"ok": False, "error": str(exc)})
             continue
+        if req is None:
+            return
         try:
             reply = dispatch(req)
         except _Quit:

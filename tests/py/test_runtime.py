@@ -1,0 +1,255 @@
+"""Tests of weft_runtime's pure-Python pieces (no worker process involved).
+
+Run with /usr/bin/python3; prints "ok - name" / "not ok - name" per test.
+"""
+import os
+import sys
+import tempfile
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "src", "engine", "py"))
+
+import weft_runtime as rt  # noqa: E402
+
+DOC = "/tmp/some/doc.pmd"
+rt.DOC_PATH = DOC
+SENT = []
+rt._send = SENT.append  # collect events instead of writing to a channel
+
+FAILED = 0
+
+
+def check(name, fn):
+    global FAILED
+    del SENT[:]
+    try:
+        fn()
+        print("ok - " + name)
+    except Exception:  # pylint: disable=broad-except
+        FAILED += 1
+        print("not ok - " + name)
+        for line in traceback.format_exc().splitlines():
+            print("#   " + line)
+
+
+def outputs():
+    return [m["output"] for m in SENT if m.get("ev") == "output"]
+
+
+def test_shifted_source_lines():
+    src = rt.shifted_source("a = 1\nb = 2\n", 10)
+    tree = rt.parse(src)
+    assert [n.lineno for n in tree.body] == [10, 11]
+    assert rt.shifted_source("x\n", 0) == "x\n"
+
+
+def test_semicolon():
+    for code, want in [("x\n", False), ("x;\n", True), ("x ;  # c\n", True), ("(x\n);\n", True),
+                       ("'a;b'\n", False), ("x  # ;\n", False), ("f(x);\n", True)]:
+        src = rt.shifted_source(code, 3)
+        node = rt.parse(src).body[-1]
+        assert rt.ends_with_semicolon(src, node) is want, (code, want)
+
+
+def test_statement_spans():
+    code = "x = 1\n@dec\ndef f():\n    pass\n\nfor i in r:\n    i\n"
+    src = rt.shifted_source(code, 5)
+    assert rt.statement_spans(src, rt.parse(src)) == [(5, 5), (6, 8), (10, 11)]
+
+
+class Rich:
+    def _repr_html_(self):
+        return "<b>x</b>"
+
+    def _repr_png_(self):
+        return b"\x89PNG"
+
+    def _repr_latex_(self):
+        return None  # means "no latex", as pandas does
+
+    def _repr_markdown_(self):
+        return ("*m*", {"k": 1})
+
+    def __repr__(self):
+        return "Rich()"
+
+
+class Bundle:
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/plain": "B", "image/png": b"\x00\x01"}, {"image/png": {"width": 2}}
+
+
+class Broken:
+    def _repr_html_(self):
+        raise RuntimeError("boom")
+
+
+def test_mime_bundle():
+    data, md = rt.mime_bundle(Rich())
+    assert data["text/html"] == "<b>x</b>"
+    assert data["image/png"] == "iVBORw=="  # base64 of b"\x89PNG"
+    assert "text/latex" not in data
+    assert data["text/markdown"] == "*m*" and md["text/markdown"] == {"k": 1}
+    assert data["text/plain"] == "Rich()"
+    data, md = rt.mime_bundle(Bundle())
+    assert data == {"text/plain": "B", "image/png": "AAE="}
+    assert md == {"image/png": {"width": 2}}
+    # a class object's _repr_html_ is unbound: only its repr
+    data, _ = rt.mime_bundle(Rich)
+    assert list(data) == ["text/plain"]
+
+
+def test_broken_repr_is_skipped():
+    errs = []
+    rt.sys.stderr, saved = rt.StreamWriter(2, "stderr", lambda fd, s: errs.append(s)), sys.stderr
+    try:
+        data, _ = rt.mime_bundle(Broken())
+    finally:
+        rt.sys.stderr = saved
+    assert "text/html" not in data and "text/plain" in data
+    assert "boom" in "".join(errs)
+
+
+def test_stream_writer():
+    got = []
+    w = rt.StreamWriter(1, "stdout", lambda fd, s: got.append((fd, s)))
+    print("hi", 3, file=w)
+    w.buffer.write(b"\xc3\xa9")
+    assert got == [(1, "hi"), (1, " "), (1, "3"), (1, "\n"), (1, "\u00e9")]
+    assert w.fileno() == 1 and not w.isatty()
+    try:
+        w.write(b"x")
+        raise AssertionError("bytes accepted")
+    except TypeError:
+        pass
+
+
+def test_run_code_outputs():
+    ns = {"__name__": "__main__"}
+    res = rt.ChunkResult()
+    rt.run_code("x = 2\nx * 21\n", 1, ns, res)
+    outs = outputs()
+    assert res.status == "ok"
+    assert len(outs) == 1 and outs[0]["output_type"] == "execute_result"
+    assert outs[0]["data"]["text/plain"] == "42"
+    del SENT[:]
+    rt.run_code("x * 21;\n", 1, ns, res)
+    assert outputs() == []
+
+
+def test_error_lines():
+    ns = {"__name__": "__main__"}
+    res = rt.ChunkResult()
+    rt.run_code("def f():\n    return {}['k']\n", 30, ns, res)
+    rt.run_code("a = 1\nf()\n", 50, ns, res)
+    outs = outputs()
+    assert res.status == "error" and res.error_type == "KeyError" and res.error_line == 31
+    tb = "\n".join(outs[-1]["traceback"])
+    assert 'File "%s", line 51, in <module>' % DOC in tb
+    assert "return {}['k']" in tb  # quoted from the registered lines
+    assert "weft_runtime" not in tb
+
+
+def test_syntax_error_line():
+    res = rt.ChunkResult()
+    rt.run_code("ok = 1\nif x\n", 12, {}, res)
+    assert res.error_type == "SyntaxError" and res.error_line == 13
+    tb = "\n".join(outputs()[-1]["traceback"])
+    assert 'File "%s", line 13' % DOC in tb
+
+
+def test_term_statements():
+    ns = {}
+    res = rt.ChunkResult()
+    printed = []
+    saved, sys.stdout = sys.stdout, rt.StreamWriter(1, "stdout", lambda fd, s: printed.append(s))
+    try:
+        statements = rt.run_term("a = 1\na\n# note\nprint(a)\n", 4, ns, res)
+    finally:
+        sys.stdout = saved
+    assert "".join(printed) == "1\n"
+    assert [s["line"] for s in statements] == [4, 5, 7]
+    assert statements[1]["source"] == "a\n"
+    outs = outputs()
+    assert outs[0]["data"]["text/plain"] == "1"
+    assert outs[0]["metadata"]["weft_statement"] == 1
+
+
+def test_dispatch():
+    assert rt.dispatch({"op": "ping"}) == {"ok": True}
+    bad = rt.dispatch({"op": "frobnicate"})
+    assert bad["ok"] is False and "unknown op" in bad["error"]
+    assert rt.dispatch({"op": "../x"})["ok"] is False
+    assert rt.dispatch([1])["ok"] is False
+    import types
+    mod = types.ModuleType("weft_probe_ops")
+    mod.op_echo = lambda req: {"got": req["v"]}
+    mod.op_boom = lambda req: 1 / 0
+    sys.modules["weft_probe_ops"] = mod
+    try:
+        assert rt.dispatch({"op": "echo", "v": 5}) == {"got": 5, "ok": True}
+        err = rt.dispatch({"op": "boom"})
+        assert err["ok"] is False and err["error"].startswith("ZeroDivisionError")
+    finally:
+        del sys.modules["weft_probe_ops"]
+
+
+def test_inline():
+    ns = rt._main_ns()
+    ns["inline_v"] = 5
+    assert rt.op_inline({"code": " inline_v * 2 ", "is_expr": True, "line": 3}) == \
+        {"status": "ok", "text": "10"}
+    r = rt.op_inline({"code": "inline_v / 0", "is_expr": True, "line": 9})
+    assert r["status"] == "error" and r["error_line"] == 9
+    assert r["error_message"].startswith("ZeroDivisionError")
+
+
+def test_post_import_hook():
+    seen = []
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "weft_hooked_mod.py"), "w") as f:
+            f.write("VALUE = 7\n")
+        sys.path.insert(0, tmp)
+        finder = rt.PostImportFinder({"weft_hooked_mod": lambda m: seen.append(m.VALUE)})
+        sys.meta_path.insert(0, finder)
+        try:
+            import weft_hooked_mod  # noqa: F401  pylint: disable=import-error,unused-import
+        finally:
+            sys.meta_path.remove(finder)
+            sys.path.remove(tmp)
+            sys.modules.pop("weft_hooked_mod", None)
+    assert seen == [7]
+
+
+def test_figure_bundle_size():
+    os.environ["MPLBACKEND"] = "Agg"
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rt.STATE.f_size, rt.STATE.dpi, rt.STATE.fig_format = (2, 1), 40, "png"
+    rt._apply_mpl_rc()
+    rt._patch_pyplot(plt)
+    plt.plot([1, 2])
+    plt.figure()
+    print("between", file=rt.StreamWriter(1, "stdout", lambda fd, s: None))
+    plt.show()  # patched: emits both figures, in figure-number order
+    outs = outputs()
+    assert len(outs) == 2 and plt.get_fignums() == []
+    md = outs[0]["metadata"]["image/png"]
+    assert (md["width"], md["height"]) == (80, 40)
+    assert outs[0]["data"]["text/plain"].startswith("<Figure size 80x40")
+    del SENT[:]
+    fig = plt.figure()
+    data, _ = rt.figure_bundle(fig, "svg")
+    assert data["image/svg+xml"].lstrip().startswith("<?xml")
+    rt.STATE.fig = False
+    rt.flush_figures()
+    rt.STATE.fig = True
+    assert outputs() == [] and plt.get_fignums() == []
+
+
+for _name, _fn in list(globals().items()):
+    if _name.startswith("test_") and callable(_fn):
+        check(_name[5:], _fn)
+sys.exit(1 if FAILED else 0)
