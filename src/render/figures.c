@@ -382,9 +382,13 @@ bool figures_stop_note(const struct document *doc, const struct weave_results *r
 		what = "crashed";
 	else if (oc && oc->status == RUN_TIMEOUT)
 		what = "timed out";
-	strbuf_addf(out, " %s", what);
-	if (oc && oc->error_message && *oc->error_message)
-		strbuf_addf(out, ": %s", oc->error_message);
+	const char *msg = oc && oc->error_message ? oc->error_message : "";
+	if (!strncmp(msg, what, strlen(what)))
+		strbuf_addf(out, " %s", msg); /* "timed out after 1 s": say it once */
+	else if (*msg)
+		strbuf_addf(out, " %s: %s", what, msg);
+	else
+		strbuf_addf(out, " %s", what);
 	strbuf_addstr(out, "; later chunks were not run");
 	return true;
 }
