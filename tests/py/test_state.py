@@ -485,7 +485,26 @@ def rng_flag_in_record():
     eq(rec["rng"], False)
     rec = run_chunk(ns, "import numpy\nz = numpy.random.rand()")
     eq(rec["rng"], True)
+    rec = run_chunk(ns, "numpy.random.seed(3)")
+    eq(rec["rng"], True)
+    rec = run_chunk(ns, "w = numpy.arange(3).sum()")
+    eq(rec["rng"], False)
     random.random()
+
+
+@test
+def rng_flag_when_first_imported():
+    # a chunk that imports numpy and seeds it writes the generator state
+    out = python("""
+        import sys, json
+        import weft_state as ws
+        ns = {"__name__": "__main__"}
+        tok = ws.begin_tracking(ns, {})
+        exec("import numpy as np\\nnp.random.seed(0)", ns)
+        rec = ws.end_tracking(tok, ns)
+        print(json.dumps([rec["rng"], "numpy" in sys.modules]))
+        """)
+    eq(json.loads(out), [True, True])
 
 
 # -- namespace queries ------------------------------------------------------------------

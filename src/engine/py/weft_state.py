@@ -15,9 +15,10 @@ Tracking (called by the runtime around a chunk that runs with tracking on):
       "files_read", "files_written": absolute paths of regular files the chunk
                  opened (a file written counts as read only if read first),
       "unsaveable": {name: type} for bound names of a type that cannot be saved,
-      "rng":     true when the chunk consumed numbers from random's or numpy's
-                 global generator (the planner may treat the generator state
-                 as a name the chunk reads and writes),
+      "rng":     true when the chunk used, seeded or first imported random's
+                 or numpy's global generator (the planner treats the generator
+                 state as a name the chunk reads and writes, and saves the
+                 states after it with op_rng_get),
     }
     req may carry "reads" (list, or "*" for every name), "maybe_mutates",
     "cache_dir" (files under it are ignored).
@@ -310,9 +311,10 @@ def _rng_state():
 
 
 def _rng_changed(before, after):
-    """True when a generator that existed before the chunk was advanced (a
-    generator first imported by the chunk starts from entropy anyway)."""
-    return any(k in after and after[k] != v for k, v in before.items())
+    """True when the chunk advanced or reseeded a global generator. A generator
+    first imported by the chunk counts too: the chunk may have seeded it, and
+    the states after it must then be saved for the chunks that follow."""
+    return before != after
 
 
 def begin_tracking(ns, req):
