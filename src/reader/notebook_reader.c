@@ -1,11 +1,312 @@
-/* notebook_reader: placeholder until the nbformat reader lands (see reader.h). */
+/*
+ * notebook_reader: Jupyter notebooks (nbformat 4, .ipynb) as documents;
+ * nbformat 3 (what Pweave's own converter writes) is read too.
+ *
+ * Markdown and raw cells are prose (one text block each), code cells are
+ * chunks. A code cell's options come from its metadata, `"weft": {...}`
+ * (option -> JSON value) or `"weft": "name, echo=False"` (Pweave syntax),
+ * and from leading `#| key: value` lines (handled with every other reader's
+ * in document.c). The notebook's own metadata `"weft": {...}` gives document
+ * defaults, as front matter does; a first raw cell holding a `---` YAML block
+ * is the front matter. Outputs stored in the notebook are ignored: weft runs
+ * the code.
+ *
+ * Lines: JSON gives no positions, so a cell's line is found in the file text
+ * (the line of its "source" key; with the usual one-string-per-line layout
+ * the code's first line is the next one). Messages therefore point into the
+ * .ipynb file near the cell.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reader/front_matter.h"
 #include "reader/reader.h"
+
+/* Line of byte `off` in text. */
+static int line_at(const char *text, size_t off)
+{
+	int line = 1;
+	for (size_t i = 0; i < off; i++)
+		if (text[i] == '\n')
+			line++;
+	return line;
+}
+
+/*
+ * Where the next cell's source starts: the line of its "source" key
+ * (cells are the only objects with a "cell_type" key), plus one when the
+ * source is written as a list. 0 when not found.
+ */
+static int cell_source_line(const char *text, size_t len, size_t *cursor, const char *key)
+{
+	const char *p = text + *cursor;
+	const char *end = text + len;
+	/* the next "cell_type" from the cursor belongs to the next cell */
+	const char *ct = memmem(p, (size_t)(end - p), "\"cell_type\"", 11);
+	if (!ct)
+		return 0;
+	const char *next = memmem(ct + 11, (size_t)(end - ct - 11), "\"cell_type\"", 11);
+	const char *limit = next ? next : end;
+	*cursor = (size_t)(ct + 11 - text);
+	/* nbformat writes keys sorted ("source" after "cell_type"); hand-written
+	 * files may put it first, so look back to the previous cell too. */
+	size_t klen = strlen(key);
+	const char *src = memmem(ct, (size_t)(limit - ct), key, klen);
+	if (!src)
+		src = memmem(p, (size_t)(ct - p), key, klen);
+	if (!src)
+		return line_at(text, (size_t)(ct - text));
+	const char *q = src + klen;
+	while (q < limit && (*q == ' ' || *q == ':' || *q == '\t' || *q == '\r' || *q == '\n'))
+		q++;
+	size_t off = (size_t)(q - text);
+	int line = line_at(text, off);
+	if (q < limit && *q == '[') {
+		const char *r = q + 1;
+		while (r < limit && (*r == ' ' || *r == '\t' || *r == '\r'))
+			r++;
+		if (r < limit && *r == '\n')
+			line++;
+	}
+	return line;
+}
+
+/* A cell's source (string or list of strings) as one string; NULL if malformed. */
+static char *cell_source(json_t *cell, const char *key)
+{
+	json_t *src = json_object_get(cell, key);
+	if (json_is_string(src))
+		return xstrdup(json_string_value(src));
+	if (!json_is_array(src))
+		return src ? NULL : xstrdup("");
+	struct strbuf sb;
+	strbuf_init(&sb);
+	size_t i;
+	json_t *v;
+	json_array_foreach(src, i, v) {
+		if (!json_is_string(v)) {
+			strbuf_free(&sb);
+			return NULL;
+		}
+		strbuf_add(&sb, json_string_value(v), json_string_length(v));
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/* Append Python source for a JSON value (for optval.src). */
+static void py_source(struct strbuf *sb, json_t *v)
+{
+	size_t i;
+	json_t *item;
+	switch (json_typeof(v)) {
+	case JSON_TRUE: strbuf_addstr(sb, "True"); break;
+	case JSON_FALSE: strbuf_addstr(sb, "False"); break;
+	case JSON_NULL: strbuf_addstr(sb, "None"); break;
+	case JSON_INTEGER: strbuf_addf(sb, "%lld", (long long)json_integer_value(v)); break;
+	case JSON_REAL: strbuf_addf(sb, "%.17g", json_real_value(v)); break;
+	case JSON_ARRAY:
+		strbuf_addch(sb, '[');
+		json_array_foreach(v, i, item) {
+			if (i)
+				strbuf_addstr(sb, ", ");
+			py_source(sb, item);
+		}
+		strbuf_addch(sb, ']');
+		break;
+	default: {
+		/* a JSON string literal is a valid Python string literal */
+		char *s = json_dumps(v, JSON_ENCODE_ANY);
+		strbuf_addstr(sb, s ? s : "''");
+		free(s);
+	}
+	}
+}
+
+/* Convert a JSON value to an option value; -1 for objects. */
+static int json_to_optval(json_t *v, struct optval *out)
+{
+	size_t i;
+	json_t *item;
+	memset(out, 0, sizeof(*out));
+	switch (json_typeof(v)) {
+	case JSON_TRUE:
+	case JSON_FALSE:
+		out->kind = OPTVAL_BOOL;
+		out->b = json_is_true(v);
+		break;
+	case JSON_NULL:
+		out->kind = OPTVAL_NONE;
+		break;
+	case JSON_INTEGER:
+		out->kind = OPTVAL_INT;
+		out->i = (long long)json_integer_value(v);
+		break;
+	case JSON_REAL:
+		out->kind = OPTVAL_FLOAT;
+		out->f = json_real_value(v);
+		break;
+	case JSON_STRING:
+		out->kind = OPTVAL_STRING;
+		out->s = xstrndup(json_string_value(v), json_string_length(v));
+		break;
+	case JSON_ARRAY:
+		out->kind = OPTVAL_LIST;
+		out->items = json_array_size(v) ? xcalloc(json_array_size(v), sizeof(*out->items))
+						: NULL;
+		json_array_foreach(v, i, item) {
+			if (json_to_optval(item, &out->items[i]) < 0) {
+				out->nitems = i + 1;
+				optval_free(out);
+				return -1;
+			}
+			out->nitems = i + 1;
+		}
+		break;
+	default:
+		return -1;
+	}
+	struct strbuf sb;
+	strbuf_init(&sb);
+	py_source(&sb, v);
+	out->src = strbuf_detach(&sb, NULL);
+	return 0;
+}
+
+/*
+ * Options from a "weft" metadata value (object or Pweave option string)
+ * into `opts`, located at `line` of the notebook.
+ */
+static int metadata_options(struct document *doc, json_t *weft, int line,
+			    struct option_list *opts, int *cache, struct weft_error *err)
+{
+	if (!weft)
+		return 0;
+	if (json_is_string(weft))
+		return option_parse(json_string_value(weft), doc->path, line, 0, opts, err);
+	if (!json_is_object(weft))
+		return weft_error_set(err, doc->path, line, 0,
+				      "notebook metadata 'weft' must be an object or an option string");
+	const char *key;
+	json_t *v;
+	json_object_foreach(weft, key, v) {
+		struct optval val;
+		if (json_to_optval(v, &val) < 0)
+			return weft_error_set(err, doc->path, line, 0,
+					      "notebook metadata: option '%s' must be a scalar or a list",
+					      key);
+		if (cache && !strcmp(key, "cache"))
+			*cache = optval_truthy(&val);
+		ARRAY_GROW(opts->items, opts->n + 1, opts->alloc);
+		struct chunk_option *o = &opts->items[opts->n++];
+		o->key = xstrdup(strcmp(key, "label") ? key : "name");
+		o->val = val;
+		o->line = line;
+		o->column = 0;
+	}
+	return 0;
+}
+
+/* Add the prose of a markdown/raw cell as a text block. */
+static int add_prose(struct document *doc, const char *src, int line, struct weft_error *err)
+{
+	struct reader_lines ls;
+	struct inline_text t;
+	inline_text_init(&t);
+	reader_lines_split(&ls, src, strlen(src), line);
+	for (size_t i = 0; i < ls.n; i++)
+		inline_text_add_line(&t, ls.v[i].s, ls.v[i].len, ls.v[i].no, 1);
+	reader_lines_free(&ls);
+	return reader_add_text(doc, &t, line, err);
+}
 
 int notebook_reader_read(struct document *doc, const char *text, size_t len, int first_line,
 			 struct weft_error *err)
 {
-	(void)text;
-	(void)len;
+	json_error_t jerr;
+	json_t *nb = json_loadb(text, len, 0, &jerr);
+	int rc = -1, number = 1, cache = doc->doc_cache;
+	size_t cursor = 0, i;
+	json_t *cell;
+
 	(void)first_line;
-	return weft_error_set(err, doc->path, 0, 0, "notebook input is not supported yet");
+	if (!nb)
+		return weft_error_set(err, doc->path, jerr.line, jerr.column, "malformed notebook: %s",
+				      jerr.text);
+	json_t *ver = json_object_get(nb, "nbformat");
+	long long version = json_is_integer(ver) ? (long long)json_integer_value(ver) : 0;
+	/* nbformat 3 (Pweave's own conversions) keeps cells in worksheets[0] */
+	json_t *cells = version == 3
+		? json_object_get(json_array_get(json_object_get(nb, "worksheets"), 0), "cells")
+		: json_object_get(nb, "cells");
+	if (!json_is_object(nb) || (version != 4 && version != 3) || !json_is_array(cells)) {
+		weft_error_set(err, doc->path, 1, 0,
+			       "not an nbformat 4 (or 3) notebook");
+		goto out;
+	}
+	json_t *meta = json_object_get(nb, "metadata");
+	if (metadata_options(doc, json_object_get(meta, "weft"), 1, &doc->doc_defaults, &cache,
+			     err) < 0)
+		goto out;
+	doc->doc_cache = cache;
+
+	json_array_foreach(cells, i, cell) {
+		const char *type = json_string_value(json_object_get(cell, "cell_type"));
+		/* nbformat 3 code cells hold their code under "input" */
+		const char *key = version == 3 && type && !strcmp(type, "code") ? "input" : "source";
+		char qkey[16];
+		snprintf(qkey, sizeof(qkey), "\"%s\"", key);
+		int line = cell_source_line(text, len, &cursor, qkey);
+		char *src = cell_source(cell, key);
+		if (!type || !src) {
+			free(src);
+			weft_error_set(err, doc->path, line, 0, "malformed notebook cell %zu", i + 1);
+			goto out;
+		}
+		if (!strcmp(type, "code")) {
+			struct option_list opts;
+			struct inline_text code;
+			struct reader_lines ls;
+			option_list_init(&opts);
+			if (metadata_options(doc, json_object_get(json_object_get(cell, "metadata"), "weft"),
+					     line, &opts, NULL, err) < 0) {
+				option_list_free(&opts);
+				free(src);
+				goto out;
+			}
+			inline_text_init(&code);
+			reader_lines_split(&ls, src, strlen(src), line);
+			for (size_t k = 0; k < ls.n; k++)
+				inline_text_add_line(&code, ls.v[k].s, ls.v[k].len, ls.v[k].no, 1);
+			reader_lines_free(&ls);
+			reader_add_chunk(doc, &code, &opts, number++, 0, line);
+		} else if (i == 0 && !strcmp(type, "raw") && !strncmp(src, "---", 3) && !doc->front_matter) {
+			/* a leading raw YAML cell is the front matter (Quarto's convention) */
+			size_t used = 0;
+			struct strbuf fm;
+			strbuf_init(&fm);
+			strbuf_addstr(&fm, src);
+			if (!strbuf_ends_with(&fm, "\n"))
+				strbuf_addch(&fm, '\n');
+			int r = front_matter_read(doc, fm.buf, fm.len, &used, err);
+			if (r == 0 && used < fm.len)
+				r = add_prose(doc, fm.buf + used, line + doc->front_matter_lines, err);
+			else if (r == 0 && !used)
+				r = add_prose(doc, src, line, err);
+			strbuf_free(&fm);
+			if (r < 0) {
+				free(src);
+				goto out;
+			}
+		} else if (add_prose(doc, src, line, err) < 0) {
+			free(src);
+			goto out;
+		}
+		free(src);
+	}
+	rc = 0;
+out:
+	json_decref(nb);
+	return rc;
 }

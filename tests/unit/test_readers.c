@@ -619,6 +619,158 @@ TEST(crlf_lines)
 	weft_error_free(&err);
 }
 
+/* A notebook written by nbformat 5.5 (standard layout: sorted keys, one line per string). */
+static const char notebook_v4[] =
+		"{\n"
+		" \"cells\": [\n"
+		"  {\n"
+		"   \"cell_type\": \"raw\",\n"
+		"   \"metadata\": {},\n"
+		"   \"source\": [\n"
+		"    \"---\\n\",\n"
+		"    \"title: NB\\n\",\n"
+		"    \"---\"\n"
+		"   ]\n"
+		"  },\n"
+		"  {\n"
+		"   \"cell_type\": \"markdown\",\n"
+		"   \"metadata\": {},\n"
+		"   \"source\": [\n"
+		"    \"# Title\\n\",\n"
+		"    \"Value <%= x %>.\"\n"
+		"   ]\n"
+		"  },\n"
+		"  {\n"
+		"   \"cell_type\": \"code\",\n"
+		"   \"execution_count\": null,\n"
+		"   \"metadata\": {\n"
+		"    \"weft\": {\n"
+		"     \"echo\": false,\n"
+		"     \"f_size\": [\n"
+		"      4,\n"
+		"      3\n"
+		"     ],\n"
+		"     \"name\": \"first\"\n"
+		"    }\n"
+		"   },\n"
+		"   \"outputs\": [],\n"
+		"   \"source\": [\n"
+		"    \"x = 1\\n\",\n"
+		"    \"print(x)\"\n"
+		"   ]\n"
+		"  },\n"
+		"  {\n"
+		"   \"cell_type\": \"code\",\n"
+		"   \"execution_count\": null,\n"
+		"   \"metadata\": {},\n"
+		"   \"outputs\": [],\n"
+		"   \"source\": [\n"
+		"    \"#| caption: A plot\\n\",\n"
+		"    \"y = 2\"\n"
+		"   ]\n"
+		"  },\n"
+		"  {\n"
+		"   \"cell_type\": \"code\",\n"
+		"   \"execution_count\": null,\n"
+		"   \"metadata\": {},\n"
+		"   \"outputs\": [],\n"
+		"   \"source\": []\n"
+		"  },\n"
+		"  {\n"
+		"   \"cell_type\": \"code\",\n"
+		"   \"execution_count\": null,\n"
+		"   \"metadata\": {\n"
+		"    \"weft\": \"third, evaluate=False\"\n"
+		"   },\n"
+		"   \"outputs\": [],\n"
+		"   \"source\": [\n"
+		"    \"z = 3\"\n"
+		"   ]\n"
+		"  }\n"
+		" ],\n"
+		" \"metadata\": {\n"
+		"  \"weft\": {\n"
+		"   \"dpi\": 100\n"
+		"  }\n"
+		" },\n"
+		" \"nbformat\": 4,\n"
+		" \"nbformat_minor\": 4\n"
+		"}\n";
+
+TEST(notebook_v4)
+{
+	struct document doc;
+	struct weft_error err;
+	weft_error_init(&err);
+	document_init(&doc);
+	CHECK(document_read_buffer(&doc, "t.ipynb", NULL, notebook_v4, strlen(notebook_v4), &err) == 0);
+	CHECK_STR(doc.input_format, "notebook");
+	CHECK_STR(doc.front_matter, "title: NB\n");
+	CHECK(doc.doc_defaults.n == 1);
+	CHECK(doc.nchunks == 3);
+	CHECK(doc.nblocks == 4);
+	CHECK(doc.ninline == 1);
+	const struct text_block *tb = &doc.blocks[0].text;
+	CHECK(tb->nsegs == 3 && tb->line == 16);
+	if (tb->nsegs == 3) {
+		CHECK_STR(tb->segs[0].text, "# Title\nValue ");
+		CHECK(tb->segs[1].kind == SEG_INLINE_EXPR && tb->segs[1].line == 17);
+	}
+	const struct chunk *c = document_chunk_const(&doc, 0);
+	CHECK_STR(c->code, "x = 1\nprint(x)\n");
+	CHECK(c->code_line == 35 && c->number == 1);
+	CHECK_STR(c->opts.name, "first");
+	CHECK(!c->opts.echo && c->opts.f_size[0] == 4 && c->opts.f_size[1] == 3);
+	CHECK(c->opts.dpi == 100); /* notebook metadata default */
+	c = document_chunk_const(&doc, 1);
+	CHECK_STR(c->code, "y = 2\n");
+	CHECK_STR(c->opts.caption, "A plot");
+	CHECK(c->code_line == 46);
+	/* the empty code cell is dropped but counted, as Pweave counts chunks */
+	c = document_chunk_const(&doc, 2);
+	CHECK(c->number == 4 && c->code_line == 64);
+	CHECK_STR(c->opts.name, "third");
+	CHECK(!c->opts.evaluate);
+	document_free(&doc);
+
+	const char *bad = "{\n \"cells\": [\n  {\"cell_type\": \"code\", \"source\": 1,}\n ]\n}\n";
+	CHECK(document_read_buffer(&doc, "b.ipynb", NULL, bad, strlen(bad), &err) == -1);
+	CHECK(strncmp(weft_error_text(&err), "b.ipynb:3:", 10) == 0);
+	document_free(&doc);
+	const char *old = "{\"nbformat\": 2, \"cells\": []}";
+	CHECK(document_read_buffer(&doc, "o.ipynb", NULL, old, strlen(old), &err) == -1);
+	CHECK_STR(weft_error_text(&err), "o.ipynb:1: not an nbformat 4 (or 3) notebook");
+	document_free(&doc);
+	const char *badopt = "{\"nbformat\": 4, \"cells\": [{\"cell_type\": \"code\", "
+			     "\"metadata\": {\"weft\": {\"echo\": {\"a\": 1}}}, \"source\": \"x\"}]}";
+	CHECK(document_read_buffer(&doc, "m.ipynb", NULL, badopt, strlen(badopt), &err) == -1);
+	CHECK_STR(weft_error_text(&err),
+		  "m.ipynb:1: notebook metadata: option 'echo' must be a scalar or a list");
+	document_free(&doc);
+	weft_error_free(&err);
+}
+
+/* Pweave's own notebook conversion of simple.mdw (nbformat 3) holds the same code. */
+TEST(notebook_v3_from_pweave)
+{
+	struct document nb, mdw;
+	if (read_compat(&nb, "convert/simple_REF.ipynb", NULL) < 0 ||
+	    read_compat(&mdw, "convert/simple.mdw", NULL) < 0) {
+		CHECK(0);
+		return;
+	}
+	CHECK(nb.nchunks == mdw.nchunks && nb.nchunks == 2);
+	for (size_t i = 0; i < nb.nchunks && i < mdw.nchunks; i++) {
+		/* Pweave's converter put a blank line in front of each cell's code */
+		const char *a = document_chunk_const(&nb, i)->code;
+		CHECK(a[0] == '\n');
+		CHECK_STR(a + 1, document_chunk_const(&mdw, i)->code);
+	}
+	CHECK(document_chunk_const(&nb, 0)->code_line == 35);
+	document_free(&nb);
+	document_free(&mdw);
+}
+
 int main(void)
 {
 	if (find_compat() < 0)
@@ -640,5 +792,7 @@ int main(void)
 	RUN(guess_format_like_pweave);
 	RUN(format_argument_overrides_and_unknown_format);
 	RUN(crlf_lines);
+	RUN(notebook_v4);
+	RUN(notebook_v3_from_pweave);
 	return unit_done();
 }
