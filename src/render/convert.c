@@ -1,0 +1,882 @@
+/* convert: a document model written back as literate source; see convert.h. */
+#include "render/convert.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+static const struct {
+	const char *name, *ext, *desc;
+} formats[] = {
+	[CONVERT_NOWEB] = { "noweb", "Pnw", "noweb: <<options>>= ... @ chunks, prose as is" },
+	[CONVERT_SCRIPT] = { "script", "py", "Python script: #' prose lines, #+ option lines" },
+	[CONVERT_MARKDOWN] = { "markdown", "pmd", "Pweave markdown: ```{python, options} fences" },
+	[CONVERT_NOTEBOOK] = { "notebook", "ipynb", "Jupyter notebook (nbformat 4), options as #| lines" },
+};
+
+int convert_format_from_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (name && !strcmp(name, formats[i].name))
+			return (int)i;
+	return -1;
+}
+
+const char *convert_format_name(enum convert_format f)
+{
+	return formats[f].name;
+}
+
+const char *convert_extension(enum convert_format f)
+{
+	return formats[f].ext;
+}
+
+void convert_list_formats(FILE *fp)
+{
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		fprintf(fp, "%-9s .%-6s %s\n", formats[i].name, formats[i].ext, formats[i].desc);
+}
+
+char *convert_default_output(const char *input, const char *input_format,
+			     enum convert_format to)
+{
+	struct strbuf sb;
+	strbuf_init(&sb);
+	strbuf_addstr(&sb, input);
+	/* Pweave cuts the last extension (re.split("\.+[^\.]+$")), dots before it included. */
+	const char *slash = strrchr(sb.buf, '/');
+	char *dot = strrchr(sb.buf, '.');
+	if (dot && (!slash || dot > slash) && dot[1]) {
+		while (dot > sb.buf && dot[-1] == '.' && (!slash || dot - 1 > slash))
+			dot--;
+		strbuf_setlen(&sb, (size_t)(dot - sb.buf));
+	}
+	if (input_format && !strcmp(input_format, formats[to].name))
+		strbuf_addstr(&sb, "_converted");
+	strbuf_addf(&sb, ".%s", formats[to].ext);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* ---- the input's source lines ------------------------------------------ */
+
+/* Line starts of the source text, so a chunk's header line can be found. */
+struct src_lines {
+	const char *text;
+	size_t len;
+	size_t *starts;  /* starts[i]: offset of line i+1 */
+	size_t n, alloc;
+};
+
+static void src_lines_init(struct src_lines *sl, const char *text, size_t len)
+{
+	memset(sl, 0, sizeof(*sl));
+	sl->text = text;
+	sl->len = len;
+	if (!text)
+		return;
+	size_t pos = 0;
+	while (pos < len) {
+		ARRAY_GROW(sl->starts, sl->n + 1, sl->alloc);
+		sl->starts[sl->n++] = pos;
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		pos = nl ? (size_t)(nl - text) + 1 : len;
+	}
+}
+
+static void src_lines_free(struct src_lines *sl)
+{
+	free(sl->starts);
+	memset(sl, 0, sizeof(*sl));
+}
+
+/* Line `no` (1-based) without its terminator; 0 when there is no such line. */
+static int src_line(const struct src_lines *sl, int no, const char **s, size_t *len)
+{
+	if (no < 1 || (size_t)no > sl->n)
+		return 0;
+	size_t b = sl->starts[no - 1];
+	size_t e = (size_t)no < sl->n ? sl->starts[no] : sl->len;
+	while (e > b && (sl->text[e - 1] == '\n' || sl->text[e - 1] == '\r'))
+		e--;
+	*s = sl->text + b;
+	*len = e - b;
+	return 1;
+}
+
+/* Length of a script option marker ("#+", "#%%+", "# %%+") at the start, or 0. */
+static size_t script_opt_marker(const char *s, size_t len)
+{
+	if (len >= 2 && s[0] == '#' && s[1] == '+')
+		return 2;
+	if (len >= 4 && !memcmp(s, "#%%+", 4))
+		return 4;
+	if (len >= 5 && !memcmp(s, "# %%+", 5))
+		return 5;
+	return 0;
+}
+
+/* Length of a script prose marker ("#'", "#%%", "# %%") at the start, or 0. */
+static size_t script_doc_marker(const char *s, size_t len)
+{
+	if (len >= 2 && s[0] == '#' && s[1] == '\'')
+		return 2;
+	if (len >= 3 && !memcmp(s, "#%%", 3))
+		return 3;
+	if (len >= 4 && !memcmp(s, "# %%", 4))
+		return 4;
+	return 0;
+}
+
+/* A noweb chunk header "<<...>>=" (trailing blanks allowed); sets the options' span. */
+static int noweb_header(const char *s, size_t len, size_t *off, size_t *olen)
+{
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		len--;
+	if (len < 5 || s[0] != '<' || s[1] != '<' || memcmp(s + len - 3, ">>=", 3))
+		return 0;
+	*off = 2;
+	*olen = len - 5;
+	return 1;
+}
+
+/* A markdown python fence opener, as the markdown reader accepts it; sets the options' span. */
+static int markdown_header(const char *s, size_t len, size_t *off, size_t *olen)
+{
+	size_t i = 0;
+	while (i < len && (s[i] == '`' || s[i] == '~'))
+		i++;
+	if (i < 3)
+		return 0;
+	if (i < len && s[i] == '{') {
+		i++;
+		if (i < len && s[i] == '.')
+			i++;
+	}
+	if (len - i < 6 || memcmp(s + i, "python", 6))
+		return 0;
+	i += 6;
+	if (i < len && !isspace((unsigned char)s[i]) && s[i] != ',' && s[i] != ';' && s[i] != '}')
+		return 0;
+	if (i < len && (s[i] == ',' || s[i] == ';'))
+		i++;
+	while (i < len && isspace((unsigned char)s[i]))
+		i++;
+	size_t e = len;
+	while (e > i && isspace((unsigned char)s[e - 1]))
+		e--;
+	if (e > i && s[e - 1] == '}')
+		e--;
+	while (e > i && isspace((unsigned char)s[e - 1]))
+		e--;
+	*off = i;
+	*olen = e - i;
+	return 1;
+}
+
+/* A line holding only a fence (what closes a markdown chunk). */
+static int fence_only(const char *s, size_t len)
+{
+	size_t b = 0, e = len;
+	while (b < e && isspace((unsigned char)s[b]))
+		b++;
+	while (e > b && isspace((unsigned char)s[e - 1]))
+		e--;
+	if (e - b < 3)
+		return 0;
+	for (size_t i = b; i < e; i++)
+		if (s[i] != '`' && s[i] != '~')
+			return 0;
+	return 1;
+}
+
+/* A line holding only "@" (what closes a noweb chunk). */
+static int at_only(const char *s, size_t len)
+{
+	size_t b = 0, e = len;
+	while (b < e && isspace((unsigned char)s[b]))
+		b++;
+	while (e > b && isspace((unsigned char)s[e - 1]))
+		e--;
+	return e - b == 1 && s[b] == '@';
+}
+
+/*
+ * The chunk's options exactly as its header line wrote them, when the input
+ * syntax has option headers and every option of the chunk sits on that line
+ * (none came from "#|" lines). Returns malloc'd text or NULL.
+ */
+static char *header_option_text(const struct document *doc, const struct src_lines *sl,
+				const struct chunk *c)
+{
+	const char *s;
+	size_t len, off = 0, olen = 0;
+	if (!sl->text || !c->header_line || !doc->input_format ||
+	    !src_line(sl, c->header_line, &s, &len))
+		return NULL;
+	for (size_t i = 0; i < c->raw.n; i++)
+		if (c->raw.items[i].line != c->header_line)
+			return NULL;
+	int found = 0;
+	if (!strcmp(doc->input_format, "noweb")) {
+		found = noweb_header(s, len, &off, &olen);
+	} else if (!strcmp(doc->input_format, "markdown")) {
+		found = markdown_header(s, len, &off, &olen);
+	} else if (!strcmp(doc->input_format, "script")) {
+		off = script_opt_marker(s, len);
+		found = off > 0;
+		olen = len - off;
+		while (olen > 0 && isspace((unsigned char)s[off + olen - 1]))
+			olen--;
+	}
+	return found ? xstrndup(s + off, olen) : NULL;
+}
+
+/* ---- option values in Python and YAML syntax ---------------------------- */
+
+/* The canonical key: `label` is `name` under another name. */
+static const char *canon_key(const char *key)
+{
+	return !strcmp(key, "label") ? "name" : key;
+}
+
+/*
+ * The options that count, in document order: of repeated keys only the last
+ * (the one resolution uses), so no writer emits a key twice.
+ */
+static size_t effective_options(const struct option_list *l, const struct chunk_option ***out)
+{
+	const struct chunk_option **v = l->n ? xcalloc(l->n, sizeof(*v)) : NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const char *k = canon_key(l->items[i].key);
+		int later = 0;
+		for (size_t j = i + 1; j < l->n && !later; j++)
+			later = !strcmp(k, canon_key(l->items[j].key));
+		if (!later)
+			v[n++] = &l->items[i];
+	}
+	*out = v;
+	return n;
+}
+
+/* A double-quoted string with backslash escapes (valid in Python and YAML). */
+static void add_quoted(struct strbuf *out, const char *s)
+{
+	strbuf_addch(out, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': strbuf_addstr(out, "\\\""); break;
+		case '\\': strbuf_addstr(out, "\\\\"); break;
+		case '\n': strbuf_addstr(out, "\\n"); break;
+		case '\t': strbuf_addstr(out, "\\t"); break;
+		case '\r': strbuf_addstr(out, "\\r"); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				strbuf_addf(out, "\\x%02x", *p);
+			else
+				strbuf_addch(out, (char)*p);
+		}
+	}
+	strbuf_addch(out, '"');
+}
+
+/* The shortest decimal form of d that reads back as the same double, marked as a float. */
+static void add_float(struct strbuf *out, double d)
+{
+	char tmp[64];
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+		if (strtod(tmp, NULL) == d)
+			break;
+	}
+	strbuf_addstr(out, tmp);
+	if (!strpbrk(tmp, ".eEn"))
+		strbuf_addstr(out, ".0");
+}
+
+/* A value as a Python literal (expressions as written). */
+static void add_python(struct strbuf *out, const struct optval *v)
+{
+	switch (v->kind) {
+	case OPTVAL_NONE: strbuf_addstr(out, "None"); break;
+	case OPTVAL_BOOL: strbuf_addstr(out, v->b ? "True" : "False"); break;
+	case OPTVAL_INT: strbuf_addf(out, "%lld", v->i); break;
+	case OPTVAL_FLOAT:
+		if (isnan(v->f))
+			strbuf_addstr(out, "float(\"nan\")");
+		else if (isinf(v->f))
+			strbuf_addstr(out, v->f > 0 ? "float(\"inf\")" : "float(\"-inf\")");
+		else
+			add_float(out, v->f);
+		break;
+	case OPTVAL_STRING: add_quoted(out, v->s ? v->s : ""); break;
+	case OPTVAL_LIST:
+		strbuf_addch(out, v->is_tuple ? '(' : '[');
+		for (size_t i = 0; i < v->nitems; i++) {
+			if (i)
+				strbuf_addstr(out, ", ");
+			add_python(out, &v->items[i]);
+		}
+		if (v->is_tuple && v->nitems == 1)
+			strbuf_addch(out, ',');
+		strbuf_addch(out, v->is_tuple ? ')' : ']');
+		break;
+	case OPTVAL_EXPR: strbuf_addstr(out, v->src ? v->src : "None"); break;
+	}
+}
+
+/* Would YAML read this plain scalar as something other than a string? */
+static int yaml_retypes(const char *s)
+{
+	static const char *const words[] = { "true", "false", "null", "none", "yes", "no",
+					     "on", "off", "~", "" };
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcasecmp(s, words[i]))
+			return 1;
+	const char *t = s;
+	if (*t == '+' || *t == '-')
+		t++;
+	return isdigit((unsigned char)*t) || *t == '.';
+}
+
+/* A word that can stand unquoted anywhere (Pweave bare name, YAML plain, flow list item). */
+static int simple_word(const char *s)
+{
+	if (!s || !isalpha((unsigned char)s[0]))
+		return 0;
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("_.-/", *p))
+			return 0;
+	return 1;
+}
+
+/* Can `s` be a YAML plain scalar in block context, read back as this very string? */
+static int yaml_plain_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (!n || isspace((unsigned char)s[0]) || isspace((unsigned char)s[n - 1]) ||
+	    strchr("-?:,[]{}#&*!|>'\"%@`", s[0]) || s[n - 1] == ':' || strchr(s, '\n') ||
+	    strstr(s, ": ") || strstr(s, " #") || yaml_retypes(s))
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * A value in YAML (flow) syntax for a "#|" line. An expression is written
+ * plain when YAML would keep it as text (weft then uses it as written);
+ * returns -1 when it had to be quoted, which changes its meaning.
+ */
+static int add_yaml(struct strbuf *out, const struct optval *v)
+{
+	int rc = 0;
+	switch (v->kind) {
+	case OPTVAL_NONE: strbuf_addstr(out, "null"); break;
+	case OPTVAL_BOOL: strbuf_addstr(out, v->b ? "true" : "false"); break;
+	case OPTVAL_INT: strbuf_addf(out, "%lld", v->i); break;
+	case OPTVAL_FLOAT:
+		if (isnan(v->f))
+			strbuf_addstr(out, ".nan");
+		else if (isinf(v->f))
+			strbuf_addstr(out, v->f > 0 ? ".inf" : "-.inf");
+		else
+			add_float(out, v->f);
+		break;
+	case OPTVAL_STRING:
+		if (simple_word(v->s) && !yaml_retypes(v->s))
+			strbuf_addstr(out, v->s);
+		else
+			add_quoted(out, v->s ? v->s : "");
+		break;
+	case OPTVAL_LIST:
+		strbuf_addch(out, '[');
+		for (size_t i = 0; i < v->nitems; i++) {
+			if (i)
+				strbuf_addstr(out, ", ");
+			if (add_yaml(out, &v->items[i]) < 0)
+				rc = -1;
+		}
+		strbuf_addch(out, ']');
+		break;
+	case OPTVAL_EXPR:
+		if (v->src && yaml_plain_ok(v->src) && !strpbrk(v->src, ",[]{}")) {
+			strbuf_addstr(out, v->src);
+		} else {
+			add_quoted(out, v->src ? v->src : "");
+			rc = -1;
+		}
+		break;
+	}
+	return rc;
+}
+
+/* Quarto's name for a Pweave option, where weft's Quarto reader maps it back. */
+static const char *quarto_key(const char *key)
+{
+	static const char *const map[][2] = {
+		{ "name", "label" },    { "evaluate", "eval" },  { "caption", "fig-cap" },
+		{ "dpi", "fig-dpi" },   { "f_pos", "fig-pos" },  { "f_env", "fig-env" },
+		{ "width", "out-width" },
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(key, map[i][0]))
+			return map[i][1];
+	return key;
+}
+
+/* The options in Pweave's syntax: the name as a bare first word when it can be. */
+static void add_pweave_options(struct strbuf *out, const struct chunk *c)
+{
+	const struct chunk_option **v;
+	size_t n = effective_options(&c->raw, &v);
+	int first = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(canon_key(v[i]->key), "name"))
+			continue;
+		if (v[i]->val.kind == OPTVAL_STRING && simple_word(v[i]->val.s)) {
+			strbuf_addstr(out, v[i]->val.s);
+		} else {
+			strbuf_addstr(out, "name=");
+			add_python(out, &v[i]->val);
+		}
+		first = 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(canon_key(v[i]->key), "name"))
+			continue;
+		if (!first)
+			strbuf_addstr(out, ", ");
+		strbuf_addf(out, "%s=", v[i]->key);
+		add_python(out, &v[i]->val);
+		first = 0;
+	}
+	free(v);
+}
+
+/* The options as "#| key: value" lines, each newline-terminated. */
+static void add_quarto_options(struct strbuf *out, const struct document *doc,
+			       const struct chunk *c)
+{
+	const struct chunk_option **v;
+	size_t n = effective_options(&c->raw, &v);
+	for (size_t i = 0; i < n; i++) {
+		strbuf_addf(out, "#| %s: ", quarto_key(canon_key(v[i]->key)));
+		if (add_yaml(out, &v[i]->val) < 0)
+			weft_warn(doc->path, v[i]->line,
+				  "option '%s' is written as a quoted string in the notebook: "
+				  "YAML cannot hold the expression '%s' unquoted",
+				  v[i]->key, v[i]->val.src ? v[i]->val.src : "");
+		strbuf_addch(out, '\n');
+	}
+	free(v);
+}
+
+/* ---- chunk code and prose ----------------------------------------------- */
+
+/*
+ * The chunk's own code: document_read puts a source= file's contents in
+ * front of it; take them off again so the option alone brings them back.
+ */
+static char *own_code(const struct document *doc, const struct chunk *c)
+{
+	const char *code = c->code ? c->code : "";
+	if (!c->opts.source)
+		return xstrdup(code);
+	struct strbuf path, contents;
+	strbuf_init(&path);
+	strbuf_init(&contents);
+	const char *slash = strrchr(doc->path, '/');
+	if (c->opts.source[0] != '/' && slash)
+		strbuf_add(&path, doc->path, (size_t)(slash - doc->path) + 1);
+	strbuf_addstr(&path, c->opts.source);
+	char *res = NULL;
+	if (strbuf_read_file(&contents, path.buf) == 0) {
+		strbuf_rtrim(&contents);
+		strbuf_addch(&contents, '\n');
+		if (!strncmp(code, contents.buf, contents.len))
+			res = xstrdup(code + contents.len);
+	}
+	strbuf_free(&path);
+	strbuf_free(&contents);
+	return res ? res : xstrdup(code);
+}
+
+/* Code without its trailing newlines (the writers add their own). */
+static size_t code_len(const char *code)
+{
+	size_t n = strlen(code);
+	while (n && (code[n - 1] == '\n' || code[n - 1] == '\r'))
+		n--;
+	return n;
+}
+
+/*
+ * Fail when a code line would be read back as something other than code:
+ * `bad` says which lines the target's reader treats specially.
+ */
+static int check_code(const struct document *doc, const struct chunk *c, const char *code,
+		      int (*bad)(const char *, size_t), const char *what, struct weft_error *err)
+{
+	int line = c->code_line;
+	for (const char *p = code; *p; line++) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		if (bad(p, len))
+			return weft_error_set(err, doc->path, line, 1,
+					      "chunk %d: the code line '%.*s' would %s; "
+					      "choose another output format",
+					      c->number, (int)len, p, what);
+		p = nl ? nl + 1 : p + len;
+	}
+	return 0;
+}
+
+/* A code line a script reader would take for prose or options. */
+static int script_special(const char *s, size_t len)
+{
+	return script_doc_marker(s, len) || script_opt_marker(s, len);
+}
+
+/* A prose line a noweb reader would take for a chunk header. */
+static int noweb_opener(const char *s, size_t len)
+{
+	size_t off, olen;
+	return noweb_header(s, len, &off, &olen);
+}
+
+/* A prose line a markdown reader would take for a python chunk fence. */
+static int markdown_opener(const char *s, size_t len)
+{
+	size_t off, olen;
+	return markdown_header(s, len, &off, &olen);
+}
+
+/* Warn about prose lines that `opener` says the target's reader will take as chunk headers. */
+static void check_prose(const struct document *doc, const struct text_block *tb,
+			int (*opener)(const char *, size_t))
+{
+	for (size_t i = 0; i < tb->nsegs; i++) {
+		const struct text_segment *s = &tb->segs[i];
+		if (s->kind != SEG_TEXT)
+			continue;
+		int line = s->line, at_start = s->column <= 1;
+		for (const char *p = s->text; *p; line++, at_start = 1) {
+			const char *nl = strchr(p, '\n');
+			size_t len = nl ? (size_t)(nl - p) : strlen(p);
+			if (at_start && opener(p, len))
+				weft_warn(doc->path, line,
+					  "this prose line will be read as a code chunk header "
+					  "in the converted file");
+			p = nl ? nl + 1 : p + len;
+		}
+	}
+}
+
+/* A text block's prose, inline code spans back in their delimiters. */
+static void add_prose(struct strbuf *out, const struct text_block *tb)
+{
+	for (size_t i = 0; i < tb->nsegs; i++) {
+		const struct text_segment *s = &tb->segs[i];
+		if (s->kind == SEG_TEXT) {
+			strbuf_addstr(out, s->text);
+			continue;
+		}
+		const char *open = s->kind == SEG_INLINE_EXPR ? "<%=" : "<%";
+		if (strchr(s->text, '\n'))
+			strbuf_addf(out, "%s\n%s\n%%>", open, s->text);
+		else
+			strbuf_addf(out, "%s %s %%>", open, s->text);
+	}
+}
+
+/* True when the text is empty or only whitespace. */
+static int blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isspace((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* ---- the text formats ---------------------------------------------------- */
+
+/* Prose as "#'" lines; blank lines before and after the prose stay bare blank lines. */
+static void add_script_prose(struct strbuf *out, const char *text, size_t len)
+{
+	if (len && text[len - 1] == '\n')
+		len--; /* the last line's terminator; blank lines before it stay */
+	size_t first = 0, last = 0, nlines = 0;
+	int seen = 0;
+	/* find the first and last non-blank lines */
+	for (size_t p = 0, no = 0; p <= len; no++) {
+		const char *nl = memchr(text + p, '\n', len - p);
+		size_t e = nl ? (size_t)(nl - text) : len;
+		if (!blank(text + p, e - p)) {
+			if (!seen)
+				first = no;
+			last = no;
+			seen = 1;
+		}
+		nlines = no + 1;
+		p = e + 1;
+	}
+	for (size_t p = 0, no = 0; no < nlines; no++) {
+		const char *nl = memchr(text + p, '\n', len - p);
+		size_t e = nl ? (size_t)(nl - text) : len;
+		if (no)
+			strbuf_addch(out, '\n');
+		if (seen && no >= first && no <= last) {
+			strbuf_addstr(out, "#'");
+			if (e > p) {
+				strbuf_addch(out, ' ');
+				strbuf_add(out, text + p, e - p);
+			}
+		}
+		p = e + 1;
+	}
+}
+
+/* Front matter as the first part of a text format. */
+static void add_front_matter(struct strbuf *out, const struct document *doc,
+			     enum convert_format to)
+{
+	struct strbuf fm;
+	strbuf_init(&fm);
+	strbuf_addstr(&fm, "---\n");
+	strbuf_addstr(&fm, doc->front_matter);
+	if (!strbuf_ends_with(&fm, "\n"))
+		strbuf_addch(&fm, '\n');
+	strbuf_addstr(&fm, "---\n");
+	if (to == CONVERT_SCRIPT) {
+		add_script_prose(out, fm.buf, fm.len);
+		strbuf_addch(out, '\n');
+		if (doc->doc_defaults.n)
+			weft_warn(doc->path, 1,
+				  "a script has no front matter: the chunk defaults under 'weft:' "
+				  "become prose and will not apply when the script is read");
+	} else {
+		strbuf_add(out, fm.buf, fm.len);
+	}
+	strbuf_free(&fm);
+}
+
+/* One chunk in a text format. */
+static int add_text_chunk(struct strbuf *out, const struct document *doc,
+			  const struct src_lines *sl, const struct chunk *c, enum convert_format to,
+			  struct weft_error *err)
+{
+	char *code = own_code(doc, c);
+	size_t n = code_len(code);
+	int rc = 0;
+	if (to == CONVERT_NOWEB)
+		rc = check_code(doc, c, code, at_only, "end the noweb chunk", err);
+	else if (to == CONVERT_MARKDOWN)
+		rc = check_code(doc, c, code, fence_only, "end the markdown fence", err);
+	else
+		rc = check_code(doc, c, code, script_special,
+				"become prose or options in a script", err);
+	if (rc < 0) {
+		free(code);
+		return -1;
+	}
+
+	/* The options: as written on the header when possible, else canonical. */
+	struct strbuf opts;
+	strbuf_init(&opts);
+	char *verbatim = header_option_text(doc, sl, c);
+	if (verbatim) {
+		const char *v = verbatim;
+		if (to != CONVERT_NOWEB) /* pweave-convert keeps a noweb header's text whole */
+			while (isspace((unsigned char)*v))
+				v++;
+		strbuf_addstr(&opts, v);
+		free(verbatim);
+	} else {
+		add_pweave_options(&opts, c);
+	}
+
+	switch (to) {
+	case CONVERT_NOWEB:
+		strbuf_addf(out, "<<%s>>=\n", opts.buf);
+		break;
+	case CONVERT_MARKDOWN:
+		if (opts.len)
+			strbuf_addf(out, "```{python, %s}\n", opts.buf);
+		else
+			strbuf_addstr(out, "```python\n");
+		break;
+	default:
+		strbuf_addf(out, "#+%s%s\n", opts.len ? " " : "", opts.buf);
+		break;
+	}
+	strbuf_add(out, code, n);
+	if (n)
+		strbuf_addch(out, '\n');
+	if (to == CONVERT_NOWEB)
+		strbuf_addstr(out, "@\n");
+	else if (to == CONVERT_MARKDOWN)
+		strbuf_addstr(out, "```\n");
+	strbuf_free(&opts);
+	free(code);
+	return 0;
+}
+
+/* noweb, script or markdown: the parts joined with a newline, as pweave-convert does. */
+static int convert_text(const struct document *doc, const struct src_lines *sl,
+			enum convert_format to, struct strbuf *out, struct weft_error *err)
+{
+	struct strbuf prose;
+	strbuf_init(&prose);
+	if (doc->front_matter)
+		add_front_matter(out, doc, to);
+	for (size_t i = 0; i < doc->nblocks; i++) {
+		const struct block *b = &doc->blocks[i];
+		if (i)
+			strbuf_addch(out, '\n');
+		if (b->kind == BLOCK_CHUNK) {
+			if (add_text_chunk(out, doc, sl, &b->chunk, to, err) < 0) {
+				strbuf_free(&prose);
+				return -1;
+			}
+			continue;
+		}
+		strbuf_reset(&prose);
+		add_prose(&prose, &b->text);
+		if (to == CONVERT_SCRIPT) {
+			add_script_prose(out, prose.buf, prose.len);
+			continue;
+		}
+		check_prose(doc, &b->text, to == CONVERT_NOWEB ? noweb_opener : markdown_opener);
+		strbuf_add(out, prose.buf, prose.len);
+		/* prose from a notebook cell may lack its last newline; a header must start a line */
+		if (prose.len && prose.buf[prose.len - 1] != '\n' && i + 1 < doc->nblocks)
+			strbuf_addch(out, '\n');
+	}
+	if (out->len && out->buf[out->len - 1] != '\n')
+		strbuf_addch(out, '\n');
+	strbuf_free(&prose);
+	return 0;
+}
+
+/* ---- the notebook ----------------------------------------------------------- */
+
+/* nbformat's multiline string: a list of lines, each keeping its "\n". */
+static json_t *nb_lines(const char *s, size_t len)
+{
+	json_t *arr = json_array();
+	size_t start = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\n') {
+			json_array_append_new(arr, json_stringn(s + start, i + 1 - start));
+			start = i + 1;
+		}
+	}
+	if (start < len)
+		json_array_append_new(arr, json_stringn(s + start, len - start));
+	return arr;
+}
+
+/* A markdown or raw cell. */
+static json_t *nb_text_cell(const char *type, const char *s, size_t len)
+{
+	json_t *c = json_object();
+	json_object_set_new(c, "cell_type", json_string(type));
+	json_object_set_new(c, "metadata", json_object());
+	json_object_set_new(c, "source", nb_lines(s, len));
+	return c;
+}
+
+/* A code cell that has not run: "#|" option lines, then the code. */
+static json_t *nb_code_cell(const struct document *doc, const struct chunk *c)
+{
+	struct strbuf src;
+	strbuf_init(&src);
+	add_quarto_options(&src, doc, c);
+	char *code = own_code(doc, c);
+	strbuf_add(&src, code, code_len(code));
+	free(code);
+	/* an option line needs no newline after it when the cell holds no code */
+	if (strbuf_ends_with(&src, "\n"))
+		strbuf_setlen(&src, src.len - 1);
+	json_t *cell = json_object();
+	json_object_set_new(cell, "cell_type", json_string("code"));
+	json_object_set_new(cell, "execution_count", json_null());
+	json_object_set_new(cell, "metadata", json_object());
+	json_object_set_new(cell, "outputs", json_array());
+	json_object_set_new(cell, "source", nb_lines(src.buf, src.len));
+	strbuf_free(&src);
+	return cell;
+}
+
+/* Notebook metadata naming the python3 kernel (as the notebook renderer writes it). */
+static json_t *nb_metadata(void)
+{
+	return json_pack("{s:{s:s,s:s,s:s},s:{s:{s:s,s:i},s:s,s:s,s:s,s:s,s:s}}",
+			 "kernelspec", "display_name", "Python 3", "language", "python", "name",
+			 "python3", "language_info", "codemirror_mode", "name", "ipython", "version",
+			 3, "file_extension", ".py", "mimetype", "text/x-python", "name", "python",
+			 "nbconvert_exporter", "python", "pygments_lexer", "ipython3");
+}
+
+/* nbformat 4.4: a raw front matter cell, markdown cells for non-blank prose, code cells. */
+static int convert_notebook(const struct document *doc, struct strbuf *out,
+			    struct weft_error *err)
+{
+	json_t *cells = json_array();
+	struct strbuf sb;
+	strbuf_init(&sb);
+	if (doc->front_matter) {
+		strbuf_addf(&sb, "---\n%s", doc->front_matter);
+		if (!strbuf_ends_with(&sb, "\n"))
+			strbuf_addch(&sb, '\n');
+		strbuf_addstr(&sb, "---");
+		json_array_append_new(cells, nb_text_cell("raw", sb.buf, sb.len));
+	}
+	for (size_t i = 0; i < doc->nblocks; i++) {
+		const struct block *b = &doc->blocks[i];
+		if (b->kind == BLOCK_CHUNK) {
+			json_array_append_new(cells, nb_code_cell(doc, &b->chunk));
+			continue;
+		}
+		strbuf_reset(&sb);
+		add_prose(&sb, &b->text);
+		if (!blank(sb.buf, sb.len))
+			json_array_append_new(cells, nb_text_cell("markdown", sb.buf, sb.len));
+	}
+	strbuf_free(&sb);
+	json_t *nb = json_object();
+	json_object_set_new(nb, "cells", cells);
+	json_object_set_new(nb, "metadata", nb_metadata());
+	json_object_set_new(nb, "nbformat", json_integer(4));
+	json_object_set_new(nb, "nbformat_minor", json_integer(4));
+	char *text = json_dumps(nb, JSON_INDENT(1) | JSON_SORT_KEYS);
+	json_decref(nb);
+	if (!text)
+		return weft_error_set(err, doc->path, 0, 0, "cannot serialise the notebook");
+	strbuf_addstr(out, text);
+	strbuf_addch(out, '\n');
+	free(text);
+	return 0;
+}
+
+int convert_document(const struct document *doc, const char *source, size_t source_len,
+		     enum convert_format to, struct strbuf *out, struct weft_error *err)
+{
+	if ((int)to < 0 || (size_t)to >= sizeof(formats) / sizeof(formats[0]))
+		return weft_error_set(err, doc->path, 0, 0, "unknown conversion format %d", (int)to);
+	if (to == CONVERT_NOTEBOOK)
+		return convert_notebook(doc, out, err);
+	struct src_lines sl;
+	src_lines_init(&sl, source, source_len);
+	int rc = convert_text(doc, &sl, to, out, err);
+	src_lines_free(&sl);
+	return rc;
+}

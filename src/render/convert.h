@@ -1,0 +1,84 @@
+/*
+ * convert: write a document model back out as literate source, in any of
+ * the syntaxes weft reads: what `weft convert` (Pweave's pweave-convert)
+ * does. Nothing runs; there are no outputs.
+ *
+ *   noweb     "<<options>>=" ... "@"             (.Pnw)
+ *   script    "#' prose" lines, "#+ options"     (.py)
+ *   markdown  "```{python, options}" ... "```"   (.pmd)
+ *   notebook  nbformat 4.4 JSON, options as Quarto "#| key: value" lines
+ *             at the top of each code cell        (.ipynb)
+ *
+ * The text formats follow pweave-convert's layout: the parts (prose blocks
+ * and chunks) are joined with a newline, prose is written as read, so a
+ * script converted to noweb is byte for byte what Pweave writes.
+ *
+ * Chunk options keep the target's syntax:
+ *   - to noweb, script or markdown, a chunk whose options were all written on
+ *     its header line (noweb, script or markdown input) keeps that text as
+ *     written, spaces and quotes included; this needs the input's source
+ *     text (`source` below). Otherwise the options are written canonically
+ *     in Pweave's Python-literal syntax: the chunk name first as a bare word,
+ *     then key=value with Python literals, in document order, the last of
+ *     repeated keys winning.
+ *   - to notebook, every option becomes a "#| key: value" line with a YAML
+ *     value; eval, label, fig-cap, fig-dpi, fig-pos, fig-env and out-width
+ *     use Quarto's names (weft reads them back as Pweave's). A tuple becomes
+ *     a YAML list, which weft reads back as the same figure size.
+ *
+ * Inline code comes back as "<%= expr %>" / "<% code %>" (the reader keeps
+ * the code without delimiters or surrounding blanks). Front matter comes
+ * back first: a "---" block in noweb and markdown, a raw cell in a
+ * notebook, "#'" prose lines in a script (which has no front matter: weft
+ * then warns that `weft:` defaults will not be read back). A chunk with
+ * source= keeps the option and its own code, not the file's contents.
+ *
+ * What the target syntax cannot hold is an error naming file:line: a code
+ * line that would end the chunk on reading ("@" in noweb, a bare fence in
+ * markdown) or turn into prose or options in a script ("#'", "#+", "# %%").
+ * Prose that the target's reader would take for a chunk header is kept
+ * with a warning.
+ */
+#ifndef WEFT_CONVERT_H
+#define WEFT_CONVERT_H
+
+#include <stdio.h>
+
+#include "model/document.h"
+#include "util/error.h"
+#include "util/strbuf.h"
+
+enum convert_format {
+	CONVERT_NOWEB,
+	CONVERT_SCRIPT,
+	CONVERT_MARKDOWN,
+	CONVERT_NOTEBOOK,
+};
+
+/* The format named `name` ("noweb", "script", "markdown", "notebook"); -1 if unknown. */
+int convert_format_from_name(const char *name);
+/* The name of a format (the same names document_read takes as input formats). */
+const char *convert_format_name(enum convert_format f);
+/* The output extension without the dot: "Pnw", "py", "pmd", "ipynb". */
+const char *convert_extension(enum convert_format f);
+
+/*
+ * pweave-convert's default output path: the input without its last
+ * extension, plus "_converted" when the input is already in the target
+ * format, plus the target's extension. Returns malloc'd text.
+ */
+char *convert_default_output(const char *input, const char *input_format,
+			     enum convert_format to);
+
+/*
+ * Write `doc` in format `to`, appending to `out`. `source`/`source_len` is
+ * the text doc was read from (NULL: options are always written
+ * canonically). Returns 0, or -1 with err at file:line.
+ */
+int convert_document(const struct document *doc, const char *source, size_t source_len,
+		     enum convert_format to, struct strbuf *out, struct weft_error *err);
+
+/* Print "name  extension  description" for every output format. */
+void convert_list_formats(FILE *fp);
+
+#endif
