@@ -180,6 +180,24 @@ def lambda_runs_now_when_not_bound():
 
 
 @test
+def generator_expression_runs_later():
+    r = one("g = (x * k for x in xs)")
+    eq(r["reads"], ["k", "xs"])
+    eq(r["functions"]["g"], ["k"])
+    r = one("k = 1\ng = (x * k for x in xs)")
+    eq(r["reads"], ["xs"])
+    eq(r["functions"]["g"], ["k"])
+
+
+@test
+def expression_strings_read_names():
+    r = one("sub = df.query('a > @thr and b == `odd col`')\nv = pd.eval('x1 + y1 * 2')")
+    eq(r["reads"], ["a", "b", "df", "pd", "thr", "x1", "y1"])
+    r = one("s = df.eval(expr='c.mean() + off')")
+    eq(r["reads"], ["c", "df", "off"])
+
+
+@test
 def global_statement_in_function():
     r = one("def setg():\n    global G\n    G = base + 1\n")
     eq(r["writes"], ["G", "setg"])

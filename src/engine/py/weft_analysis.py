@@ -247,6 +247,46 @@ def _may_call(decorators):
     return False
 
 
+# Methods evaluating an expression string against the caller's variables.
+_STRING_EVALUATORS = frozenset({"query", "eval", "evaluate"})
+_KEYWORDS = frozenset({"and", "or", "not", "in", "is", "if", "else", "True", "False",
+                       "None", "lambda", "for"})
+
+
+def _identifiers(text):
+    """Python identifiers in an expression string (`quoted` parts skipped)."""
+    out = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "`":
+            j = text.find("`", i + 1)
+            i = n if j < 0 else j + 1
+        elif c in "'\"":
+            j = text.find(c, i + 1)
+            i = n if j < 0 else j + 1
+        elif c.isidentifier():
+            j = i + 1
+            while j < n and (text[j].isidentifier() or text[j].isdigit()):
+                j += 1
+            word = text[i:j]
+            # attribute names after a dot are not variables
+            k = i - 1
+            while k >= 0 and text[k] == " ":
+                k -= 1
+            if word not in _KEYWORDS and (k < 0 or text[k] != "."):
+                out.append(word)
+            i = j
+        elif c.isdigit():
+            j = i + 1
+            while j < n and (text[j].isalnum() or text[j] in "._"):
+                j += 1
+            i = j
+        else:
+            i += 1
+    return out
+
+
 def _root_name(node):
     """The Name at the root of x.a[b].c, or None."""
     while True:
@@ -530,6 +570,15 @@ class _ChunkAnalyzer:
         elif type(f) is ast.Attribute:
             if f.attr in ("_getframe", "import_module") and _root_name(f) in ("sys", "importlib"):
                 self.dynamic = True
+            elif f.attr in _STRING_EVALUATORS:
+                # pandas' query/eval and numexpr look names up in the
+                # caller's frame: names in the expression text are reads.
+                texts = [a for a in node.args[:1]] + [k.value for k in node.keywords
+                                                      if k.arg in ("expr", "ex")]
+                for a in texts:
+                    if type(a) is ast.Constant and type(a.value) is str:
+                        for name in _identifiers(a.value):
+                            self.load(name, scope)
             self.mutation(_root_name(f.value), scope)
         self.expr(f, scope)
         pure = callee in _PURE_CALLS
@@ -549,7 +598,12 @@ class _ChunkAnalyzer:
         evaluated in the enclosing scope."""
         gens = node.generators
         self.expr(gens[0].iter, scope)
-        cs = _Scope("comp", scope, scope.sink, scope.defer)
+        # A generator expression runs when consumed, maybe in a later chunk:
+        # like a lambda, its reads count now and go with what holds it.
+        lazy = None
+        if type(node) is ast.GeneratorExp and scope.sink is None:
+            lazy = _FuncInfo()
+        cs = _Scope("comp", scope, lazy or scope.sink, scope.defer)
         _collect_function_locals(node, cs)
         for i, g in enumerate(gens):
             if i:
@@ -562,6 +616,8 @@ class _ChunkAnalyzer:
             self.expr(node.value, cs)
         else:
             self.expr(node.elt, cs)
+        if lazy is not None:
+            self.use_code(lazy)
 
     def arguments_defaults(self, args, scope):
         """Defaults and annotations are evaluated where the def is."""
