@@ -18,7 +18,7 @@ struct text_render {
 	bool raw;        /* results is a raw format: pass text through */
 	int nfig;        /* figures of this chunk seen so far (Pweave's file counter) */
 	int shown;       /* figures of this chunk shown */
-	bool after_fig;  /* the last thing written was a figure */
+	const char *sep; /* to write before the next block: after a figure or raw display, or NULL */
 };
 
 /*
@@ -132,6 +132,14 @@ static void strip_ansi(struct strbuf *out, const char *s, size_t len)
 	}
 }
 
+/* Write the pending separator (a blank line after a figure or a raw display). */
+static void separate(struct text_render *r)
+{
+	if (r->sep)
+		strbuf_addstr(r->out, r->sep);
+	r->sep = NULL;
+}
+
 /* A code block: Pweave's "\n" + content, wrapped and indented, between codestart/codeend. */
 static void code_block(struct text_render *r, const char *code, size_t len, bool wrap)
 {
@@ -148,13 +156,12 @@ static void code_block(struct text_render *r, const char *code, size_t len, bool
 	strbuf_reset(&w);
 	add_indented(&w, p.buf, p.len, r->fl->indent);
 	fix_linefeeds(&w);
-	if (r->after_fig && r->fl->after_figure)
-		strbuf_addstr(r->out, r->fl->after_figure);
+	separate(r);
 	size_t fence = fence_for(w.buf, w.len);
 	add_markup(r->out, r->fl->codestart, r->lang, fence);
 	strbuf_add(r->out, w.buf, w.len);
 	add_markup(r->out, r->fl->codeend, r->lang, fence);
-	r->after_fig = false;
+	r->sep = NULL;
 	strbuf_free(&p);
 	strbuf_free(&w);
 }
@@ -168,7 +175,7 @@ static void text_result(struct text_render *r, const char *text, size_t len)
 	if (r->raw) {
 		fix_linefeeds(&t);
 		strbuf_add(r->out, t.buf, t.len);
-		r->after_fig = false;
+		r->sep = NULL;
 		strbuf_free(&t);
 		return;
 	}
@@ -188,13 +195,12 @@ static void text_result(struct text_render *r, const char *text, size_t len)
 	strbuf_addch(&b, '\n');
 	strbuf_reset(&w);
 	add_indented(&w, b.buf, b.len, r->fl->indent);
-	if (r->after_fig && r->fl->after_figure)
-		strbuf_addstr(r->out, r->fl->after_figure);
+	separate(r);
 	size_t fence = fence_for(w.buf, w.len);
 	add_markup(r->out, r->fl->outputstart, r->lang, fence);
 	strbuf_add(r->out, w.buf, w.len);
 	add_markup(r->out, r->fl->outputend, r->lang, fence);
-	r->after_fig = false;
+	r->sep = NULL;
 	strbuf_free(&t);
 	strbuf_free(&w);
 	strbuf_free(&b);
@@ -230,7 +236,7 @@ static int figure(struct text_render *r, const struct mime_item *img)
 	if (ch->opts.include && (!ch->opts.caption || r->shown == 0)) {
 		r->fl->figure(r->fl, r->out, ch, path.buf, ch->opts.caption);
 		r->shown++;
-		r->after_fig = true;
+		r->sep = r->fl->after_figure;
 	}
 	strbuf_free(&path);
 	return 0;
@@ -256,11 +262,16 @@ static int display(struct text_render *r, const struct output *o, bool show_text
 		return 0;
 	const struct mime_item *rich = figures_best_mime(o, r->fl->rich_mimes);
 	if (rich) {
-		if (r->after_fig && r->fl->after_figure)
-			strbuf_addstr(r->out, r->fl->after_figure);
+		/* Pweave's leading newline is the blank line before a raw display */
 		strbuf_addch(r->out, '\n');
 		strbuf_add(r->out, rich->data, rich->len);
-		r->after_fig = false;
+		/* raw HTML or markup ends at a blank line: end it before a following block */
+		r->sep = NULL;
+		if (rich->len) {
+			if (rich->data[rich->len - 1] != '\n')
+				strbuf_addch(r->out, '\n');
+			r->sep = "\n";
+		}
 		return 0;
 	}
 	const struct mime_item *plain = output_get_mime(o, "text/plain");
@@ -443,7 +454,7 @@ static int render_chunk(struct text_render *r, const struct chunk *ch)
 	r->lang = ch->lang ? ch->lang : "python";
 	r->raw = strcmp(results, "verbatim") != 0 && !hidden;
 	r->nfig = r->shown = 0;
-	r->after_fig = false;
+	r->sep = NULL;
 	const char *code = ch->code ? ch->code : "";
 
 	if (ran && ch->opts.term && ch->opts.echo && !hidden) {

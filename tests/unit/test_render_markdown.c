@@ -443,10 +443,19 @@ TEST(rich_displays)
 	add_result(oc, OUTPUT_EXECUTE_RESULT, "text/html", "<table><tr><td>1</td></tr></table>", -1);
 	add_result(oc, OUTPUT_DISPLAY_DATA, "text/markdown", "**bold**", -1);
 	char *md = mini_render(&m, "pandoc");
-	CHECK_STR(md, "```python\ndf\n```\n\n\n<table><tr><td>1</td></tr></table>\n**bold**");
+	CHECK_STR(md, "```python\ndf\n```\n\n\n<table><tr><td>1</td></tr></table>\n\n**bold**\n");
 	free(md);
 	char *lp = mini_render(&m, "leanpub");
-	CHECK(strstr(lp, "{line-numbers=off}\n~~~~~~~~\n<plain>\n~~~~~~~~\n\n\n**bold**") != NULL);
+	CHECK(strstr(lp, "{line-numbers=off}\n~~~~~~~~\n<plain>\n~~~~~~~~\n\n\n**bold**\n") != NULL);
+	pweave_executed_free(&m.px);
+	/* a raw HTML block is ended by a blank line before a following output block */
+	mini_init(&m, "d.pmd", 1, 0);
+	oc = mini_chunk(&m, "show()\n", NULL);
+	add_result(oc, OUTPUT_DISPLAY_DATA, "text/html", "<div>x</div>", -1);
+	add_stream(oc, "printed\n", -1);
+	md = mini_render(&m, "pandoc");
+	CHECK(strstr(md, "\n<div>x</div>\n\n```\nprinted\n```\n") != NULL);
+	free(md);
 	free(lp);
 	pweave_executed_free(&m.px);
 }
