@@ -41,7 +41,7 @@ struct engine {
 	char *python;         /* resolved executable */
 	char *identity;
 	struct strbuf rbuf;   /* bytes received, not yet split into lines */
-	struct strbuf died;   /* how the worker ended ("killed by signal 9 (Killed)") */
+	struct strbuf died;   /* how the worker ended ("was killed by signal 9 (Killed)") */
 	int exit_line;        /* document line of an os._exit, reported by the worker */
 };
 
@@ -201,11 +201,11 @@ static void identity_of(const char *python, struct strbuf *out)
 
 /* ---- process plumbing ---- */
 
-/* The worker's end, as text: "exited with status 3", "killed by signal 11 (Segmentation fault)". */
+/* The worker's end, as text: "exited with status 3", "was killed by signal 11 (Segmentation fault)". */
 static void describe_status(struct strbuf *out, int status)
 {
 	if (WIFSIGNALED(status))
-		strbuf_addf(out, "killed by signal %d (%s)", WTERMSIG(status),
+		strbuf_addf(out, "was killed by signal %d (%s)", WTERMSIG(status),
 			    strsignal(WTERMSIG(status)));
 	else if (WIFEXITED(status))
 		strbuf_addf(out, "exited with status %d", WEXITSTATUS(status));
@@ -270,6 +270,28 @@ static bool runtime_line(const char *line, size_t len)
 	return memmem(line, len, "\"<weft>/", 8) != NULL;
 }
 
+/* Drop faulthandler's lines about runtime frames from the stderr outputs of a crash. */
+static void strip_runtime_frames(struct output_list *outs)
+{
+	for (size_t i = 0; i < outs->n; i++) {
+		struct output *o = &outs->items[i];
+		if (o->type != OUTPUT_STREAM || strcmp(o->stream_name, "stderr") ||
+		    !memmem(o->text.buf, o->text.len, "\"<weft>/", 8))
+			continue;
+		struct strbuf kept;
+		strbuf_init(&kept);
+		for (size_t pos = 0; pos < o->text.len;) {
+			const char *nl = memchr(o->text.buf + pos, '\n', o->text.len - pos);
+			size_t n = nl ? (size_t)(nl - o->text.buf - pos) + 1 : o->text.len - pos;
+			if (!runtime_line(o->text.buf + pos, n))
+				strbuf_add(&kept, o->text.buf + pos, n);
+			pos += n;
+		}
+		strbuf_free(&o->text);
+		o->text = kept;
+	}
+}
+
 /*
  * After the worker died: what it wrote to stdout/stderr that the pump had not
  * forwarded yet (e.g. faulthandler's stack dump), appended as streams.
@@ -288,20 +310,8 @@ static void drain_leftovers(struct engine *e, struct output_list *outs)
 		while ((r = read(fds[i], buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR))
 			if (r > 0)
 				strbuf_add(&text, buf, (size_t)r);
-		if (outs && text.len) {
-			struct strbuf kept;
-			strbuf_init(&kept);
-			for (size_t pos = 0; pos < text.len;) {
-				const char *nl = memchr(text.buf + pos, '\n', text.len - pos);
-				size_t n = nl ? (size_t)(nl - text.buf - pos) + 1 : text.len - pos;
-				if (!runtime_line(text.buf + pos, n))
-					strbuf_add(&kept, text.buf + pos, n);
-				pos += n;
-			}
-			if (kept.len)
-				add_stream(outs, names[i], kept.buf, kept.len, -1);
-			strbuf_free(&kept);
-		}
+		if (outs && text.len)
+			add_stream(outs, names[i], text.buf, text.len, -1);
 		strbuf_free(&text);
 	}
 }
@@ -312,6 +322,8 @@ static void engine_die(struct engine *e, struct output_list *outs)
 	reap_worker(e);
 	close_fd(&e->sock);
 	drain_leftovers(e, outs);
+	if (outs)
+		strip_runtime_frames(outs);
 	close_fd(&e->out_rd);
 	close_fd(&e->err_rd);
 	e->alive = false;

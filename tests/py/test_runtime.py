@@ -138,6 +138,14 @@ def test_run_code_outputs():
     assert outputs() == []
 
 
+def test_top_level_await():
+    ns = {}
+    res = rt.ChunkResult()
+    rt.run_code("import asyncio\nasync def f():\n    return 5\nv = await f()\nawait f()\n", 1, ns, res)
+    assert res.status == "ok" and ns["v"] == 5
+    assert outputs()[0]["data"]["text/plain"] == "5"
+
+
 def test_error_lines():
     ns = {"__name__": "__main__"}
     res = rt.ChunkResult()

@@ -478,6 +478,12 @@ static void check_crash(const char *code, const char *want_msg, int want_line)
 	CHECK(o.error_line == want_line);
 	CHECK(err.line == want_line && err.file && !strcmp(err.file, docpath));
 	CHECK_STR(stream_text(&o, 0, "stdout"), "before\n"); /* output before the crash is kept */
+	for (size_t i = 0; i < o.outputs.n; i++) /* faulthandler's dump shows no runtime frames */
+		CHECK(!strstr(o.outputs.items[i].text.buf, "<weft>"));
+	if (strstr(want_msg, "signal 11")) {
+		const char *dump = stream_text(&o, 1, "stderr");
+		CHECK(dump && strstr(dump, "Segmentation fault") && strstr(dump, "doc.pmd\", line 32"));
+	}
 	CHECK(!engine_alive(e));
 	weft_error_free(&err);
 	chunk_outcome_free(&o);

@@ -535,14 +535,30 @@ def run_code(code, first_line, ns, result):
     if tree.body and isinstance(tree.body[-1], ast.Expr) and not ends_with_semicolon(source, tree.body[-1]):
         last = tree.body.pop()
     try:
-        exec(compile(tree, DOC_PATH, "exec", dont_inherit=True), ns)  # pylint: disable=exec-used
+        run_compiled(tree, "exec", ns)
         if last is not None:
-            expr = ast.Expression(last.value)
-            value = eval(compile(expr, DOC_PATH, "eval", dont_inherit=True), ns)  # pylint: disable=eval-used
+            value = run_compiled(ast.Expression(last.value), "eval", ns)
             if value is not None:
                 _display_one(value, "execute_result")
     except BaseException as exc:  # pylint: disable=broad-except
         result.record(exc)
+
+
+CO_COROUTINE = 0x80
+_loop = None  # the event loop top-level `await` runs on, kept across chunks
+
+
+def run_compiled(tree, mode, ns):
+    """Compile and run an AST; top-level `await` works as in Jupyter."""
+    code = compile(tree, DOC_PATH, mode, ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+    value = eval(code, ns)  # pylint: disable=eval-used
+    if code.co_flags & CO_COROUTINE:
+        global _loop  # pylint: disable=global-statement
+        import asyncio  # pylint: disable=import-outside-toplevel
+        if _loop is None or _loop.is_closed():
+            _loop = asyncio.new_event_loop()
+        value = _loop.run_until_complete(value)
+    return value
 
 
 def run_term(code, first_line, ns, result):
@@ -564,8 +580,7 @@ def run_term(code, first_line, ns, result):
         for index, node in enumerate(tree.body):
             set_statement(index)
             try:
-                mod = ast.Interactive([node])
-                exec(compile(mod, DOC_PATH, "single", dont_inherit=True), ns)  # pylint: disable=exec-used
+                run_compiled(ast.Interactive([node]), "single", ns)
             except BaseException as exc:  # pylint: disable=broad-except
                 result.record(exc)  # a console goes on with the next statement
             if STATE.fig:
