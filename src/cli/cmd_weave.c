@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache/store.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "model/document.h"
@@ -101,6 +102,26 @@ static int report_failures(const struct document *doc, const struct weave_result
 		fprintf(stderr, "%s: execution stopped at chunk %d; later chunks were not run\n",
 			doc->path, res->stopped_at + 1);
 	return failures;
+}
+
+/* Highlighter memo in the cache store, so unchanged code never restarts Pygments. */
+static int highlight_memo_get(void *ctx, const char *key, struct strbuf *out)
+{
+	json_t *v = NULL;
+	if (store_memo_get(ctx, "highlight", key, &v, NULL) != 1)
+		return -1;
+	int rc = json_is_string(v) ? 0 : -1;
+	if (rc == 0)
+		strbuf_add(out, json_string_value(v), json_string_length(v));
+	json_decref(v);
+	return rc;
+}
+
+static void highlight_memo_put(void *ctx, const char *key, const char *value, size_t len)
+{
+	json_t *v = json_stringn(value, len);
+	store_memo_put(ctx, "highlight", key, v, NULL);
+	json_decref(v);
 }
 
 enum {
@@ -215,6 +236,7 @@ int cmd_weave(int argc, char **argv)
 	char *outpath = output ? xstrdup(output) : default_output(path, render_extension(format));
 	struct highlighter hl;
 	highlighter_init(&hl, NULL);
+	struct store *store = NULL;
 
 	if (!strcmp(outpath, path)) {
 		fprintf(stderr, "weft: the report would overwrite %s; choose another path with -o\n", path);
@@ -225,6 +247,14 @@ int cmd_weave(int argc, char **argv)
 		goto out;
 	}
 	weave_results_init(&res, doc.nchunks, doc.ninline);
+	if (planner_uses_cache(&doc, &pc)) {
+		if (planner_open_store(&doc, &pc, &store, &err) < 0) {
+			fprintf(stderr, "weft: %s\n", weft_error_text(&err));
+			goto out;
+		}
+		pc.store = store;
+		highlighter_set_memo(&hl, highlight_memo_get, highlight_memo_put, store);
+	}
 
 	struct progress prog;
 	progress_init(&prog, quiet, pc.explain);
@@ -248,7 +278,7 @@ int cmd_weave(int argc, char **argv)
 		.highlight_ctx = &hl,
 	};
 	if (render_document(&doc, &res, &ro, &report, &err) < 0 ||
-	    fs_write_atomic(outpath, report.buf, report.len, &err) < 0) {
+	    fs_write_if_changed(outpath, report.buf, report.len, &err) < 0) {
 		fprintf(stderr, "weft: %s\n", weft_error_text(&err));
 		goto out;
 	}
@@ -261,6 +291,7 @@ int cmd_weave(int argc, char **argv)
 	status = report_failures(&doc, &res) ? 1 : 0;
 out:
 	highlighter_free(&hl);
+	store_close(store);
 	free(outpath);
 	strbuf_free(&report);
 	if (res.chunks)

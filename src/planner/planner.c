@@ -48,6 +48,7 @@ struct walk {
 	bool caching;              /* some unit takes part in the cache */
 	struct dataflow df;
 	struct store *store;
+	bool own_store;            /* opened here (else the caller's, from planner_config) */
 	char *doc_id;              /* the document as the store knows it (absolute path) */
 	json_t *live;              /* name -> unit index whose version the worker holds */
 	int live_rng;              /* unit whose random state the worker holds, -1 fresh */
@@ -86,13 +87,20 @@ static int walk_engine(struct walk *w, struct weft_error *err)
 {
 	if (w->engine)
 		return 0;
+	/* Chunks run in the document's folder, so relative data paths work from anywhere. */
+	char *dir = xstrdup(w->doc->path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
 	struct engine_config ec = {
 		.python = w->cfg->python,
 		.doc_path = w->doc->path,
-		.workdir = NULL,
+		.workdir = slash ? dir : NULL,
 		.timeout = w->cfg->timeout,
 	};
-	if (engine_start(&w->engine, &ec, err) < 0)
+	int rc = engine_start(&w->engine, &ec, err);
+	free(dir);
+	if (rc < 0)
 		return -1;
 	w->res->engine_started = true;
 	/* A fresh worker holds nothing this render produced. */
@@ -1048,14 +1056,38 @@ static char *eval_cache_extra(struct walk *w, size_t ui, struct weft_error *err)
 	return val;
 }
 
-static int walk_open_store(struct walk *w, struct weft_error *err)
+int planner_open_store(const struct document *doc, const struct planner_config *cfg,
+		       struct store **out, struct weft_error *err)
 {
 	struct strbuf dir;
 	strbuf_init(&dir);
-	store_default_dir(w->doc->path, w->cfg->cache_dir, &dir);
-	int rc = store_open(&w->store, dir.buf, err);
+	store_default_dir(doc->path, cfg->cache_dir, &dir);
+	if (dir.buf[0] != '/') {
+		/* The worker runs in the document's folder: hand it absolute paths. */
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd))) {
+			strbuf_free(&dir);
+			return weft_error_errno(err, NULL, "cannot find the current directory");
+		}
+		struct strbuf abs;
+		strbuf_init(&abs);
+		strbuf_addf(&abs, "%s/%s", cwd, dir.buf);
+		strbuf_free(&dir);
+		dir = abs;
+	}
+	int rc = store_open(out, dir.buf, err);
 	strbuf_free(&dir);
 	return rc;
+}
+
+bool planner_uses_cache(const struct document *doc, const struct planner_config *cfg)
+{
+	if (cfg->frozen || cfg->cache_all || doc->doc_cache)
+		return true;
+	for (size_t i = 0; i < doc->nchunks; i++)
+		if (document_chunk_const(doc, i)->opts.cache)
+			return true;
+	return false;
 }
 
 static void walk_init(struct walk *w, const struct document *doc, const struct planner_config *cfg,
@@ -1081,7 +1113,8 @@ static void walk_init(struct walk *w, const struct document *doc, const struct p
 static void walk_free(struct walk *w)
 {
 	engine_stop(w->engine);
-	store_close(w->store);
+	if (w->own_store)
+		store_close(w->store);
 	for (size_t i = 0; i < w->df.n; i++)
 		json_decref(w->meta[i]);
 	free(w->meta);
@@ -1228,8 +1261,13 @@ int planner_weave(const struct document *doc, const struct planner_config *cfg,
 	mark_passive_chunks(&w);
 	if (cfg->frozen)
 		w.caching = true;
-	if (w.caching && (walk_open_store(&w, err) < 0 || load_analyses(&w, err) < 0))
-		rc = -1;
+	if (w.caching) {
+		bool own = !cfg->store;
+		w.store = cfg->store;
+		w.own_store = own;
+		if ((own && planner_open_store(doc, cfg, &w.store, err) < 0) || load_analyses(&w, err) < 0)
+			rc = -1;
+	}
 	for (size_t ui = 0; ui < w.df.n && rc == 0; ui++) {
 		struct unit *u = &w.df.units[ui];
 		if (!u->evaluate) {

@@ -18,6 +18,8 @@
 #include "model/outcome.h"
 #include "util/error.h"
 
+struct store;
+
 enum planner_event {
 	PLANNER_UNIT_START, /* a chunk starts running */
 	PLANNER_UNIT_DONE,  /* a chunk is resolved (ran, cached, skipped, ...) */
@@ -39,7 +41,18 @@ struct planner_config {
 	bool explain;              /* --explain: print why each chunk runs */
 	planner_progress_fn progress;
 	void *progress_ctx;
+	struct store *store;       /* the cache store, opened by planner_open_store (NULL: none) */
 };
+
+/* True when this render uses the cache (--cache, --frozen, front matter, or a chunk's cache=True). */
+bool planner_uses_cache(const struct document *doc, const struct planner_config *cfg);
+
+/*
+ * Open the cache store for `doc` (--cache-dir, WEFT_CACHE_DIR, or .weft-cache/
+ * beside the document; made absolute, since chunks run in the document's folder).
+ */
+int planner_open_store(const struct document *doc, const struct planner_config *cfg,
+		       struct store **out, struct weft_error *err);
 
 /*
  * Run (or take from the cache) every chunk of `doc`, filling `res` (which the

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -37,4 +38,15 @@ fail:
 	unlink(tmp.buf);
 	strbuf_free(&tmp);
 	return -1;
+}
+
+int fs_write_if_changed(const char *path, const char *data, size_t len, struct weft_error *err)
+{
+	struct strbuf old;
+	strbuf_init(&old);
+	int same = strbuf_read_file(&old, path) == 0 && old.len == len && !memcmp(old.buf, data, len);
+	strbuf_free(&old);
+	if (same)
+		return 1;
+	return fs_write_atomic(path, data, len, err);
 }

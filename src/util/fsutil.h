@@ -14,4 +14,10 @@
  */
 int fs_write_atomic(const char *path, const char *data, size_t len, struct weft_error *err);
 
+/*
+ * As fs_write_atomic, but leave the file alone when it already holds exactly
+ * `data` (no write, no fsync, mtime kept). Returns 1 unchanged, 0 written, -1 error.
+ */
+int fs_write_if_changed(const char *path, const char *data, size_t len, struct weft_error *err);
+
 #endif
