@@ -554,6 +554,17 @@ static int html_chunk(struct html_ctx *hx, const struct chunk *ch)
 			html_code_block(hx, ch, code.buf);
 		rc = html_outputs(hx, ch, oc, HTML_ALL_STATEMENTS, &r);
 	}
+	if (rc == 0 && hx->page && oc && oc->state == CHUNK_STALE) {
+		/* --frozen: say the results predate the current code, and why */
+		strbuf_addstr(hx->out, "<div class=\"weft-note\">Frozen: these results are from an "
+				       "earlier version of this chunk");
+		if (oc->why) {
+			strbuf_addstr(hx->out, " (");
+			html_escape_str(hx->out, oc->why);
+			strbuf_addch(hx->out, ')');
+		}
+		strbuf_addstr(hx->out, ".</div>\n");
+	}
 	struct strbuf note;
 	strbuf_init(&note);
 	if (rc == 0 && figures_stop_note(hx->doc, hx->res, ch, &note)) {
@@ -599,6 +610,72 @@ static void html_block_text(struct html_ctx *hx, const struct text_block *tb, st
 			strbuf_addf(sb, "`[%s]`",
 				    io->error_message ? io->error_message : "inline code failed");
 	}
+}
+
+/* Undo md4c's escaping of code text (&amp; &lt; &gt; &quot;), appending to `out`. */
+static void html_unescape(struct strbuf *out, const char *s, size_t len)
+{
+	static const struct { const char *ent; char c; } ents[] = {
+		{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}};
+	for (size_t i = 0; i < len; i++) {
+		size_t k = 0;
+		if (s[i] == '&')
+			for (; k < 4; k++)
+				if (!strncmp(s + i, ents[k].ent, strlen(ents[k].ent)))
+					break;
+		if (s[i] == '&' && k < 4) {
+			strbuf_addch(out, ents[k].c);
+			i += strlen(ents[k].ent) - 1;
+		} else {
+			strbuf_addch(out, s[i]);
+		}
+	}
+}
+
+/*
+ * Fenced code in prose (```python ... ```) gets the same Pygments markup as
+ * chunks: md4c writes <pre><code class="language-X">, which is replaced when
+ * the highlighter can do it. Rewrites `html` in place.
+ */
+static void html_highlight_prose_code(struct html_ctx *hx, struct strbuf *html)
+{
+	static const char open[] = "<pre><code class=\"language-";
+	if (!hx->opts->highlight || !strstr(html->buf, open))
+		return;
+	struct strbuf res, code, lang, hl;
+	strbuf_init(&res);
+	strbuf_init(&code);
+	strbuf_init(&lang);
+	strbuf_init(&hl);
+	const char *p = html->buf, *q;
+	while ((q = strstr(p, open))) {
+		const char *ls = q + sizeof(open) - 1;
+		const char *le = strchr(ls, '"');
+		const char *cs = le ? strchr(le, '>') : NULL;
+		const char *ce = cs ? strstr(cs, "</code></pre>") : NULL;
+		if (!ce)
+			break;
+		strbuf_reset(&lang);
+		strbuf_add(&lang, ls, (size_t)(le - ls));
+		strbuf_reset(&code);
+		html_unescape(&code, cs + 1, (size_t)(ce - cs - 1));
+		strbuf_reset(&hl);
+		strbuf_add(&res, p, (size_t)(q - p));
+		if (hx->opts->highlight(hx->opts->highlight_ctx, code.buf, lang.buf, "html", &hl) == 0) {
+			strbuf_rtrim(&hl);
+			strbuf_add(&res, hl.buf, hl.len);
+		} else {
+			strbuf_add(&res, q, (size_t)(ce - q) + 13);
+		}
+		p = ce + 13; /* strlen("</code></pre>") */
+	}
+	strbuf_addstr(&res, p);
+	strbuf_reset(html);
+	strbuf_add(html, res.buf, res.len);
+	strbuf_free(&res);
+	strbuf_free(&code);
+	strbuf_free(&lang);
+	strbuf_free(&hl);
 }
 
 /*
@@ -857,6 +934,7 @@ static int html_render_page(struct html_ctx *hx)
 		strbuf_init(&wrapped);
 		strbuf_addstr(&wrapped, "<div class=\"weft-text\">\n");
 		strbuf_add(&wrapped, body.buf + before, body.len - before);
+		html_highlight_prose_code(hx, &wrapped);
 		strbuf_addstr(&wrapped, "</div>\n");
 		strbuf_setlen(&body, before);
 		strbuf_add(&body, wrapped.buf, wrapped.len);

@@ -413,6 +413,9 @@ static int latex_chunk(struct latex_ctx *lx, const struct chunk *ch)
 			latex_code_block(lx, ch, code.buf);
 		rc = latex_outputs(lx, ch, oc, LATEX_ALL_STATEMENTS, &r);
 	}
+	if (rc == 0 && oc && oc->state == CHUNK_STALE)
+		strbuf_addf(lx->out, "%% weft: frozen, results of chunk %d are from an earlier version%s%s\n",
+			    ch->number, oc->why ? ": " : "", oc->why ? oc->why : "");
 	struct strbuf note;
 	strbuf_init(&note);
 	if (rc == 0 && figures_stop_note(lx->doc, lx->res, ch, &note))

@@ -551,6 +551,40 @@ TEST(raw_results_and_hidden)
 	pweave_executed_free(&px);
 }
 
+/* Fenced code in prose is highlighted like chunks; a frozen chunk says its results are old. */
+TEST(prose_code_and_frozen_note)
+{
+	json_t *l = json_array();
+	json_array_append_new(l, doc_json("\nText.\n\n```python\nif a < b: pass  # cmp\n```\n\n"
+					  "```\nplain <text>\n```\n"));
+	json_array_append_new(l, chunk_json(1, "x = 1", json_pack("[o]", stream_json("old\n"))));
+	struct pweave_executed px;
+	CHECK(load_list(&px, l, "doc.pmd") == 0);
+	px.res.chunks[0].state = CHUNK_STALE;
+	px.res.chunks[0].why = xstrdup("code changed");
+	struct highlighter hl;
+	highlighter_init(&hl, NULL);
+	struct strbuf got;
+	strbuf_init(&got);
+	struct weft_error err;
+	weft_error_init(&err);
+	CHECK(render(&px, "md2html", have_pygments ? &hl : NULL, true, &got, &err) == 0);
+	if (have_pygments) {
+		CHECK(strstr(got.buf, "<span class=\"k\">if</span> <span class=\"n\">a</span> "
+				      "<span class=\"o\">&lt;</span>") != NULL);
+		CHECK(strstr(got.buf, "language-python") == NULL);
+	} else {
+		CHECK(strstr(got.buf, "<pre><code class=\"language-python\">if a &lt; b") != NULL);
+	}
+	CHECK(strstr(got.buf, "<pre><code>plain &lt;text&gt;\n</code></pre>") != NULL);
+	CHECK(strstr(got.buf, "Frozen: these results are from an earlier version of this chunk "
+			      "(code changed).") != NULL);
+	weft_error_free(&err);
+	strbuf_free(&got);
+	highlighter_free(&hl);
+	pweave_executed_free(&px);
+}
+
 /* pandoc2html / pandoc2latex name the format and pandoc when pandoc is missing. */
 TEST(pandoc_formats_need_pandoc)
 {
@@ -748,6 +782,7 @@ int main(void)
 	RUN(md2html_math_without_katex);
 	RUN(stopped_execution_marker);
 	RUN(raw_results_and_hidden);
+	RUN(prose_code_and_frozen_note);
 	RUN(pandoc_formats_need_pandoc);
 	RUN(highlight_memo_avoids_python);
 	RUN(highlight_unavailable_is_clean);
