@@ -136,6 +136,22 @@ def mutation_ndarray_inplace():
 
 
 @test
+def bulk_fingerprint_parallel_and_stable():
+    import hashlib
+    a = np.random.default_rng(3).random(20_000_000)       # 160 MB: hashed in pieces
+    mv = memoryview(a).cast("B")
+    d = ws._bulk_digest(mv)
+    pieces = b"".join(hashlib.sha256(mv[i:i + ws._PIECE]).digest()
+                      for i in range(0, mv.nbytes, ws._PIECE))
+    eq(d, hashlib.sha256(pieces).digest())
+    fp = ws.fingerprint(a)
+    a[-1] += 1.0
+    assert ws.fingerprint(a) != fp
+    a[-1] -= 1.0
+    eq(ws.fingerprint(a), fp)
+
+
+@test
 def mutation_through_alias():
     ns = fresh_ns()
     exec("a = [1]\nb = a\nc = [1]", ns)
@@ -293,7 +309,7 @@ cur = con.cursor()
 gen = (i for i in range(3))
 box = {"g": (i for i in range(2))}
 import os.path as osp
-names = ["k", "d", "arr", "farr", "big", "df", "lam", "add_k", "Point", "pt",
+names = ["k", "n", "d", "arr", "farr", "big", "df", "lam", "add_k", "Point", "pt",
          "cur", "gen", "box", "np", "osp", "absent"]
 out = ws.op_save({"names": names, "dir": sys.argv[1] if len(sys.argv) > 1 else DIR})
 print(json.dumps(out))
@@ -336,7 +352,7 @@ def restore_round_trip_other_process():
     blobs = os.path.join(d, "blobs")
     os.makedirs(blobs)
     moved = []
-    for n in ("d", "arr", "farr", "big", "df", "lam", "add_k", "Point", "pt", "np", "osp"):
+    for n in ("n", "d", "arr", "farr", "big", "df", "lam", "add_k", "Point", "pt", "np", "osp"):
         it = dict(items[n])
         if it["kind"] == "pickle":
             np_ = os.path.join(blobs, n + ".pkl")
@@ -359,6 +375,7 @@ def restore_round_trip_other_process():
         import numpy as np
         res = {{}}
         res["k"] = k
+        res["n"] = n
         res["d"] = d
         res["arr"] = arr.tolist()
         res["arr_dtype"] = str(arr.dtype)
@@ -387,6 +404,7 @@ def restore_round_trip_other_process():
         """)
     res = json.loads(out)
     eq(res["k"], 100)
+    eq(res["n"], 7)
     eq(res["d"], {"a": [1, 2, {"b": 3.5}], "t": [1, "x"]})
     eq(res["arr"], [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]])
     eq(res["arr_dtype"], "int32")
