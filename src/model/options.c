@@ -1052,6 +1052,10 @@ int chunk_options_resolve(struct chunk_options *out, const struct option_list *d
 		for (size_t i = 0; i < lists[l]->n; i++)
 			if (apply_option(out, &lists[l]->items[i], file, err) < 0)
 				return -1;
+		/* Pweave: a `label` replaces the name, wherever it was written. */
+		const struct chunk_option *label = option_list_get(lists[l], "label");
+		if (label && apply_option(out, label, file, err) < 0)
+			return -1;
 	}
 	return 0;
 }

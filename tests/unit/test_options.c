@@ -315,6 +315,14 @@ TEST(resolve_types)
 	CHECK(o.caption == NULL);
 	chunk_options_free(&o);
 
+	/* label wins over the name however they are ordered, as in Pweave */
+	CHECK(resolve("first, label='second'", &o, &err) == 0);
+	CHECK_STR(o.name, "second");
+	chunk_options_free(&o);
+	CHECK(resolve("label='lab2', name='nm'", &o, &err) == 0);
+	CHECK_STR(o.name, "lab2");
+	chunk_options_free(&o);
+
 	CHECK(resolve("wrap='code'", &o, &err) == 0);
 	CHECK_STR(o.wrap, "code");
 	chunk_options_free(&o);
