@@ -38,6 +38,11 @@ def timed(fn):
     return time.perf_counter() - t, r
 
 
+def sum_time(arr):
+    """Seconds to read every element (what using the data costs), and the sum."""
+    return timed(lambda: float(arr.sum()))
+
+
 def plain_write(arr, path):
     """The floor: the array's bytes written raw and fsynced."""
     with open(path, "wb") as f:
@@ -92,7 +97,7 @@ def main():
 
             t, loaded = timed(lambda: pickle_load(os.path.join(d, "dump.pkl")))
             res["load"].append(t)
-            t, _ = timed(lambda: float(loaded.sum()))
+            t, _ = sum_time(loaded)
             res["load_sum"].append(res["load"][-1] + t)
             del loaded
 
@@ -101,7 +106,7 @@ def main():
             assert r["errors"] == {}, r
             res["restore"].append(t)
             restored = __main__.__dict__["weft_bench_big"]
-            t, s = timed(lambda: float(restored.sum()))
+            t, s = sum_time(restored)
             res["restore_sum"].append(res["restore"][-1] + t)
             assert restored.shape == big.shape and s == float(big.sum())
             del restored
