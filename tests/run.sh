@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.." || exit 2
 log=$(mktemp); trap 'rm -f "$log"' EXIT
 passed=0; failed=0
 
-wanted() {
-	[ $# -eq 0 ] && return 0
+wanted() { # path: true when no filter was given or the path matches one
+	[ -z "$FILTER" ] && return 0
 	for w in $FILTER; do case "$1" in *"$w"*) return 0 ;; esac; done
 	return 1
 }
@@ -35,19 +35,19 @@ run_one() { # label command...
 
 for t in "$WEFT_BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
-	wanted "$t" $FILTER && run_one "unit/$(basename "$t")" "$t"
+	wanted "$t" && run_one "unit/$(basename "$t")" "$t"
 done
 for t in tests/cli/*.sh; do
 	[ -f "$t" ] || continue
-	wanted "$t" $FILTER && run_one "cli/$(basename "$t")" sh "$t"
+	wanted "$t" && run_one "cli/$(basename "$t")" sh "$t"
 done
 for t in tests/cli/test_*.py; do
 	[ -f "$t" ] || continue
-	wanted "$t" $FILTER && run_one "cli/$(basename "$t")" /usr/bin/python3 "$t"
+	wanted "$t" && run_one "cli/$(basename "$t")" /usr/bin/python3 "$t"
 done
 for t in tests/py/test_*.py; do
 	[ -f "$t" ] || continue
-	wanted "$t" $FILTER && run_one "py/$(basename "$t")" /usr/bin/python3 "$t"
+	wanted "$t" && run_one "py/$(basename "$t")" /usr/bin/python3 "$t"
 done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
