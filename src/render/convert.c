@@ -375,7 +375,7 @@ static int yaml_plain_ok(const char *s)
  * plain when YAML would keep it as text (weft then uses it as written);
  * returns -1 when it had to be quoted, which changes its meaning.
  */
-static int add_yaml(struct strbuf *out, const struct optval *v)
+static int add_yaml(struct strbuf *out, const struct optval *v, int in_flow)
 {
 	int rc = 0;
 	switch (v->kind) {
@@ -391,7 +391,7 @@ static int add_yaml(struct strbuf *out, const struct optval *v)
 			add_float(out, v->f);
 		break;
 	case OPTVAL_STRING:
-		if (simple_word(v->s) && !yaml_retypes(v->s))
+		if (v->s && yaml_plain_ok(v->s) && !(in_flow && strpbrk(v->s, ",[]{}")))
 			strbuf_addstr(out, v->s);
 		else
 			add_quoted(out, v->s ? v->s : "");
@@ -401,13 +401,13 @@ static int add_yaml(struct strbuf *out, const struct optval *v)
 		for (size_t i = 0; i < v->nitems; i++) {
 			if (i)
 				strbuf_addstr(out, ", ");
-			if (add_yaml(out, &v->items[i]) < 0)
+			if (add_yaml(out, &v->items[i], 1) < 0)
 				rc = -1;
 		}
 		strbuf_addch(out, ']');
 		break;
 	case OPTVAL_EXPR:
-		if (v->src && yaml_plain_ok(v->src) && !strpbrk(v->src, ",[]{}")) {
+		if (v->src && yaml_plain_ok(v->src) && !(in_flow && strpbrk(v->src, ",[]{}"))) {
 			strbuf_addstr(out, v->src);
 		} else {
 			add_quoted(out, v->src ? v->src : "");
@@ -416,6 +416,16 @@ static int add_yaml(struct strbuf *out, const struct optval *v)
 		break;
 	}
 	return rc;
+}
+
+/*
+ * cache_extra is a Python expression whatever syntax held it: weft uses its
+ * source text, so the writers copy that text rather than the parsed value.
+ */
+static int is_expression_option(const struct chunk_option *o)
+{
+	return !strcmp(o->key, "cache_extra") && o->val.src && o->val.src[0] &&
+	       o->val.kind != OPTVAL_NONE;
 }
 
 /* Quarto's name for a Pweave option, where weft's Quarto reader maps it back. */
@@ -455,7 +465,10 @@ static void add_pweave_options(struct strbuf *out, const struct chunk *c)
 		if (!first)
 			strbuf_addstr(out, ", ");
 		strbuf_addf(out, "%s=", v[i]->key);
-		add_python(out, &v[i]->val);
+		if (is_expression_option(v[i]))
+			strbuf_addstr(out, v[i]->val.src);
+		else
+			add_python(out, &v[i]->val);
 		first = 0;
 	}
 	free(v);
@@ -469,7 +482,11 @@ static void add_quarto_options(struct strbuf *out, const struct document *doc,
 	size_t n = effective_options(&c->raw, &v);
 	for (size_t i = 0; i < n; i++) {
 		strbuf_addf(out, "#| %s: ", quarto_key(canon_key(v[i]->key)));
-		if (add_yaml(out, &v[i]->val) < 0)
+		const char *src = v[i]->val.src;
+		if (is_expression_option(v[i]) &&
+		    (yaml_plain_ok(src) || ((src[0] == '"' || src[0] == '\'') && !strchr(src, '\\'))))
+			strbuf_addstr(out, src);
+		else if (add_yaml(out, &v[i]->val, 0) < 0)
 			weft_warn(doc->path, v[i]->line,
 				  "option '%s' is written as a quoted string in the notebook: "
 				  "YAML cannot hold the expression '%s' unquoted",
@@ -644,6 +661,36 @@ static void add_script_prose(struct strbuf *out, const char *text, size_t len)
 	}
 }
 
+/*
+ * The front matter's YAML: as written, or, for a document whose defaults came
+ * from elsewhere (a notebook's metadata), a `weft:` mapping made from them.
+ * Empty when there is neither.
+ */
+static void front_matter_yaml(struct strbuf *fm, const struct document *doc)
+{
+	if (doc->front_matter) {
+		strbuf_addstr(fm, doc->front_matter);
+		if (fm->len && !strbuf_ends_with(fm, "\n"))
+			strbuf_addch(fm, '\n');
+		return;
+	}
+	if (!doc->doc_defaults.n && !doc->doc_cache)
+		return;
+	const struct chunk_option **v;
+	size_t n = effective_options(&doc->doc_defaults, &v);
+	int has_cache = 0;
+	strbuf_addstr(fm, "weft:\n");
+	for (size_t i = 0; i < n; i++) {
+		strbuf_addf(fm, "  %s: ", canon_key(v[i]->key));
+		add_yaml(fm, &v[i]->val, 0);
+		strbuf_addch(fm, '\n');
+		has_cache |= !strcmp(v[i]->key, "cache");
+	}
+	if (doc->doc_cache && !has_cache)
+		strbuf_addstr(fm, "  cache: true\n");
+	free(v);
+}
+
 /* Front matter as the first part of a text format. */
 static void add_front_matter(struct strbuf *out, const struct document *doc,
 			     enum convert_format to)
@@ -651,9 +698,11 @@ static void add_front_matter(struct strbuf *out, const struct document *doc,
 	struct strbuf fm;
 	strbuf_init(&fm);
 	strbuf_addstr(&fm, "---\n");
-	strbuf_addstr(&fm, doc->front_matter);
-	if (!strbuf_ends_with(&fm, "\n"))
-		strbuf_addch(&fm, '\n');
+	front_matter_yaml(&fm, doc);
+	if (fm.len == 4) {
+		strbuf_free(&fm);
+		return;
+	}
 	strbuf_addstr(&fm, "---\n");
 	if (to == CONVERT_SCRIPT) {
 		add_script_prose(out, fm.buf, fm.len);
@@ -694,10 +743,14 @@ static int add_text_chunk(struct strbuf *out, const struct document *doc,
 	char *verbatim = header_option_text(doc, sl, c);
 	if (verbatim) {
 		const char *v = verbatim;
-		if (to != CONVERT_NOWEB) /* pweave-convert keeps a noweb header's text whole */
+		strbuf_addstr(&opts, v);
+		if (to != CONVERT_NOWEB) { /* pweave-convert keeps a noweb header's text whole */
 			while (isspace((unsigned char)*v))
 				v++;
-		strbuf_addstr(&opts, v);
+			strbuf_reset(&opts);
+			strbuf_addstr(&opts, v);
+			strbuf_rtrim(&opts);
+		}
 		free(verbatim);
 	} else {
 		add_pweave_options(&opts, c);
@@ -729,41 +782,69 @@ static int add_text_chunk(struct strbuf *out, const struct document *doc,
 	return 0;
 }
 
-/* noweb, script or markdown: the parts joined with a newline, as pweave-convert does. */
+/*
+ * Append one part to a text format. noweb joins the parts with a newline
+ * exactly as pweave-convert does (so its output matches Pweave's byte for
+ * byte, blank lines included). markdown and script, which pweave-convert does
+ * not write, join them so one blank line separates parts without adding one
+ * where the prose already has it: converting such a file again, or through a
+ * notebook and back, leaves it as it was.
+ */
+static void join_part(struct strbuf *out, const char *part, size_t len, enum convert_format to,
+		      int *nparts)
+{
+	if (to == CONVERT_NOWEB) {
+		if ((*nparts)++)
+			strbuf_addch(out, '\n');
+		strbuf_add(out, part, len);
+		return;
+	}
+	if (!len)
+		return;
+	if ((*nparts)++ && !strbuf_ends_with(out, "\n\n") && part[0] != '\n')
+		strbuf_addch(out, '\n');
+	strbuf_add(out, part, len);
+	if (part[len - 1] != '\n')
+		strbuf_addch(out, '\n');
+}
+
+/* noweb, script or markdown: front matter, then prose and chunks as parts. */
 static int convert_text(const struct document *doc, const struct src_lines *sl,
 			enum convert_format to, struct strbuf *out, struct weft_error *err)
 {
-	struct strbuf prose;
+	struct strbuf part, prose;
+	strbuf_init(&part);
 	strbuf_init(&prose);
-	if (doc->front_matter)
-		add_front_matter(out, doc, to);
-	for (size_t i = 0; i < doc->nblocks; i++) {
+	int nparts = 0, rc = 0;
+	add_front_matter(out, doc, to);
+	for (size_t i = 0; i < doc->nblocks && rc == 0; i++) {
 		const struct block *b = &doc->blocks[i];
-		if (i)
-			strbuf_addch(out, '\n');
+		strbuf_reset(&part);
 		if (b->kind == BLOCK_CHUNK) {
-			if (add_text_chunk(out, doc, sl, &b->chunk, to, err) < 0) {
-				strbuf_free(&prose);
-				return -1;
-			}
-			continue;
+			rc = add_text_chunk(&part, doc, sl, &b->chunk, to, err);
+		} else if (to == CONVERT_SCRIPT) {
+			strbuf_reset(&prose);
+			add_prose(&prose, &b->text);
+			add_script_prose(&part, prose.buf, prose.len);
+			if (!blank(part.buf, part.len))
+				strbuf_addch(&part, '\n');
+			else
+				strbuf_reset(&part);
+		} else {
+			check_prose(doc, &b->text, to == CONVERT_NOWEB ? noweb_opener : markdown_opener);
+			add_prose(&part, &b->text);
+			/* prose from a notebook cell may lack its last newline; a header must start a line */
+			if (part.len && part.buf[part.len - 1] != '\n' && i + 1 < doc->nblocks)
+				strbuf_addch(&part, '\n');
 		}
-		strbuf_reset(&prose);
-		add_prose(&prose, &b->text);
-		if (to == CONVERT_SCRIPT) {
-			add_script_prose(out, prose.buf, prose.len);
-			continue;
-		}
-		check_prose(doc, &b->text, to == CONVERT_NOWEB ? noweb_opener : markdown_opener);
-		strbuf_add(out, prose.buf, prose.len);
-		/* prose from a notebook cell may lack its last newline; a header must start a line */
-		if (prose.len && prose.buf[prose.len - 1] != '\n' && i + 1 < doc->nblocks)
-			strbuf_addch(out, '\n');
+		if (rc == 0)
+			join_part(out, part.buf, part.len, to, &nparts);
 	}
 	if (out->len && out->buf[out->len - 1] != '\n')
 		strbuf_addch(out, '\n');
+	strbuf_free(&part);
 	strbuf_free(&prose);
-	return 0;
+	return rc;
 }
 
 /* ---- the notebook ----------------------------------------------------------- */
@@ -833,10 +914,9 @@ static int convert_notebook(const struct document *doc, struct strbuf *out,
 	json_t *cells = json_array();
 	struct strbuf sb;
 	strbuf_init(&sb);
-	if (doc->front_matter) {
-		strbuf_addf(&sb, "---\n%s", doc->front_matter);
-		if (!strbuf_ends_with(&sb, "\n"))
-			strbuf_addch(&sb, '\n');
+	strbuf_addstr(&sb, "---\n");
+	front_matter_yaml(&sb, doc);
+	if (sb.len > 4) {
 		strbuf_addstr(&sb, "---");
 		json_array_append_new(cells, nb_text_cell("raw", sb.buf, sb.len));
 	}
@@ -848,8 +928,15 @@ static int convert_notebook(const struct document *doc, struct strbuf *out,
 		}
 		strbuf_reset(&sb);
 		add_prose(&sb, &b->text);
-		if (!blank(sb.buf, sb.len))
-			json_array_append_new(cells, nb_text_cell("markdown", sb.buf, sb.len));
+		/* a cell holds its prose without the blank lines around it (Jupyter's way) */
+		size_t from = 0, to_ = sb.len;
+		while (to_ > 0 && isspace((unsigned char)sb.buf[to_ - 1]))
+			to_--;
+		for (size_t k = 0; k < to_ && isspace((unsigned char)sb.buf[k]); k++)
+			if (sb.buf[k] == '\n')
+				from = k + 1;
+		if (to_ > from)
+			json_array_append_new(cells, nb_text_cell("markdown", sb.buf + from, to_ - from));
 	}
 	strbuf_free(&sb);
 	json_t *nb = json_object();
