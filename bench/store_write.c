@@ -117,7 +117,8 @@ int main(int argc, char **argv)
 
 		fill(data, len, 10 * r + 2);
 		t = now();
-		if (store_blob_put_mem(st, data, len, hash, &err) < 0) {
+		if (store_blob_put_mem(st, data, len, hash, &err) < 0 ||
+		    store_blob_flush(st, &err) < 0) {
 			fprintf(stderr, "%s\n", weft_error_text(&err));
 			return 1;
 		}
@@ -138,7 +139,8 @@ int main(int argc, char **argv)
 		if (fd >= 0)
 			close(fd);
 		double t_written = now();
-		if (store_blob_put_file(st, path.buf, hash, &err) < 0) {
+		if (store_blob_put_file(st, path.buf, hash, &err) < 0 ||
+		    store_blob_flush(st, &err) < 0) {
 			fprintf(stderr, "%s\n", weft_error_text(&err));
 			return 1;
 		}
@@ -161,6 +163,65 @@ int main(int argc, char **argv)
 	printf("  write tmp + store_blob_put_file %6.0f MiB/s  (%.3f s; put_file part %.3f s)\n",
 	       mib / ft, ft, fp);
 	printf("  put of bytes already stored     %6.0f MiB/s  (%.3f s)\n", mib / d, d);
+
+	/* Small operations, as a document with many chunks does them: each
+	 * entry with B blobs of 1 KiB (outputs, a few saved names). */
+	enum { N = 200, B = 4 };
+	char small[1024];
+	double t0 = now(), t_put1 = 0;
+	for (int i = 0; i < N; i++) {
+		char key[32], hs[B][STORE_HASH_SIZE];
+		const char *hp[B];
+		int nb = i < N / 2 ? 1 : B;
+		if (i == N / 2) {
+			t_put1 = now() - t0;
+			t0 = now();
+		}
+		for (int b = 0; b < nb; b++) {
+			fill(small, sizeof(small), 1000 + (unsigned)(B * i + b));
+			if (store_blob_put_mem(st, small, sizeof(small), hs[b], &err) < 0) {
+				fprintf(stderr, "%s\n", weft_error_text(&err));
+				return 1;
+			}
+			hp[b] = hs[b];
+		}
+		snprintf(key, sizeof(key), "entry-%d", i);
+		json_t *meta = json_pack("{s:i, s:[s]}", "i", i, "outputs", "x");
+		if (store_entry_put(st, key, meta, hp, (size_t)nb, "bench.pmd", key, 0.1, &err) < 0) {
+			fprintf(stderr, "%s\n", weft_error_text(&err));
+			return 1;
+		}
+		json_decref(meta);
+	}
+	double t_put4 = now() - t0;
+	store_close(st);
+	t0 = now();
+	if (store_open(&st, cdir.buf, &err) < 0) {
+		fprintf(stderr, "%s\n", weft_error_text(&err));
+		return 1;
+	}
+	double t_open = now() - t0;
+	t0 = now();
+	int hits = 0;
+	for (int i = 0; i < N; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "entry-%d", i);
+		json_t *meta = NULL;
+		hits += store_entry_get(st, key, &meta, NULL) == 1;
+		json_decref(meta);
+	}
+	double t_get = now() - t0;
+	t0 = now();
+	store_close(st);
+	double t_close = now() - t0;
+	if (store_open(&st, cdir.buf, &err) < 0)
+		return 1;
+	printf("small operations, %d entries, blobs of 1 KiB\n", N);
+	printf("  entry put with 1 blob           %6.2f ms each\n", 1e3 * t_put1 / (N / 2));
+	printf("  entry put with %d blobs          %6.2f ms each\n", B, 1e3 * t_put4 / (N / 2));
+	printf("  store_open (existing)           %6.2f ms\n", 1e3 * t_open);
+	printf("  entry get (hit, %d/%d)         %6.1f us each\n", hits, N, 1e6 * t_get / N);
+	printf("  store_close writing last-used   %6.2f ms\n", 1e3 * t_close);
 
 	uint64_t removed;
 	store_clean(st, NULL, &removed, NULL);

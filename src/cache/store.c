@@ -4,8 +4,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,12 @@ struct used_row {
 	char *key;
 };
 
+/* A blob written to tmp/ and hashed, waiting to be published. */
+struct pending_blob {
+	char *tmp;
+	char hash[STORE_HASH_SIZE];
+};
+
 struct store {
 	char *dir;
 	char *index_path;
@@ -36,7 +44,11 @@ struct store {
 	struct used_row *used;
 	size_t nused, used_alloc;
 	unsigned tmp_counter;
+	struct pending_blob *pending;   /* see store_blob_flush */
+	size_t npending, pending_alloc;
 };
+
+static void pending_drop(struct store *st);
 
 static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS entry ("
@@ -84,19 +96,6 @@ static char *path_join(const char *dir, const char *name)
 	strbuf_init(&sb);
 	strbuf_addf(&sb, "%s/%s", dir, name);
 	return strbuf_detach(&sb, NULL);
-}
-
-/* fsync a directory so a rename or create inside it survives a crash. */
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	int saved = errno;
-	close(fd);
-	errno = saved;
-	return rc;
 }
 
 /* Write all of buf, retrying short writes and EINTR. */
@@ -436,6 +435,9 @@ static int read_user_version(struct store *st, struct weft_error *err)
 static int db_setup(struct store *st, struct weft_error *err)
 {
 	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	/* Closing would otherwise checkpoint the WAL with an fsync on every
+	 * run (~30 ms here); SQLite's automatic checkpoints bound its size. */
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	/* The first statement reads the header: a non-database fails here. */
 	sqlite3_stmt *stmt = db_prepare(st, "PRAGMA journal_mode=WAL", err);
 	if (!stmt)
@@ -512,6 +514,8 @@ static void store_free(struct store *st)
 		free(st->used[i].key);
 	}
 	free(st->used);
+	pending_drop(st);
+	free(st->pending);
 	free(st->dir);
 	free(st->index_path);
 	free(st->blobs_dir);
@@ -661,6 +665,11 @@ void store_close(struct store *st)
 {
 	if (!st)
 		return;
+	struct weft_error err;
+	weft_error_init(&err);
+	if (store_blob_flush(st, &err) < 0)
+		weft_warn(err.file, 0, "%s", err.msg.buf);
+	weft_error_free(&err);
 	flush_used(st);
 	store_free(st);
 }
@@ -676,43 +685,176 @@ int store_blob_path(const struct store *st, const char *hash, struct strbuf *out
 	return 0;
 }
 
-/* Rename a finished, fsynced temp file to its blob name and fsync the directories. */
-static int blob_publish(struct store *st, const char *tmp, const char *hash,
-			struct weft_error *err)
+/* ---- publishing: fsync, rename, fsync directory, in parallel batches ---- */
+
+/* At most this many syncs in flight; the filesystem folds concurrent
+ * syncs into one journal commit (measured: 8 parallel fdatasyncs cost
+ * about what 1-2 sequential ones do). */
+#define STORE_SYNC_THREADS 8
+
+struct sync_job {
+	char **paths;        /* files or directories to sync */
+	int *errs;           /* errno per path, 0 when synced */
+	size_t n;
+	int dirs;            /* fsync directories rather than fdatasync files */
+	atomic_size_t next;  /* next index to take */
+};
+
+/* Sync one path: the data and size of a file, or the entries of a directory. */
+static int sync_one(const char *path, int dir)
 {
-	struct strbuf sub, dst;
-	strbuf_init(&sub);
+	int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno;
+	int rc = dir ? fsync(fd) : fdatasync(fd);
+	int e = rc < 0 ? errno : 0;
+	close(fd);
+	return e;
+}
+
+/* Worker: take paths off the shared counter until none are left. */
+static void *sync_worker(void *arg)
+{
+	struct sync_job *job = arg;
+	for (;;) {
+		size_t i = atomic_fetch_add(&job->next, 1);
+		if (i >= job->n)
+			break;
+		job->errs[i] = sync_one(job->paths[i], job->dirs);
+	}
+	return NULL;
+}
+
+/* Sync every path, several at a time. Returns the index of a failed path
+ * (errno set), or -1 when all are synced. Threads live only inside this
+ * call, so the process is single-threaded again whenever it may fork. */
+static long sync_all(char **paths, size_t n, int dirs)
+{
+	struct sync_job job = { .paths = paths, .n = n, .dirs = dirs };
+	job.errs = xcalloc(n ? n : 1, sizeof(int));
+	atomic_init(&job.next, 0);
+	pthread_t th[STORE_SYNC_THREADS];
+	size_t nth = n < STORE_SYNC_THREADS ? n : STORE_SYNC_THREADS, started = 0;
+	if (nth > 1)
+		for (; started < nth - 1; started++)
+			if (pthread_create(&th[started], NULL, sync_worker, &job) != 0)
+				break;
+	sync_worker(&job); /* this thread works too, and alone if threads fail */
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	long bad = -1;
+	for (size_t i = 0; i < n && bad < 0; i++)
+		if (job.errs[i]) {
+			bad = (long)i;
+			errno = job.errs[i];
+		}
+	free(job.errs);
+	return bad;
+}
+
+/* Is blob `hash` waiting in the queue? */
+static int blob_pending(const struct store *st, const char *hash)
+{
+	for (size_t i = 0; i < st->npending; i++)
+		if (!strcmp(st->pending[i].hash, hash))
+			return 1;
+	return 0;
+}
+
+/* Forget the queue, removing its temporary files (after a failure). */
+static void pending_drop(struct store *st)
+{
+	for (size_t i = 0; i < st->npending; i++) {
+		unlink(st->pending[i].tmp);
+		free(st->pending[i].tmp);
+	}
+	st->npending = 0;
+}
+
+int store_blob_flush(struct store *st, struct weft_error *err)
+{
+	if (!st->npending)
+		return 0;
+	size_t n = st->npending;
+	char **paths = xcalloc(n, sizeof(char *));
+	char **dirs = xcalloc(n + 1, sizeof(char *));
+	size_t ndirs = 0;
+	int rc = -1, new_subdir = 0;
+	struct strbuf dst;
 	strbuf_init(&dst);
-	int rc = -1;
-	strbuf_addf(&sub, "%s/%.2s", st->blobs_dir, hash);
-	store_blob_path(st, hash, &dst);
-	if (mkdir(sub.buf, 0700) == 0) {
-		if (fsync_dir(st->blobs_dir) < 0) {
-			weft_error_errno(err, st->blobs_dir, "cannot sync cache directory");
+
+	/* 1. The bytes, on disk before any name promises them. */
+	for (size_t i = 0; i < n; i++)
+		paths[i] = st->pending[i].tmp;
+	long bad = sync_all(paths, n, 0);
+	if (bad >= 0) {
+		weft_error_errno(err, paths[bad], "cannot sync file to cache");
+		pending_drop(st);
+		goto out;
+	}
+	/* 2. The names. */
+	for (size_t i = 0; i < n; i++) {
+		const char *hash = st->pending[i].hash;
+		char *sub = xmalloc(strlen(st->blobs_dir) + 4);
+		sprintf(sub, "%s/%.2s", st->blobs_dir, hash);
+		if (mkdir(sub, 0700) == 0) {
+			new_subdir = 1;
+		} else if (errno != EEXIST) {
+			weft_error_errno(err, sub, "cannot create cache directory");
+			free(sub);
+			pending_drop(st);
 			goto out;
 		}
-	} else if (errno != EEXIST) {
-		weft_error_errno(err, sub.buf, "cannot create cache directory");
-		goto out;
-	}
-	if (rename(tmp, dst.buf) < 0) {
-		if (errno == EXDEV)
-			weft_error_set(err, tmp, 0, 0,
-				       "blob must be written inside the cache's tmp directory %s",
-				       st->tmp_dir);
-		else
+		strbuf_reset(&dst);
+		store_blob_path(st, hash, &dst);
+		if (rename(st->pending[i].tmp, dst.buf) < 0) {
 			weft_error_errno(err, dst.buf, "cannot store blob");
-		goto out;
+			free(sub);
+			pending_drop(st);
+			goto out;
+		}
+		free(st->pending[i].tmp);
+		st->pending[i].tmp = xstrdup(""); /* renamed: nothing left to unlink */
+		size_t k;
+		for (k = 0; k < ndirs && strcmp(dirs[k], sub); k++)
+			;
+		if (k < ndirs)
+			free(sub);
+		else
+			dirs[ndirs++] = sub;
 	}
-	if (fsync_dir(sub.buf) < 0) {
-		weft_error_errno(err, sub.buf, "cannot sync cache directory");
+	/* 3. The directories holding the new names. */
+	if (new_subdir)
+		dirs[ndirs++] = xstrdup(st->blobs_dir);
+	bad = sync_all(dirs, ndirs, 1);
+	if (bad >= 0) {
+		weft_error_errno(err, dirs[bad], "cannot sync cache directory");
 		goto out;
 	}
 	rc = 0;
 out:
-	strbuf_free(&sub);
+	for (size_t i = 0; i < st->npending; i++)
+		free(st->pending[i].tmp);
+	st->npending = 0;
+	for (size_t i = 0; i < ndirs; i++)
+		free(dirs[i]);
+	free(dirs);
+	free(paths);
 	strbuf_free(&dst);
 	return rc;
+}
+
+/* Queue a finished temp file as blob `hash`; a duplicate is dropped at once. */
+static void blob_enqueue(struct store *st, const char *tmp, const char *hash)
+{
+	if (blob_pending(st, hash)) {
+		unlink(tmp);
+		return;
+	}
+	ARRAY_GROW(st->pending, st->npending + 1, st->pending_alloc);
+	st->pending[st->npending].tmp = xstrdup(tmp);
+	memcpy(st->pending[st->npending].hash, hash, STORE_HASH_SIZE);
+	st->npending++;
 }
 
 /* True when blob `hash` exists with the given size (a cheap presence check). */
@@ -733,38 +875,38 @@ int store_blob_put_file(struct store *st, const char *tmp_path, char hash_out[ST
 	int fd = open(tmp_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return weft_error_errno(err, tmp_path, "cannot open file to cache");
-	struct stat sb;
+	struct stat sb, tb;
 	uint64_t size = 0;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
 		close(fd);
 		return weft_error_set(err, tmp_path, 0, 0, "not a regular file, cannot cache it");
+	}
+	/* rename() needs one filesystem: catch a stray path now, not at flush. */
+	if (stat(st->tmp_dir, &tb) < 0 || tb.st_dev != sb.st_dev) {
+		close(fd);
+		return weft_error_set(err, tmp_path, 0, 0,
+				      "file to cache must be written inside the cache's tmp "
+				      "directory %s", st->tmp_dir);
 	}
 	if (hash_xxh128_fd(fd, hash_out, &size) < 0) {
 		weft_error_errno(err, tmp_path, "cannot read file to cache");
 		close(fd);
 		return -1;
 	}
+	close(fd);
 	if (blob_present(st, hash_out, size)) {
-		close(fd);
 		unlink(tmp_path);
 		return 0;
 	}
-	/* The bytes must be on disk before the name that promises them
-	 * (fdatasync includes the size, all a blob needs). */
-	if (fdatasync(fd) < 0) {
-		weft_error_errno(err, tmp_path, "cannot sync file to cache");
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return blob_publish(st, tmp_path, hash_out, err);
+	blob_enqueue(st, tmp_path, hash_out);
+	return 0;
 }
 
 int store_blob_put_mem(struct store *st, const void *data, size_t len,
 		       char hash_out[STORE_HASH_SIZE], struct weft_error *err)
 {
 	hash_xxh128_hex(data, len, hash_out);
-	if (blob_present(st, hash_out, len))
+	if (blob_present(st, hash_out, len) || blob_pending(st, hash_out))
 		return 0;
 	struct strbuf tmp;
 	strbuf_init(&tmp);
@@ -775,19 +917,24 @@ int store_blob_put_mem(struct store *st, const void *data, size_t len,
 		weft_error_errno(err, tmp.buf, "cannot create cache file");
 		goto out;
 	}
-	if (write_all(fd, data, len) < 0 || fdatasync(fd) < 0) {
+	if (write_all(fd, data, len) < 0) {
 		weft_error_errno(err, tmp.buf, "cannot write cache file");
 		close(fd);
 		unlink(tmp.buf);
 		goto out;
 	}
 	close(fd);
-	rc = blob_publish(st, tmp.buf, hash_out, err);
-	if (rc < 0)
-		unlink(tmp.buf);
+	blob_enqueue(st, tmp.buf, hash_out);
+	rc = 0;
 out:
 	strbuf_free(&tmp);
 	return rc;
+}
+
+/* Publish the queue if `hash` is in it, so it can be read. */
+static int blob_ready(struct store *st, const char *hash, struct weft_error *err)
+{
+	return blob_pending(st, hash) ? store_blob_flush(st, err) : 0;
 }
 
 /* A blob failed its check: say so and remove it, so it reads as a miss. */
@@ -816,6 +963,10 @@ int store_blob_read(struct store *st, const char *hash, struct strbuf *out,
 	}
 	size_t old = out->len;
 	int rc;
+	if (blob_ready(st, hash, err) < 0) {
+		strbuf_free(&path);
+		return -1;
+	}
 	if (strbuf_read_file(out, path.buf) < 0) {
 		strbuf_setlen(out, old);
 		if (errno == ENOENT) {
@@ -849,6 +1000,11 @@ int store_blob_verify(struct store *st, const char *hash)
 	}
 	char got[STORE_HASH_SIZE];
 	int rc;
+	struct weft_error err;
+	weft_error_init(&err);
+	if (blob_ready(st, hash, &err) < 0)
+		weft_warn(err.file, 0, "%s", err.msg.buf);
+	weft_error_free(&err);
 	if (hash_xxh128_file(path.buf, got, NULL, NULL) < 0) {
 		weft_warn(path.buf, 0, "cached blob is missing or unreadable; treating it as a "
 				       "cache miss");
@@ -903,7 +1059,8 @@ int store_entry_put(struct store *st, const char *key, json_t *meta, const char 
 	struct strbuf path;
 	strbuf_init(&path);
 
-	if (tx_begin(st, err) < 0)
+	/* Queued blobs reach the disk before an entry can point at them. */
+	if (store_blob_flush(st, err) < 0 || tx_begin(st, err) < 0)
 		goto fail_notx;
 	if (!(s = db_prepare(st, "DELETE FROM entry WHERE key=?1", err)))
 		goto fail;
@@ -1508,6 +1665,8 @@ int store_gc(struct store *st, uint64_t max_bytes, struct store_gc_report *repor
 	struct store_gc_report rep;
 	memset(&rep, 0, sizeof(rep));
 	flush_used(st); /* so LRU order includes this run's hits */
+	if (store_blob_flush(st, err) < 0)
+		return -1;
 	rep.tmp_removed = sweep_tmp(st);
 
 	struct hash_set referenced = { 0 }, present = { 0 };
@@ -1569,6 +1728,8 @@ int store_clean(struct store *st, const char *doc, uint64_t *removed, struct wef
 	struct store_gc_report rep;
 	memset(&rep, 0, sizeof(rep));
 	uint64_t n = 0;
+	if (store_blob_flush(st, err) < 0)
+		return -1;
 	if (!doc)
 		sweep_tmp(st);
 	if (tx_begin(st, err) < 0)

@@ -21,8 +21,8 @@
  *
  * Concurrency and crashes. Several processes may share a directory: the
  * index is in WAL mode with a busy timeout, and every index change is one
- * transaction. A blob becomes visible only by rename after fsync of the file
- * (and its directory). A process killed at any moment leaves a usable store:
+ * transaction. A blob becomes visible only by rename after fsync of the file,
+ * and the directory is fsynced before any entry refers to it. A process killed at any moment leaves a usable store:
  * at worst a temporary file (removed by store_gc) or a blob no entry
  * references yet (also removed by store_gc). An entry whose blob is missing
  * or has the wrong size is a miss; a blob whose contents fail their hash is
@@ -94,20 +94,32 @@ const char *store_tmp_dir(const struct store *st);
 /* A fresh, unused path in the tmp dir for this process, appended to out. */
 void store_tmp_path(struct store *st, struct strbuf *out);
 
-/* ---- blobs ---- */
+/* ---- blobs ----
+ *
+ * A put returns the blob's hash at once but publishes it lazily: the file
+ * waits, complete, in tmp/ until store_blob_flush, which fdatasyncs every
+ * waiting file, renames each into blobs/, then fsyncs the directories, so
+ * a blob becomes visible only by rename after its bytes are on disk. The
+ * syncs of one flush run in parallel, which lets the filesystem fold them
+ * into one journal commit (several times faster than one by one).
+ * store_entry_put, store_blob_read/verify of a waiting blob, store_gc,
+ * store_clean and store_close flush first, so callers need not.
+ */
 
 /*
- * Move a finished file, written inside store_tmp_dir, into the blob store.
- * Its XXH3-128 is computed here and written to hash_out; the file is
- * fsynced, then renamed into blobs/ and the directory fsynced. If an equal
- * blob exists already the temporary file is just removed. On error the
- * temporary file is left for the caller.
+ * Add a finished file, written inside store_tmp_dir, to the blob store.
+ * Its XXH3-128 is computed here and written to hash_out; from then on the
+ * store owns the file (it is renamed into blobs/ or, if an equal blob
+ * exists already, removed). On error the file is left for the caller.
  */
 int store_blob_put_file(struct store *st, const char *tmp_path, char hash_out[STORE_HASH_SIZE],
 			struct weft_error *err);
-/* Store a buffer as a blob (atomically: temp file, fsync, rename). */
+/* Store a buffer as a blob (written to a temp file now, published at flush). */
 int store_blob_put_mem(struct store *st, const void *data, size_t len,
 		       char hash_out[STORE_HASH_SIZE], struct weft_error *err);
+/* Publish every waiting blob (see above). On failure the waiting blobs are
+ * dropped (their temp files removed) and an error names the failing file. */
+int store_blob_flush(struct store *st, struct weft_error *err);
 /*
  * Append the path of blob `hash` to out, for readers that mmap it. Returns
  * 0, or -1 when hash is not a well-formed blob hash (never a path built

@@ -250,7 +250,12 @@ TEST(blob_mem_roundtrip_and_dedupe)
 	strbuf_init(&path);
 	strbuf_init(&data);
 	CHECK(store_blob_path(st, h1, &path) == 0);
+	/* Waiting in tmp/ until flushed. */
+	CHECK(!path_exists(path.buf));
+	CHECK(count_files(store_tmp_dir(st)) == 1);
+	CHECK(store_blob_flush(st, NULL) == 0);
 	CHECK(path_exists(path.buf));
+	CHECK(count_files(store_tmp_dir(st)) == 0);
 	CHECK(path_mode(path.buf) == 0600);
 	strbuf_addstr(&data, "prefix:");
 	CHECK(store_blob_read(st, h1, &data, NULL) == 1);
@@ -294,6 +299,8 @@ TEST(blob_put_file_moves_tmp)
 	hash_xxh128_hex(contents.buf, contents.len, want);
 	CHECK(store_blob_put_file(st, tmp.buf, h, NULL) == 0);
 	CHECK_STR(h, want);
+	CHECK(path_exists(tmp.buf)); /* queued */
+	CHECK(store_blob_flush(st, NULL) == 0);
 	CHECK(!path_exists(tmp.buf));
 	store_blob_path(st, h, &path);
 	CHECK(path_exists(path.buf));
@@ -317,6 +324,62 @@ TEST(blob_put_file_moves_tmp)
 	strbuf_free(&tmp);
 	strbuf_free(&path);
 	strbuf_free(&contents);
+	free(dir);
+}
+
+TEST(pending_blobs_publish_on_demand)
+{
+	char *dir = new_dir("pending");
+	struct store *st = open_ok(dir);
+	char h[20][STORE_HASH_SIZE], d[STORE_HASH_SIZE];
+	const char *hp[20];
+	struct strbuf path, data;
+	strbuf_init(&path);
+	strbuf_init(&data);
+	for (int i = 0; i < 20; i++) {
+		char buf[32];
+		snprintf(buf, sizeof(buf), "pending blob %d", i);
+		CHECK(put_str(st, buf, h[i]) == 0);
+		hp[i] = h[i];
+	}
+	/* The same bytes twice while waiting: one temp file. */
+	CHECK(put_str(st, "pending blob 3", d) == 0);
+	CHECK_STR(d, h[3]);
+	CHECK(count_files(store_tmp_dir(st)) == 20);
+	strbuf_addf(&path, "%s/blobs", dir);
+	CHECK(count_files(path.buf) == 0);
+	/* An entry put publishes them first. */
+	CHECK(put_entry(st, "k", 1, hp, 20, "d", "c") == 0);
+	CHECK(count_files(path.buf) == 20);
+	CHECK(count_files(store_tmp_dir(st)) == 0);
+	for (int i = 0; i < 20; i++)
+		CHECK(store_blob_verify(st, h[i]) == 1);
+	/* Reading a waiting blob publishes it. */
+	CHECK(put_str(st, "read me", d) == 0);
+	CHECK(store_blob_read(st, d, &data, NULL) == 1);
+	CHECK_STR(data.buf, "read me");
+	/* Closing publishes too. */
+	CHECK(put_str(st, "at close", d) == 0);
+	store_close(st);
+	st = open_ok(dir);
+	CHECK(store_blob_verify(st, d) == 1);
+	/* A file on another filesystem cannot be renamed in: refused at once. */
+	struct stat a, b;
+	if (stat("/dev/shm", &a) == 0 && stat(dir, &b) == 0 && a.st_dev != b.st_dev) {
+		FILE *f = fopen("/dev/shm/weft-test-store-blob", "w");
+		fputs("x", f);
+		fclose(f);
+		struct weft_error err;
+		weft_error_init(&err);
+		CHECK(store_blob_put_file(st, "/dev/shm/weft-test-store-blob", d, &err) < 0);
+		CHECK(strstr(weft_error_text(&err), "tmp directory") != NULL);
+		CHECK(path_exists("/dev/shm/weft-test-store-blob"));
+		unlink("/dev/shm/weft-test-store-blob");
+		weft_error_free(&err);
+	}
+	store_close(st);
+	strbuf_free(&path);
+	strbuf_free(&data);
 	free(dir);
 }
 
@@ -433,6 +496,7 @@ TEST(blob_corruption_and_truncation)
 	struct store *st = open_ok(dir);
 	char h[STORE_HASH_SIZE], h2[STORE_HASH_SIZE];
 	CHECK(put_str(st, "0123456789 some pickled bytes", h) == 0);
+	CHECK(store_blob_flush(st, NULL) == 0);
 	struct strbuf path, data;
 	strbuf_init(&path);
 	strbuf_init(&data);
@@ -448,6 +512,7 @@ TEST(blob_corruption_and_truncation)
 	CHECK(!path_exists(path.buf));
 	/* verify catches it too. */
 	CHECK(put_str(st, "0123456789 some pickled bytes", h) == 0);
+	CHECK(store_blob_flush(st, NULL) == 0);
 	fd = open(path.buf, O_RDWR);
 	CHECK(pwrite(fd, "Y", 1, 5) == 1);
 	close(fd);
@@ -456,6 +521,7 @@ TEST(blob_corruption_and_truncation)
 	CHECK(store_blob_verify(st, h) == 0);
 	/* Truncation of an entry's blob: the entry misses, the blob goes. */
 	CHECK(put_str(st, "0123456789 some pickled bytes", h) == 0);
+	CHECK(store_blob_flush(st, NULL) == 0);
 	CHECK(put_str(st, "other blob", h2) == 0);
 	const char *blobs[] = { h2, h };
 	CHECK(put_entry(st, "k", 1, blobs, 2, "d", "c") == 0);
@@ -465,6 +531,7 @@ TEST(blob_corruption_and_truncation)
 	CHECK(!path_exists(path.buf));
 	/* A deleted blob: miss as well. */
 	CHECK(put_str(st, "0123456789 some pickled bytes", h) == 0);
+	CHECK(store_blob_flush(st, NULL) == 0);
 	CHECK(put_entry(st, "k", 1, blobs, 2, "d", "c") == 0);
 	CHECK(unlink(path.buf) == 0);
 	CHECK(get_v(st, "k") == -1);
@@ -984,6 +1051,7 @@ int main(void)
 	RUN(default_dir_resolution);
 	RUN(blob_mem_roundtrip_and_dedupe);
 	RUN(blob_put_file_moves_tmp);
+	RUN(pending_blobs_publish_on_demand);
 	RUN(entry_roundtrip_replace_remove);
 	RUN(entry_persists_across_processes_and_last_used);
 	RUN(mac_tamper_is_a_miss);
