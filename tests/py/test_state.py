@@ -226,12 +226,15 @@ def files_read_and_written():
         open(os.path.join(d, 'in.txt'), 'a').write('!')
         fd = os.open(os.path.join(d, 'low.bin'), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         os.close(fd)
+        import sqlite3
+        sqlite3.connect(os.path.join(d, 'db.sqlite')).close()
+        sqlite3.connect(':memory:').close()
         open(os.path.join(d, 'gone.txt'), 'w').close()
         os.remove(os.path.join(d, 'gone.txt'))
         import json, collections.abc
         """)
     j = lambda n: os.path.join(os.path.realpath(d), n)  # noqa: E731
-    eq(rec["files_read"], [j("in.txt")])
+    eq(rec["files_read"], [j("db.sqlite"), j("in.txt")])
     eq(rec["files_written"], sorted([j("in.txt"), j("out.txt"), j("rw.txt"), j("low.bin")]))
     # nothing is recorded outside tracking
     open(inp).read()

@@ -266,6 +266,9 @@ def _audit(event, args):
             kind = _open_kind(mode, flags)
         elif event in ("os.rename", "os.replace"):
             path, kind = args[1], _WRITE
+        elif event == "sqlite3.connect":
+            # a database file is an input; never restored as an output
+            path, kind = args[0], _READ
         else:
             return
         if isinstance(path, int) or path is None:
