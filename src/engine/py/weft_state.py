@@ -13,7 +13,14 @@ Tracking (called by the runtime around a chunk that runs with tracking on):
                  other name bound to one of those objects; an object that
                  cannot be fingerprinted counts as mutated),
       "files_read", "files_written": absolute paths of regular files the chunk
-                 opened (a file written counts as read only if read first),
+                 opened (a file written counts as read only if read first;
+                 appending counts as both; sqlite3 databases as read), seen
+                 through one audit hook on "open", "os.rename", "os.replace"
+                 and "sqlite3.connect", active only while tracking. Ignored:
+                 the cache directory, Python's own files (lib, site-packages,
+                 __pycache__), /dev, /proc, /sys, /usr/lib, /usr/share, /etc
+                 and matplotlib's font caches. A local module a chunk imports
+                 is a file read.
       "unsaveable": {name: type} for bound names of a type that cannot be saved,
       "rng":     true when the chunk used, seeded or first imported random's
                  or numpy's global generator (the planner treats the generator
@@ -48,6 +55,11 @@ Ops (dispatched by the runtime as op_<name>(req) -> reply dict):
 
 Names starting with "__" and ending with "__" and names the runtime registers
 in RUNTIME_NAMES (or starting with "_weft") are never reported or saved.
+
+Known limits: names are saved one by one, so two names bound to one object
+(b = a) come back as two objects; a mutation through one is then not seen
+through the other. Files a chunk lists (glob, os.listdir) or deletes are not
+recorded, nor files opened by C code without an audit event.
 """
 
 # Only cheap modules at import time: the worker imports this module for the
