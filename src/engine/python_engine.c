@@ -13,7 +13,7 @@
 
 #include "engine/engine.h"
 
-#include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -82,36 +82,43 @@ static int search_path(const char *name, struct strbuf *out)
 	return -1;
 }
 
+/* dl_iterate_phdr callback: remember the path of the loaded libpython. */
+static int find_libpython(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	if (info->dlpi_name && info->dlpi_name[0] == '/' && strstr(info->dlpi_name, "/libpython")) {
+		strbuf_addstr(data, info->dlpi_name);
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * The python that matches the embedded libpython when nothing is configured:
  * <prefix>/bin/pythonX.Y, found by walking up from the loaded libpython
- * (/usr/lib/x86_64-linux-gnu/libpython3.11.so -> /usr/bin/python3.11).
+ * (/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0 -> /usr/bin/python3.11).
+ * Not a PATH search: the first python3.11 there may be another installation.
  */
 static void default_python(struct strbuf *out)
 {
-	Dl_info info;
 	char exe[64];
 	snprintf(exe, sizeof(exe), "bin/python%d.%d", PY_MAJOR_VERSION, PY_MINOR_VERSION);
-	if (dladdr((void *)Py_GetVersion, &info) && info.dli_fname && info.dli_fname[0] == '/') {
-		struct strbuf dir;
-		strbuf_init(&dir);
-		strbuf_addstr(&dir, info.dli_fname);
-		char *slash;
-		while ((slash = strrchr(dir.buf, '/')) != NULL && slash != dir.buf) {
-			strbuf_setlen(&dir, (size_t)(slash - dir.buf));
-			strbuf_reset(out);
-			strbuf_addf(out, "%s/%s", dir.buf, exe);
-			if (access(out->buf, X_OK) == 0) {
-				strbuf_free(&dir);
-				return;
-			}
+	struct strbuf dir;
+	strbuf_init(&dir);
+	dl_iterate_phdr(find_libpython, &dir);
+	char *slash;
+	while (dir.len && (slash = strrchr(dir.buf, '/')) != NULL && slash != dir.buf) {
+		strbuf_setlen(&dir, (size_t)(slash - dir.buf));
+		strbuf_reset(out);
+		strbuf_addf(out, "%s/%s", dir.buf, exe);
+		if (access(out->buf, X_OK) == 0) {
+			strbuf_free(&dir);
+			return;
 		}
-		strbuf_free(&dir);
 	}
-	if (search_path(exe + 4, out) == 0)
-		return;
-	strbuf_reset(out);
-	strbuf_addstr(out, "python3");
+	strbuf_free(&dir);
+	strbuf_reset(out); /* a static libpython: trust the build prefix's usual place */
+	strbuf_addf(out, "/usr/%s", exe);
 }
 
 /* Configured python, else $VIRTUAL_ENV's, else the default; absolute, symlinks kept (venvs). */
@@ -147,17 +154,20 @@ static int resolve_python(const char *configured, struct strbuf *out, struct wef
 }
 
 /*
- * A venv made by another Python version cannot work with our libpython:
- * say so clearly instead of failing on an import later. Reads the
- * `version`/`version_info` key of the pyvenv.cfg beside or above the python.
+ * Only a Python of our X.Y can stand in for the embedded one: a venv made by
+ * another version, or another installation, would mix standard libraries.
+ * Say so clearly instead of failing on an import later. A venv is judged by
+ * the `version`/`version_info` key of its pyvenv.cfg (beside or above the
+ * python); a plain installation by having lib/pythonX.Y/os.py.
  */
-static int check_venv_version(const char *python, struct weft_error *err)
+static int check_python_version(const char *python, struct weft_error *err)
 {
 	struct strbuf cfg, path;
 	strbuf_init(&cfg);
 	strbuf_init(&path);
 	strbuf_addstr(&path, python);
 	int rc = 0;
+	bool found_cfg = false;
 	for (int up = 0; up < 2; up++) {
 		char *slash = strrchr(path.buf, '/');
 		if (!slash)
@@ -167,6 +177,7 @@ static int check_venv_version(const char *python, struct weft_error *err)
 		strbuf_addstr(&path, "/pyvenv.cfg");
 		strbuf_reset(&cfg);
 		if (strbuf_read_file(&cfg, path.buf) == 0) {
+			found_cfg = true;
 			int major = 0, minor = 0;
 			for (char *line = cfg.buf; line && *line;) {
 				char *next = strchr(line, '\n');
@@ -185,6 +196,25 @@ static int check_venv_version(const char *python, struct weft_error *err)
 			break;
 		}
 		strbuf_setlen(&path, base);
+	}
+	if (!rc && !found_cfg) {
+		char real[PATH_MAX];
+		if (realpath(python, real)) {
+			strbuf_reset(&path);
+			strbuf_addstr(&path, real);
+			for (int up = 0; up < 2; up++) {
+				char *slash = strrchr(path.buf, '/');
+				if (slash)
+					strbuf_setlen(&path, (size_t)(slash - path.buf));
+			}
+			strbuf_addf(&path, "/lib/python%d.%d/os.py", PY_MAJOR_VERSION, PY_MINOR_VERSION);
+			if (!is_file(path.buf))
+				rc = weft_error_set(err, NULL, 0, 0,
+						    "%s is neither a Python %d.%d installation nor a "
+						    "virtualenv (weft embeds Python %d.%d)",
+						    python, PY_MAJOR_VERSION, PY_MINOR_VERSION,
+						    PY_MAJOR_VERSION, PY_MINOR_VERSION);
+		}
 	}
 	strbuf_free(&cfg);
 	strbuf_free(&path);
@@ -450,7 +480,7 @@ int engine_start(struct engine **out, const struct engine_config *cfg, struct we
 	struct strbuf python;
 	strbuf_init(&python);
 	if (resolve_python(cfg->python, &python, err) < 0 ||
-	    check_venv_version(python.buf, err) < 0) {
+	    check_python_version(python.buf, err) < 0) {
 		strbuf_free(&python);
 		return -1;
 	}

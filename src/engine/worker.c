@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -831,7 +832,12 @@ static void run_runtime(void)
 
 _Noreturn void worker_main(const struct worker_setup *ws)
 {
+	pid_t parent = getppid();
 	setpgid(0, 0); /* own process group: a timeout kills the chunk's subprocesses too */
+	/* if weft dies (Ctrl-C, crash), a chunk still computing must not live on */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(0);
 	worker_pid = getpid();
 	setup_fds(ws);
 	strbuf_init(&pend);

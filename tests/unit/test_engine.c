@@ -121,6 +121,13 @@ TEST(start_identity_stop)
 	const char *id = engine_identity(e);
 	CHECK(id && !strncmp(id, "CPython 3.", 10));
 	struct chunk_outcome o;
+	/* sys.executable is a python of the same version (subprocesses, multiprocessing) */
+	run_code(e, "import subprocess, sys\n"
+		    "v = subprocess.run([sys.executable, '-c', 'import sys; print(sys.version)'],\n"
+		    "                   capture_output=True, text=True).stdout.strip()\n"
+		    "print(v == sys.version)\n", &o);
+	CHECK_STR(stream_text(&o, 0, "stdout"), "True\n");
+	chunk_outcome_free(&o);
 	run_code(e, "import sys\nprint(sys.version.split()[0], sys.executable)\n", &o);
 	/* the identity is what the worker itself reports */
 	const char *text = stream_text(&o, 0, "stdout");
@@ -136,6 +143,33 @@ TEST(start_identity_stop)
 	CHECK(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD); /* no zombies */
 }
 
+TEST(start_failures)
+{
+	struct weft_error err;
+	weft_error_init(&err);
+	struct engine *e = NULL;
+	struct engine_config cfg = {.python = "/nonexistent/bin/python", .doc_path = docpath};
+	CHECK(engine_start(&e, &cfg, &err) == -1 && !e);
+	CHECK(strstr(weft_error_text(&err), "/nonexistent/bin/python") != NULL);
+	weft_error_clear(&err);
+	struct engine_config cfg2 = {.doc_path = docpath, .workdir = "/nonexistent-dir"};
+	CHECK(engine_start(&e, &cfg2, &err) == -1 && !e);
+	CHECK(strstr(weft_error_text(&err), "folder") != NULL);
+	weft_error_clear(&err);
+	/* another installation's python would mix standard libraries */
+	char fake[600];
+	snprintf(fake, sizeof(fake), "mkdir -p %s/fake/bin && cp /bin/true %s/fake/bin/python",
+		 tmpdir, tmpdir);
+	CHECK(system(fake) == 0);
+	snprintf(fake, sizeof(fake), "%s/fake/bin/python", tmpdir);
+	struct engine_config cfg3 = {.python = fake, .doc_path = docpath};
+	CHECK(engine_start(&e, &cfg3, &err) == -1 && !e);
+	engine_stop(e);
+	CHECK(strstr(weft_error_text(&err), "neither") != NULL);
+	weft_error_free(&err);
+	CHECK(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD);
+}
+
 TEST(namespace_cwd_argv)
 {
 	struct engine *e = start();
@@ -143,7 +177,8 @@ TEST(namespace_cwd_argv)
 	run_code(e, "x = 41\n", &o);
 	chunk_outcome_free(&o);
 	run_code(e, "import os, sys\nprint(x + 1)\nprint(os.getcwd())\nprint(sys.argv[0])\n"
-		    "print('__file__' in globals(), __name__)\n", &o);
+		    "print('__file__' in globals(), __name__)\n"
+		    "try:\n    input()\nexcept EOFError:\n    pass\n", &o);
 	struct strbuf want;
 	strbuf_init(&want);
 	char real[300];
@@ -737,6 +772,7 @@ int main(void)
 	}
 	snprintf(docpath, sizeof(docpath), "%s/doc.pmd", tmpdir);
 	RUN(start_identity_stop);
+	RUN(start_failures);
 	RUN(namespace_cwd_argv);
 	RUN(stream_order);
 	RUN(large_output);
