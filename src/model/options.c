@@ -176,7 +176,10 @@ static int is_ident_char(int c)
 	return isalnum(c) || c == '_';
 }
 
-/* Length of a string prefix (r, u, b, f, rb, ...) directly followed by a quote, else 0. */
+/*
+ * If s starts a string literal, the length of its prefix (0 for a bare
+ * quote, 1-2 for r, u, b, f, rb, ...); (size_t)-1 when s does not start one.
+ */
 static size_t string_prefix_len(const char *s, size_t n)
 {
 	size_t k = 0;
@@ -194,12 +197,7 @@ static size_t string_prefix_len(const char *s, size_t n)
 static int skip_string(struct optparser *p)
 {
 	size_t start = p->pos;
-	size_t k = string_prefix_len(p->text + p->pos, p->len - p->pos);
-	int raw = 0;
-	for (size_t i = 0; i < k; i++)
-		if (p->text[p->pos + i] == 'r' || p->text[p->pos + i] == 'R')
-			raw = 1;
-	p->pos += k;
+	p->pos += string_prefix_len(p->text + p->pos, p->len - p->pos);
 	char q = p->text[p->pos];
 	int triple = peek(p, 1) == q && peek(p, 2) == q;
 	p->pos += triple ? 3 : 1;
@@ -217,7 +215,6 @@ static int skip_string(struct optparser *p)
 		}
 		p->pos++;
 	}
-	(void)raw;
 	return parser_fail(p, start, "unterminated string");
 }
 
