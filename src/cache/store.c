@@ -706,6 +706,9 @@ static int sync_one(const char *path, int dir)
 	int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno;
+	/* A file is stamped with the time it is published (see blob_present). */
+	if (!dir)
+		futimens(fd, NULL);
 	int rc = dir ? fsync(fd) : fdatasync(fd);
 	int e = rc < 0 ? errno : 0;
 	close(fd);
@@ -857,7 +860,11 @@ static void blob_enqueue(struct store *st, const char *tmp, const char *hash)
 	st->npending++;
 }
 
-/* True when blob `hash` exists with the given size (a cheap presence check). */
+/*
+ * True when blob `hash` exists with the given size (a cheap presence
+ * check). A blob found is touched: its fresh mtime tells a concurrent
+ * store_gc that it is about to be referenced (see STORE_GC_GRACE_SECONDS).
+ */
 static int blob_present(const struct store *st, const char *hash, uint64_t size)
 {
 	struct strbuf path;
@@ -865,6 +872,8 @@ static int blob_present(const struct store *st, const char *hash, uint64_t size)
 	store_blob_path(st, hash, &path);
 	struct stat sb;
 	int ok = stat(path.buf, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == size;
+	if (ok)
+		utimensat(AT_FDCWD, path.buf, NULL, 0);
 	strbuf_free(&path);
 	return ok;
 }
@@ -1522,9 +1531,9 @@ static int exec_with(struct store *st, const char *sql, const char *arg, struct 
 }
 
 /*
- * Walk blobs/: delete files that are not referenced (keep_all: delete
- * every file), and collect the referenced ones present into `present`.
- * Runs inside the gc's write transaction.
+ * Walk blobs/: delete files that are not referenced, unless younger than
+ * STORE_GC_GRACE_SECONDS (keep_none: delete every file), and collect the
+ * referenced ones present into `present`. Runs inside a write transaction.
  */
 static int sweep_blob_files(struct store *st, const struct hash_set *referenced, int keep_none,
 			    struct hash_set *present, struct store_gc_report *rep,
@@ -1538,6 +1547,7 @@ static int sweep_blob_files(struct store *st, const struct hash_set *referenced,
 	strbuf_init(&path);
 	struct dirent *de;
 	int rc = 0;
+	time_t young = time(NULL) - STORE_GC_GRACE_SECONDS;
 	while (rc == 0 && (de = readdir(top))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
@@ -1576,6 +1586,8 @@ static int sweep_blob_files(struct store *st, const struct hash_set *referenced,
 				present->v[present->n++] = xstrdup(name);
 				continue;
 			}
+			if (valid && !keep_none && fb.st_mtime > young)
+				continue; /* perhaps about to be referenced */
 			if (S_ISDIR(fb.st_mode) || unlink(path.buf) < 0)
 				continue;
 			rep->blobs_removed++;
@@ -1596,12 +1608,14 @@ static int sweep_blob_files(struct store *st, const struct hash_set *referenced,
 }
 
 /*
- * Delete blob rows (and files) no entry references any more. Runs inside a
- * write transaction.
+ * Delete blob rows (and files) no entry references any more; with grace,
+ * spare those younger than STORE_GC_GRACE_SECONDS. Runs inside a write
+ * transaction.
  */
-static int drop_unreferenced(struct store *st, struct store_gc_report *rep,
+static int drop_unreferenced(struct store *st, int grace, struct store_gc_report *rep,
 			     struct weft_error *err)
 {
+	time_t young = time(NULL) - STORE_GC_GRACE_SECONDS;
 	struct hash_set gone = { 0 };
 	if (hash_set_load(st, &gone,
 			  "SELECT hash FROM blob WHERE hash NOT IN (SELECT hash FROM entry_blob)",
@@ -1613,8 +1627,12 @@ static int drop_unreferenced(struct store *st, struct store_gc_report *rep,
 	for (size_t i = 0; i < gone.n && rc == 0; i++) {
 		strbuf_reset(&path);
 		struct stat sb;
-		if (store_blob_path(st, gone.v[i], &path) == 0 && lstat(path.buf, &sb) == 0 &&
-		    unlink(path.buf) == 0) {
+		if (store_blob_path(st, gone.v[i], &path) < 0)
+			continue;
+		int exists = lstat(path.buf, &sb) == 0;
+		if (grace && exists && sb.st_mtime > young)
+			continue; /* perhaps about to be referenced: keep row and file */
+		if (exists && unlink(path.buf) == 0) {
 			rep->blobs_removed++;
 			rep->bytes_removed += (uint64_t)sb.st_size;
 		}
@@ -1651,7 +1669,7 @@ static int evict_lru(struct store *st, uint64_t max_bytes, struct store_gc_repor
 			break;
 		rep->entries_removed++;
 		uint64_t before = rep->bytes_removed;
-		rc = drop_unreferenced(st, rep, err);
+		rc = drop_unreferenced(st, 0, rep, err);
 		uint64_t freed = rep->bytes_removed - before;
 		total = freed > total ? 0 : total - freed;
 	}
@@ -1693,7 +1711,7 @@ int store_gc(struct store *st, uint64_t max_bytes, struct store_gc_report *repor
 			goto fail;
 	}
 	/* Blobs that only the entries dropped above referenced. */
-	if (drop_unreferenced(st, &rep, err) < 0)
+	if (drop_unreferenced(st, 1, &rep, err) < 0)
 		goto fail;
 	if (max_bytes != STORE_GC_NO_LIMIT && evict_lru(st, max_bytes, &rep, err) < 0)
 		goto fail;
@@ -1744,7 +1762,7 @@ int store_clean(struct store *st, const char *doc, uint64_t *removed, struct wef
 		goto fail;
 	n = (uint64_t)sqlite3_changes(st->db);
 	if (doc) {
-		if (drop_unreferenced(st, &rep, err) < 0)
+		if (drop_unreferenced(st, 0, &rep, err) < 0)
 			goto fail;
 	} else {
 		struct hash_set none = { 0 }, present = { 0 };

@@ -58,6 +58,9 @@
 #define STORE_HASH_SIZE XXH128_HEX_SIZE
 /* Temporary files untouched this long are assumed abandoned by store_gc. */
 #define STORE_TMP_MAX_AGE_SECONDS 3600
+/* store_gc spares unreferenced blobs published or reused this recently: a
+ * concurrent writer may be about to commit an entry that references them. */
+#define STORE_GC_GRACE_SECONDS 600
 
 struct store;
 
@@ -221,11 +224,12 @@ struct store_gc_report {
 };
 /*
  * Collect garbage: abandoned temporary files, blob files no entry
- * references, entries whose blob files are gone; then the least recently
- * used entries (and the blobs only they referenced) until the referenced
- * blobs total at most max_bytes (STORE_GC_NO_LIMIT: no limit). Holds the
- * index's write lock while deleting, so a concurrent store_entry_put either
- * sees its blobs or fails cleanly.
+ * references (older than STORE_GC_GRACE_SECONDS), entries whose blob files
+ * are gone; then the least recently used entries (and the blobs only they
+ * referenced) until the referenced blobs total at most max_bytes
+ * (STORE_GC_NO_LIMIT: no limit). Holds the index's write lock while
+ * deleting, so a concurrent store_entry_put either sees its blobs or fails
+ * cleanly (which the grace period makes unlikely).
  */
 int store_gc(struct store *st, uint64_t max_bytes, struct store_gc_report *report,
 	     struct weft_error *err);

@@ -783,6 +783,21 @@ static char *make_tmp(struct store *st, const char *name, int age)
 	return strbuf_detach(&p, NULL);
 }
 
+/* Set a blob's mtime `ago` seconds into the past. */
+static void age_blob(struct store *st, const char *hash, int ago)
+{
+	struct strbuf p;
+	strbuf_init(&p);
+	store_blob_flush(st, NULL);
+	store_blob_path(st, hash, &p);
+	struct timespec ts[2];
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec -= ago;
+	ts[1] = ts[0];
+	utimensat(AT_FDCWD, p.buf, ts, 0);
+	strbuf_free(&p);
+}
+
 /* A pid that no process has right now. */
 static long dead_pid(void)
 {
@@ -797,11 +812,15 @@ TEST(gc_unreferenced_and_tmp)
 {
 	char *dir = new_dir("gc");
 	struct store *st = open_ok(dir);
-	char hk[STORE_HASH_SIZE], hu[STORE_HASH_SIZE];
+	char hk[STORE_HASH_SIZE], hu[STORE_HASH_SIZE], hy[STORE_HASH_SIZE];
 	put_str(st, "kept blob", hk);
 	put_str(st, "unreferenced blob", hu);
 	const char *b[] = { hk };
 	CHECK(put_entry(st, "k", 1, b, 1, "d", "c") == 0);
+	/* Old enough to be garbage; a young one may be about to be used. */
+	age_blob(st, hu, 2 * STORE_GC_GRACE_SECONDS);
+	CHECK(put_str(st, "young unreferenced blob", hy) == 0);
+	CHECK(store_blob_flush(st, NULL) == 0);
 	/* Junk in blobs/: a stray file with a bad name. */
 	struct strbuf p;
 	strbuf_init(&p);
@@ -827,7 +846,17 @@ TEST(gc_unreferenced_and_tmp)
 	CHECK(r.entries_kept == 1 && r.blobs_kept == 1 && r.bytes_kept == strlen("kept blob"));
 	CHECK(!path_exists(p.buf));
 	CHECK(store_blob_verify(st, hk) == 1);
+	CHECK(store_blob_verify(st, hy) == 1);
 	CHECK(get_v(st, "k") == 1);
+	/* Putting the same bytes again refreshes a blob, so gc spares it. */
+	age_blob(st, hy, 2 * STORE_GC_GRACE_SECONDS);
+	CHECK(put_str(st, "young unreferenced blob", hy) == 0);
+	CHECK(store_gc(st, STORE_GC_NO_LIMIT, &r, NULL) == 0);
+	CHECK(r.blobs_removed == 0);
+	age_blob(st, hy, 2 * STORE_GC_GRACE_SECONDS);
+	CHECK(store_gc(st, STORE_GC_NO_LIMIT, &r, NULL) == 0);
+	CHECK(r.blobs_removed == 1);
+	CHECK(store_blob_verify(st, hy) == 0);
 	/* An entry whose blob vanished is dropped by gc. */
 	strbuf_reset(&p);
 	store_blob_path(st, hk, &p);
@@ -918,8 +947,9 @@ static int writer_child(const char *dir, int id)
 
 TEST(concurrent_writers)
 {
-	/* Children also race to create the directory and schema. */
+	/* Children also race to create the directory, schema and key. */
 	char *dir = new_dir("concurrent");
+	use_config("config-concurrent");
 	pid_t pids[4];
 	for (int c = 0; c < 4; c++) {
 		pids[c] = fork();
@@ -946,6 +976,71 @@ TEST(concurrent_writers)
 	CHECK(store_stats(st, &s, NULL) == 0);
 	CHECK(s.entries == 200 && s.blobs == 201 && s.memos == 20);
 	CHECK(count_files(store_tmp_dir(st)) == 0);
+	store_close(st);
+	use_config("config");
+	free(dir);
+}
+
+/* Child for the gc race: puts entries whose blobs it has just written. */
+static int gc_race_child(const char *dir, int id)
+{
+	struct store *st = open_ok(dir);
+	if (!st)
+		return 1;
+	int failed = 0;
+	for (int i = 0; i < 60; i++) {
+		char data[64], key[32], h[STORE_HASH_SIZE], again[STORE_HASH_SIZE];
+		snprintf(data, sizeof(data), "gc race %d %d", id, i);
+		snprintf(key, sizeof(key), "g%d-%d", id, i);
+		/* Also reuse an existing, unreferenced blob (dedupe path). */
+		if (put_str(st, data, h) < 0 || store_blob_flush(st, NULL) < 0 ||
+		    put_str(st, data, again) < 0) {
+			failed++;
+			continue;
+		}
+		const char *b[] = { h };
+		failed += put_entry(st, key, i, b, 1, "race.pmd", key) < 0;
+	}
+	store_close(st);
+	return failed ? 1 : 0;
+}
+
+TEST(gc_concurrent_with_writers)
+{
+	char *dir = new_dir("gcrace");
+	struct store *st = open_ok(dir);
+	pid_t pids[2];
+	for (int c = 0; c < 2; c++) {
+		pids[c] = fork();
+		if (pids[c] == 0) {
+			store_close(NULL); /* never touch the parent's handle */
+			_exit(gc_race_child(dir, c));
+		}
+	}
+	int gcs = 0, alive = 2, failed = 0;
+	while (alive) {
+		struct store_gc_report r;
+		gcs += store_gc(st, STORE_GC_NO_LIMIT, &r, NULL) == 0;
+		for (int c = 0; c < 2; c++) {
+			int status;
+			if (pids[c] && waitpid(pids[c], &status, WNOHANG) == pids[c]) {
+				failed |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+				pids[c] = 0;
+				alive--;
+			}
+		}
+	}
+	printf("# %d gc runs while writing\n", gcs);
+	CHECK(gcs > 0);
+	CHECK(!failed); /* no put lost its blob to the gc */
+	int hits = 0;
+	for (int c = 0; c < 2; c++)
+		for (int i = 0; i < 60; i++) {
+			char key[32];
+			snprintf(key, sizeof(key), "g%d-%d", c, i);
+			hits += get_v(st, key) == i;
+		}
+	CHECK(hits == 120);
 	store_close(st);
 	free(dir);
 }
@@ -1065,6 +1160,7 @@ int main(void)
 	RUN(gc_unreferenced_and_tmp);
 	RUN(gc_by_size_evicts_least_recently_used);
 	RUN(concurrent_writers);
+	RUN(gc_concurrent_with_writers);
 	RUN(kill_9_leaves_a_usable_store);
 	nftw(root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	return unit_done();
