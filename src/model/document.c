@@ -236,6 +236,14 @@ int document_read_buffer(struct document *doc, const char *path, const char *for
 	if (rc < 0)
 		return -1;
 
+	/* Check the document defaults once, so a bad one is reported once. */
+	if (doc->doc_defaults.n) {
+		struct chunk_options check;
+		rc = chunk_options_resolve(&check, NULL, &doc->doc_defaults, doc->path, err);
+		chunk_options_free(&check);
+		if (rc < 0)
+			return -1;
+	}
 	for (size_t b = 0; b < doc->nblocks; b++) {
 		if (doc->blocks[b].kind != BLOCK_CHUNK)
 			continue;

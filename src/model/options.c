@@ -922,7 +922,7 @@ static double number_of(const struct optval *v)
 
 /* Apply one option to the resolved set. */
 static int apply_option(struct chunk_options *r, const struct chunk_option *o, const char *file,
-			struct weft_error *err)
+			int warn, struct weft_error *err)
 {
 	const char *k = o->key;
 	const struct optval *v = &o->val;
@@ -1033,7 +1033,8 @@ static int apply_option(struct chunk_options *r, const struct chunk_option *o, c
 	}
 	if (is_tolerated(k))
 		return 0;
-	weft_warn(file, o->line, "unknown chunk option '%s' (ignored)", k);
+	if (warn)
+		weft_warn(file, o->line, "unknown chunk option '%s' (ignored)", k);
 	return 0;
 }
 
@@ -1047,11 +1048,11 @@ int chunk_options_resolve(struct chunk_options *out, const struct option_list *d
 		if (!lists[l])
 			continue;
 		for (size_t i = 0; i < lists[l]->n; i++)
-			if (apply_option(out, &lists[l]->items[i], file, err) < 0)
+			if (apply_option(out, &lists[l]->items[i], file, l == 1, err) < 0)
 				return -1;
 		/* Pweave: a `label` replaces the name, wherever it was written. */
 		const struct chunk_option *label = option_list_get(lists[l], "label");
-		if (label && apply_option(out, label, file, err) < 0)
+		if (label && apply_option(out, label, file, 0, err) < 0)
 			return -1;
 	}
 	return 0;

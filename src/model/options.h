@@ -115,8 +115,10 @@ void chunk_options_free(struct chunk_options *o);
 
 /*
  * Resolve: defaults, then `doc_defaults` (may be NULL), then `chunk`.
- * Unknown keys produce a warning naming file:line; a known key with a value of
- * the wrong type is an error at file:line:column.
+ * Unknown keys in `chunk` produce a warning naming file:line (unknown keys in
+ * `doc_defaults` are skipped silently: check them once by resolving them as
+ * a chunk list); a known key with a value of the wrong type is an error at
+ * file:line:column.
  */
 int chunk_options_resolve(struct chunk_options *out, const struct option_list *doc_defaults,
 			  const struct option_list *chunk, const char *file,

@@ -401,6 +401,26 @@ TEST(document_defaults_then_chunk)
 	CHECK(chunk_options_resolve(&o, &defs, &l, "t.pmd", &err) == 0);
 	CHECK(!o.echo && o.dpi == 300 && o.cache);
 	chunk_options_free(&o);
+	/* unknown document defaults are not warned about for every chunk */
+	option_list_free(&defs);
+	CHECK(parse("colour=1", &defs, &err) == 0);
+	char path[] = "/tmp/weft-test-opts-XXXXXX";
+	int fd = mkstemp(path);
+	int saved = dup(2);
+	fflush(stderr);
+	dup2(fd, 2);
+	CHECK(chunk_options_resolve(&o, &defs, &l, "t.pmd", &err) == 0);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	struct strbuf out;
+	strbuf_init(&out);
+	strbuf_read_file(&out, path);
+	unlink(path);
+	CHECK_STR(out.buf, "");
+	strbuf_free(&out);
+	chunk_options_free(&o);
 	option_list_free(&defs);
 	option_list_free(&l);
 	weft_error_free(&err);

@@ -484,6 +484,34 @@ TEST(front_matter_defaults)
 	weft_error_free(&err);
 }
 
+/* An unknown option under weft: is reported once, at its front matter line. */
+TEST(front_matter_unknown_key_warned_once)
+{
+	char path[] = "/tmp/weft-test-fm-XXXXXX";
+	int fd = mkstemp(path);
+	int saved = dup(2);
+	fflush(stderr);
+	dup2(fd, 2);
+	struct document doc;
+	struct weft_error err;
+	weft_error_init(&err);
+	int rc = read_str(&doc, "w.pmd", "---\nweft:\n  colour: red\n---\n```python\n1\n```\n"
+					 "```python\n2\n```\n", &err);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	CHECK(rc == 0 && doc.nchunks == 2);
+	struct strbuf out;
+	strbuf_init(&out);
+	strbuf_read_file(&out, path);
+	unlink(path);
+	CHECK_STR(out.buf, "weft: warning: w.pmd:3: unknown chunk option 'colour' (ignored)\n");
+	strbuf_free(&out);
+	document_free(&doc);
+	weft_error_free(&err);
+}
+
 TEST(front_matter_errors)
 {
 	struct document doc;
@@ -786,6 +814,7 @@ int main(void)
 	RUN(script_publish_test);
 	RUN(script_markers_and_inline);
 	RUN(front_matter_defaults);
+	RUN(front_matter_unknown_key_warned_once);
 	RUN(front_matter_errors);
 	RUN(quarto_option_lines);
 	RUN(source_option);
