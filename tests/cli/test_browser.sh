@@ -100,7 +100,7 @@ awk -v f="$TMP/check.js" '
 
 chrome() {
 	profile=$(mktemp -d "$TMP/profile.XXXXXX")
-	timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-background-networking \
+	timeout 150 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-background-networking \
 		--disable-component-update --disable-sync --no-first-run --user-data-dir="$profile" \
 		--host-resolver-rules="MAP * ~NOTFOUND" --hide-scrollbars --virtual-time-budget=10000 \
 		"$@" 2>>"$TMP/chrome.log"
@@ -149,8 +149,10 @@ expect browser_no_network_requests "$([ "$reqs" = "[]" ] && echo yes)" "requeste
 
 # --- screenshots (of the page as shipped, not the checking copy) ---------------
 rm -f "$OUTDIR/report.png" "$OUTDIR/report-narrow.png"
-chrome --window-size=1280,2600 --screenshot="$OUTDIR/report.png" "file://$OUTDIR/report.html" >/dev/null
-chrome --window-size=420,2400 --screenshot="$OUTDIR/report-narrow.png" "file://$OUTDIR/report.html" >/dev/null
+# the two run side by side: each is mostly browser start-up
+chrome --window-size=1280,2600 --screenshot="$OUTDIR/report.png" "file://$OUTDIR/report.html" >/dev/null &
+chrome --window-size=420,2400 --screenshot="$OUTDIR/report-narrow.png" "file://$OUTDIR/report.html" >/dev/null &
+wait
 # A real page is not one flat colour: count distinct greys in a sample of pixels.
 shot_ok() {
 	/usr/bin/python3 - "$1" <<'EOF'
