@@ -1643,7 +1643,9 @@ static int drop_unreferenced(struct store *st, int grace, struct store_gc_report
 	return rc;
 }
 
-/* Evict least recently used entries until referenced blobs fit in max_bytes. */
+/* Evict least recently used entries until referenced blobs fit in
+ * max_bytes. Per entry, only its own blobs are checked for other users,
+ * so a large eviction stays linear. */
 static int evict_lru(struct store *st, uint64_t max_bytes, struct store_gc_report *rep,
 		     struct weft_error *err)
 {
@@ -1652,7 +1654,7 @@ static int evict_lru(struct store *st, uint64_t max_bytes, struct store_gc_repor
 		return -1;
 	if (total <= max_bytes)
 		return 0;
-	struct hash_set keys = { 0 };
+	struct hash_set keys = { 0 }, mine = { 0 };
 	/* Order matters here, so keep the query's order (no hash_set sort). */
 	sqlite3_stmt *s = db_prepare(st, "SELECT key FROM entry ORDER BY last_used, created", err);
 	if (!s)
@@ -1662,17 +1664,55 @@ static int evict_lru(struct store *st, uint64_t max_bytes, struct store_gc_repor
 		keys.v[keys.n++] = xstrdup((const char *)sqlite3_column_text(s, 0));
 	}
 	sqlite3_finalize(s);
-	int rc = 0;
+	sqlite3_stmt *list = db_prepare(st, "SELECT hash FROM entry_blob WHERE key=?1", err);
+	sqlite3_stmt *del = db_prepare(st, "DELETE FROM entry WHERE key=?1", err);
+	sqlite3_stmt *orphan = db_prepare(st,
+					  "DELETE FROM blob WHERE hash=?1 AND NOT EXISTS"
+					  " (SELECT 1 FROM entry_blob WHERE hash=?1) RETURNING size",
+					  err);
+	int rc = list && del && orphan ? 0 : -1;
+	struct strbuf path;
+	strbuf_init(&path);
 	for (size_t i = 0; i < keys.n && total > max_bytes && rc == 0; i++) {
-		rc = exec_with(st, "DELETE FROM entry WHERE key=?1", keys.v[i], err);
-		if (rc < 0)
+		hash_set_free(&mine);
+		sqlite3_reset(list);
+		bind_text(list, 1, keys.v[i]);
+		while (sqlite3_step(list) == SQLITE_ROW) {
+			ARRAY_GROW(mine.v, mine.n + 1, mine.alloc);
+			mine.v[mine.n++] = xstrdup((const char *)sqlite3_column_text(list, 0));
+		}
+		sqlite3_reset(list);
+		sqlite3_reset(del);
+		bind_text(del, 1, keys.v[i]);
+		if (sqlite3_step(del) != SQLITE_DONE) {
+			rc = db_error(st, err, "cannot evict entry");
 			break;
+		}
 		rep->entries_removed++;
-		uint64_t before = rep->bytes_removed;
-		rc = drop_unreferenced(st, 0, rep, err);
-		uint64_t freed = rep->bytes_removed - before;
-		total = freed > total ? 0 : total - freed;
+		for (size_t k = 0; k < mine.n && rc == 0; k++) {
+			sqlite3_reset(orphan);
+			bind_text(orphan, 1, mine.v[k]);
+			int src = sqlite3_step(orphan);
+			if (src == SQLITE_ROW) {
+				uint64_t size = (uint64_t)sqlite3_column_int64(orphan, 0);
+				strbuf_reset(&path);
+				store_blob_path(st, mine.v[k], &path);
+				if (unlink(path.buf) == 0) {
+					rep->blobs_removed++;
+					rep->bytes_removed += size;
+				}
+				total = size > total ? 0 : total - size;
+				src = sqlite3_step(orphan);
+			}
+			if (src != SQLITE_DONE)
+				rc = db_error(st, err, "cannot drop evicted blob");
+		}
 	}
+	sqlite3_finalize(list);
+	sqlite3_finalize(del);
+	sqlite3_finalize(orphan);
+	strbuf_free(&path);
+	hash_set_free(&mine);
 	hash_set_free(&keys);
 	return rc;
 }
