@@ -21,13 +21,18 @@
  *
  * Concurrency and crashes. Several processes may share a directory: the
  * index is in WAL mode with a busy timeout, and every index change is one
- * transaction. A blob becomes visible only by rename after fsync of the file,
- * and the directory is fsynced before any entry refers to it. A process killed at any moment leaves a usable store:
- * at worst a temporary file (removed by store_gc) or a blob no entry
- * references yet (also removed by store_gc). An entry whose blob is missing
- * or has the wrong size is a miss; a blob whose contents fail their hash is
- * a miss with a warning, and is removed. A store handle must not be used
- * across fork(): open one in each process.
+ * transaction. A blob becomes visible only by rename after fsync of the
+ * file, and its directory is fsynced before any entry refers to it. A
+ * process killed at any moment leaves a usable store: at worst temporary
+ * files or blobs no entry references yet, both removed by store_gc. An
+ * entry whose blob is missing or has the wrong size is a miss; a blob whose
+ * contents fail their hash is a miss with a warning, and is removed. A
+ * store handle must not be used across fork(): open one in each process.
+ *
+ * Entry metadata is opaque here; a hit checks the MAC and the presence and
+ * size of the entry's blobs, not their contents: read blobs through
+ * store_blob_read, or store_blob_verify one before handing its path to a
+ * reader that maps it.
  *
  *   struct store *st;
  *   if (store_open(&st, dir, &err) < 0) ...
