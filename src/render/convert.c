@@ -170,9 +170,8 @@ static int markdown_header(const char *s, size_t len, size_t *off, size_t *olen)
 	size_t e = len;
 	while (e > i && isspace((unsigned char)s[e - 1]))
 		e--;
+	/* as Pweave's lazy regex: blanks before a closing '}' belong to the options */
 	if (e > i && s[e - 1] == '}')
-		e--;
-	while (e > i && isspace((unsigned char)s[e - 1]))
 		e--;
 	*off = i;
 	*olen = e - i;
