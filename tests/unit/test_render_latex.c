@@ -338,6 +338,14 @@ TEST(stopped_execution_and_skipped_chunks)
 	CHECK(partial && note && after && partial < note && note < after);
 	CHECK(strstr(out.buf, "never") == NULL);
 	CHECK(strstr(out.buf, "% weft: chunk 2 was not run") != NULL);
+	/* --frozen: stale results are shown, with a comment saying so */
+	px.res.stopped_at = -1;
+	px.res.chunks[0].state = CHUNK_STALE;
+	px.res.chunks[0].why = xstrdup("code changed");
+	strbuf_reset(&out);
+	CHECK(render_px(&px, "tex", &out) == 0);
+	CHECK(strstr(out.buf, "partial\n\\end{verbatim}\n% weft: frozen, results of chunk 1 are from "
+			      "an earlier version: code changed\n") != NULL);
 	strbuf_free(&out);
 	pweave_executed_free(&px);
 }
