@@ -90,9 +90,27 @@ const struct chunk *document_chunk_const(const struct document *doc, size_t i)
 {
 	if (i >= doc->nchunks)
 		return NULL;
-	for (size_t b = 0; b < doc->nblocks; b++)
-		if (doc->blocks[b].kind == BLOCK_CHUNK && doc->blocks[b].chunk.index == (int)i)
+	/*
+	 * Chunk indexes grow with block positions, so binary search: renderers
+	 * and the planner look chunks up by index in loops over large documents.
+	 */
+	size_t lo = 0, hi = doc->nblocks;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2, b = mid;
+		while (b < hi && doc->blocks[b].kind != BLOCK_CHUNK)
+			b++;
+		if (b == hi) {
+			hi = mid;
+			continue;
+		}
+		int idx = doc->blocks[b].chunk.index;
+		if (idx == (int)i)
 			return &doc->blocks[b].chunk;
+		if (idx < (int)i)
+			lo = b + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 

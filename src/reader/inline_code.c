@@ -26,10 +26,13 @@ void inline_text_free(struct inline_text *t)
 void inline_text_add_line(struct inline_text *t, const char *s, size_t len, int line,
 			  int column)
 {
-	size_t a1 = t->alloc, a2 = t->alloc;
-	ARRAY_GROW(t->starts, t->nlines + 1, t->alloc);
-	ARRAY_GROW(t->lines, t->nlines + 1, a1);
-	ARRAY_GROW(t->cols, t->nlines + 1, a2);
+	if (t->nlines == t->alloc) {
+		/* the three arrays share one capacity */
+		t->alloc = t->alloc ? t->alloc * 2 : 16;
+		t->starts = xrealloc(t->starts, t->alloc * sizeof(*t->starts));
+		t->lines = xrealloc(t->lines, t->alloc * sizeof(*t->lines));
+		t->cols = xrealloc(t->cols, t->alloc * sizeof(*t->cols));
+	}
 	t->starts[t->nlines] = t->text.len;
 	t->lines[t->nlines] = line;
 	t->cols[t->nlines] = column;

@@ -289,7 +289,13 @@ int notebook_reader_read(struct document *doc, const char *text, size_t len, int
 			strbuf_addstr(&fm, src);
 			if (!strbuf_ends_with(&fm, "\n"))
 				strbuf_addch(&fm, '\n');
+			size_t ndefs = doc->doc_defaults.n;
 			int r = front_matter_read(doc, fm.buf, fm.len, &used, err);
+			/* front_matter_read counts from the cell's first line */
+			if (r < 0 && err && err->line > 0)
+				err->line += line - 1;
+			for (size_t k = ndefs; k < doc->doc_defaults.n; k++)
+				doc->doc_defaults.items[k].line += line - 1;
 			if (r == 0 && used < fm.len)
 				r = add_prose(doc, fm.buf + used, line + doc->front_matter_lines, err);
 			else if (r == 0 && !used)
