@@ -723,6 +723,22 @@ TEST(highlight_unavailable_is_clean)
 	CHECK(hl.state == HL_UNAVAILABLE);
 	highlighter_free(&hl);
 
+	/* Python without Pygments: a wrapper that starts it without site-packages */
+	char fake[512];
+	snprintf(fake, sizeof(fake), "%s/python-no-pygments", tmpdir);
+	FILE *f = fopen(fake, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs("#!/bin/sh\nexec /usr/bin/python3 -S \"$@\"\n", f);
+		fclose(f);
+		chmod(fake, 0755);
+	}
+	highlighter_init(&hl, fake);
+	CHECK(highlight_code(&hl, "x = 1\n", "python", "html", &out) == -1);
+	CHECK(hl.state == HL_UNAVAILABLE && hl.why && strstr(hl.why, "Pygments unavailable"));
+	CHECK(hl.pid == 0 && hl.fd == -1);
+	highlighter_free(&hl);
+
 	highlighter_init(&hl, NULL);
 	CHECK(highlight_code(&hl, "x = 1\n", "python", "rtf", &out) == -1); /* unknown style */
 	CHECK(hl.state == HL_IDLE);
