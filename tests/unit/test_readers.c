@@ -765,6 +765,27 @@ TEST(notebook_v4)
 	CHECK(document_read_buffer(&doc, "b.ipynb", NULL, bad, strlen(bad), &err) == -1);
 	CHECK(strncmp(weft_error_text(&err), "b.ipynb:3:", 10) == 0);
 	document_free(&doc);
+	/* a YAML error in the front matter cell points into the .ipynb file */
+	const char *fm = "{\n"
+			 " \"cells\": [\n"
+			 "  {\n"
+			 "   \"cell_type\": \"raw\",\n"
+			 "   \"metadata\": {},\n"
+			 "   \"source\": [\n"
+			 "    \"---\\n\",\n"
+			 "    \"title: ok\\n\",\n"
+			 "    \"weft: [1, 2\\n\",\n"
+			 "    \"---\"\n"
+			 "   ]\n"
+			 "  }\n"
+			 " ],\n"
+			 " \"metadata\": {},\n"
+			 " \"nbformat\": 4,\n"
+			 " \"nbformat_minor\": 5\n"
+			 "}\n";
+	CHECK(document_read_buffer(&doc, "f.ipynb", NULL, fm, strlen(fm), &err) == -1);
+	CHECK(err.line == 10);
+	document_free(&doc);
 	const char *old = "{\"nbformat\": 2, \"cells\": []}";
 	CHECK(document_read_buffer(&doc, "o.ipynb", NULL, old, strlen(old), &err) == -1);
 	CHECK_STR(weft_error_text(&err), "o.ipynb:1: not an nbformat 4 (or 3) notebook");
