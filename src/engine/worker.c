@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@ static int cur_statement = -1;      /* tag for new text (term mode) */
 static char carry[3][4];            /* incomplete UTF-8 sequence at the end of fd 1/2 data */
 static size_t ncarry[3];
 static int wake_rd = -1, wake_wr = -1; /* tells the pump that text is pending */
-static pid_t worker_pid;            /* a fork of the worker (os.fork in a chunk) is not the worker */
+static volatile sig_atomic_t forked; /* set in a fork of the worker (os.fork in a chunk) */
 static struct strbuf rbuf;          /* request bytes read but not yet returned */
 
 /* Flush pending text after this long, so output survives a later crash or timeout. */
@@ -233,6 +234,17 @@ static void pend_add_bytes(int fd, const char *data, size_t n, int final)
 	strbuf_free(&all);
 }
 
+/*
+ * True when a stdout/stderr pipe holds data. One poll() is the cheap check a
+ * Python-level write makes so that text written before it by C code (still
+ * in the pipe, not yet seen by the pump) keeps its place in front of it.
+ */
+static bool pipes_pending(void)
+{
+	struct pollfd p[2] = {{.fd = OUT_RD, .events = POLLIN}, {.fd = ERR_RD, .events = POLLIN}};
+	return poll(p, 2, 0) > 0;
+}
+
 /* Read everything currently in the stdout/stderr pipes (caller holds lock). */
 static void drain_pipes(void)
 {
@@ -307,11 +319,13 @@ static void atfork_parent(void)
 static void atfork_child(void)
 {
 	pthread_mutex_unlock(&lock);
+	forked = 1; /* no pump here, and the protocol socket belongs to the worker */
 }
 
+/* True in the worker itself, false in a process a chunk forked from it. */
 static int in_worker(void)
 {
-	return getpid() == worker_pid;
+	return !forked;
 }
 
 /* Write a whole buffer to fd (a forked child's stdout/stderr). */
@@ -538,8 +552,10 @@ static PyObject *py_write(PyObject *self, PyObject *args)
 	if (!in_worker()) {
 		write_all(fd, s, n);
 	} else {
+		bool drain = pipes_pending(); /* what C code wrote before comes first */
 		pthread_mutex_lock(&lock);
-		drain_pipes(); /* what C code wrote before comes first */
+		if (drain)
+			drain_pipes();
 		pend_add_bytes(fd, s, n, 1);
 		if (pend.len >= FLUSH_BYTES)
 			pend_flush();
@@ -838,7 +854,6 @@ _Noreturn void worker_main(const struct worker_setup *ws)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(0);
-	worker_pid = getpid();
 	setup_fds(ws);
 	strbuf_init(&pend);
 	strbuf_init(&rbuf);
