@@ -587,7 +587,7 @@ static int run_code(struct walk *w, size_t ui, bool track, const json_t *reads,
 	const struct chunk_options *o = &u->chunk->opts;
 	json_t *extra = NULL;
 	if (track) {
-		extra = json_pack("{s:O}", "reads", reads ? reads : json_array());
+		extra = json_pack("{s:o}", "reads", reads ? json_incref((json_t *)reads) : json_array());
 		if (w->store)
 			json_object_set_new(extra, "cache_dir", json_string(store_dir(w->store)));
 	}
@@ -685,8 +685,14 @@ static int replay_unit(struct walk *w, size_t t, struct weft_error *err)
 		strbuf_add(&io->text, keep.buf, keep.len);
 		strbuf_free(&keep);
 	} else {
-		rc = run_code(w, t, true, json_object_get(w->meta[t] ? w->meta[t] : u->analysis, "reads"),
-			      &scratch, &record, err);
+		/* Track with the names it reads, so a mutation it makes is noticed as on its first run. */
+		json_t *reads = json_array();
+		const char *name;
+		json_t *wi;
+		json_object_foreach(u->deps, name, wi)
+			json_array_append_new(reads, json_string(name));
+		rc = run_code(w, t, true, reads, &scratch, &record, err);
+		json_decref(reads);
 	}
 	if (rc == 0 && w->stopped)
 		rc = weft_error_set(err, w->doc->path, u->line, 0,
