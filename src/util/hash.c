@@ -209,12 +209,26 @@ void fingerprint_init(struct fingerprint *fp)
 {
 	fp->size = 0;
 	fp->mtime_ns = 0;
+	fp->ctime_ns = 0;
+	fp->ino = 0;
 	fp->xxh[0] = '\0';
 }
 
 static int64_t stat_mtime_ns(const struct stat *st)
 {
 	return (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+}
+
+static int64_t stat_ctime_ns(const struct stat *st)
+{
+	return (int64_t)st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec;
+}
+
+/* Do two stats describe the same, unmodified file? */
+static int same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       stat_mtime_ns(a) == stat_mtime_ns(b) && stat_ctime_ns(a) == stat_ctime_ns(b);
 }
 
 static int64_t now_ns(void)
@@ -246,15 +260,18 @@ int fingerprint_file(struct fingerprint *fp, const char *path, struct weft_error
 		close(fd);
 		return -1;
 	}
-	/* stat again after reading: if the file changed meanwhile, its mtime
+	/* stat again after reading: if the file changed meanwhile, its stat
 	 * cannot vouch for the contents we hashed. */
 	struct stat st2;
-	int same = fstat(fd, &st2) == 0 && stat_mtime_ns(&st2) == stat_mtime_ns(&st) &&
-		   (uint64_t)st2.st_size == size;
+	int same = fstat(fd, &st2) == 0 && same_stat(&st, &st2) && (uint64_t)st2.st_size == size;
 	close(fd);
 	fp->size = size;
-	int64_t m = stat_mtime_ns(&st);
-	fp->mtime_ns = (same && m != 0 && now_ns() - m >= FINGERPRINT_RACY_NS) ? m : 0;
+	int64_t m = stat_mtime_ns(&st), c = stat_ctime_ns(&st), now = now_ns();
+	if (same && m != 0 && now - m >= FINGERPRINT_RACY_NS && now - c >= FINGERPRINT_RACY_NS) {
+		fp->mtime_ns = m;
+		fp->ctime_ns = c;
+		fp->ino = (uint64_t)st.st_ino;
+	}
 	return 0;
 }
 
@@ -265,7 +282,8 @@ int fingerprint_matches(const struct fingerprint *fp, const char *path)
 		return 0;
 	if ((uint64_t)st.st_size != fp->size)
 		return 0;
-	if (fp->mtime_ns != 0 && stat_mtime_ns(&st) == fp->mtime_ns)
+	if (fp->mtime_ns != 0 && stat_mtime_ns(&st) == fp->mtime_ns &&
+	    stat_ctime_ns(&st) == fp->ctime_ns && (uint64_t)st.st_ino == fp->ino)
 		return 1;
 	char hex[XXH128_HEX_SIZE];
 	uint64_t size;
@@ -276,7 +294,25 @@ int fingerprint_matches(const struct fingerprint *fp, const char *path)
 
 void fingerprint_to_text(const struct fingerprint *fp, struct strbuf *out)
 {
-	strbuf_addf(out, "%s:%" PRIu64 ":%" PRId64, fp->xxh, fp->size, fp->mtime_ns);
+	strbuf_addf(out, "%s:%" PRIu64 ":%" PRId64 ":%" PRId64 ":%" PRIu64, fp->xxh, fp->size,
+		    fp->mtime_ns, fp->ctime_ns, fp->ino);
+}
+
+/* Parse a decimal field ending at `stop`; -1 when malformed. */
+static int parse_field(const char **p, int is_signed, char stop, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!is_signed && **p == '-')
+		return -1;
+	if (is_signed)
+		*out = (uint64_t)strtoll(*p, &end, 10);
+	else
+		*out = strtoull(*p, &end, 10);
+	if (errno || end == *p || *end != stop)
+		return -1;
+	*p = stop ? end + 1 : end;
+	return 0;
 }
 
 int fingerprint_from_text(struct fingerprint *fp, const char *text)
@@ -290,39 +326,51 @@ int fingerprint_from_text(struct fingerprint *fp, const char *text)
 	if (!hash_is_hex(hex, 32))
 		return -1;
 	const char *p = text + 33;
-	char *end;
-	errno = 0;
-	unsigned long long size = strtoull(p, &end, 10);
-	if (errno || end == p || *end != ':' || *p == '-')
+	uint64_t size, mt, ct = 0, ino = 0;
+	int colons = 0;
+	for (const char *q = p; (q = strchr(q, ':')); q++)
+		colons++;
+	if (colons == 1) { /* older "xxh:size:mtime_ns" */
+		if (parse_field(&p, 0, ':', &size) < 0 || parse_field(&p, 1, '\0', &mt) < 0)
+			return -1;
+		mt = 0; /* no ctime or inode to go with it: never take the shortcut */
+	} else if (colons == 3) {
+		if (parse_field(&p, 0, ':', &size) < 0 || parse_field(&p, 1, ':', &mt) < 0 ||
+		    parse_field(&p, 1, ':', &ct) < 0 || parse_field(&p, 0, '\0', &ino) < 0)
+			return -1;
+	} else {
 		return -1;
-	p = end + 1;
-	long long mt = strtoll(p, &end, 10);
-	if (errno || end == p || *end)
-		return -1;
+	}
 	memcpy(fp->xxh, hex, sizeof(hex));
 	fp->size = size;
-	fp->mtime_ns = mt;
+	fp->mtime_ns = (int64_t)mt;
+	fp->ctime_ns = (int64_t)ct;
+	fp->ino = ino;
 	return 0;
 }
 
 json_t *fingerprint_to_json(const struct fingerprint *fp)
 {
-	return json_pack("{s:s, s:I, s:I}", "xxh3", fp->xxh, "size", (json_int_t)fp->size,
-			 "mtime_ns", (json_int_t)fp->mtime_ns);
+	return json_pack("{s:s, s:I, s:I, s:I, s:I}", "xxh3", fp->xxh, "size", (json_int_t)fp->size,
+			 "mtime_ns", (json_int_t)fp->mtime_ns, "ctime_ns", (json_int_t)fp->ctime_ns,
+			 "ino", (json_int_t)fp->ino);
 }
 
 int fingerprint_from_json(struct fingerprint *fp, const json_t *obj)
 {
 	fingerprint_init(fp);
 	const char *hex;
-	json_int_t size, mt;
-	if (json_unpack((json_t *)obj, "{s:s, s:I, s:I}", "xxh3", &hex, "size", &size, "mtime_ns",
-			&mt) < 0)
+	json_int_t size, mt, ct = 0, ino = 0;
+	if (json_unpack((json_t *)obj, "{s:s, s:I, s:I, s?I, s?I}", "xxh3", &hex, "size", &size,
+			"mtime_ns", &mt, "ctime_ns", &ct, "ino", &ino) < 0)
 		return -1;
 	if (!hash_is_hex(hex, 32) || size < 0)
 		return -1;
 	memcpy(fp->xxh, hex, XXH128_HEX_SIZE);
 	fp->size = (uint64_t)size;
-	fp->mtime_ns = mt;
+	/* Without ctime and inode the stat shortcut would be unsafe. */
+	fp->mtime_ns = json_object_get(obj, "ctime_ns") && json_object_get(obj, "ino") ? mt : 0;
+	fp->ctime_ns = ct;
+	fp->ino = (uint64_t)ino;
 	return 0;
 }

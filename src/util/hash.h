@@ -108,34 +108,44 @@ int hash_xxh128_file(const char *path, char out[XXH128_HEX_SIZE], uint64_t *size
 
 struct fingerprint {
 	uint64_t size;
-	int64_t mtime_ns;              /* 0 when the mtime must not be trusted */
-	char xxh[XXH128_HEX_SIZE];     /* contents */
+	int64_t mtime_ns;              /* 0 when the stat shortcut must not be used */
+	int64_t ctime_ns;              /* inode change time: tools that reset the
+					* mtime (touch -r, tar, rsync -t) change it */
+	uint64_t ino;                  /* a file replaced by rename has a new inode */
+	char xxh[XXH128_HEX_SIZE];     /* contents: the only part that defines
+					* the file; state keys should hash this */
 };
 
 /* Zero size and mtime, empty hash. */
 void fingerprint_init(struct fingerprint *fp);
 /*
- * Fingerprint a regular file. The mtime is recorded only when it is at
- * least FINGERPRINT_RACY_NS older than the moment of fingerprinting: a file
- * modified again within the same timestamp tick would otherwise keep its
- * mtime while its contents change (git's "racy clean" problem). Returns 0,
- * or -1 with err naming path (missing file, not a regular file, I/O error).
+ * Fingerprint a regular file. The stat shortcut (mtime, ctime, inode) is
+ * recorded only when both times are at least FINGERPRINT_RACY_NS older than
+ * the moment of fingerprinting: a file modified again within the same
+ * timestamp tick would otherwise keep its times while its contents change
+ * (git's "racy clean" problem). Returns 0, or -1 with err naming path
+ * (missing file, not a regular file, I/O error).
  */
 int fingerprint_file(struct fingerprint *fp, const char *path, struct weft_error *err);
 #define FINGERPRINT_RACY_NS 2000000000LL
 
 /*
  * Does the file at path still match fp? 1 yes, 0 no (changed, missing,
- * unreadable). Size differs: no. Size and a trusted mtime equal: yes,
- * without reading. Otherwise the contents are hashed and compared.
+ * unreadable). Size differs: no. Size, inode, and trusted mtime and ctime
+ * all equal: yes, without reading. Otherwise the contents are hashed and
+ * compared, so a touched but unchanged file still matches.
  */
 int fingerprint_matches(const struct fingerprint *fp, const char *path);
 
-/* Text form "xxh:size:mtime_ns", e.g. for a JSON string; appended to out. */
+/* Text form "xxh:size:mtime_ns:ctime_ns:ino", e.g. for a JSON string;
+ * appended to out. The stat fields change on a mere touch: to identify
+ * contents, use fp->xxh (and size), not the whole text. */
 void fingerprint_to_text(const struct fingerprint *fp, struct strbuf *out);
-/* Parse the text form. Returns 0, or -1 if malformed. */
+/* Parse the text form (also the older "xxh:size:mtime_ns", whose stat
+ * shortcut is then unused). Returns 0, or -1 if malformed. */
 int fingerprint_from_text(struct fingerprint *fp, const char *text);
-/* JSON object {"xxh3": "...", "size": n, "mtime_ns": n} (new reference). */
+/* JSON object {"xxh3": "...", "size": n, "mtime_ns": n, "ctime_ns": n,
+ * "ino": n} (new reference). */
 json_t *fingerprint_to_json(const struct fingerprint *fp);
 /* Parse the JSON object form. Returns 0, or -1 if malformed. */
 int fingerprint_from_json(struct fingerprint *fp, const json_t *obj);

@@ -171,6 +171,9 @@ TEST(fingerprint_old_file_trusts_mtime)
 {
 	char *path = write_file("old", "hello world\n", 12);
 	age_file(path, 100);
+	/* Setting the mtime made the ctime new: wait until it is not racy. */
+	struct timespec nap = { FINGERPRINT_RACY_NS / 1000000000LL, 100000000L };
+	nanosleep(&nap, NULL);
 	struct fingerprint fp;
 	struct weft_error err;
 	weft_error_init(&err);
@@ -181,8 +184,21 @@ TEST(fingerprint_old_file_trusts_mtime)
 	hash_xxh128_hex("hello world\n", 12, want);
 	CHECK_STR(fp.xxh, want);
 	CHECK(fingerprint_matches(&fp, path) == 1);
+	CHECK(fp.ino != 0);
 	/* Touch without change: still matches (by contents). */
 	age_file(path, 50);
+	CHECK(fingerprint_matches(&fp, path) == 1);
+	/* New contents with the old mtime put back (touch -r, tar, rsync -t):
+	 * the ctime gives it away, so the contents are compared. */
+	free(write_file("old", "HELLO WORLD\n", 12));
+	struct timespec ts[2] = { { 0, UTIME_OMIT }, { fp.mtime_ns / 1000000000LL,
+						       fp.mtime_ns % 1000000000LL } };
+	CHECK(utimensat(AT_FDCWD, path, ts, 0) == 0);
+	struct stat sb;
+	CHECK(stat(path, &sb) == 0 && sb.st_size == 12);
+	CHECK(fingerprint_matches(&fp, path) == 0);
+	/* Back to the original bytes: matches again, by contents. */
+	free(write_file("old", "hello world\n", 12));
 	CHECK(fingerprint_matches(&fp, path) == 1);
 	/* Same size, new contents, new mtime: no match. */
 	free(write_file("old", "HELLO world\n", 12));
@@ -228,13 +244,28 @@ TEST(fingerprint_text_and_json)
 	hash_xxh128_hex("x", 1, fp.xxh);
 	fp.size = 1234567890123ULL;
 	fp.mtime_ns = 1700000000123456789LL;
+	fp.ctime_ns = 1700000001123456789LL;
+	fp.ino = 987654321;
 	struct strbuf sb;
 	strbuf_init(&sb);
 	fingerprint_to_text(&fp, &sb);
 	CHECK(fingerprint_from_text(&back, sb.buf) == 0);
 	CHECK_STR(back.xxh, fp.xxh);
 	CHECK(back.size == fp.size && back.mtime_ns == fp.mtime_ns);
+	CHECK(back.ctime_ns == fp.ctime_ns && back.ino == fp.ino);
 	CHECK(fingerprint_from_text(&back, "zz:1:2") < 0);
+	/* The older three-field form parses, without the stat shortcut. */
+	struct strbuf old;
+	strbuf_init(&old);
+	strbuf_addf(&old, "%s:12:1700000000123456789", fp.xxh);
+	CHECK(fingerprint_from_text(&back, old.buf) == 0);
+	CHECK(back.size == 12 && back.mtime_ns == 0);
+	strbuf_addstr(&old, ":1");
+	CHECK(fingerprint_from_text(&back, old.buf) < 0);
+	strbuf_reset(&old);
+	strbuf_addf(&old, "%s:-1:1:2:3", fp.xxh);
+	CHECK(fingerprint_from_text(&back, old.buf) < 0);
+	strbuf_free(&old);
 	CHECK(fingerprint_from_text(&back, "") < 0);
 	strbuf_setlen(&sb, sb.len - 1);
 	strbuf_addstr(&sb, "x");
@@ -244,6 +275,7 @@ TEST(fingerprint_text_and_json)
 	CHECK(fingerprint_from_json(&back, j) == 0);
 	CHECK_STR(back.xxh, fp.xxh);
 	CHECK(back.size == fp.size && back.mtime_ns == fp.mtime_ns);
+	CHECK(back.ctime_ns == fp.ctime_ns && back.ino == fp.ino);
 	json_object_set_new(j, "xxh3", json_string("../../x"));
 	CHECK(fingerprint_from_json(&back, j) < 0);
 	json_decref(j);
