@@ -249,7 +249,8 @@ static bool worker_exited(struct engine *e)
 	siginfo_t si;
 	memset(&si, 0, sizeof(si));
 	if (waitid(P_PID, (id_t)e->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
-		return errno == ECHILD;
+		/* ECHILD: SIGCHLD is ignored and children reap themselves; ask the kernel */
+		return errno != ECHILD || (kill(e->pid, 0) < 0 && errno == ESRCH);
 	return si.si_pid == e->pid;
 }
 

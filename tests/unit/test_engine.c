@@ -224,6 +224,45 @@ TEST(stream_order)
 	engine_stop(e);
 }
 
+TEST(forked_children_and_threads)
+{
+	struct engine *e = start();
+	struct chunk_outcome o;
+	run_code(e, "import os, threading\n"
+		    "print('start')\n"
+		    "for i in range(3):\n"
+		    "    pid = os.fork()\n"
+		    "    if pid == 0:\n"
+		    "        print('child', i)\n"
+		    "        os._exit(0)\n"
+		    "    os.waitpid(pid, 0)\n"
+		    "t = threading.Thread(target=print, args=('thread',))\n"
+		    "t.start(); t.join()\n"
+		    "print('end')\n", &o);
+	CHECK_STR(stream_text(&o, 0, "stdout"), "start\nchild 0\nchild 1\nchild 2\nthread\nend\n");
+	CHECK(o.outputs.n == 1 && o.status == RUN_OK);
+	chunk_outcome_free(&o);
+	CHECK(engine_alive(e));
+	engine_stop(e);
+}
+
+TEST(embedded_modules)
+{
+	struct engine *e = start();
+	struct chunk_outcome o;
+	/* weft_*.py files are imported from the copies inside the binary */
+	run_code(e, "import importlib, weft_runtime as r\n"
+		    "names = r.embedded_module_names()\n"
+		    "mods = [importlib.import_module(n) for n in names]\n"
+		    "print(all(m.__file__ == '<weft>/' + n + '.py' for m, n in zip(mods, names)))\n"
+		    "print(r.find_module('weft_no_such_module'))\n", &o);
+	CHECK_STR(stream_text(&o, 0, "stdout"), "True\nNone\n");
+	if (o.status != RUN_OK)
+		dump(&o);
+	chunk_outcome_free(&o);
+	engine_stop(e);
+}
+
 TEST(large_output)
 {
 	struct engine *e = start();
@@ -497,6 +536,7 @@ TEST(errors_point_at_document)
 
 static void check_crash(const char *code, const char *want_msg, int want_line)
 {
+	int fds = count_fds();
 	struct engine *e = start();
 	struct chunk_outcome o;
 	struct run_request req = request(code, 30);
@@ -532,6 +572,7 @@ static void check_crash(const char *code, const char *want_msg, int want_line)
 	chunk_outcome_free(&o);
 	engine_stop(e);
 	CHECK(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD);
+	CHECK(count_fds() == fds);
 }
 
 TEST(segfault)
@@ -546,6 +587,7 @@ TEST(os_exit)
 
 TEST(timeout_kills_group)
 {
+	int fds = count_fds();
 	struct engine *e = start_with(NULL, 1.0);
 	struct chunk_outcome o;
 	struct run_request req = request("import subprocess, time\n"
@@ -568,6 +610,8 @@ TEST(timeout_kills_group)
 	weft_error_free(&err);
 	chunk_outcome_free(&o);
 	engine_stop(e);
+	CHECK(count_fds() == fds);
+	CHECK(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD);
 	/* the chunk's subprocess died with the worker */
 	char pidfile[400];
 	snprintf(pidfile, sizeof(pidfile), "%s/child.pid", tmpdir);
@@ -775,6 +819,8 @@ int main(void)
 	RUN(start_failures);
 	RUN(namespace_cwd_argv);
 	RUN(stream_order);
+	RUN(forked_children_and_threads);
+	RUN(embedded_modules);
 	RUN(large_output);
 	RUN(last_expression);
 	RUN(rich_display);
