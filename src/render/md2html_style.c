@@ -10,7 +10,7 @@
 #include "render/md2html_style.h"
 
 const char md2html_page_css[] =
-	":root{--fg:#1f2328;--muted:#5b6570;--bg:#fff;--panel:#f6f8fa;--border:#d8dee4;"
+	":root{color-scheme:light dark;--fg:#1f2328;--muted:#5b6570;--bg:#fff;--panel:#f6f8fa;--border:#d8dee4;"
 	"--accent:#0b66c3;--out:#2da44e;--err:#cf222e;--err-bg:#fff5f5;--warn:#9a6700;"
 	"--warn-bg:#fff8e5;--mono:ui-monospace,SFMono-Regular,'SF Mono',Menlo,Consolas,"
 	"'DejaVu Sans Mono','Liberation Mono',monospace}\n"
@@ -82,6 +82,14 @@ const char md2html_page_css[] =
 	"@media (max-width:640px){body{font-size:16px}main.weft-doc{padding:1.8rem 1rem 1.5rem}"
 	"header.weft-title h1{font-size:1.8rem}pre{padding:.7rem .8rem}"
 	"footer.weft-footer{padding:1rem 1rem 2rem}}\n"
+	"@media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--muted:#9198a1;--bg:#0d1117;"
+	"--panel:#161b22;--border:#30363d;--accent:#4493f8;--out:#3fb950;--err:#ff7b72;"
+	"--err-bg:#25171c;--warn:#d29922;--warn-bg:#272115}"
+	".weft-output>pre{color:#c9d1d9}.weft-output.weft-error>pre{border-color:#5a1e22;color:#ffa198}"
+	".weft-stopped{border-color:#5a1e22}.weft-note{border-color:#4d3800}"
+	"tbody tr:nth-child(even){background:#11161d}tbody tr:hover{background:#1c2533}"
+	"thead th{border-bottom-color:#6e7681}"
+	"figure.weft-figure img{background:#fff}}\n"
 	"@media print{body{font-size:11pt}main.weft-doc{max-width:none;padding:0}"
 	"pre{white-space:pre-wrap;word-break:break-word}"
 	"tbody tr:hover{background:none}.weft-chunk,figure{break-inside:avoid}}\n";
@@ -118,7 +126,26 @@ const char md2html_pygments_css[] =
 	".highlight .gp{color:#57606a;font-weight:bold}\n"
 	".highlight .go{color:#57606a}\n"
 	".highlight .gr,.highlight .gt{color:#cf222e}\n"
-	".highlight .w{color:#afb8c1}\n";
+	".highlight .w{color:#afb8c1}\n"
+	"@media (prefers-color-scheme:dark){"
+	".highlight .c,.highlight .ch,.highlight .cm,.highlight .c1,.highlight .cs,"
+	".highlight .cpf{color:#8b949e}"
+	".highlight .k,.highlight .kc,.highlight .kd,.highlight .kn,.highlight .kr,.highlight .kp,"
+	".highlight .kt,.highlight .ow{color:#ff7b72}"
+	".highlight .o,.highlight .gp,.highlight .go{color:#9198a1}"
+	".highlight .s,.highlight .s1,.highlight .s2,.highlight .sa,.highlight .sb,.highlight .sc,"
+	".highlight .dl,.highlight .sh,.highlight .sx,.highlight .sr,.highlight .ss,"
+	".highlight .sd{color:#a5d6ff}"
+	".highlight .m,.highlight .mb,.highlight .mf,.highlight .mh,.highlight .mi,.highlight .mo,"
+	".highlight .il,.highlight .se,.highlight .si,.highlight .no,.highlight .nv,.highlight .na,"
+	".highlight .vc,.highlight .vg,.highlight .vi,.highlight .vm,.highlight .gh,"
+	".highlight .gu{color:#79c0ff}"
+	".highlight .nb,.highlight .bp,.highlight .nf,.highlight .fm,.highlight .nd,"
+	".highlight .cp{color:#d2a8ff}"
+	".highlight .nc,.highlight .nn,.highlight .ne{color:#ffa657}"
+	".highlight .nt{color:#7ee787}"
+	".highlight .err,.highlight .gd{color:#ffa198;background:#490202}"
+	".highlight .gi{color:#aff5b4;background:#033a16}}\n";
 
 const char md2html_math_script[] =
 	"(function () {\n"
