@@ -141,7 +141,8 @@ def test_run_code_outputs():
 def test_top_level_await():
     ns = {}
     res = rt.ChunkResult()
-    rt.run_code("import asyncio\nasync def f():\n    return 5\nv = await f()\nawait f()\n", 1, ns, res)
+    code = "import asyncio\nasync def f():\n    return 5\nv = await f()\nawait f()\n"
+    rt.run_code(code, 1, ns, res)
     assert res.status == "ok" and ns["v"] == 5
     assert outputs()[0]["data"]["text/plain"] == "5"
 
@@ -222,7 +223,8 @@ def test_post_import_hook():
         finder = rt.PostImportFinder({"weft_hooked_mod": lambda m: seen.append(m.VALUE)})
         sys.meta_path.insert(0, finder)
         try:
-            import weft_hooked_mod  # noqa: F401  pylint: disable=import-error,unused-import
+            import importlib
+            importlib.import_module("weft_hooked_mod")
         finally:
             sys.meta_path.remove(finder)
             sys.path.remove(tmp)

@@ -532,7 +532,8 @@ def run_code(code, first_line, ns, result):
         result.record(exc)
         return
     last = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr) and not ends_with_semicolon(source, tree.body[-1]):
+    if (tree.body and isinstance(tree.body[-1], ast.Expr)
+            and not ends_with_semicolon(source, tree.body[-1])):
         last = tree.body.pop()
     try:
         run_compiled(tree, "exec", ns)
@@ -665,11 +666,11 @@ def op_inline(req):
     try:
         if req.get("is_expr"):
             source = shifted_source(code.strip(), line)
-            value = eval(compile(source, DOC_PATH, "eval", dont_inherit=True), ns)  # pylint: disable=eval-used
-            text = str(value)
+            text = str(run_compiled(compile(source, DOC_PATH, "eval", ast.PyCF_ONLY_AST,
+                                            dont_inherit=True), "eval", ns))
         else:
-            exec(compile(shifted_source(code.strip() + "\n", line), DOC_PATH, "exec",  # pylint: disable=exec-used
-                         dont_inherit=True), ns)
+            source = shifted_source(code.strip() + "\n", line)
+            run_compiled(parse(source), "exec", ns)
             text = ""
     except BaseException as exc:  # pylint: disable=broad-except
         _out, err_line = error_info(exc)
@@ -725,7 +726,8 @@ class _EmbeddedLoader:
     def exec_module(self, module):
         filename = "<weft>/" + self._name + ".py"
         module.__file__ = filename
-        exec(compile(self._text, filename, "exec", dont_inherit=True), module.__dict__)  # pylint: disable=exec-used
+        code = compile(self._text, filename, "exec", dont_inherit=True)
+        exec(code, module.__dict__)  # pylint: disable=exec-used
 
 
 def embedded_module_names():
