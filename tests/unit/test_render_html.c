@@ -585,6 +585,42 @@ TEST(prose_code_and_frozen_note)
 	pweave_executed_free(&px);
 }
 
+/* Text and figures keep the order they happened in, in both HTML formats. */
+TEST(figures_interleave_with_text)
+{
+	char *png = sinc_png_b64();
+	json_t *fig = json_pack("{s:s, s:{}, s:{s:s}}", "output_type", "display_data", "metadata",
+				"data", "image/png", png);
+	json_t *l = json_array();
+	json_t *c = chunk_json(1, "show()", json_pack("[o, O, o, o]", stream_json("before\n"), fig,
+						      stream_json("after\n"), fig));
+	json_object_set_new(c, "name", json_string("ord"));
+	json_object_set_new(c, "caption", json_string("Cap"));
+	json_array_append_new(l, c);
+	free(png);
+	struct pweave_executed px;
+	CHECK(load_list(&px, l, "doc.pmd") == 0);
+	const char *fmts[] = {"md2html", "html"};
+	for (int i = 0; i < 2; i++) {
+		struct strbuf got;
+		strbuf_init(&got);
+		struct weft_error err;
+		weft_error_init(&err);
+		CHECK(render(&px, fmts[i], NULL, true, &got, &err) == 0);
+		const char *b = strstr(got.buf, "before");
+		const char *f1 = b ? strstr(b, "<img") : NULL;
+		const char *a = f1 ? strstr(f1, "after") : NULL;
+		const char *f2 = a ? strstr(a, "<img") : NULL;
+		CHECK(b && f1 && a && f2);
+		CHECK(count(got.buf, "<figcaption") == 2);
+		/* the anchor goes to the first group only */
+		CHECK(count(got.buf, i == 0 ? "id=\"fig:ord\"" : "data-label = \"fig:ord\"") == 1);
+		weft_error_free(&err);
+		strbuf_free(&got);
+	}
+	pweave_executed_free(&px);
+}
+
 /* pandoc2html / pandoc2latex name the format and pandoc when pandoc is missing. */
 TEST(pandoc_formats_need_pandoc)
 {
@@ -799,6 +835,7 @@ int main(void)
 	RUN(stopped_execution_marker);
 	RUN(raw_results_and_hidden);
 	RUN(prose_code_and_frozen_note);
+	RUN(figures_interleave_with_text);
 	RUN(pandoc_formats_need_pandoc);
 	RUN(highlight_memo_avoids_python);
 	RUN(highlight_unavailable_is_clean);
