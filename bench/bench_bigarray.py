@@ -1,0 +1,161 @@
+"""Benchmark 4: a chunk that makes a 1 GiB numpy array, saved and restored
+through weft itself.
+
+Each round, in a fresh cache folder:
+  render 1  the chunk making the array (float64, default_rng(0).random(2**27))
+            runs and is cached; a small chunk reading it runs too.
+            weft's save cost = render wall - the recorded seconds of both chunks
+            (so it also carries process and Python start, the store, the report).
+  render 2  the small downstream chunk is edited: the array is restored from
+            the cache, the chunk runs. restore cost = render wall - its seconds.
+and, in this script, on the same filesystem, alternating with the renders:
+  raw       the array's bytes written to a file + fsync
+  dump      pickle.dump (protocol 5, in-band) + fsync
+  load      pickle.load of that file (page cache warm, as weft's blob is)
+Targets: restore at least 5x faster than pickle.load; save at most 1.5x the
+raw write+fsync. Medians over the rounds.
+
+Usage: /usr/bin/python3 bench/bench_bigarray.py [--rounds N] [--mib M] [--dir D]
+Needs about 4x the array size free under D (default: the system temp folder).
+"""
+
+import argparse
+import json
+import os
+import pickle
+import shutil
+import sys
+import time
+
+import numpy as np
+
+import benchlib as bl
+
+MAKE = """\
+import numpy as np
+big = np.random.default_rng(0).random({n})
+"""
+USE = """\
+edit = {edit}
+print(big.dtype, big.size, round(float(big[:1000].sum()), 6), edit)
+"""
+
+
+def document(n, edit):
+    """The two-chunk document: make the array (cached), read a little of it."""
+    return (f"# A big array\n\n```python\n{MAKE.format(n=n)}```\n\n"
+            f"Its first values:\n\n```python\n{USE.format(edit=edit)}```\n")
+
+
+def timed(fn):
+    """Seconds one call of fn takes."""
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def raw_write(arr, path):
+    """The floor: the array's bytes written raw, then fsync."""
+    with open(path, "wb") as f:
+        f.write(memoryview(arr).cast("B"))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def pickle_dump(arr, path):
+    """A plain pickle cache: pickle.dump, then fsync."""
+    with open(path, "wb") as f:
+        pickle.dump(arr, f, protocol=5)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def pickle_load(path):
+    """Read the array back the plain-pickle way."""
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--mib", type=int, default=1024, help="array size in MiB (default 1024)")
+    ap.add_argument("--dir", default=None, help="where the cache and baseline files go")
+    args = ap.parse_args()
+
+    weft = bl.weft_binary()
+    top = bl.scratch_dir(under=args.dir)
+    n = args.mib * (1 << 20) // 8
+    arr = np.random.default_rng(0).random(n)
+    doc = os.path.join(top, "big.pmd")
+    summary = os.path.join(top, "summary.json")
+    res = {k: [] for k in ("save", "restore", "raw", "dump", "load", "render1", "render2", "make_s")}
+
+    def render(cache):
+        r = bl.run([weft, "-q", "--cache", "--cache-dir", cache, "-f", "markdown", "-o",
+                    os.path.join(top, "big.md"), "--summary-json", summary, doc], cwd=top)
+        with open(summary, encoding="utf-8") as f:
+            chunks = json.load(f)["chunks"]
+        return r, chunks
+
+    for i in range(args.rounds):
+        cache = os.path.join(top, f"cache{i}")
+        files = os.path.join(top, f"files{i}")
+        os.makedirs(files)
+
+        def weft_side():
+            bl.write(doc, document(n, 2 * i))
+            r1, c1 = render(cache)
+            if [c["state"] for c in c1] != ["ran", "ran"]:
+                sys.exit(f"bench: first render should run both chunks: {c1}")
+            res["render1"].append(r1.wall)
+            res["make_s"].append(c1[0]["seconds"])
+            res["save"].append(r1.wall - c1[0]["seconds"] - c1[1]["seconds"])
+            bl.write(doc, document(n, 2 * i + 1))
+            r2, c2 = render(cache)
+            if [c["state"] for c in c2] != ["cached", "ran"]:
+                sys.exit(f"bench: after editing the reader, expected cached + ran: {c2}")
+            res["render2"].append(r2.wall)
+            res["restore"].append(r2.wall - c2[1]["seconds"])
+            with open(os.path.join(top, "big.md"), encoding="utf-8") as f:
+                want = f"float64 {n} {round(float(arr[:1000].sum()), 6)} {2 * i + 1}"
+                if want not in f.read():
+                    sys.exit(f"bench: the restored array printed something else than {want!r}")
+
+        def baseline_side():
+            res["raw"].append(timed(lambda: raw_write(arr, os.path.join(files, "raw.bin"))))
+            res["dump"].append(timed(lambda: pickle_dump(arr, os.path.join(files, "dump.pkl"))))
+            loaded = []
+            res["load"].append(timed(lambda: loaded.append(pickle_load(os.path.join(files, "dump.pkl")))))
+            if not np.array_equal(loaded[0][:1000], arr[:1000]):
+                sys.exit("bench: pickle.load gave another array")
+            del loaded[:]
+
+        # alternate which side goes first, so neither always meets a fuller page cache
+        for side in ((weft_side, baseline_side) if i % 2 == 0 else (baseline_side, weft_side)):
+            side()
+        shutil.rmtree(cache)
+        shutil.rmtree(files)
+
+    m = {k: bl.median(v) for k, v in res.items()}
+    save_ratio = m["save"] / m["raw"]
+    restore_speed = m["load"] / m["restore"]
+    rc = bl.result(
+        f"{args.mib} MiB array through weft",
+        save_ratio <= 1.5 and restore_speed >= 5,
+        f"restore {bl.fmt_s(m['restore'])} vs pickle.load {bl.fmt_s(m['load'])}: {restore_speed:.1f}x faster "
+        f"(target >= 5x); save {bl.fmt_s(m['save'])} vs write+fsync {bl.fmt_s(m['raw'])}: {save_ratio:.2f}x "
+        f"(target <= 1.5x)")
+    bl.note(f"medians of {args.rounds} rounds under {top}; pickle.dump+fsync {bl.fmt_s(m['dump'])} "
+            f"(weft save is {m['save'] / m['dump']:.2f}x of it)")
+    bl.note(f"render 1 (make + save + reader) {bl.fmt_s(m['render1'])}, of which making the array "
+            f"{bl.fmt_s(m['make_s'])}; render 2 (restore + reader) {bl.fmt_s(m['render2'])}; "
+            f"weft's figures include process and Python start, store and report")
+    bl.note("per round (s): " + "; ".join(
+        f"save {s:.2f} raw {w:.2f} restore {r:.3f} load {lo:.2f}"
+        for s, w, r, lo in zip(res["save"], res["raw"], res["restore"], res["load"])))
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
