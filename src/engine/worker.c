@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -875,6 +876,9 @@ _Noreturn void worker_main(const struct worker_setup *ws)
 	for (size_t i = 0; i < sizeof(fatal) / sizeof(*fatal); i++)
 		sigaction(fatal[i], &sa, NULL);
 	signal(SIGPIPE, SIG_IGN); /* as python does: EPIPE becomes BrokenPipeError */
+	/* a crashing chunk must not leave a core file in the document's folder */
+	struct rlimit nocore = {0, 0};
+	setrlimit(RLIMIT_CORE, &nocore);
 
 	if (ws->workdir && chdir(ws->workdir) < 0)
 		fail_start("cannot enter the document's folder", strerror(errno));
