@@ -71,6 +71,7 @@ static void html_escape(struct strbuf *sb, const char *s, size_t len)
 	}
 }
 
+/* html_escape for a NUL-terminated string. */
 static void html_escape_str(struct strbuf *sb, const char *s)
 {
 	html_escape(sb, s, strlen(s));
@@ -343,6 +344,7 @@ static void html_figure_group(struct html_ctx *hx, const struct chunk *ch, struc
 	strbuf_addstr(out, "</figure>\n");
 }
 
+/* Emit the stream text gathered so far (consecutive streams are one block, as in Pweave). */
 static void html_flush_text(struct html_ctx *hx, const struct chunk *ch, struct html_run *r)
 {
 	if (r->text.len)
@@ -350,6 +352,7 @@ static void html_flush_text(struct html_ctx *hx, const struct chunk *ch, struct 
 	strbuf_reset(&r->text);
 }
 
+/* Emit the figures gathered so far as one group. */
 static void html_flush_figures(struct html_ctx *hx, const struct chunk *ch, struct html_run *r)
 {
 	if (!r->nfigs)

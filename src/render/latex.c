@@ -267,6 +267,7 @@ struct latex_run {
 	int ngroups;           /* figure groups emitted so far */
 };
 
+/* Emit the stream text gathered so far (consecutive streams are one block, as in Pweave). */
 static void latex_flush_text(struct latex_ctx *lx, const struct chunk *ch, struct latex_run *r)
 {
 	if (r->text.len)
@@ -274,6 +275,7 @@ static void latex_flush_text(struct latex_ctx *lx, const struct chunk *ch, struc
 	strbuf_reset(&r->text);
 }
 
+/* Emit the figures gathered so far as one group. */
 static void latex_flush_figures(struct latex_ctx *lx, const struct chunk *ch, struct latex_run *r)
 {
 	if (!r->npaths)
