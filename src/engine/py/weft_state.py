@@ -22,6 +22,11 @@ Tracking (called by the runtime around a chunk that runs with tracking on):
                  and matplotlib's font caches. A local module a chunk imports
                  is a file read.
       "unsaveable": {name: type} for bound names of a type that cannot be saved,
+      "mutated_aliases": {name: [names]}: for a mutated name restored from a
+                 group saved together (op_save "group"), the members of that
+                 group not bound to the same object here; in a fresh run they
+                 are that object, so they changed too. The planner may restore
+                 them (op_restore shares the object) and count them as written.
       "rng":     true when the chunk used, seeded or first imported random's
                  or numpy's global generator (the planner treats the generator
                  state as a name the chunk reads and writes, and saves the
@@ -174,6 +179,16 @@ def _bulk_digest(mv):
     return hashlib.sha256(b"".join(out)).digest()
 
 
+def fingerprint_kind(obj):
+    """"none" for objects that only change by rebinding (immutable values,
+    code, modules), else "content"."""
+    if isinstance(obj, _IMMUTABLE) or isinstance(obj, _CODE):
+        return "none"
+    if type(obj) is tuple and all(isinstance(x, _IMMUTABLE) for x in obj):
+        return "none"
+    return "content"
+
+
 def fingerprint(obj):
     """Content fingerprint of obj as bytes; b"" when content can only change by
     rebinding (immutable values, code); None when it cannot be computed."""
@@ -324,6 +339,15 @@ class _Token:
                 wanted.update(n for n, v in self.before.items() if id(v) in ids)
         for n in wanted:
             self.fps[n] = fingerprint(self.before[n])
+        # Names restored from a group whose other members are not bound to
+        # the same object here: in a fresh run those would change too.
+        self.groups = {}
+        if _shared and self.fps:
+            by_obj = {id(obj): group for obj, _, group in _shared.values()}
+            for n in self.fps:
+                group = by_obj.get(id(self.before[n]))
+                if group:
+                    self.groups[n] = group
         self.rng = _rng_state()
 
     def note_file(self, path, kind):
@@ -388,10 +412,14 @@ def end_tracking(token, ns):
             if _unsaveable_reason(v, kinds) is not None:
                 unsaveable[k] = _typename(v)
     deleted = [k for k in before if k not in ns]
+    mutated_aliases = {}
     for k, fp in token.fps.items():
         if k in ns and ns[k] is before[k]:
             if fp is None or fingerprint(ns[k]) != fp:
                 mutated.append(k)
+                others = [m for m in token.groups.get(k, ()) if ns.get(m, token) is not ns[k]]
+                if others:
+                    mutated_aliases[k] = others
     files_read, files_written = [], []
     for path, (first, seen) in token.files.items():
         if not os.path.isfile(path):
@@ -407,7 +435,7 @@ def end_tracking(token, ns):
     return {
         "bound": sorted(bound), "deleted": sorted(deleted), "mutated": sorted(mutated),
         "files_read": sorted(files_read), "files_written": sorted(files_written),
-        "unsaveable": unsaveable, "rng": rng,
+        "unsaveable": unsaveable, "rng": rng, "mutated_aliases": mutated_aliases,
     }
 
 
@@ -473,25 +501,59 @@ def _write_all(path_fd, data):
 
 
 def _new_file(directory, suffix):
-    """A new, empty file in `directory`: (fd, path)."""
-    import tempfile
-    return tempfile.mkstemp(prefix="weft-", suffix=suffix, dir=directory)
+    """A new, empty file in `directory`: (fd, path). Not tempfile.mkstemp:
+    importing tempfile pulls in shutil, random, bz2 and lzma, tens of ms."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    while True:
+        path = os.path.join(directory, f"weft-{os.urandom(8).hex()}{suffix}")
+        try:
+            return os.open(path, flags, 0o600), path
+        except FileExistsError:
+            continue
+
+
+_OOB_MIN = 1 << 16  # smaller buffers stay in the pickle: a file and fsync each cost more
 
 
 def _dump(obj, main):
-    """Pickle obj: (pickle bytes, [PickleBuffer])."""
+    """Pickle obj: (pickle bytes, [PickleBuffer]). The C pickler first: it
+    needs no import, while cloudpickle's costs 50 ms (more on a busy machine)
+    per render. Its result is kept only when nothing in it names __main__;
+    functions and classes defined in chunks take the main-aware pickler."""
+    import io
+    import _pickle
+    bufs = []
+
+    def out_of_band(b):
+        with memoryview(b) as m:
+            if m.nbytes < _OOB_MIN:
+                return True
+        bufs.append(b)
+        return False
+
+    f = io.BytesIO()
+    try:
+        _pickle.Pickler(f, protocol=5, buffer_callback=out_of_band).dump(obj)
+        data = f.getvalue()
+        if b"__main__" not in data:
+            return data, bufs
+    except Exception:
+        pass
+    for b in bufs:
+        b.release()
+    bufs.clear()
     global _pickler_class
     if _pickler_class is None:
         _pickler_class = _make_pickler_class()
-    import io
-    bufs = []
     f = io.BytesIO()
-    _pickler_class(f, main, bufs.append).dump(obj)
+    _pickler_class(f, main, out_of_band).dump(obj)
     return f.getbuffer(), bufs
 
 
-def save_name(name, directory, ns=None):
-    """Save one name of `ns` (default __main__) into new files in `directory`."""
+def save_name(name, directory, ns=None, aliases=None):
+    """Save one name of `ns` (default __main__) into new files in `directory`.
+    `aliases`: names saved with it that are bound to the same object (see
+    op_save); they share the files' content and come back as one object."""
     ns = _main_dict() if ns is None else ns
     if name not in ns:
         return {"name": name, "missing": True}
@@ -534,7 +596,37 @@ def save_name(name, directory, ns=None):
     finally:
         for b in bufs:
             b.release()
-    return {"name": name, "kind": "pickle", "pickle": ppath, "buffers": bpaths, "type": tname}
+    first = {"name": name, "kind": "pickle", "pickle": ppath, "buffers": bpaths, "type": tname}
+    if not aliases:
+        return first
+    first["group"] = [name] + list(aliases)
+    items = [first]
+    for other in aliases:
+        it = dict(first, name=other, pickle=_link_copy(ppath, directory),
+                  buffers=[_link_copy(b, directory) for b in bpaths])
+        items.append(it)
+    return items
+
+
+def _link_copy(path, directory):
+    """A second new file with the same content: a hard link (no second
+    write; the store renames or removes each name on its own), or a copy."""
+    while True:
+        new = os.path.join(directory, f"weft-{os.urandom(8).hex()}{os.path.splitext(path)[1]}")
+        try:
+            os.link(path, new)
+            return new
+        except FileExistsError:
+            continue
+        except OSError:
+            break
+    fd, new = _new_file(directory, os.path.splitext(path)[1])
+    try:
+        with open(path, "rb") as f:
+            _write_all(fd, f.read())
+    finally:
+        os.close(fd)
+    return new
 
 
 def _map_buffer(path):
@@ -558,18 +650,67 @@ def restore_item(item, ns=None):
         return
     if kind != "pickle":
         raise ValueError(f"{name}: nothing saved to restore")
+    key = None
+    if item.get("group"):
+        # Names saved bound to one object share one blob: the second of them
+        # restored gets the first one's object while that is still bound,
+        # so a mutation through one shows through the other, as in a fresh
+        # run. The same name asked for again means a fresh copy is wanted.
+        key = os.path.realpath(item["pickle"])
+        _prune_shared(ns)
+        ent = _shared.get(key)
+        if ent is not None and name not in ent[1] and any(
+                ns.get(m, _shared) is ent[0] for m in ent[1]):
+            ns[name] = ent[0]
+            ent[1].add(name)
+            return
     bufs = [_map_buffer(p) for p in item.get("buffers", ())]
     with open(item["pickle"], "rb") as f:
         data = f.read()
-    import pickle
-    ns[name] = pickle.loads(data, buffers=bufs)
+    import _pickle  # the C unpickler: pickle.py would import re, struct, enum
+    obj = ns[name] = _pickle.loads(data, buffers=bufs)
+    if key is not None:
+        _shared[key] = (obj, {name}, tuple(item["group"]))
+
+
+# real path of a group's pickle -> (object, names restored from it, the group)
+_shared = {}
+
+
+def _prune_shared(ns):
+    """Forget shared objects no restored name is bound to any more."""
+    for key in [k for k, (obj, names, _) in _shared.items()
+                if not any(ns.get(m, _shared) is obj for m in names)]:
+        del _shared[key]
 
 
 def op_save(req):
-    """Save names of __main__ into new files in req["dir"]."""
+    """Save names of __main__ into new files in req["dir"]. Names bound to
+    the same mutable object are saved as a group (items carry "group")."""
     directory = req["dir"]
     ns = _main_dict()
-    return {"items": [save_name(n, directory, ns) for n in req.get("names", [])]}
+    names = list(dict.fromkeys(req.get("names", [])))
+    by_id = {}
+    for n in names:
+        if n in ns and fingerprint_kind(ns[n]) == "content":
+            by_id.setdefault(id(ns[n]), []).append(n)
+    items, done = [], set()
+    for n in names:
+        if n in done:
+            continue
+        group = by_id.get(id(ns[n])) if n in ns else None
+        if group and len(group) > 1 and group[0] == n:
+            r = save_name(n, directory, ns, aliases=group[1:])
+            if isinstance(r, list):
+                items.extend(r)
+                done.update(group)
+                continue
+            items.append(r)           # unsaveable: say so for each name
+            items.extend(dict(r, name=m) for m in group[1:])
+            done.update(group)
+            continue
+        items.append(save_name(n, directory, ns))
+    return {"items": items}
 
 
 def op_restore(req):
