@@ -645,6 +645,39 @@ TEST(pandoc_formats_need_pandoc)
 		weft_error_free(&err);
 		strbuf_free(&got);
 	}
+
+	/* with a (fake) pandoc on PATH: weft's Pandoc Markdown goes in, pandoc's output comes out */
+	char fake[512];
+	snprintf(fake, sizeof(fake), "%s/pandoc", tmpdir);
+	FILE *f = fopen(fake, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs("#!/bin/sh\necho \"PANDOC $*\"\n/bin/cat\n[ -z \"$FAIL_PANDOC\" ]\n", f);
+		fclose(f);
+		chmod(fake, 0755);
+	}
+	for (int i = 0; i < 2; i++) {
+		struct strbuf got;
+		strbuf_init(&got);
+		struct weft_error err;
+		weft_error_init(&err);
+		char outpath[512];
+		snprintf(outpath, sizeof(outpath), "%s/report.x", tmpdir);
+		struct render_options opts = {.format = fmts[i], .output_path = outpath,
+					      .figure_format = "png"};
+		CHECK(html_render(fmts[i], &px.doc, &px.res, &opts, &got, &err) == 0);
+		CHECK(strstr(got.buf, i == 0 ? "PANDOC -f markdown -t html5 --standalone"
+					     : "PANDOC -f markdown -t latex --standalone") != NULL);
+		CHECK(strstr(got.buf, "Verbatim output") != NULL);
+		setenv("FAIL_PANDOC", "1", 1);
+		weft_error_clear(&err);
+		strbuf_reset(&got);
+		CHECK(html_render(fmts[i], &px.doc, &px.res, &opts, &got, &err) < 0);
+		CHECK(strstr(weft_error_text(&err), "pandoc failed") != NULL);
+		unsetenv("FAIL_PANDOC");
+		weft_error_free(&err);
+		strbuf_free(&got);
+	}
 	if (old)
 		setenv("PATH", old, 1);
 	free(old);
