@@ -895,6 +895,11 @@ class _ChunkAnalyzer:
                         self.funcs[name] = fi
                     elif cur is not fi:
                         cur.merge(code)
+            else:
+                # code that reads no global still is code: list it, empty
+                for name in self.stmt_targets:
+                    if name in self.funcs and name not in self.functions:
+                        self.functions[name] = _FuncInfo()
         self.stmt_code = None
 
     def record(self):
