@@ -2,6 +2,12 @@
  * cmd_convert: `weft convert`, Pweave's pweave-convert. Reads a document in
  * any syntax weft reads and writes it in another (render/convert.h does the
  * writing); nothing runs. See commands.h.
+ *
+ * Unlike pweave-convert, the input format is guessed from the file name (as
+ * `weft weave` does; pweave-convert assumes noweb), -f is required (its
+ * default, html, is not a conversion format), "-o" names the output, and
+ * the message goes to stderr. Its -p (pandoc on each prose block) is not
+ * offered.
  */
 #include <getopt.h>
 #include <stdio.h>

@@ -2,7 +2,6 @@
 #include "render/convert.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -9,9 +9,14 @@
  *   notebook  nbformat 4.4 JSON, options as Quarto "#| key: value" lines
  *             at the top of each code cell        (.ipynb)
  *
- * The text formats follow pweave-convert's layout: the parts (prose blocks
- * and chunks) are joined with a newline, prose is written as read, so a
- * script converted to noweb is byte for byte what Pweave writes.
+ * Layout. noweb follows pweave-convert exactly: the parts (prose blocks and
+ * chunks) are joined with a newline and prose is written as read, so a
+ * script or markdown file converted to noweb is byte for byte what Pweave
+ * writes. markdown and script (which pweave-convert does not write) put one
+ * blank line between parts unless the prose already has one there, so
+ * converting again, or through a notebook and back, changes nothing. A
+ * notebook's markdown cells hold the prose without the blank lines around
+ * it; blank prose makes no cell.
  *
  * Chunk options keep the target's syntax:
  *   - to noweb, script or markdown, a chunk whose options were all written on
@@ -26,12 +31,16 @@
  *     use Quarto's names (weft reads them back as Pweave's). A tuple becomes
  *     a YAML list, which weft reads back as the same figure size.
  *
+ * cache_extra, a Python expression in any syntax, is copied as written.
+ *
  * Inline code comes back as "<%= expr %>" / "<% code %>" (the reader keeps
  * the code without delimiters or surrounding blanks). Front matter comes
  * back first: a "---" block in noweb and markdown, a raw cell in a
  * notebook, "#'" prose lines in a script (which has no front matter: weft
- * then warns that `weft:` defaults will not be read back). A chunk with
- * source= keeps the option and its own code, not the file's contents.
+ * then warns that `weft:` defaults will not be read back). Document defaults
+ * that came without front matter (a notebook's metadata) are written as a
+ * `weft:` front matter block. A chunk with source= keeps the option and its
+ * own code, not the file's contents.
  *
  * What the target syntax cannot hold is an error naming file:line: a code
  * line that would end the chunk on reading ("@" in noweb, a bare fence in
