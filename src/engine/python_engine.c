@@ -47,6 +47,7 @@ struct engine {
 
 #define START_TIMEOUT 60.0 /* seconds for the interpreter to say hello */
 #define STOP_GRACE_MS 2000  /* wait this long for a clean exit before SIGKILL */
+#define TIMEOUT_DUMP_GRACE 0.3 /* seconds to collect the stack dump of a timed-out chunk */
 
 static double now_sec(void)
 {
@@ -631,12 +632,28 @@ static enum recv_result transact(struct engine *e, json_t *req, double timeout,
 		return RECV_DEAD;
 	}
 	double deadline = timeout > 0 ? now_sec() + timeout : -1;
+	bool timed_out = false;
 	for (;;) {
 		json_t *msg;
 		enum recv_result r = recv_json(e, deadline, &msg);
+		if (r == RECV_TIMEOUT && !timed_out) {
+			/*
+			 * Before killing, ask faulthandler (registered on SIGUSR1 by the
+			 * runtime) for the stack, so the report can name the line the chunk
+			 * was stuck on; give the dump a moment to arrive.
+			 */
+			timed_out = true;
+			kill(e->pid, SIGUSR1);
+			deadline = now_sec() + TIMEOUT_DUMP_GRACE;
+			continue;
+		}
+		if (timed_out && r == RECV_MSG && !json_object_get(msg, "ev")) {
+			json_decref(msg); /* finished during the grace period: still too late */
+			r = RECV_TIMEOUT;
+		}
 		if (r != RECV_MSG) {
 			engine_die(e, outs);
-			return r;
+			return timed_out ? RECV_TIMEOUT : r;
 		}
 		if (!json_object_get(msg, "ev")) {
 			*reply = msg;

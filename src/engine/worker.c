@@ -274,6 +274,14 @@ static long long now_ms(void)
 static void *pump_main(void *arg)
 {
 	(void)arg;
+	/* asynchronous signals go to Python's threads (faulthandler dumps the receiver) */
+	sigset_t block;
+	sigemptyset(&block);
+	int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD,
+		      SIGPIPE, SIGWINCH};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++)
+		sigaddset(&block, sigs[i]);
+	pthread_sigmask(SIG_BLOCK, &block, NULL);
 	long long due = -1; /* when pending text must go out, -1 = nothing pending */
 	for (;;) {
 		struct pollfd p[3] = {

@@ -605,6 +605,8 @@ TEST(timeout_kills_group)
 	CHECK(rc == -1 && o.status == RUN_TIMEOUT);
 	CHECK(took >= 0.9 && took < 3.0);
 	CHECK(o.error_message && strstr(o.error_message, "timed out"));
+	CHECK(o.error_line == 7); /* where it was stuck, from faulthandler's dump */
+	CHECK(err.line == 7);
 	CHECK_STR(stream_text(&o, 0, "stdout"), "before\n");
 	CHECK(!engine_alive(e));
 	weft_error_free(&err);
