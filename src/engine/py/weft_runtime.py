@@ -18,6 +18,9 @@ Protocol: one JSON object per line in each direction.
           {"ev": "output", "output": <nbformat output>}
                 display_data / execute_result / error; in term mode the
                 output's metadata carries "weft_statement": int
+          {"ev": "exit", "status": int, "line": int}
+                os._exit was called (from document line `line`, 0 if unknown);
+                the worker is about to end
   reply   exactly one per request, the first line without "ev":
           {"ok": true, ...} or {"ok": false, "error": "message"}
 
@@ -25,7 +28,8 @@ Ops handled here:
 
   run     in:  code, code_line (document line of the first code line), name,
                term, complete, fig, f_size [w, h], dpi, fig_format, track,
-               plus any extra fields (passed on to weft_state when tracking)
+               plus any extra fields (passed on to weft_state when tracking);
+               `complete` is informational: the caller joins fragments
           out: status "ok"|"error", error_type, error_message, error_line,
                statements [{"source", "line"}] (term mode), seconds,
                tracked (weft_state.end_tracking's record, when track is set),
@@ -41,10 +45,14 @@ an embedded module named weft_*.py (imported on first use) or in any module
 already in sys.modules whose name starts with "weft_". Exceptions become
 {"ok": false, "error": "Type: message"}.
 
+Signals: SIGUSR1 makes faulthandler print the stack to stderr (the parent
+sends it when a chunk times out, to report the line before killing); a
+fatal signal prints it too (faulthandler is enabled at startup).
+
 Only builtin modules are imported at startup (_ast, binascii; JSON is
 encoded and decoded in C by _weft, so json, re and enum are not loaded): a
-document that imports nothing must start in a few tens of milliseconds. matplotlib is
-configured through an import hook, only if a chunk imports it.
+document that imports nothing must start in a few tens of milliseconds.
+matplotlib is configured through an import hook, only if a chunk imports it.
 """
 
 import _ast as ast  # the node classes without ast.py's imports; parse via compile()
