@@ -30,6 +30,10 @@ struct text_segment {
 	int inline_index;/* for inline code: its index among the document's inline spans */
 };
 
+/*
+ * Text blocks sit where Pweave has doc chunks, empty ones included (then
+ * nsegs is 0), so joining rendered blocks reproduces Pweave's spacing.
+ */
 struct text_block {
 	struct text_segment *segs;
 	size_t nsegs, alloc;

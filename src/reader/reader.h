@@ -49,9 +49,10 @@ int reader_add_text(struct document *doc, struct inline_text *t, int line,
 
 /*
  * Append a chunk whose code is the collected lines of `code` with trailing
- * whitespace removed (as Pweave's read.rstrip()). A chunk whose code is blank
- * is dropped (returns NULL) unless `opts` has `source`. Takes the options in
- * `opts` (leaves it empty). Resets `code`.
+ * whitespace removed (as Pweave's read.rstrip()); its code_line is the line
+ * of the first collected line, or `code_line_if_empty` when there is none.
+ * A chunk whose code is blank is dropped (returns NULL) unless `opts` has
+ * `source`. Takes the options in `opts` (leaves it empty). Resets `code`.
  */
 struct chunk *reader_add_chunk(struct document *doc, struct inline_text *code,
 			       struct option_list *opts, int number, int header_line,
