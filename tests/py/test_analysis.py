@@ -244,6 +244,16 @@ def conditional_bindings():
     eq(r["reads"], ["cond", "t"])
     r = one("for q in []:\n    pass\nprint(q)")
     eq(r["reads"], ["q"])
+    # contextlib.suppress may skip the rest of the body: data may stay unbound
+    r = one("with suppress(OSError):\n    data = load()\nprint(data)")
+    eq(r["reads"], ["data", "load", "suppress"])
+    r = one("with cm() as c:\n    data = c.read()\nprint(data)")
+    eq(r["reads"], ["cm", "data"])
+    # open() never swallows exceptions
+    r = one("with open(p) as fh:\n    data = fh.read()\nprint(data)")
+    eq(r["reads"], ["p"])
+    r = one("import numpy as np\nwith np.errstate(all='ignore'):\n    q = 1 / z\nprint(q)")
+    eq(r["reads"], ["z"])
 
 
 @test

@@ -287,6 +287,28 @@ def _identifiers(text):
     return out
 
 
+# Context managers known to let exceptions through (never return True from
+# __exit__), by the name of the function or class called.
+_PASS_THROUGH_CMS = frozenset({
+    "open", "errstate", "printoptions", "catch_warnings", "option_context", "no_grad",
+    "inference_mode", "TemporaryDirectory", "NamedTemporaryFile", "TemporaryFile",
+    "redirect_stdout", "redirect_stderr", "ZipFile", "TarFile", "File", "Pool",
+    "ThreadPoolExecutor", "ProcessPoolExecutor", "style", "rc_context", "nullcontext",
+})
+
+
+def _never_suppresses(expr):
+    """True when a with-item is a call of a context manager that lets
+    exceptions through (so the with body runs to its end or raises)."""
+    if type(expr) is not ast.Call:
+        return False
+    f = expr.func
+    name = f.id if type(f) is ast.Name else f.attr if type(f) is ast.Attribute else None
+    if name == "context" and type(f) is ast.Attribute:    # plt.style.context
+        name = "style"
+    return name in _PASS_THROUGH_CMS
+
+
 def _root_name(node):
     """The Name at the root of x.a[b].c, or None."""
     while True:
@@ -770,10 +792,14 @@ class _ChunkAnalyzer:
                 if item.optional_vars is not None:
                     self.target(item.optional_vars, scope, True)
             # A context manager may swallow an exception half-way through
-            # the body, so its bindings are not sure afterwards.
-            start = scope.definite
-            end = self.branch(node.body, scope, start)
-            scope.definite = start & end
+            # the body, so its bindings are not sure afterwards; the usual
+            # ones (open, np.errstate...) never do.
+            if all(_never_suppresses(item.context_expr) for item in node.items):
+                self.block(node.body, scope)
+            else:
+                start = scope.definite
+                end = self.branch(node.body, scope, start)
+                scope.definite = start & end
         elif t is ast.Try or t is getattr(ast, "TryStar", None):
             start = scope.definite
             body_end = self.branch(node.body, scope, start)
