@@ -13,21 +13,29 @@ Each record (all name lists sorted, so replies are deterministic):
                     comment and whitespace edits keep it, code edits change it
     reads           module-level names the chunk may read before (or without)
                     binding them itself, in any scope that runs now or through
-                    functions it defines and uses; includes a builtin's name
-                    when an earlier chunk of the document binds that name
+                    functions it defines and uses (a lambda or generator
+                    expression not bound to a name counts as run now; names in
+                    the text of df.query/df.eval/pd.eval/numexpr.evaluate
+                    strings count too); includes a builtin's name when an
+                    earlier chunk of the document binds that name
     reads_builtins  builtins read and not shadowed by an earlier chunk
     writes          names the chunk may bind at module level (also through
                     `global x` in functions it defines, and except-as names)
     deletes         names removed with `del x` at module level
-    maybe_mutates   names whose object the chunk may change in place (hint:
-                    the run-time record is the truth)
+    maybe_mutates   names not bound by the chunk whose object it may change in
+                    place: x.attr = / x[i] = / del x[i], x += ..., method
+                    calls on x, x passed to a call other than print/len...
+                    (a hint: the run-time record is the truth)
     functions       {name: [global names]}: for every name the chunk binds to
-                    code (def, class, lambda, or a value built from those, e.g.
-                    functools.partial(f) or a list of lambdas), the global
-                    names that code reads when called later.  The lists may
-                    name other functions; the planner closes them transitively
-                    over the writers of those names.  Entries of names defined
-                    in this chunk are already closed over this chunk.
+                    code (def, class, lambda, generator, or a value built from
+                    code of this chunk or of an earlier one, e.g.
+                    functools.partial(f), [lambda: k], make_adder(1), C()),
+                    the global names that code reads when called later (for a
+                    class: all its methods).  Code reading no global has an
+                    empty list.  The lists may name other functions; the
+                    planner closes them transitively over the writers of those
+                    names.  Entries of names defined in this chunk are already
+                    closed over this chunk.
     function_writes {name: [global names]}: globals that code assigns through
                     `global`, only for names that have some
     calls           global names the chunk calls while it runs
@@ -43,8 +51,12 @@ Each record (all name lists sorted, so replies are deterministic):
                     chunk is marked dynamic.
 
 The analysis is deliberately conservative where Python's control flow is not
-static: a name bound only in an `if` branch, a loop, a `try` or `with` body
-does not count as bound afterwards, so a later read of it is still reported.
+static: a name bound only in an `if` branch, a loop, a `try` body or the body
+of a `with` whose context manager might swallow exceptions (anything but
+open(), np.errstate() and similar) does not count as bound afterwards, so a
+later read of it is still reported.  Scoping follows the compiler (class
+bodies, comprehensions, nonlocal, global); tests compare function reads with
+the symtable module over the standard library.
 """
 
 # The node classes without ast.py's imports (enum, contextlib): the worker
