@@ -226,6 +226,11 @@ int document_read_buffer(struct document *doc, const char *path, const char *for
 	size_t skip = 0;
 	int first_line = 1, rc;
 
+	/* A UTF-8 byte order mark is not text (editors on Windows add one). */
+	if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {
+		text += 3;
+		len -= 3;
+	}
 	if (!doc->path)
 		doc->path = xstrdup(path);
 	if (!format)

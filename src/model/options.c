@@ -767,7 +767,7 @@ static const char *quarto_alias(const char *key)
 		{ "eval", "evaluate" },     { "fig-cap", "caption" }, { "label", "name" },
 		{ "fig-dpi", "dpi" },       { "fig-pos", "f_pos" },   { "fig-env", "f_env" },
 		{ "out-width", "width" },   { "fig-width", "fig_width" },
-		{ "fig-height", "fig_height" },
+		{ "fig-height", "fig_height" }, { "output", "results" },
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (!strcmp(key, map[i][0]))
@@ -946,9 +946,13 @@ static int apply_option(struct chunk_options *r, const struct chunk_option *o, c
 	if (!strcmp(k, "cache_rebuild"))
 		return set_bool(&r->cache_rebuild, o, file, err);
 	if (!strcmp(k, "results")) {
-		if (v->kind == OPTVAL_BOOL && !v->b) { /* Quarto's output: false */
+		/* Quarto's output: true / false / asis arrive here as results */
+		const char *q = v->kind == OPTVAL_BOOL ? (v->b ? "verbatim" : "hidden")
+			      : v->kind == OPTVAL_STRING && !strcmp(v->s, "asis") ? "markdown"
+			      : NULL;
+		if (q) {
 			free(r->results);
-			r->results = xstrdup("hidden");
+			r->results = xstrdup(q);
 			return 0;
 		}
 		return set_str(&r->results, o, file, err, 0);

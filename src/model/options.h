@@ -78,7 +78,10 @@ int option_parse(const char *text, const char *file, int line, int column,
 /*
  * Parse one Quarto-style "#| key: value" line body ("key: value", without the
  * "#| " prefix). The value uses YAML-ish scalars (true/false, numbers, quoted or
- * bare strings, [a, b] lists). Appends to `out`.
+ * bare strings, [a, b] lists). Appends to `out`. Quarto's names map to
+ * Pweave's (eval -> evaluate, fig-cap -> caption, label -> name, output ->
+ * results, fig-width/fig-height -> f_size, fig-dpi -> dpi, ...); other dashes
+ * become underscores (cache-rebuild -> cache_rebuild).
  */
 int option_parse_quarto(const char *text, const char *file, int line, int column,
 			struct option_list *out, struct weft_error *err);

@@ -560,6 +560,18 @@ TEST(quarto_option_lines)
 		CHECK(o && o->line == 3 && o->column == 4);
 	}
 	document_free(&doc);
+	/* Quarto's output: option; a byte order mark before the first fence */
+	CHECK(read_str(&doc, "q.qmd", "\xEF\xBB\xBF```{python}\n#| output: false\n#| fig-width: 3\n"
+				      "x\n```\n```{python}\n#| output: asis\ny\n```\n", &err) == 0);
+	CHECK(doc.nchunks == 2);
+	if (doc.nchunks == 2) {
+		CHECK_STR(document_chunk_const(&doc, 0)->opts.results, "hidden");
+		CHECK(document_chunk_const(&doc, 0)->opts.f_size[0] == 3);
+		CHECK(document_chunk_const(&doc, 0)->opts.f_size[1] == 4);
+		CHECK_STR(document_chunk_const(&doc, 1)->opts.results, "markdown");
+		CHECK(document_chunk_const(&doc, 1)->code_line == 8);
+	}
+	document_free(&doc);
 	CHECK(read_str(&doc, "q.pmd", "```python\n#| echo: [1\nx\n```\n", &err) == -1);
 	CHECK(err.line == 2);
 	document_free(&doc);
