@@ -30,6 +30,11 @@ static int is_fence(const char *s, size_t l, const char *fence)
 static int read_weft_key(struct document *doc, yaml_document_t *ydoc, yaml_node_t *map,
 			 const char *yaml, struct weft_error *err)
 {
+	/* "weft:" with nothing under it sets nothing */
+	if (map->type == YAML_SCALAR_NODE && map->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (!map->data.scalar.length || !strcmp((char *)map->data.scalar.value, "~") ||
+	     !strcmp((char *)map->data.scalar.value, "null")))
+		return 0;
 	if (map->type != YAML_MAPPING_NODE)
 		return weft_error_set(err, doc->path, 2 + (int)map->start_mark.line,
 				      1 + (int)map->start_mark.column,

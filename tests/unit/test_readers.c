@@ -475,6 +475,10 @@ TEST(front_matter_defaults)
 	CHECK(read_str(&doc, "h.pmd", "---\ntitle: x\n", &err) == 0);
 	CHECK(doc.front_matter == NULL);
 	document_free(&doc);
+	/* an empty weft: key sets nothing */
+	CHECK(read_str(&doc, "h.pmd", "---\nweft:\n---\ntext\n", &err) == 0);
+	CHECK(doc.front_matter_lines == 3 && doc.doc_defaults.n == 0);
+	document_free(&doc);
 	/* front matter without weft: is kept, and sets nothing */
 	CHECK(read_str(&doc, "h.texw", "---\ntitle: x\n...\n<<>>=\n1\n@\n", &err) == 0);
 	CHECK_STR(doc.front_matter, "title: x\n");
