@@ -6,6 +6,11 @@
  * dropped. A chunk with Pweave's `main=True` option is indented under
  * `if __name__ == "__main__":`. Prose and inline code are left out.
  *
+ * One deliberate difference: a chunk with source= tangles with the file's
+ * contents (document_read puts them in the chunk's code), so the result runs
+ * as the document does; ptangle writes only the lines inside the chunk.
+ * Quarto "#|" option lines are not code and are not written.
+ *
  *   struct strbuf out;
  *   strbuf_init(&out);
  *   tangle_document(&doc, &out);
