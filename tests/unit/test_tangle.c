@@ -152,6 +152,32 @@ TEST(main_option_and_trailing_space)
 	weft_error_free(&err);
 }
 
+/* source= files are tangled in; Quarto option lines are not code. */
+TEST(source_and_quarto_lines)
+{
+	char dir[] = "/tmp/weft-test-tsrc-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char lib[256], doc_path[256];
+	snprintf(lib, sizeof(lib), "%s/lib.py", dir);
+	snprintf(doc_path, sizeof(doc_path), "%s/d.pmd", dir);
+	FILE *f = fopen(lib, "w");
+	fputs("import math\n\n", f);
+	fclose(f);
+	const char *text = "```{python, source='lib.py'}\nprint(math.pi)\n```\n"
+			   "```python\n#| echo: false\nx = 1\n```\n";
+	f = fopen(doc_path, "w");
+	fputs(text, f);
+	fclose(f);
+	struct strbuf out;
+	strbuf_init(&out);
+	CHECK(tangle_file(doc_path, NULL, &out) == 0);
+	CHECK_STR(out.buf, "\nimport math\nprint(math.pi)\n\nx = 1\n");
+	strbuf_free(&out);
+	unlink(lib);
+	unlink(doc_path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	if (find_compat() < 0)
@@ -160,5 +186,6 @@ int main(void)
 	RUN(ptangle_markdown_and_noweb);
 	RUN(live_ptangle_when_installed);
 	RUN(main_option_and_trailing_space);
+	RUN(source_and_quarto_lines);
 	return unit_done();
 }
