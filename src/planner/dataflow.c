@@ -280,8 +280,15 @@ void dataflow_set_state(struct dataflow *df, size_t ui, const json_t *files_read
 		json_array_foreach(sorted, i, v) {
 			const char *path = json_string_value(v);
 			const json_t *fp = json_object_get(files_read, path);
+			struct fingerprint f;
 			hasher_update_str(&h, path);
-			hasher_update_str(&h, json_is_string(fp) ? json_string_value(fp) : "");
+			/* Contents only: the mtime is a look-up shortcut and may be recorded later. */
+			if (json_is_string(fp) && fingerprint_from_text(&f, json_string_value(fp)) == 0) {
+				hasher_update_str(&h, f.xxh);
+				hasher_update_u64(&h, f.size);
+			} else {
+				hasher_update_str(&h, NULL);
+			}
 		}
 		json_decref(sorted);
 	}

@@ -78,8 +78,8 @@ int dataflow_compute_key(struct dataflow *df, size_t u, const json_t *reads, con
 
 /*
  * Set unit u's state key from its key plus what it observed while running:
- * `files_read` (object path -> fingerprint text) and `rng_in` (the state key of
- * the random state it consumed, or NULL).
+ * `files_read` (object path -> fingerprint text; only the contents' hash and size
+ * count) and `rng_in` (the state key of the random state it consumed, or NULL).
  */
 void dataflow_set_state(struct dataflow *df, size_t u, const json_t *files_read, const char *rng_in);
 

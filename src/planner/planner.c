@@ -903,13 +903,12 @@ static int store_entry(struct walk *w, size_t ui, const json_t *rec, const json_
 	}
 	char *opts = unit_options_text(w, u);
 	const char *norm = json_string_value(json_object_get(u->analysis, "normalized"));
-	meta = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:O, s:o, s:O, s:o, s:s?, s:s?, s:s, s:f, s:O}",
+	meta = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:O, s:o, s:O, s:o, s:s?, s:s?, s:s, s:f}",
 			 "v", META_VERSION, "key", u->key, "state_key", u->state_key, "identity", w->identity,
 			 "code", norm ? norm : "", "options", opts, "deps", deps, "writes", u->writes,
 			 "deleted", json_object_get(rec, "deleted") ?: json_array(), "names", names,
 			 "files_read", files_read, "files_written", written, "rng_in", rng_in,
-			 "rng_out", rng_out, "outputs", oh, "seconds", seconds, "reads",
-			 json_object_get(u->analysis, "reads") ?: json_array());
+			 "rng_out", rng_out, "outputs", oh, "seconds", seconds);
 	free(opts);
 	free(rng_out);
 	if (!meta) {
