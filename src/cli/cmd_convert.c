@@ -6,8 +6,7 @@
  * Unlike pweave-convert, the input format is guessed from the file name (as
  * `weft weave` does; pweave-convert assumes noweb), -f is required (its
  * default, html, is not a conversion format), "-o" names the output, and
- * the message goes to stderr. Its -p (pandoc on each prose block) is not
- * offered.
+ * the message goes to stderr.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -31,6 +30,8 @@ static const char convert_usage[] =
 	"  -o, --output PATH          output file, '-' for stdout (default: FILE with the\n"
 	"                             format's extension; FILE_converted.EXT when FILE is\n"
 	"                             already in that format)\n"
+	"  -p, --pandoc ARGS          run each prose block through `pandoc ARGS`\n"
+	"                             (e.g. -p \"-f markdown -t latex\")\n"
 	"  -l, --list-formats         list the output formats\n"
 	"  -h, --help                 this help\n";
 
@@ -41,18 +42,20 @@ int cmd_convert(int argc, char **argv)
 		{"output-format", required_argument, NULL, 'f'},
 		{"input-format", required_argument, NULL, 'i'},
 		{"output", required_argument, NULL, 'o'},
+		{"pandoc", required_argument, NULL, 'p'},
 		{"list-formats", no_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *format = NULL, *informat = NULL, *output = NULL;
+	const char *format = NULL, *informat = NULL, *output = NULL, *pandoc = NULL;
 	optind = 1;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "f:i:o:lh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:i:o:p:lh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f': format = optarg; break;
 		case 'i': informat = optarg; break;
 		case 'o': output = optarg; break;
+		case 'p': pandoc = optarg; break;
 		case 'l':
 			convert_list_formats(stdout);
 			return 0;
@@ -103,7 +106,10 @@ int cmd_convert(int argc, char **argv)
 		goto out;
 	}
 	if (document_read_buffer(&doc, path, informat, src.buf, src.len, &err) < 0 ||
-	    convert_document(&doc, src.buf, src.len, (enum convert_format)to, &out, &err) < 0) {
+	    convert_document(&doc, (enum convert_format)to,
+			     &(struct convert_options){ .source = src.buf, .source_len = src.len,
+							.pandoc_args = pandoc },
+			     &out, &err) < 0) {
 		fprintf(stderr, "weft: %s\n", weft_error_text(&err));
 		goto out;
 	}

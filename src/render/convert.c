@@ -2,12 +2,19 @@
 #include "render/convert.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <jansson.h>
+
+extern char **environ;
 
 static const struct {
 	const char *name, *ext, *desc;
@@ -612,6 +619,145 @@ static void add_prose(struct strbuf *out, const struct text_block *tb)
 	}
 }
 
+/*
+ * Run `pandoc ARGS` on `in` (pweave-convert's -p), appending its output,
+ * carriage returns dropped, plus the newline Pweave adds. The prose goes
+ * through a temporary file so a large block cannot deadlock the pipes.
+ * `line` places the prose in the document for messages.
+ */
+static int run_pandoc(const struct document *doc, int line, const char *args, const char *in,
+		      size_t len, struct strbuf *out, struct weft_error *err)
+{
+	char *copy = xstrdup(args);
+	size_t n = 1, alloc = 0;
+	char **argv = NULL;
+	ARRAY_GROW(argv, 2, alloc);
+	argv[0] = "pandoc";
+	char *save = NULL;
+	for (char *w = strtok_r(copy, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
+		ARRAY_GROW(argv, n + 2, alloc);
+		argv[n++] = w;
+	}
+	argv[n] = NULL;
+
+	const char *tmpdir = getenv("TMPDIR");
+	struct strbuf tmp, got;
+	strbuf_init(&tmp);
+	strbuf_init(&got);
+	strbuf_addf(&tmp, "%s/weft-convert-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	int rc = -1, fd = mkstemp(tmp.buf), pipefd[2] = { -1, -1 };
+	if (fd < 0) {
+		weft_error_errno(err, tmp.buf, "cannot create a temporary file for pandoc");
+		goto out;
+	}
+	if (write(fd, in, len) != (ssize_t)len) {
+		weft_error_errno(err, tmp.buf, "cannot write pandoc's input");
+		goto out;
+	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		weft_error_errno(err, NULL, "pipe");
+		goto out;
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, tmp.buf, O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+	pid_t pid;
+	int e = posix_spawnp(&pid, "pandoc", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	pipefd[1] = -1;
+	if (e) {
+		weft_error_set(err, doc->path, line, 0,
+			       "-p runs pandoc on the prose, and pandoc could not be started: %s",
+			       strerror(e));
+		goto out;
+	}
+	strbuf_read_fd(&got, pipefd[0]);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		weft_error_set(err, doc->path, line, 0,
+			       "pandoc %s failed on the prose starting here (exit status %d)", args,
+			       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		goto out;
+	}
+	for (size_t i = 0; i < got.len; i++)
+		if (got.buf[i] != '\r')
+			strbuf_addch(out, got.buf[i]);
+	strbuf_addch(out, '\n');
+	rc = 0;
+out:
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp.buf);
+	}
+	strbuf_free(&tmp);
+	strbuf_free(&got);
+	free(argv);
+	free(copy);
+	return rc;
+}
+
+/* The placeholder that stands for inline span `i` while pandoc converts the prose. */
+static void add_placeholder(struct strbuf *out, size_t i)
+{
+	strbuf_addf(out, "WeftInlineSpan%zuX", i);
+}
+
+/*
+ * A text block's prose as the writers use it: inline code back in its
+ * delimiters, then through pandoc when `pandoc_args` is set. Inline spans
+ * travel through pandoc as plain words and are put back after it, so they
+ * stay code whatever pandoc does to the text around them (Pweave let
+ * pandoc escape them).
+ */
+static int block_prose(const struct document *doc, const struct text_block *tb,
+		       const char *pandoc_args, struct strbuf *out, struct weft_error *err)
+{
+	if (!pandoc_args) {
+		add_prose(out, tb);
+		return 0;
+	}
+	struct strbuf prose, converted, key;
+	strbuf_init(&prose);
+	strbuf_init(&converted);
+	strbuf_init(&key);
+	for (size_t i = 0; i < tb->nsegs; i++) {
+		if (tb->segs[i].kind == SEG_TEXT)
+			strbuf_addstr(&prose, tb->segs[i].text);
+		else
+			add_placeholder(&prose, i);
+	}
+	int rc = run_pandoc(doc, tb->line, pandoc_args, prose.buf, prose.len, &converted, err);
+	const char *p = converted.buf;
+	for (size_t i = 0; rc == 0 && i < tb->nsegs; i++) {
+		if (tb->segs[i].kind == SEG_TEXT)
+			continue;
+		strbuf_reset(&key);
+		add_placeholder(&key, i);
+		const char *at = strstr(p, key.buf);
+		if (!at) {
+			weft_warn(doc->path, tb->segs[i].line,
+				  "pandoc dropped this inline code span; it is left out");
+			continue;
+		}
+		strbuf_add(out, p, (size_t)(at - p));
+		struct text_block one = { .segs = &tb->segs[i], .nsegs = 1 };
+		add_prose(out, &one);
+		p = at + key.len;
+	}
+	if (rc == 0)
+		strbuf_addstr(out, p);
+	strbuf_free(&prose);
+	strbuf_free(&converted);
+	strbuf_free(&key);
+	return rc;
+}
+
 /* True when the text is empty or only whitespace. */
 static int blank(const char *s, size_t n)
 {
@@ -808,7 +954,8 @@ static void join_part(struct strbuf *out, const char *part, size_t len, enum con
 
 /* noweb, script or markdown: front matter, then prose and chunks as parts. */
 static int convert_text(const struct document *doc, const struct src_lines *sl,
-			enum convert_format to, struct strbuf *out, struct weft_error *err)
+			enum convert_format to, const char *pandoc_args, struct strbuf *out,
+			struct weft_error *err)
 {
 	struct strbuf part, prose;
 	strbuf_init(&part);
@@ -822,15 +969,17 @@ static int convert_text(const struct document *doc, const struct src_lines *sl,
 			rc = add_text_chunk(&part, doc, sl, &b->chunk, to, err);
 		} else if (to == CONVERT_SCRIPT) {
 			strbuf_reset(&prose);
-			add_prose(&prose, &b->text);
+			rc = block_prose(doc, &b->text, pandoc_args, &prose, err);
 			add_script_prose(&part, prose.buf, prose.len);
 			if (!blank(part.buf, part.len))
 				strbuf_addch(&part, '\n');
 			else
 				strbuf_reset(&part);
 		} else {
-			check_prose(doc, &b->text, to == CONVERT_NOWEB ? noweb_opener : markdown_opener);
-			add_prose(&part, &b->text);
+			if (!pandoc_args)
+				check_prose(doc, &b->text,
+					    to == CONVERT_NOWEB ? noweb_opener : markdown_opener);
+			rc = block_prose(doc, &b->text, pandoc_args, &part, err);
 			/* prose from a notebook cell may lack its last newline; a header must start a line */
 			if (part.len && part.buf[part.len - 1] != '\n' && i + 1 < doc->nblocks)
 				strbuf_addch(&part, '\n');
@@ -906,8 +1055,8 @@ static json_t *nb_metadata(void)
 }
 
 /* nbformat 4.4: a raw front matter cell, markdown cells for non-blank prose, code cells. */
-static int convert_notebook(const struct document *doc, struct strbuf *out,
-			    struct weft_error *err)
+static int convert_notebook(const struct document *doc, const char *pandoc_args,
+			    struct strbuf *out, struct weft_error *err)
 {
 	json_t *cells = json_array();
 	struct strbuf sb;
@@ -925,7 +1074,11 @@ static int convert_notebook(const struct document *doc, struct strbuf *out,
 			continue;
 		}
 		strbuf_reset(&sb);
-		add_prose(&sb, &b->text);
+		if (block_prose(doc, &b->text, pandoc_args, &sb, err) < 0) {
+			strbuf_free(&sb);
+			json_decref(cells);
+			return -1;
+		}
 		/* a cell holds its prose without the blank lines around it (Jupyter's way) */
 		size_t from = 0, to_ = sb.len;
 		while (to_ > 0 && isspace((unsigned char)sb.buf[to_ - 1]))
@@ -952,16 +1105,20 @@ static int convert_notebook(const struct document *doc, struct strbuf *out,
 	return 0;
 }
 
-int convert_document(const struct document *doc, const char *source, size_t source_len,
-		     enum convert_format to, struct strbuf *out, struct weft_error *err)
+int convert_document(const struct document *doc, enum convert_format to,
+		     const struct convert_options *opts, struct strbuf *out,
+		     struct weft_error *err)
 {
+	static const struct convert_options none;
+	if (!opts)
+		opts = &none;
 	if ((int)to < 0 || (size_t)to >= sizeof(formats) / sizeof(formats[0]))
 		return weft_error_set(err, doc->path, 0, 0, "unknown conversion format %d", (int)to);
 	if (to == CONVERT_NOTEBOOK)
-		return convert_notebook(doc, out, err);
+		return convert_notebook(doc, opts->pandoc_args, out, err);
 	struct src_lines sl;
-	src_lines_init(&sl, source, source_len);
-	int rc = convert_text(doc, &sl, to, out, err);
+	src_lines_init(&sl, opts->source, opts->source_len);
+	int rc = convert_text(doc, &sl, to, opts->pandoc_args, out, err);
 	src_lines_free(&sl);
 	return rc;
 }

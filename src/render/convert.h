@@ -79,13 +79,29 @@ const char *convert_extension(enum convert_format f);
 char *convert_default_output(const char *input, const char *input_format,
 			     enum convert_format to);
 
+/* How to convert, beyond the target format. Zero-initialise, then set fields. */
+struct convert_options {
+	/*
+	 * The text doc was read from, so header options can be copied as written;
+	 * NULL: options are always written canonically.
+	 */
+	const char *source;
+	size_t source_len;
+	/*
+	 * pweave-convert's -p: run every prose block through `pandoc ARGS` (ARGS
+	 * split at blanks, e.g. "-f markdown -t latex") before writing it, adding
+	 * a newline after pandoc's output as Pweave does. NULL: prose as read.
+	 */
+	const char *pandoc_args;
+};
+
 /*
- * Write `doc` in format `to`, appending to `out`. `source`/`source_len` is
- * the text doc was read from (NULL: options are always written
- * canonically). Returns 0, or -1 with err at file:line.
+ * Write `doc` in format `to`, appending to `out`. `opts` may be NULL.
+ * Returns 0, or -1 with err at file:line.
  */
-int convert_document(const struct document *doc, const char *source, size_t source_len,
-		     enum convert_format to, struct strbuf *out, struct weft_error *err);
+int convert_document(const struct document *doc, enum convert_format to,
+		     const struct convert_options *opts, struct strbuf *out,
+		     struct weft_error *err);
 
 /* Print "name  extension  description" for every output format. */
 void convert_list_formats(FILE *fp);

@@ -5,6 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 PY=/usr/bin/python3
 CV="$COMPAT/convert"
+PUB_DIR="$COMPAT/publish"
 cd "$TMP" || exit 1
 
 # --- script -> noweb: Pweave's reference, byte for byte, default output name ---
@@ -116,6 +117,51 @@ if $PY "$TMP/pweave_convert.py" "$TMP/corpus" "$@" >"$TMP/corpus/list" 2>"$TMP/e
 	fi
 else
 	not_ok "convert_matches_pweave_converter" "Pweave's converter failed: $(tail -5 "$TMP/err")"
+fi
+
+# --- -p: prose through pandoc, as pweave-convert -p ---------------------------------
+# Compared with Pweave's converter given the same pandoc arguments, on documents
+# without inline code (Pweave lets pandoc escape inline code; weft keeps it, below).
+if command -v pandoc >/dev/null 2>&1; then
+	cat >"$TMP/pweave_pandoc.py" <<'EOF'
+import contextlib, io, os, sys
+from pweave import readers
+out, args = sys.argv[1], sys.argv[2]
+for path in sys.argv[3:]:
+    b = os.path.basename(path)
+    fmt = "markdown" if b.endswith(".pmd") else "noweb" if b.endswith("w") else "script"
+    with contextlib.redirect_stdout(io.StringIO()):
+        c = readers.PwebConvert(path, fmt, "noweb", args)
+        c.convert()
+    open(os.path.join(out, b + ".pweave"), "w").write(c.converted)
+    print(fmt, path)
+EOF
+	mkdir -p "$TMP/pandoc"
+	if $PY "$TMP/pweave_pandoc.py" "$TMP/pandoc" "-f markdown -t latex" "$CV/convert_test.txt" \
+		"$CV/simple.mdw" "$PUB_DIR/publish_test.txt" >"$TMP/pandoc/list" 2>"$TMP/err"; then
+		n=0; bad=""
+		while read -r i f; do
+			b=$(basename "$f")
+			"$WEFT" convert -i "$i" -f noweb -p "-f markdown -t latex" -o "$TMP/pandoc/$b.weft" "$f" 2>/dev/null
+			cmp -s "$TMP/pandoc/$b.pweave" "$TMP/pandoc/$b.weft" ||
+				bad="$bad $b: $(diff "$TMP/pandoc/$b.pweave" "$TMP/pandoc/$b.weft" | head -6)"
+			n=$((n + 1))
+		done <"$TMP/pandoc/list"
+		if [ "$n" = 3 ] && [ -z "$bad" ]; then
+			ok "convert_pandoc_prose_matches_pweave"
+		else
+			not_ok "convert_pandoc_prose_matches_pweave" "compared $n;$bad"
+		fi
+	else
+		not_ok "convert_pandoc_prose_matches_pweave" "Pweave's converter failed: $(tail -5 "$TMP/err")"
+	fi
+	# inline code stays code through pandoc
+	printf 'Some *text* with <%%= x + 1 %%> in it.\n\n<<>>=\nx = 1\n@\n' >inl.mdw
+	"$WEFT" convert -f noweb -p "-f markdown -t latex" -o inl.texw inl.mdw 2>"$TMP/err"
+	check_contains "convert_pandoc_keeps_inline_code" inl.texw 'Some \emph{text} with <%= x + 1 %> in it.'
+	"$WEFT" convert -f noweb -p "--no-such-pandoc-option" -o inl2.texw inl.mdw 2>"$TMP/err"; rc=$?
+	[ $rc = 1 ] && ok "convert_pandoc_failure_status" || not_ok "convert_pandoc_failure_status" "rc=$rc"
+	check_contains "convert_pandoc_failure_file_line" "$TMP/err" "inl.mdw:1:"
 fi
 
 # --- round trips ------------------------------------------------------------------

@@ -36,7 +36,8 @@ static char *convert_text_as(const char *path, const char *text, enum convert_fo
 	strbuf_init(&out);
 	char *res = NULL;
 	if (read_doc(&doc, path, text) == 0) {
-		if (convert_document(&doc, text, strlen(text), to, &out, &err) == 0)
+		struct convert_options o = { .source = text, .source_len = strlen(text) };
+		if (convert_document(&doc, to, &o, &out, &err) == 0)
 			res = strbuf_detach(&out, NULL);
 		else
 			printf("#   convert %s: %s\n", path, weft_error_text(&err));
@@ -302,8 +303,9 @@ TEST(unrepresentable_code)
 		weft_error_init(&err);
 		strbuf_init(&out);
 		CHECK(read_doc(&doc, cases[i].path, cases[i].text) == 0);
-		CHECK(convert_document(&doc, cases[i].text, strlen(cases[i].text), cases[i].to, &out,
-				       &err) < 0);
+		struct convert_options o = { .source = cases[i].text,
+					     .source_len = strlen(cases[i].text) };
+		CHECK(convert_document(&doc, cases[i].to, &o, &out, &err) < 0);
 		CHECK(err.file && !strcmp(err.file, cases[i].path));
 		CHECK(err.line == cases[i].line);
 		if (err.line != cases[i].line)
@@ -342,10 +344,10 @@ TEST(source_option_kept)
 		struct weft_error err;
 		strbuf_init(&out);
 		weft_error_init(&err);
-		CHECK(convert_document(&doc, src, strlen(src), CONVERT_NOWEB, &out, &err) == 0);
+		CHECK(convert_document(&doc, CONVERT_NOWEB, NULL, &out, &err) == 0);
 		CHECK_STR(out.buf, "\n<<source=\"helper.py\">>=\nprint(helper())\n@\n\n");
 		strbuf_reset(&out);
-		CHECK(convert_document(&doc, src, strlen(src), CONVERT_NOTEBOOK, &out, &err) == 0);
+		CHECK(convert_document(&doc, CONVERT_NOTEBOOK, NULL, &out, &err) == 0);
 		CHECK(strstr(out.buf, "#| source: helper.py\\n\",\n    \"print(helper())\"") != NULL);
 		CHECK(strstr(out.buf, "return 42") == NULL);
 		strbuf_free(&out);
