@@ -8,8 +8,9 @@
  * and from leading `#| key: value` lines (handled with every other reader's
  * in document.c). The notebook's own metadata `"weft": {...}` gives document
  * defaults, as front matter does; a first raw cell holding a `---` YAML block
- * is the front matter. Outputs stored in the notebook are ignored: weft runs
- * the code.
+ * is the front matter. Chunks take the notebook's language (language_info
+ * or kernelspec; python when absent). Outputs stored in the notebook are
+ * ignored: weft runs the code.
  *
  * Lines: JSON gives no positions, so a cell's line is found in the file text
  * (the line of its "source" key; with the usual one-string-per-line layout
@@ -250,6 +251,12 @@ int notebook_reader_read(struct document *doc, const char *text, size_t len, int
 			     err) < 0)
 		goto out;
 	doc->doc_cache = cache;
+	/* the notebook's kernel language, when it says one (default: python) */
+	const char *lang = json_string_value(
+		json_object_get(json_object_get(meta, "language_info"), "name"));
+	if (!lang)
+		lang = json_string_value(
+			json_object_get(json_object_get(meta, "kernelspec"), "language"));
 
 	json_array_foreach(cells, i, cell) {
 		const char *type = json_string_value(json_object_get(cell, "cell_type"));
@@ -280,7 +287,11 @@ int notebook_reader_read(struct document *doc, const char *text, size_t len, int
 			for (size_t k = 0; k < ls.n; k++)
 				inline_text_add_line(&code, ls.v[k].s, ls.v[k].len, ls.v[k].no, 1);
 			reader_lines_free(&ls);
-			reader_add_chunk(doc, &code, &opts, number++, 0, line);
+			struct chunk *c = reader_add_chunk(doc, &code, &opts, number++, 0, line);
+			if (c && lang) {
+				free(c->lang);
+				c->lang = xstrdup(lang);
+			}
 		} else if (i == 0 && !strcmp(type, "raw") && !strncmp(src, "---", 3) && !doc->front_matter) {
 			/* a leading raw YAML cell is the front matter (Quarto's convention) */
 			size_t used = 0;

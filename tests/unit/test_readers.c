@@ -763,6 +763,7 @@ TEST(notebook_v4)
 	const struct chunk *c = document_chunk_const(&doc, 0);
 	CHECK_STR(c->code, "x = 1\nprint(x)\n");
 	CHECK(c->code_line == 35 && c->number == 1);
+	CHECK_STR(c->lang, "python");
 	CHECK_STR(c->opts.name, "first");
 	CHECK(!c->opts.echo && c->opts.f_size[0] == 4 && c->opts.f_size[1] == 3);
 	CHECK(c->opts.dpi == 100); /* notebook metadata default */
@@ -801,6 +802,12 @@ TEST(notebook_v4)
 			 "}\n";
 	CHECK(document_read_buffer(&doc, "f.ipynb", NULL, fm, strlen(fm), &err) == -1);
 	CHECK(err.line == 10);
+	document_free(&doc);
+	const char *rnb = "{\"nbformat\": 4, \"metadata\": {\"kernelspec\": {\"language\": \"R\", "
+			  "\"name\": \"ir\"}}, \"cells\": [{\"cell_type\": \"code\", \"source\": \"1 + 1\"}]}";
+	CHECK(document_read_buffer(&doc, "r.ipynb", NULL, rnb, strlen(rnb), &err) == 0);
+	CHECK(doc.nchunks == 1 && !strcmp(document_chunk_const(&doc, 0)->lang, "R"));
+	CHECK_STR(document_chunk_const(&doc, 0)->code, "1 + 1\n");
 	document_free(&doc);
 	const char *old = "{\"nbformat\": 2, \"cells\": []}";
 	CHECK(document_read_buffer(&doc, "o.ipynb", NULL, old, strlen(old), &err) == -1);
