@@ -184,8 +184,12 @@ static int check_private_if_exists(const char *path, const char *what, mode_t fo
 /* Record an SQLite failure on the index, with what we were doing. */
 static int db_error(struct store *st, struct weft_error *err, const char *what)
 {
-	return weft_error_set(err, st->index_path, 0, 0, "cache index: %s: %s", what,
-			      sqlite3_errmsg(st->db));
+	int code = sqlite3_errcode(st->db);
+	int damaged = code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+	return weft_error_set(err, st->index_path, 0, 0, "cache index: %s: %s%s%s%s", what,
+			      sqlite3_errmsg(st->db),
+			      damaged ? " (the cache is damaged; remove " : "",
+			      damaged ? st->dir : "", damaged ? " to start afresh)" : "");
 }
 
 /* Run SQL without results. */
