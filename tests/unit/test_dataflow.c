@@ -141,9 +141,9 @@ TEST(state_key_ignores_mtime_but_not_contents)
 	dataflow_compute_key(&df, 0, reads, "", NULL);
 	json_decref(reads);
 	char s1[HASH_HEX_SIZE], s2[HASH_HEX_SIZE];
-	json_t *f1 = json_pack("{s:s}", "/d", "0123456789abcdef0123456789abcdef:10:0");
-	json_t *f2 = json_pack("{s:s}", "/d", "0123456789abcdef0123456789abcdef:10:1700000000000000000");
-	json_t *f3 = json_pack("{s:s}", "/d", "fedcba9876543210fedcba9876543210:10:0");
+	json_t *f1 = json_pack("{s:s}", "/d", "0123456789abcdef0123456789abcdef:10:0:0:0");
+	json_t *f2 = json_pack("{s:s}", "/d", "0123456789abcdef0123456789abcdef:10:1700000000000000000:1700000000000000000:4242");
+	json_t *f3 = json_pack("{s:s}", "/d", "fedcba9876543210fedcba9876543210:10:0:0:0");
 	dataflow_set_state(&df, 0, f1, NULL);
 	memcpy(s1, df.units[0].state_key, HASH_HEX_SIZE);
 	dataflow_set_state(&df, 0, f2, NULL);
