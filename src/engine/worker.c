@@ -578,6 +578,8 @@ static PyObject *py_write(PyObject *self, PyObject *args)
 static void sync_all(void)
 {
 	fflush(NULL);
+	if (!in_worker())
+		return; /* the pipes and the socket are the worker's */
 	pthread_mutex_lock(&lock);
 	drain_pipes();
 	pend_flush();
@@ -664,6 +666,13 @@ static PyObject *py_set_statement(PyObject *self, PyObject *args)
 /* _weft.recv(): the next request (decoded JSON), or None at end of input. */
 static PyObject *py_recv(PyObject *self, PyObject *args)
 {
+	/*
+	 * A process forked by chunk code that ran off the end of the chunk
+	 * lands back in the serve loop: it must leave, not take the worker's
+	 * requests. EOF makes serve() return and the process _exit.
+	 */
+	if (!in_worker())
+		Py_RETURN_NONE;
 	for (;;) {
 		char *nl = memchr(rbuf.buf, '\n', rbuf.len);
 		if (nl) {
