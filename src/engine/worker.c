@@ -207,32 +207,40 @@ static void pend_switch(int fd)
  */
 static void pend_add_bytes(int fd, const char *data, size_t n, int final)
 {
-	struct strbuf all;
-	strbuf_init(&all);
-	strbuf_add(&all, carry[fd], ncarry[fd]);
-	strbuf_add(&all, data, n);
-	ncarry[fd] = 0;
+	struct strbuf joined;
+	strbuf_init(&joined);
+	if (ncarry[fd]) { /* only then copy: the usual case validates in place */
+		strbuf_add(&joined, carry[fd], ncarry[fd]);
+		strbuf_add(&joined, data, n);
+		data = joined.buf;
+		n = joined.len;
+		ncarry[fd] = 0;
+	}
 	pend_switch(fd);
-	const unsigned char *s = (const unsigned char *)all.buf;
+	const unsigned char *s = (const unsigned char *)data;
 	size_t i = 0, start = 0;
-	while (i < all.len) {
-		int k = utf8_seq(s + i, all.len - i);
+	while (i < n) {
+		if (s[i] < 0x80) { /* ASCII fast path */
+			i++;
+			continue;
+		}
+		int k = utf8_seq(s + i, n - i);
 		if (k > 0) {
 			i += (size_t)k;
 			continue;
 		}
-		strbuf_add(&pend, all.buf + start, i - start);
+		strbuf_add(&pend, data + start, i - start);
 		if (k == 0 && !final) { /* truncated: keep for the next read */
-			ncarry[fd] = all.len - i;
-			memcpy(carry[fd], all.buf + i, ncarry[fd]);
-			start = i = all.len;
+			ncarry[fd] = n - i;
+			memcpy(carry[fd], data + i, ncarry[fd]);
+			start = i = n;
 			break;
 		}
 		strbuf_addstr(&pend, "\xef\xbf\xbd");
 		start = ++i;
 	}
-	strbuf_add(&pend, all.buf + start, i - start);
-	strbuf_free(&all);
+	strbuf_add(&pend, data + start, i - start);
+	strbuf_free(&joined);
 }
 
 /*

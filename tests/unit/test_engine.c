@@ -288,8 +288,9 @@ TEST(large_output)
 	CHECK(t && strlen(t) == 588890 + 588895);
 	CHECK(t && !strncmp(t, "0\n1\n2\n", 6));
 	chunk_outcome_free(&o);
-	run_code(e, "print('\\u00e9\\u4e2d', end='')\nimport os\nos.write(1, 'x\\u00e9'.encode()[:2])\n"
-		    "os.write(1, 'x\\u00e9'.encode()[2:])\nos.write(1, b'\\xff!')\n", &o);
+	/* a UTF-8 sequence split across writes (the sleep lets the pump read the halves apart) */
+	run_code(e, "print('\\u00e9\\u4e2d', end='')\nimport os, time\nos.write(1, 'x\\u00e9'.encode()[:2])\n"
+		    "time.sleep(0.05)\nos.write(1, 'x\\u00e9'.encode()[2:])\nos.write(1, b'\\xff!');\n", &o);
 	CHECK_STR(stream_text(&o, 0, "stdout"), "\xc3\xa9\xe4\xb8\xad" "x\xc3\xa9\xef\xbf\xbd!");
 	chunk_outcome_free(&o);
 	engine_stop(e);
