@@ -45,7 +45,7 @@ The end.
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=5, help="timed runs of each (default 5)")
+    ap.add_argument("--rounds", type=int, default=4, help="timed runs of each (default 4)")
     args = ap.parse_args()
 
     weft = bl.weft_binary()
