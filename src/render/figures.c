@@ -197,26 +197,52 @@ static bool is_ws(char c)
 	return c == ' ';
 }
 
+/* A letter as Python's textwrap sees it ([^\d\W]: letters and '_'; any non-ASCII byte). */
 static bool is_letter(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (unsigned char)c >= 0x80;
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	       (unsigned char)c >= 0x80;
+}
+
+/* \w: letters, digits, '_' (any non-ASCII byte counts, as most are letters). */
+static bool is_word(char c)
+{
+	return is_letter(c) || (c >= '0' && c <= '9');
+}
+
+/* TextWrapper's word-or-punctuation class [\w!"'&.,?], which may precede an em-dash. */
+static bool is_word_punct(char c)
+{
+	return is_word(c) || (c && strchr("!\"'&.,?", c));
 }
 
 /*
- * Length of the word chunk starting at s[0] (not whitespace): up to the next
- * space, or just past a hyphen that joins two letters-words ("well-known" is
- * "well-" + "known"), as TextWrapper's break_on_hyphens splits.
+ * Length of the word chunk starting at s[start] (not whitespace): up to the next
+ * space, or just past a hyphen where TextWrapper's break_on_hyphens splits:
+ * after two letters ("well-" of "well-known") or after letter-hyphen-letter
+ * ("a-" of "matters-a-lot"), when a letter (or "-letter") pair follows.
  */
-static size_t word_chunk(const char *s, size_t n)
+static size_t word_chunk(const char *s, size_t start, size_t n)
 {
-	size_t i = 0;
+	size_t i = start;
 	while (i < n && !is_ws(s[i])) {
-		if (s[i] == '-' && i >= 2 && is_letter(s[i - 1]) && is_letter(s[i - 2]) &&
-		    i + 1 < n && is_letter(s[i + 1]))
-			return i + 1;
+		/* an em-dash "--" between words is a chunk of its own */
+		if (s[i] == '-' && i + 1 < n && s[i + 1] == '-' && i > 0 && is_word_punct(s[i - 1])) {
+			size_t j = i;
+			while (j < n && s[j] == '-')
+				j++;
+			if (j < n && is_word(s[j]))
+				return i > start ? i - start : j - start;
+		}
+		/* the look-behind sees the whole line, as Python's regex does */
+		if (s[i] == '-' && i >= 2 && is_letter(s[i - 1]) &&
+		    (is_letter(s[i - 2]) || (i >= 3 && s[i - 2] == '-' && is_letter(s[i - 3]))) &&
+		    i + 2 < n && is_letter(s[i + 1]) &&
+		    (is_letter(s[i + 2]) || (s[i + 2] == '-' && i + 3 < n && is_letter(s[i + 3]))))
+			return i + 1 - start;
 		i++;
 	}
-	return i;
+	return i - start;
 }
 
 /* Fill one line (no '\n' inside) like TextWrapper.fill and append it to out (lines joined by '\n'). */
@@ -259,7 +285,7 @@ static void wrap_line(struct strbuf *out, const char *line, size_t n)
 				while (pos + clen < len && is_ws(s[pos + clen]))
 					clen++;
 			} else {
-				clen = word_chunk(s + pos, len - pos);
+				clen = word_chunk(s, pos, len);
 			}
 			size_t w = cp_len(s + pos, clen);
 			if (cur + w > WRAP_WIDTH) {

@@ -84,8 +84,9 @@ const struct mime_item *figures_best_mime(const struct output *o, const char *co
  * Pweave's `wrap` for one block of text: every line is filled to 70 columns
  * the way Python's textwrap.TextWrapper(break_long_words=False) does (tabs
  * expanded, whitespace runs kept inside a line, trailing whitespace dropped,
- * breaks at spaces and after hyphens inside words, words longer than a line
- * kept whole), and each resulting line ends with "\n". Appends to `out`.
+ * breaks at spaces, after hyphens inside words and around "--" dashes,
+ * words longer than a line kept whole), and each resulting line ends with
+ * "\n". Appends to `out`.
  */
 void figures_wrap(struct strbuf *out, const char *text, size_t len);
 

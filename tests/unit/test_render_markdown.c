@@ -612,6 +612,13 @@ TEST(wrap_matches_textwrap)
 		"   \ntrailing spaces    \n",
 		"well-known hyphenated-words appear in this line so that breaking-on-hyphens "
 		"matters-a-lot\n",
+		"aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa matters-a-lot x-y "
+		"snake_case-word ab-c de-f-g\n",
+		"aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaa ab-c de\n",
+		"aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaa 12-34 ab-cd\n",
+		"aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa a-b-c-d\n",
+		"aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaa foo--bar, x--\n",
+		"aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaaaa aaaaaaa x.--y ---\n",
 		"x = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, "
 		"22, 23]",
 		"ünïcödé wörds ünïcödé wörds ünïcödé wörds ünïcödé wörds ünïcödé wörds ünïcödé "
