@@ -38,10 +38,16 @@ static const char publish_usage[] =
 	"  -e, --latex-engine CMD     pdflatex, xelatex or lualatex (default: the first\n"
 	"                             one installed, in that order)\n"
 	"  -i, --input-format FMT     script, markdown, noweb or notebook (default: by extension)\n"
+	"  -F, --figure-dir DIR       figure folder, relative to the report (default figures)\n"
+	"  -g, --figure-format FMT    png, svg or pdf (default: png for html, pdf for pdf)\n"
+	"      --no-embed             html: link figures instead of embedding them\n"
 	"      --timeout SECONDS      stop a chunk that runs longer\n"
 	"      --python PATH          run chunks with this (virtualenv) python's packages\n"
 	"      --cache                cache every chunk\n"
 	"      --cache-dir DIR        cache folder\n"
+	"      --rebuild NAME         re-run chunk NAME even if cached (repeatable)\n"
+	"      --frozen               render from the cache, run nothing\n"
+	"      --explain              say why each chunk runs or comes from the cache\n"
 	"  -q, --quiet                no progress lines\n"
 	"  -h, --help                 this help\n"
 	"\n"
@@ -154,6 +160,10 @@ enum {
 	OPT_PYTHON,
 	OPT_CACHE,
 	OPT_CACHE_DIR,
+	OPT_NO_EMBED,
+	OPT_REBUILD,
+	OPT_FROZEN,
+	OPT_EXPLAIN,
 };
 
 int cmd_publish(int argc, char **argv)
@@ -168,19 +178,25 @@ int cmd_publish(int argc, char **argv)
 		{"python", required_argument, NULL, OPT_PYTHON},
 		{"cache", no_argument, NULL, OPT_CACHE},
 		{"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
+		{"figure-dir", required_argument, NULL, 'F'},
+		{"figure-format", required_argument, NULL, 'g'},
+		{"no-embed", no_argument, NULL, OPT_NO_EMBED},
+		{"rebuild", required_argument, NULL, OPT_REBUILD},
+		{"frozen", no_argument, NULL, OPT_FROZEN},
+		{"explain", no_argument, NULL, OPT_EXPLAIN},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *format = "html", *output = NULL, *engine = NULL;
-	/* the weave command line, built as the options are read */
-	char **wargv = xcalloc((size_t)argc + 12, sizeof(char *));
+	/* the weave command line, built as the options are read (each at most doubles) */
+	char **wargv = xcalloc(2 * (size_t)argc + 8, sizeof(char *));
 	int wargc = 0;
 	wargv[wargc++] = "weave";
 
 	optind = 1;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "f:o:e:i:qh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:o:e:i:F:g:qh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f': format = optarg; break;
 		case 'o': output = optarg; break;
@@ -198,6 +214,21 @@ int cmd_publish(int argc, char **argv)
 			wargv[wargc++] = optarg;
 			break;
 		case OPT_CACHE: wargv[wargc++] = "--cache"; break;
+		case 'F':
+			wargv[wargc++] = "--figure-dir";
+			wargv[wargc++] = optarg;
+			break;
+		case 'g':
+			wargv[wargc++] = "--figure-format";
+			wargv[wargc++] = optarg;
+			break;
+		case OPT_NO_EMBED: wargv[wargc++] = "--no-embed"; break;
+		case OPT_REBUILD:
+			wargv[wargc++] = "--rebuild";
+			wargv[wargc++] = optarg;
+			break;
+		case OPT_FROZEN: wargv[wargc++] = "--frozen"; break;
+		case OPT_EXPLAIN: wargv[wargc++] = "--explain"; break;
 		case OPT_CACHE_DIR:
 			wargv[wargc++] = "--cache-dir";
 			wargv[wargc++] = optarg;

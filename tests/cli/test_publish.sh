@@ -151,6 +151,14 @@ else
 	not_ok "publish_html_figure" "$(cat "$TMP/err")"
 fi
 
+# weave options pass through: linked figures in another folder
+if "$WEFT" publish -q --no-embed -F figs -g svg -o linked.html fig.py 2>"$TMP/err"; then
+	check_contains "publish_passes_figure_options" linked.html 'src="figs/'
+	check "publish_figure_file_written" sh -c 'ls figs/*.svg >/dev/null 2>&1'
+else
+	not_ok "publish_passes_figure_options" "$(cat "$TMP/err")"
+fi
+
 # --- PDF ------------------------------------------------------------------------------
 cat >pdf.py <<'EOF'
 #' # Report
