@@ -197,23 +197,87 @@ static bool is_ws(char c)
 	return c == ' ';
 }
 
-/* A letter as Python's textwrap sees it ([^\d\W]: letters and '_'; any non-ASCII byte). */
-static bool is_letter(char c)
+/* The code point starting at s[i] (invalid UTF-8 yields the byte itself). */
+static unsigned cp_at(const char *s, size_t i, size_t n)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-	       (unsigned char)c >= 0x80;
+	unsigned char c = (unsigned char)s[i];
+	size_t more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+	unsigned v = more == 3 ? c & 0x07 : more == 2 ? c & 0x0F : more == 1 ? c & 0x1F : c;
+	for (size_t k = 1; k <= more; k++) {
+		if (i + k >= n || ((unsigned char)s[i + k] & 0xC0) != 0x80)
+			return c;
+		v = (v << 6) | ((unsigned char)s[i + k] & 0x3F);
+	}
+	return v;
 }
 
-/* \w: letters, digits, '_' (any non-ASCII byte counts, as most are letters). */
-static bool is_word(char c)
+/*
+ * A letter as Python's textwrap sees it ([^\d\W]: letters and '_'). Beyond
+ * ASCII, the punctuation and symbol blocks (Latin-1 signs, general
+ * punctuation such as dashes and quotes, currency, arrows, maths, box
+ * drawing, CJK punctuation) are not letters; everything else counts as one.
+ */
+static bool is_letter_at(const char *s, size_t i, size_t n)
 {
-	return is_letter(c) || (c >= '0' && c <= '9');
+	unsigned c = cp_at(s, i, n);
+	if (c < 0x80)
+		return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+	if (c <= 0xBF)
+		return c == 0xAA || c == 0xB5 || c == 0xBA;
+	if (c == 0xD7 || c == 0xF7)
+		return false;
+	if ((c >= 0x2000 && c <= 0x206F) || (c >= 0x20A0 && c <= 0x20CF) ||
+	    (c >= 0x2190 && c <= 0x2BFF) || (c >= 0x3000 && c <= 0x303F))
+		return false;
+	return true;
+}
+
+/* \w: letters, digits, '_'. */
+static bool is_word_at(const char *s, size_t i, size_t n)
+{
+	return is_letter_at(s, i, n) || (s[i] >= '0' && s[i] <= '9');
 }
 
 /* TextWrapper's word-or-punctuation class [\w!"'&.,?], which may precede an em-dash. */
-static bool is_word_punct(char c)
+static bool is_word_punct_at(const char *s, size_t i, size_t n)
 {
-	return is_word(c) || (c && strchr("!\"'&.,?", c));
+	return is_word_at(s, i, n) || (s[i] && strchr("!\"'&.,?", s[i]));
+}
+
+/* Index of the code point before the one starting at i (i > 0), skipping UTF-8 continuation bytes. */
+static size_t prev_cp(const char *s, size_t i)
+{
+	do
+		i--;
+	while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80);
+	return i;
+}
+
+/* Index just past the code point starting at i. */
+static size_t next_cp(const char *s, size_t i, size_t n)
+{
+	do
+		i++;
+	while (i < n && ((unsigned char)s[i] & 0xC0) == 0x80);
+	return i;
+}
+
+/* True when a hyphen at s[i] ends a chunk (break_on_hyphens), looking at whole code points. */
+static bool hyphen_break(const char *s, size_t i, size_t n)
+{
+	if (i < 2)
+		return false;
+	size_t b1 = prev_cp(s, i); /* the letter before the hyphen */
+	if (!is_letter_at(s, b1, n) || b1 == 0)
+		return false;
+	size_t b2 = prev_cp(s, b1);
+	bool behind = is_letter_at(s, b2, n) ||
+		      (s[b2] == '-' && b2 > 0 && is_letter_at(s, prev_cp(s, b2), n));
+	if (!behind || i + 1 >= n || !is_letter_at(s, i + 1, n))
+		return false;
+	size_t a2 = next_cp(s, i + 1, n); /* what follows the letter after the hyphen */
+	return a2 < n && (is_letter_at(s, a2, n) ||
+			  (s[a2] == '-' && a2 + 1 < n && is_letter_at(s, a2 + 1, n)));
 }
 
 /*
@@ -227,18 +291,16 @@ static size_t word_chunk(const char *s, size_t start, size_t n)
 	size_t i = start;
 	while (i < n && !is_ws(s[i])) {
 		/* an em-dash "--" between words is a chunk of its own */
-		if (s[i] == '-' && i + 1 < n && s[i + 1] == '-' && i > 0 && is_word_punct(s[i - 1])) {
+		if (s[i] == '-' && i + 1 < n && s[i + 1] == '-' && i > 0 &&
+		    is_word_punct_at(s, prev_cp(s, i), n)) {
 			size_t j = i;
 			while (j < n && s[j] == '-')
 				j++;
-			if (j < n && is_word(s[j]))
+			if (j < n && is_word_at(s, j, n))
 				return i > start ? i - start : j - start;
 		}
 		/* the look-behind sees the whole line, as Python's regex does */
-		if (s[i] == '-' && i >= 2 && is_letter(s[i - 1]) &&
-		    (is_letter(s[i - 2]) || (i >= 3 && s[i - 2] == '-' && is_letter(s[i - 3]))) &&
-		    i + 2 < n && is_letter(s[i + 1]) &&
-		    (is_letter(s[i + 2]) || (s[i + 2] == '-' && i + 3 < n && is_letter(s[i + 3]))))
+		if (s[i] == '-' && hyphen_break(s, i, n))
 			return i + 1 - start;
 		i++;
 	}
@@ -260,6 +322,9 @@ static void wrap_line(struct strbuf *out, const char *line, size_t n)
 			col += pad;
 			continue;
 		}
+		/* str.expandtabs restarts its column count after a carriage return */
+		if (c == '\r')
+			col = (size_t)-1;
 		if (c == '\r' || c == '\v' || c == '\f')
 			c = ' ';
 		strbuf_addch(&t, c);

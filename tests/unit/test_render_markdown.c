@@ -640,6 +640,38 @@ TEST(wrap_matches_textwrap)
 	}
 }
 
+TEST(wrap_random_vs_textwrap)
+{
+	/* 1000 random lines over an alphabet that hits every rule, checked in one Python run */
+	static const char *const parts[] = {
+		"a", "bb", "word", "-", "--", "---", " ", "  ", "\t", "_", ".", ",", "7", "!", "'",
+		"\"", "?", "&", "(", ")", "\r", "\f", "x-y", "well-known",
+		"\xc3\xa9" /* é */, "\xe2\x80\x94" /* em dash */, "\xc2\xb7" /* middle dot */,
+		"\xe4\xb8\xad" /* CJK */};
+	unsigned seed = 12345;
+	struct strbuf text, want, got;
+	strbuf_init(&text);
+	strbuf_init(&want);
+	strbuf_init(&got);
+	for (int line = 0; line < 1000; line++) {
+		int n = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 80;
+		for (int k = 0; k < n; k++) {
+			seed = seed * 1103515245u + 12345u;
+			strbuf_addstr(&text, parts[(seed >> 16) % (sizeof(parts) / sizeof(parts[0]))]);
+		}
+		strbuf_addch(&text, '\n');
+	}
+	CHECK(python_wrap(text.buf, &want) == 0);
+	figures_wrap(&got, text.buf, text.len);
+	if (strcmp(want.buf, got.buf)) {
+		show_diff(want.buf, got.buf);
+		CHECK(!"random wrap equals textwrap");
+	}
+	strbuf_free(&text);
+	strbuf_free(&want);
+	strbuf_free(&got);
+}
+
 /* ---- format table ---- */
 
 TEST(format_table)
@@ -722,6 +754,7 @@ int main(void)
 	RUN(pandoc_figure_attributes);
 	RUN(fence_widening);
 	RUN(wrap_matches_textwrap);
+	RUN(wrap_random_vs_textwrap);
 	RUN(format_table);
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
