@@ -585,7 +585,7 @@ static int python_wrap(const char *text, struct strbuf *out)
 	snprintf(cmd, sizeof(cmd),
 		 "/usr/bin/python3 -c 'import sys, textwrap; "
 		 "w = textwrap.TextWrapper(subsequent_indent=\"\", break_long_words=False); "
-		 "t = open(sys.argv[1], encoding=\"utf-8\").read(); "
+		 "t = open(sys.argv[1], encoding=\"utf-8\", newline=\"\").read(); "
 		 "sys.stdout.write(\"\".join(w.fill(l) + \"\\n\" for l in t.split(\"\\n\")))' %s",
 		 path);
 	FILE *p = popen(cmd, "r");
