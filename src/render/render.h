@@ -46,7 +46,11 @@ struct render_options {
 int render_document(const struct document *doc, const struct weave_results *res,
 		    const struct render_options *opts, struct strbuf *out, struct weft_error *err);
 
-/* Pweave's default output format for an input file name (.pmd -> md2html, .texw -> tex, ...). */
+/*
+ * Pweave's default output format for an input file name: .pmd/.py -> md2html,
+ * then by substring of the extension: md -> markdown, tex -> texpygments,
+ * rst -> rst, htm -> html; anything else -> markdown.
+ */
 const char *render_default_format(const char *input_path);
 /* The output file extension for a format ("md", "tex", "html", "rst", "ipynb", ...). */
 const char *render_extension(const char *format);
