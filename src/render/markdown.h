@@ -14,7 +14,10 @@
  *     newlines; raw results (results="tex", "rst", "markdown", "html", ...)
  *     pass stream text through between newlines;
  *   - wrap: True wraps code and output, "code" code only, "output"/"results"
- *     output only, False nothing (see figures_wrap).
+ *     output only, False nothing (see figures_wrap);
+ *   - results="hidden" hides text outputs but keeps figures; a caption goes
+ *     to the chunk's first figure and the others are not shown (their files
+ *     are still written, so names stay stable).
  *
  * Where weft differs on purpose:
  *   - outputs appear in the order they happened: a figure drawn between two
@@ -29,7 +32,10 @@
  *   - where execution stopped (crash, timeout) a visible note follows the
  *     chunk; later (skipped) chunks show their code only;
  *   - YAML front matter is written back at the top;
- *   - softcover: no "\label{fig:None}" for unnamed chunks.
+ *   - softcover: no "\label{fig:None}" for unnamed chunks;
+ *   - include=False hides outputs as well as figures (the meaning options.h
+ *     gives it; Pweave's include governed figures only);
+ *   - a ``` fence is lengthened when the code or output holds one.
  */
 #ifndef WEFT_MARKDOWN_H
 #define WEFT_MARKDOWN_H
