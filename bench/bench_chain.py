@@ -7,7 +7,8 @@ render's wall time is the recorded seconds of the chunks that ran plus less
 than 50 ms; that difference (weft's overhead: process and Python start,
 restoring chunk 4's inputs, saving the new values, the store, the report) is
 reported in ms. Also reported: the same edited document rendered without the
-cache, as a ratio (runs alternated, medians).
+cache, as a ratio, and the floor of any render that starts Python (runs
+alternated, medians).
 
 Usage: /usr/bin/python3 bench/bench_chain.py [--rounds N] [--sleep S]
 """
@@ -57,9 +58,9 @@ def main():
 
     overheads, ran_secs = [], []
 
-    def edit(label, i):
-        if label == "cached":  # a new constant in chunk 4: a real edit every round
-            bl.write(doc, document(2 + i, args.sleep))
+    def edit(i):
+        """A new constant in chunk 4 each round: a real edit every time."""
+        bl.write(doc, document(2 + i, args.sleep))
 
     def cached_run():
         r = bl.run(cached, cwd=d)
@@ -74,7 +75,12 @@ def main():
         overheads.append(r.wall - secs)
         return r
 
-    runs = bl.interleave({"cached": cached_run, "fresh": lambda: bl.run(fresh, cwd=d)}, args.rounds, before=edit)
+    # the floor of any render that starts Python: one chunk that does nothing, no cache
+    floor_doc = os.path.join(d, "floor.pmd")
+    bl.write(floor_doc, "# Floor\n\n```python\npass\n```\n")
+    floor = [weft, "-q", "-f", "markdown", "-o", os.path.join(d, "floor.md"), floor_doc]
+    runs = bl.interleave({"cached": cached_run, "fresh": lambda: bl.run(fresh, cwd=d),
+                          "floor": lambda: bl.run(floor, cwd=d)}, args.rounds, before=edit)
     with open(os.path.join(d, "cached.md"), encoding="utf-8") as f1, \
             open(os.path.join(d, "fresh.md"), encoding="utf-8") as f2:
         if f1.read() != f2.read():
@@ -88,8 +94,12 @@ def main():
         f"ran chunks 4-6 only; wall {bl.fmt_s(wall['cached'])} = their recorded {bl.fmt_s(bl.median(ran_secs))} "
         f"+ {over * 1000:.0f} ms overhead (target < 50 ms); uncached render {bl.fmt_s(wall['fresh'])}: "
         f"{wall['fresh'] / wall['cached']:.2f}x slower")
+    cpu = bl.median([r.cpu for r in runs["cached"]])
     bl.note(f"overhead per round (ms): {', '.join(f'{o * 1000:.0f}' for o in overheads)}; medians of "
-            f"{args.rounds} alternated cached/uncached runs; cached report identical to the uncached one")
+            f"{args.rounds} alternated cached/uncached/floor runs; cached report identical to the uncached one")
+    bl.note(f"of the overhead, {wall['floor'] * 1000:.0f} ms is the floor of any render that starts Python "
+            f"(a one-chunk `pass` document, no cache); CPU time of the whole cached render (weft + worker, "
+            f"chunks included) {cpu * 1000:.0f} ms")
     return rc
 
 

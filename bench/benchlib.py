@@ -157,15 +157,16 @@ def run(cmd, cwd=None, env=None, sample_memory=False, interval=0.004, check=True
 def interleave(variants, rounds, before=None):
     """Run each of variants {label: thunk returning a Run} once per round, the
     order rotating every round so no side always goes first (warmer caches, a
-    quieter moment). before(label, round), if given, runs untimed before each.
+    quieter moment). before(round), if given, runs untimed at the start of
+    each round (e.g. to edit the document all variants of that round render).
     Returns {label: [Run, ...]}."""
     labels = list(variants)
     runs = {k: [] for k in labels}
     for i in range(rounds):
+        if before:
+            before(i)
         order = labels[i % len(labels):] + labels[:i % len(labels)]
         for k in order:
-            if before:
-                before(k, i)
             runs[k].append(variants[k]())
     return runs
 
