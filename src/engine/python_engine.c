@@ -275,6 +275,7 @@ static void reap_worker(struct engine *e)
 	e->pid = 0;
 }
 
+/* Close and forget an fd (idempotent). */
 static void close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -584,6 +585,7 @@ int engine_start(struct engine **out, const struct engine_config *cfg, struct we
 	return 0;
 }
 
+/* Ask the worker to leave (EOF on its socket), then make sure it is gone. */
 void engine_stop(struct engine *e)
 {
 	if (!e)
@@ -606,11 +608,13 @@ void engine_stop(struct engine *e)
 	free(e);
 }
 
+/* See engine.h. */
 bool engine_alive(const struct engine *e)
 {
 	return e && e->alive;
 }
 
+/* "CPython <version> <executable>", computed at start from the configuration. */
 const char *engine_identity(struct engine *e)
 {
 	return e ? e->identity : NULL;
@@ -719,12 +723,14 @@ static int report_death(struct engine *e, enum recv_result r, const char *what, 
 	return -1;
 }
 
+/* Copy of a string member, or NULL. */
 static char *dup_json_string(json_t *obj, const char *key)
 {
 	json_t *v = json_object_get(obj, key);
 	return json_is_string(v) ? xstrndup(json_string_value(v), json_string_length(v)) : NULL;
 }
 
+/* Send a "run" request; events become outputs, the reply fills the outcome. */
 int engine_run_chunk(struct engine *e, const struct run_request *req, struct chunk_outcome *out,
 		     json_t **tracked, struct weft_error *err)
 {
@@ -817,6 +823,7 @@ int engine_run_chunk(struct engine *e, const struct run_request *req, struct chu
 	return 0;
 }
 
+/* Send an "inline" request; code's text is what it printed to stdout. */
 int engine_eval_inline(struct engine *e, const char *code, bool is_expr, int line,
 		       struct inline_outcome *out, struct weft_error *err)
 {
@@ -865,6 +872,7 @@ int engine_eval_inline(struct engine *e, const char *code, bool is_expr, int lin
 	return 0;
 }
 
+/* Any other op: no timeout, events are dropped. */
 int engine_request(struct engine *e, json_t *request, json_t **reply, struct weft_error *err)
 {
 	*reply = NULL;

@@ -52,6 +52,7 @@ struct rawout {
 	int failed;
 };
 
+/* Write out the buffer (retrying short writes); remembers failure. */
 static void raw_flush(struct rawout *w)
 {
 	size_t off = 0;
@@ -67,6 +68,7 @@ static void raw_flush(struct rawout *w)
 	w->n = 0;
 }
 
+/* Append bytes, flushing whenever the buffer fills. */
 static void raw_put(struct rawout *w, const char *s, size_t n)
 {
 	while (n) {
@@ -82,6 +84,7 @@ static void raw_put(struct rawout *w, const char *s, size_t n)
 	}
 }
 
+/* Append a C string. */
 static void raw_puts(struct rawout *w, const char *s)
 {
 	raw_put(w, s, strlen(s));
@@ -271,6 +274,7 @@ static void drain_pipes(void)
 	}
 }
 
+/* Monotonic milliseconds, for the pump's flush deadline. */
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -328,6 +332,7 @@ static void atfork_prepare(void)
 	pthread_mutex_lock(&lock);
 }
 
+/* The forking process goes on as before. */
 static void atfork_parent(void)
 {
 	pthread_mutex_unlock(&lock);
@@ -366,8 +371,6 @@ static void write_all(int fd, const char *s, size_t n)
 /* UTF-8 of a str (unpaired surrogates replaced); returns a new bytes object. */
 static PyObject *utf8_bytes(PyObject *obj);
 
-static json_t *py_to_json(PyObject *obj, int depth);
-
 /* A str as a JSON string (invalid code points replaced). */
 static json_t *str_to_json(PyObject *obj)
 {
@@ -392,6 +395,7 @@ static json_t *fallback_to_json(PyObject *obj)
 	return j;
 }
 
+/* A Python value as JSON: dicts, lists/tuples, str, int, float, bool, None; else str(). */
 static json_t *py_to_json(PyObject *obj, int depth)
 {
 	if (depth > MAX_DEPTH) {
@@ -454,6 +458,7 @@ static json_t *py_to_json(PyObject *obj, int depth)
 	return fallback_to_json(obj);
 }
 
+/* A JSON value as the matching Python object. */
 static PyObject *json_to_py(json_t *j)
 {
 	switch (json_typeof(j)) {
@@ -756,6 +761,7 @@ static struct PyModuleDef weft_module = {
 	NULL, NULL, NULL, NULL,
 };
 
+/* PyImport_AppendInittab hook creating the _weft module. */
 static PyObject *weft_module_init(void)
 {
 	return PyModule_Create(&weft_module);
@@ -872,6 +878,7 @@ static void run_runtime(void)
 	Py_XDECREF(mod);
 }
 
+/* See worker.h. */
 _Noreturn void worker_main(const struct worker_setup *ws)
 {
 	pid_t parent = getppid();
