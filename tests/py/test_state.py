@@ -84,6 +84,33 @@ def bound_and_deleted():
 
 
 @test
+def odd_namespace_keys_and_hook_robustness():
+    ns = fresh_ns()
+    rec = run_chunk(ns, "globals()[1] = 'x'\nglobals()['not a name'] = 2\nok = 1")
+    eq(rec["bound"], ["ok"])
+    # the audit hook never breaks opens it cannot interpret
+    d = tempfile.mkdtemp(dir=TMP)
+    ns["d"] = d
+    rec = run_chunk(ns, """
+        import os, pathlib
+        fd = os.open(os.path.join(d, 'raw'), os.O_CREAT | os.O_WRONLY)
+        f = open(fd, 'w')          # an fd, not a path
+        f.write('x')
+        f.close()
+        pathlib.Path(d, 'p.txt').write_text('y')
+        os.chdir(d)
+        try:
+            open('rel.txt', 'w').close()
+            open(b'rel.txt').read()
+        finally:
+            os.chdir('/')
+        """)
+    j = lambda n: os.path.join(d, n)  # noqa: E731
+    eq(rec["files_written"], [j("p.txt"), j("raw"), j("rel.txt")])
+    eq(rec["files_read"], [])
+
+
+@test
 def function_rebinding_only():
     ns = fresh_ns()
     exec("def f():\n    return 1\ng = f", ns)
@@ -224,6 +251,7 @@ def files_read_and_written():
         open(os.path.join(d, 'rw.txt')).read()
         open(os.path.join(d, 'out.txt')).read()
         open(os.path.join(d, 'in.txt'), 'a').write('!')
+        open(os.path.join(d, 'new_log.txt'), 'a').write('first line')
         fd = os.open(os.path.join(d, 'low.bin'), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         os.close(fd)
         import sqlite3
@@ -235,7 +263,8 @@ def files_read_and_written():
         """)
     j = lambda n: os.path.join(os.path.realpath(d), n)  # noqa: E731
     eq(rec["files_read"], [j("db.sqlite"), j("in.txt")])
-    eq(rec["files_written"], sorted([j("in.txt"), j("out.txt"), j("rw.txt"), j("low.bin")]))
+    eq(rec["files_written"], sorted([j("in.txt"), j("out.txt"), j("rw.txt"), j("low.bin"),
+                                     j("new_log.txt")]))
     # nothing is recorded outside tracking
     open(inp).read()
     assert ws._active is None

@@ -99,7 +99,10 @@ _UNSAVEABLE_IN = {"sqlite3": ("Connection", "Cursor"), "socket": ("socket",),
 
 
 def is_user_name(name):
-    """True for names the cache cares about: not dunders, not the runtime's."""
+    """True for names the cache cares about: not dunders, not the runtime's
+    (nor keys that are no identifiers, which globals()[1] = ... can make)."""
+    if type(name) is not str or not name.isidentifier():
+        return False
     if name.startswith("__") and name.endswith("__"):
         return False
     return not name.startswith("_weft") and name not in RUNTIME_NAMES
@@ -358,6 +361,8 @@ class _Token:
         real = os.path.realpath(path)
         if real.startswith(self.prefixes) or path.startswith(self.prefixes):
             return
+        if kind == _READWRITE and not os.path.lexists(path):
+            kind = _WRITE        # appending to / updating a file that is not there yet
         entry = self.files.get(path)
         if entry is None:
             self.files[path] = [kind, kind]
