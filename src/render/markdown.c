@@ -476,7 +476,8 @@ static void render_text_block(struct text_render *r, const struct text_block *tb
 	for (size_t i = 0; i < tb->nsegs; i++) {
 		const struct text_segment *s = &tb->segs[i];
 		if (s->kind == SEG_TEXT) {
-			strbuf_addstr(r->out, s->text);
+			if (s->text)
+				strbuf_addstr(r->out, s->text);
 			continue;
 		}
 		if (!r->res || s->inline_index < 0 || (size_t)s->inline_index >= r->res->ninline)

@@ -82,7 +82,8 @@ static void text_block(struct strbuf *sb, const struct text_block *tb,
 	for (size_t i = 0; i < tb->nsegs; i++) {
 		const struct text_segment *s = &tb->segs[i];
 		if (s->kind == SEG_TEXT) {
-			strbuf_addstr(sb, s->text);
+			if (s->text)
+				strbuf_addstr(sb, s->text);
 			continue;
 		}
 		if (!res || s->inline_index < 0 || (size_t)s->inline_index >= res->ninline)
