@@ -216,6 +216,7 @@ def _is_figure(obj):
 
 
 def _warn_repr_failure(obj, meth, exc):
+    """A failing _repr_*_ method is skipped, with a note on stderr (as IPython does)."""
     sys.stderr.write("weft: %s.%s() failed: %s: %s\n"
                      % (type(obj).__name__, meth, type(exc).__name__, exc))
 
@@ -262,6 +263,7 @@ def mime_bundle(obj):
 
 
 def _display_one(obj, output_type="display_data", raw=False, metadata=None):
+    """Emit one display_data / execute_result output for obj."""
     if raw:
         data = {m: _encode_mime(m, v) for m, v in dict(obj).items()}
         md = {}
@@ -380,6 +382,7 @@ class PostImportFinder:
 
 
 def _figure_managers():
+    """The open pyplot figures, by figure number (matplotlib need not be imported)."""
     helpers = sys.modules.get("matplotlib._pylab_helpers")
     if helpers is None:
         return []
@@ -387,6 +390,7 @@ def _figure_managers():
 
 
 def _close_figure(fig):
+    """Close a figure through pyplot, if pyplot manages it."""
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is not None:
         plt.close(fig)
@@ -517,6 +521,7 @@ class ChunkResult:
         self.error_line = 0
 
     def record(self, exc):
+        """Emit the error output for exc; the first error sets the status."""
         out, line = error_info(exc)
         emit_output(out)
         if self.status == "ok":
@@ -527,6 +532,7 @@ class ChunkResult:
 
 
 def _main_ns():
+    """The namespace all chunks share: __main__'s dict, as in Jupyter."""
     return sys.modules["__main__"].__dict__
 
 
@@ -611,6 +617,7 @@ def set_statement(index):
 
 
 def _configure(req):
+    """Apply a run request's figure options before the chunk runs."""
     size = req.get("f_size") or (6, 4)
     STATE.fig = bool(req.get("fig", True))
     STATE.f_size = (float(size[0]), float(size[1]))
@@ -695,7 +702,7 @@ def op_ping(_req):
 
 
 class _Quit(Exception):
-    pass
+    """Raised by op_quit to end the serve loop."""
 
 
 def op_quit(_req):
@@ -724,6 +731,8 @@ class EmbeddedFinder:
 
 
 class _EmbeddedLoader:
+    """Executes an embedded module's source, with '<weft>/NAME.py' as its file name."""
+
     def __init__(self, name, text):
         self._name = name
         self._text = text
