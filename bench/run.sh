@@ -7,7 +7,10 @@
 # NAMEs (substrings) select benchmarks: twochunk rerender chain bigarray
 # cached50 state_bigarray store_write. The whole set takes a few minutes;
 # bigarray and state_bigarray need about 4 GiB free under $TMPDIR (or /tmp).
+# On a quiet 2-CPU machine the set takes about 4 minutes; Pweave's runs
+# dominate and stretch with the machine's load.
 # Exit status: 0 all PASS, 1 some MISS, 2 a benchmark could not run.
+# To see where one render's time goes: bench/phases.py -- $WEFT_BUILD/weft ARGS.
 : "${WEFT_BUILD:=build}"
 export WEFT_BUILD
 cd "$(dirname "$0")/.." || exit 2
