@@ -176,6 +176,9 @@ class StreamWriter:
     def seekable(self):
         return False
 
+    def reconfigure(self, **_kwargs):
+        """Accepted and ignored: the text always goes out as UTF-8, unbuffered."""
+
 
 # ---------------------------------------------------------------------------
 # Rich display
