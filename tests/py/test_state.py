@@ -374,6 +374,28 @@ def save_reply_shapes():
     eq(items["absent"], {"name": "absent", "missing": True})
     paths = [items[n]["pickle"] for n in ("k", "d", "arr", "lam")]
     assert len(set(paths)) == 4 and all(os.path.dirname(p) == d for p in paths)
+    # "<pid>-..." names let the store's gc remove files of dead workers
+    assert all(os.path.basename(p).split("-")[0].isdigit() for p in paths), paths
+
+
+@test
+def save_without_fsync():
+    d = tempfile.mkdtemp(dir=TMP)
+    ns = {"a": np.arange(100_000.0), "b": {"k": [1, 2]}}
+    import __main__
+    for k, v in ns.items():
+        __main__.__dict__["_t_" + k] = v
+    try:
+        r = ws.op_save({"names": ["_t_a", "_t_b"], "dir": d, "fsync": False})
+        items = r["items"]
+        eq([it["kind"] for it in items], ["pickle", "pickle"])
+        del __main__.__dict__["_t_a"], __main__.__dict__["_t_b"]
+        eq(ws.op_restore({"items": items})["errors"], {})
+        eq(__main__.__dict__["_t_b"], {"k": [1, 2]})
+        assert np.array_equal(__main__.__dict__["_t_a"], ns["a"])
+    finally:
+        __main__.__dict__.pop("_t_a", None)
+        __main__.__dict__.pop("_t_b", None)
 
 
 @test

@@ -37,20 +37,24 @@ Tracking (called by the runtime around a chunk that runs with tracking on):
 
 Ops (dispatched by the runtime as op_<name>(req) -> reply dict):
 
-    op_save({"names": [...], "dir": path})
+    op_save({"names": [...], "dir": path[, "fsync": false]})
         -> {"items": [{"name", "kind": "pickle", "pickle": path, "buffers": [path...],
                        "type": typename}
                       | {"name", "kind": "module", "module": "numpy", "type": "module"}
                       | {"name", "unsaveable": true, "type": typename, "reason": str}
                       | {"name", "missing": true}]}
         Each name of __main__ goes to new files in `dir` (pickle protocol 5 via
-        cloudpickle, out-of-band buffers written raw, each file fsynced).
+        cloudpickle, out-of-band buffers written raw, each file fsynced unless
+        the request says "fsync": false, for a store that syncs its files
+        itself). Files are named "<pid>-weft-...". Names bound to one mutable
+        object are saved as a group: each item has its own files (hard links,
+        equal content) and "group": [names]; restoring them gives one object.
         Functions and classes of __main__ are saved by value but keep reading
         __main__'s globals when restored (their global values are not saved).
     op_restore({"items": [items as op_save returned them, paths may differ]})
         -> {"restored": [names], "errors": {name: message}}
         Buffers are memory-mapped copy-on-write: lazy and still writable.
-    op_rng_get({"dir": path}) -> {"path": file}
+    op_rng_get({"dir": path[, "fsync": false]}) -> {"path": file, "numpy": bool}
     op_rng_set({"path": file}) -> {}
         Global random-number states (random, and numpy's if imported).
     op_names({}) -> {"names": {name: typename}}   user names bound in __main__
@@ -495,14 +499,22 @@ def _make_pickler_class():
     return _Pickler
 
 
-def _write_all(path_fd, data):
-    """Write a whole buffer to a file descriptor, then fsync it."""
+def _write_all(path_fd, data, sync=True):
+    """Write a whole buffer to a file descriptor, then fsync it (unless the
+    caller's store syncs its files itself)."""
     mv = memoryview(data).cast("B")
     step = 1 << 30
     off, n = 0, mv.nbytes
     while off < n:
         off += os.write(path_fd, mv[off:off + step])
-    os.fsync(path_fd)
+    if sync:
+        os.fsync(path_fd)
+
+
+def _tmp_name(suffix):
+    """A fresh file name "<pid>-weft-<random><suffix>": the store's gc removes
+    temporary files of dead processes by that pid prefix."""
+    return f"{os.getpid()}-weft-{os.urandom(8).hex()}{suffix}"
 
 
 def _new_file(directory, suffix):
@@ -510,7 +522,7 @@ def _new_file(directory, suffix):
     importing tempfile pulls in shutil, random, bz2 and lzma, tens of ms."""
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     while True:
-        path = os.path.join(directory, f"weft-{os.urandom(8).hex()}{suffix}")
+        path = os.path.join(directory, _tmp_name(suffix))
         try:
             return os.open(path, flags, 0o600), path
         except FileExistsError:
@@ -555,7 +567,7 @@ def _dump(obj, main):
     return f.getbuffer(), bufs
 
 
-def save_name(name, directory, ns=None, aliases=None):
+def save_name(name, directory, ns=None, aliases=None, sync=True):
     """Save one name of `ns` (default __main__) into new files in `directory`.
     `aliases`: names saved with it that are bound to the same object (see
     op_save); they share the files' content and come back as one object."""
@@ -579,7 +591,7 @@ def save_name(name, directory, ns=None, aliases=None):
         fd, ppath = _new_file(directory, ".pkl")
         paths.append(ppath)
         try:
-            _write_all(fd, data)
+            _write_all(fd, data, sync)
         finally:
             os.close(fd)
         bpaths = []
@@ -588,7 +600,7 @@ def save_name(name, directory, ns=None, aliases=None):
             paths.append(bpath)
             bpaths.append(bpath)
             try:
-                _write_all(fd, b.raw() if _contiguous(b) else memoryview(b).tobytes())
+                _write_all(fd, b.raw() if _contiguous(b) else memoryview(b).tobytes(), sync)
             finally:
                 os.close(fd)
     except BaseException:
@@ -617,7 +629,7 @@ def _link_copy(path, directory):
     """A second new file with the same content: a hard link (no second
     write; the store renames or removes each name on its own), or a copy."""
     while True:
-        new = os.path.join(directory, f"weft-{os.urandom(8).hex()}{os.path.splitext(path)[1]}")
+        new = os.path.join(directory, _tmp_name(os.path.splitext(path)[1]))
         try:
             os.link(path, new)
             return new
@@ -693,6 +705,7 @@ def op_save(req):
     """Save names of __main__ into new files in req["dir"]. Names bound to
     the same mutable object are saved as a group (items carry "group")."""
     directory = req["dir"]
+    sync = bool(req.get("fsync", True))
     ns = _main_dict()
     names = list(dict.fromkeys(req.get("names", [])))
     by_id = {}
@@ -705,7 +718,7 @@ def op_save(req):
             continue
         group = by_id.get(id(ns[n])) if n in ns else None
         if group and len(group) > 1 and group[0] == n:
-            r = save_name(n, directory, ns, aliases=group[1:])
+            r = save_name(n, directory, ns, aliases=group[1:], sync=sync)
             if isinstance(r, list):
                 items.extend(r)
                 done.update(group)
@@ -714,7 +727,7 @@ def op_save(req):
             items.extend(dict(r, name=m) for m in group[1:])
             done.update(group)
             continue
-        items.append(save_name(n, directory, ns))
+        items.append(save_name(n, directory, ns, sync=sync))
     return {"items": items}
 
 
@@ -743,7 +756,7 @@ def op_rng_get(req):
         state["numpy"] = np.random.get_state()
     fd, path = _new_file(req["dir"], ".rng")
     try:
-        _write_all(fd, pickle.dumps(state, protocol=5))
+        _write_all(fd, pickle.dumps(state, protocol=5), bool(req.get("fsync", True)))
     finally:
         os.close(fd)
     return {"path": path, "numpy": "numpy" in state}
