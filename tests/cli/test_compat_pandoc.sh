@@ -15,9 +15,10 @@ REF="$COMPAT/weave/pandoc"
 cp "$REF"/simple.mdw "$REF"/ar_yw.mdw "$REF"/inline_chunks.mdw "$TMP"/
 cd "$TMP" || exit 1
 
-# weave NAME: weft -f pandoc NAME.mdw -> NAME.md, no cache, quiet
+# weave NAME [OPTIONS]: weft -f pandoc NAME.mdw -> NAME.md, quiet
 weave() {
-	"$WEFT" weave -q -f pandoc -o "$1.md" "$1.mdw" >"$1.log" 2>&1
+	n=$1; shift
+	"$WEFT" weave -q "$@" -f pandoc -o "$n.md" "$n.mdw" >"$n.log" 2>&1
 }
 
 # is_png FILE: the file starts with the PNG signature
@@ -25,8 +26,9 @@ is_png() {
 	[ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ]
 }
 
-# simple.mdw: noweb reader, captions, figures -- identical to Pweave's output
-if weave simple; then ok "simple: weave"; else not_ok "simple: weave" "$(cat simple.log)"; fi
+# simple.mdw: noweb reader, captions, figures -- identical to Pweave's output.
+# Woven through the cache, so the reST and notebook renders below reuse its outputs.
+if weave simple --cache --cache-dir "$TMP/cache"; then ok "simple: weave"; else not_ok "simple: weave" "$(cat simple.log)"; fi
 check_same "simple: same as Pweave" "$REF/simple_REF.md" simple.md
 check "simple: figure file is a PNG" is_png figures/simple_figure2_1.png
 
@@ -71,15 +73,15 @@ for s in 'x = np.sin(np.linspace(0, 20))' 'ar1.spectrum()' 'array(['; do
 	check_contains "ar_yw: reference also holds '$s'" "$REF/ar_yw_REF.md" "$s"
 done
 
-# the same document as reST and as a notebook: figures shared, notebook valid
-if "$WEFT" weave -q -f rst -o simple.rst simple.mdw >rst.log 2>&1; then
+# the same document as reST and as a notebook (from the cache): notebook valid
+if "$WEFT" weave -q --cache --cache-dir "$TMP/cache" -f rst -o simple.rst simple.mdw >rst.log 2>&1; then
 	ok "simple: weave rst"
 else
 	not_ok "simple: weave rst" "$(cat rst.log)"
 fi
 check_contains "simple rst: captioned figure" simple.rst ".. figure:: figures/simple_figure2_1.png"
 check_contains "simple rst: code directive" simple.rst ".. code:: python"
-if "$WEFT" weave -q -f notebook -o simple.ipynb simple.mdw >nb.log 2>&1; then
+if "$WEFT" weave -q --cache --cache-dir "$TMP/cache" -f notebook -o simple.ipynb simple.mdw >nb.log 2>&1; then
 	ok "simple: weave notebook"
 else
 	not_ok "simple: weave notebook" "$(cat nb.log)"
