@@ -83,7 +83,6 @@ _PURE_CALLS = frozenset({
     "reversed", "round", "set", "slice", "sorted", "str", "sum", "tuple", "type", "zip",
 })
 
-_FUNC_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 # Nodes with no names below them.
 _SIMPLE_LEAVES = frozenset({ast.Constant, ast.Load, ast.Store, ast.Del, ast.Pass, ast.Break,
                             ast.Continue, ast.alias})

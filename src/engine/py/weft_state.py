@@ -73,7 +73,7 @@ recorded, nor files opened by C code without an audit event.
 
 # Only cheap modules at import time: the worker imports this module for the
 # first tracked chunk, and a document that imports nothing must start fast.
-# pickle, cloudpickle, hashlib, mmap, tempfile are imported when first needed.
+# pickle, cloudpickle, hashlib, mmap, threading are imported when first needed.
 import os
 import sys
 import types
