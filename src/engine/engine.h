@@ -37,6 +37,7 @@ struct engine_config {
 	const char *doc_path;   /* the document: sys.argv[0], traceback file name */
 	const char *workdir;    /* directory chunks run in (the document's), or NULL for cwd */
 	double timeout;         /* seconds per chunk, 0 = none */
+	const char *kernel;     /* --kernel: Jupyter kernelspec name, or NULL for embedded Python */
 };
 
 /* What to run: one chunk with the options that change what it computes. */

@@ -1,0 +1,1157 @@
+/*
+ * jupyter_engine: a Jupyter client over ZeroMQ (see jupyter_engine.h).
+ *
+ * One kernel per engine, launched by us as a direct child (kernel.json argv,
+ * no shell), so its death is seen with waitid() rather than inferred from
+ * missed heartbeats. Every message is signed and every received one verified;
+ * a message failing verification is dropped with a warning.
+ */
+#include "engine/jupyter_engine.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <zmq.h>
+
+#define START_TIMEOUT 60.0      /* seconds for the kernel to answer kernel_info */
+#define KERNEL_INFO_RETRY 1.0   /* re-ask kernel_info this often until iopub speaks */
+#define INTERRUPT_GRACE 3.0     /* seconds for an interrupted chunk to go idle */
+#define STOP_GRACE 2.0          /* seconds for a clean exit after shutdown_request */
+#define POLL_TICK_MS 100        /* how often waits check whether the kernel is alive */
+#define LOG_TAIL 2000           /* bytes of the kernel's own output quoted in errors */
+
+enum chan { CH_SHELL, CH_IOPUB, CH_CONTROL, CH_STDIN, CH_HB, NCHAN };
+static const char *const chan_names[NCHAN] = {"shell", "iopub", "control", "stdin", "hb"};
+
+struct jupyter_engine {
+	struct jupyter_kernelspec spec;
+	pid_t pid;              /* kernel process and its group; 0 once reaped */
+	bool exited;            /* the kernel process has ended (maybe not reaped yet) */
+	bool alive;
+	int log_fd;             /* the kernel's stdout+stderr (unlinked temp file) */
+	char *conn_path;        /* connection file, removed at stop */
+	char key[65];           /* HMAC key (hex text, used as bytes) */
+	char session[37];
+	void *ctx;
+	void *sock[NCHAN];
+	char *doc_path;
+	double timeout;
+	char *identity;
+	struct strbuf died;     /* "exited with status 1", "was killed by signal 9 (Killed)" */
+	unsigned long counter;  /* message counter for msg_ids */
+};
+
+static double now_sec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- kernelspecs ---- */
+
+void jupyter_kernelspec_init(struct jupyter_kernelspec *ks)
+{
+	memset(ks, 0, sizeof(*ks));
+}
+
+void jupyter_kernelspec_free(struct jupyter_kernelspec *ks)
+{
+	free(ks->name);
+	free(ks->dir);
+	for (size_t i = 0; i < ks->argc; i++)
+		free(ks->argv[i]);
+	free(ks->argv);
+	free(ks->language);
+	free(ks->display_name);
+	json_decref(ks->env);
+	jupyter_kernelspec_init(ks);
+}
+
+/* The kernels folders in Jupyter's search order (JUPYTER_PATH first). */
+static void kernel_dirs(struct strbuf *dirs, size_t *n)
+{
+	*n = 0;
+	const char *jp = getenv("JUPYTER_PATH");
+	if (jp && *jp) {
+		char *copy = xstrdup(jp), *save = NULL;
+		for (char *p = strtok_r(copy, ":", &save); p; p = strtok_r(NULL, ":", &save))
+			if (*p && *n < 14)
+				strbuf_addf(&dirs[(*n)++], "%s/kernels", p);
+		free(copy);
+	}
+	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	if (xdg && *xdg)
+		strbuf_addf(&dirs[(*n)++], "%s/jupyter/kernels", xdg);
+	else if (home && *home)
+		strbuf_addf(&dirs[(*n)++], "%s/.local/share/jupyter/kernels", home);
+	strbuf_addstr(&dirs[(*n)++], "/usr/local/share/jupyter/kernels");
+	strbuf_addstr(&dirs[(*n)++], "/usr/share/jupyter/kernels");
+}
+
+static char *json_strdup_or(const json_t *obj, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	return s ? xstrdup(s) : dflt ? xstrdup(dflt) : NULL;
+}
+
+/* Parse one kernel.json into ks. Returns 0 or -1 with err. */
+static int parse_kernelspec(struct jupyter_kernelspec *ks, const char *name, const char *dir,
+			    const char *path, struct weft_error *err)
+{
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je);
+	if (!j)
+		return weft_error_set(err, path, je.line, je.column, "kernelspec: %s", je.text);
+	json_t *argv = json_object_get(j, "argv");
+	if (!json_is_array(argv) || !json_array_size(argv)) {
+		json_decref(j);
+		return weft_error_set(err, path, 0, 0, "kernelspec: \"argv\" must be a non-empty list");
+	}
+	ks->name = xstrdup(name);
+	ks->dir = xstrdup(dir);
+	ks->argc = json_array_size(argv);
+	ks->argv = xcalloc(ks->argc + 1, sizeof(char *));
+	for (size_t i = 0; i < ks->argc; i++) {
+		const char *a = json_string_value(json_array_get(argv, i));
+		ks->argv[i] = xstrdup(a ? a : "");
+	}
+	ks->language = json_strdup_or(j, "language", "");
+	ks->display_name = json_strdup_or(j, "display_name", name);
+	const char *mode = json_string_value(json_object_get(j, "interrupt_mode"));
+	ks->interrupt_message = mode && !strcmp(mode, "message");
+	json_t *env = json_object_get(j, "env");
+	if (json_is_object(env))
+		ks->env = json_incref(env);
+	json_decref(j);
+	return 0;
+}
+
+int jupyter_kernelspec_find(struct jupyter_kernelspec *ks, const char *name, struct weft_error *err)
+{
+	struct strbuf dirs[18];
+	for (size_t i = 0; i < 18; i++)
+		strbuf_init(&dirs[i]);
+	size_t n;
+	kernel_dirs(dirs, &n);
+	int rc = -1;
+	bool found = false;
+	struct strbuf path;
+	strbuf_init(&path);
+	if (!name || !*name || strchr(name, '/')) {
+		rc = weft_error_set(err, NULL, 0, 0, "--kernel: '%s' is not a kernel name", name ? name : "");
+		goto out;
+	}
+	for (size_t i = 0; i < n && !found; i++) {
+		strbuf_reset(&path);
+		strbuf_addf(&path, "%s/%s/kernel.json", dirs[i].buf, name);
+		if (access(path.buf, R_OK) == 0) {
+			found = true;
+			strbuf_setlen(&path, path.len - strlen("/kernel.json"));
+			struct strbuf file;
+			strbuf_init(&file);
+			strbuf_addf(&file, "%s/kernel.json", path.buf);
+			rc = parse_kernelspec(ks, name, path.buf, file.buf, err);
+			strbuf_free(&file);
+		}
+	}
+	if (!found) {
+		/* Say where we looked and what exists, so a typo is obvious. */
+		struct strbuf have, where;
+		strbuf_init(&have);
+		strbuf_init(&where);
+		for (size_t i = 0; i < n; i++) {
+			strbuf_addf(&where, "%s%s", i ? ", " : "", dirs[i].buf);
+			DIR *d = opendir(dirs[i].buf);
+			struct dirent *de;
+			while (d && (de = readdir(d))) {
+				if (de->d_name[0] == '.')
+					continue;
+				strbuf_reset(&path);
+				strbuf_addf(&path, "%s/%s/kernel.json", dirs[i].buf, de->d_name);
+				if (access(path.buf, R_OK) == 0)
+					strbuf_addf(&have, "%s%s", have.len ? ", " : "", de->d_name);
+			}
+			if (d)
+				closedir(d);
+		}
+		rc = weft_error_set(err, NULL, 0, 0,
+				    "no Jupyter kernel named '%s' (looked in %s; installed: %s)", name,
+				    where.buf, have.len ? have.buf : "none");
+		strbuf_free(&have);
+		strbuf_free(&where);
+	}
+out:
+	strbuf_free(&path);
+	for (size_t i = 0; i < 18; i++)
+		strbuf_free(&dirs[i]);
+	return rc;
+}
+
+/* ---- wire protocol ---- */
+
+void jupyter_msg_init(struct jupyter_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void jupyter_msg_free(struct jupyter_msg *m)
+{
+	json_decref(m->header);
+	json_decref(m->parent_header);
+	json_decref(m->metadata);
+	json_decref(m->content);
+	jupyter_msg_init(m);
+}
+
+void jupyter_sign(const char *key, const struct strbuf parts[4], char out[65])
+{
+	out[0] = '\0';
+	if (!key || !*key)
+		return;
+	crypto_auth_hmacsha256_state st;
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_init(&st, (const unsigned char *)key, strlen(key));
+	for (int i = 0; i < 4; i++)
+		crypto_auth_hmacsha256_update(&st, (const unsigned char *)parts[i].buf, parts[i].len);
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_bin2hex(out, 65, mac, sizeof(mac));
+}
+
+/* Compact JSON of v ({} for NULL) into sb. */
+static void dump_json(struct strbuf *sb, const json_t *v)
+{
+	strbuf_reset(sb);
+	if (!v) {
+		strbuf_addstr(sb, "{}");
+		return;
+	}
+	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	strbuf_addstr(sb, s ? s : "{}");
+	free(s);
+}
+
+void jupyter_msg_encode(const struct jupyter_msg *m, const char *key, struct strbuf frames[6])
+{
+	strbuf_reset(&frames[0]);
+	strbuf_addstr(&frames[0], "<IDS|MSG>");
+	dump_json(&frames[2], m->header);
+	dump_json(&frames[3], m->parent_header);
+	dump_json(&frames[4], m->metadata);
+	dump_json(&frames[5], m->content);
+	char sig[65];
+	jupyter_sign(key, &frames[2], sig);
+	strbuf_reset(&frames[1]);
+	strbuf_addstr(&frames[1], sig);
+}
+
+int jupyter_msg_decode(struct jupyter_msg *m, const struct strbuf *frames, size_t n,
+		       const char *key, struct weft_error *err)
+{
+	jupyter_msg_init(m);
+	size_t d = 0;
+	while (d < n && strcmp(frames[d].buf, "<IDS|MSG>"))
+		d++;
+	if (d == n)
+		return weft_error_set(err, NULL, 0, 0, "jupyter message without <IDS|MSG> delimiter");
+	if (n - d < 6)
+		return weft_error_set(err, NULL, 0, 0, "jupyter message with %zu frames after the delimiter",
+				      n - d - 1);
+	if (key && *key) {
+		char sig[65];
+		jupyter_sign(key, &frames[d + 2], sig);
+		if (frames[d + 1].len != 64 || sodium_memcmp(sig, frames[d + 1].buf, 64) != 0)
+			return weft_error_set(err, NULL, 0, 0, "jupyter message with a bad signature");
+	}
+	json_t **slots[4] = {&m->header, &m->parent_header, &m->metadata, &m->content};
+	for (int i = 0; i < 4; i++) {
+		json_error_t je;
+		*slots[i] = json_loadb(frames[d + 2 + i].buf, frames[d + 2 + i].len, 0, &je);
+		if (!json_is_object(*slots[i])) {
+			jupyter_msg_free(m);
+			return weft_error_set(err, NULL, 0, 0, "jupyter message: part %d is not a JSON object",
+					      i + 1);
+		}
+	}
+	return 0;
+}
+
+void jupyter_strip_ansi(struct strbuf *sb)
+{
+	size_t w = 0;
+	for (size_t r = 0; r < sb->len;) {
+		unsigned char c = (unsigned char)sb->buf[r];
+		if (c != 0x1b) {
+			sb->buf[w++] = sb->buf[r++];
+			continue;
+		}
+		r++;
+		if (r < sb->len && sb->buf[r] == '[') {
+			/* CSI: parameters and intermediates, then one final byte 0x40-0x7e */
+			r++;
+			while (r < sb->len && !((unsigned char)sb->buf[r] >= 0x40 &&
+						(unsigned char)sb->buf[r] <= 0x7e))
+				r++;
+			if (r < sb->len)
+				r++;
+		} else if (r < sb->len && sb->buf[r] == ']') {
+			/* OSC (hyperlinks): up to BEL or ESC \ */
+			while (r < sb->len && sb->buf[r] != '\a' &&
+			       !(sb->buf[r] == 0x1b && r + 1 < sb->len && sb->buf[r + 1] == '\\'))
+				r++;
+			r += r < sb->len ? (sb->buf[r] == '\a' ? 1 : 2) : 0;
+		} else if (r < sb->len) {
+			r++; /* two-byte escape */
+		}
+	}
+	strbuf_setlen(sb, w);
+}
+
+/* ---- process and sockets ---- */
+
+/* A random UUID4 string, for msg_ids and the session. */
+static void make_uuid(char out[37])
+{
+	unsigned char b[16];
+	randombytes_buf(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
+}
+
+/* Has the kernel ended? Uses WNOWAIT so the pid (and group) stay reserved until reaped. */
+static bool kernel_exited(struct jupyter_engine *e)
+{
+	if (!e->pid || e->exited)
+		return true;
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)e->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == e->pid) {
+		e->exited = true;
+		strbuf_reset(&e->died);
+		if (si.si_code == CLD_EXITED)
+			strbuf_addf(&e->died, "exited with status %d", si.si_status);
+		else
+			strbuf_addf(&e->died, "was killed by signal %d (%s)", si.si_status,
+				    strsignal(si.si_status));
+	} else if (errno == ECHILD) {
+		e->exited = true; /* someone else reaped it (SIGCHLD ignored) */
+		strbuf_reset(&e->died);
+		strbuf_addstr(&e->died, "exited");
+	}
+	return e->exited;
+}
+
+/* Kill the kernel's group (it may have children) and reap it. */
+static void kill_kernel(struct jupyter_engine *e)
+{
+	if (!e->pid)
+		return;
+	kill(-e->pid, SIGKILL);
+	kill(e->pid, SIGKILL);
+	int st;
+	while (waitpid(e->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!e->exited) {
+		e->exited = true;
+		strbuf_reset(&e->died);
+		strbuf_addstr(&e->died, "was killed");
+	}
+	e->pid = 0;
+	e->alive = false;
+}
+
+/* The last LOG_TAIL bytes the kernel wrote to its stdout/stderr. */
+static void log_tail(struct jupyter_engine *e, struct strbuf *out)
+{
+	if (e->log_fd < 0)
+		return;
+	off_t end = lseek(e->log_fd, 0, SEEK_END);
+	if (end <= 0)
+		return;
+	off_t from = end > LOG_TAIL ? end - LOG_TAIL : 0;
+	char buf[LOG_TAIL];
+	ssize_t got = pread(e->log_fd, buf, (size_t)(end - from), from);
+	if (got > 0)
+		strbuf_add(out, buf, (size_t)got);
+	strbuf_rtrim(out);
+}
+
+/* Pick five free TCP ports on 127.0.0.1 (bound together so they differ). */
+static int pick_ports(int ports[NCHAN], struct weft_error *err)
+{
+	int fds[NCHAN];
+	int rc = 0;
+	for (int i = 0; i < NCHAN; i++)
+		fds[i] = -1;
+	for (int i = 0; i < NCHAN && rc == 0; i++) {
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		socklen_t len = sizeof(a);
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fds[i] < 0 || bind(fds[i], (struct sockaddr *)&a, sizeof(a)) < 0 ||
+		    getsockname(fds[i], (struct sockaddr *)&a, &len) < 0)
+			rc = weft_error_errno(err, NULL, "jupyter engine: choosing a port");
+		else
+			ports[i] = ntohs(a.sin_port);
+	}
+	for (int i = 0; i < NCHAN; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return rc;
+}
+
+/* Write the connection file (mode 0600) the kernel reads with -f. */
+static int write_connection_file(struct jupyter_engine *e, const int ports[NCHAN],
+				 struct weft_error *err)
+{
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	struct strbuf path;
+	strbuf_init(&path);
+	strbuf_addf(&path, "%s/weft-kernel-XXXXXX.json",
+		    rt && *rt && access(rt, W_OK) == 0 ? rt : "/tmp");
+	int fd = mkstemps(path.buf, 5);
+	if (fd < 0) {
+		weft_error_errno(err, path.buf, "jupyter engine: connection file");
+		strbuf_free(&path);
+		return -1;
+	}
+	fchmod(fd, 0600);
+	json_t *j = json_pack("{s:i, s:i, s:i, s:i, s:i, s:s, s:s, s:s, s:s, s:s}",
+			      "shell_port", ports[CH_SHELL], "iopub_port", ports[CH_IOPUB],
+			      "control_port", ports[CH_CONTROL], "stdin_port", ports[CH_STDIN],
+			      "hb_port", ports[CH_HB], "ip", "127.0.0.1", "transport", "tcp",
+			      "signature_scheme", "hmac-sha256", "key", e->key, "kernel_name",
+			      e->spec.name);
+	char *text = json_dumps(j, JSON_INDENT(1));
+	json_decref(j);
+	size_t len = strlen(text);
+	bool ok = write(fd, text, len) == (ssize_t)len;
+	free(text);
+	if (close(fd) < 0 || !ok) {
+		weft_error_errno(err, path.buf, "jupyter engine: writing the connection file");
+		unlink(path.buf);
+		strbuf_free(&path);
+		return -1;
+	}
+	e->conn_path = strbuf_detach(&path, NULL);
+	return 0;
+}
+
+/* Replace {connection_file} and {resource_dir} in one argv entry. */
+static char *substitute(const char *arg, const struct jupyter_engine *e)
+{
+	struct strbuf sb;
+	strbuf_init(&sb);
+	for (const char *p = arg; *p;) {
+		if (!strncmp(p, "{connection_file}", 17)) {
+			strbuf_addstr(&sb, e->conn_path);
+			p += 17;
+		} else if (!strncmp(p, "{resource_dir}", 14)) {
+			strbuf_addstr(&sb, e->spec.dir);
+			p += 14;
+		} else {
+			strbuf_addch(&sb, *p++);
+		}
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/* Fork and exec the kernel in its own process group, in `workdir`. */
+static int launch_kernel(struct jupyter_engine *e, const char *workdir, struct weft_error *err)
+{
+	char **argv = xcalloc(e->spec.argc + 1, sizeof(char *));
+	for (size_t i = 0; i < e->spec.argc; i++)
+		argv[i] = substitute(e->spec.argv[i], e);
+	char tmpl[] = "/tmp/weft-kernel-log-XXXXXX";
+	e->log_fd = mkstemp(tmpl);
+	if (e->log_fd >= 0) {
+		unlink(tmpl);
+		fcntl(e->log_fd, F_SETFD, FD_CLOEXEC);
+	}
+	fflush(NULL);
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		for (size_t i = 0; i < e->spec.argc; i++)
+			free(argv[i]);
+		free(argv);
+		return weft_error_errno(err, NULL, "jupyter engine: fork");
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* the kernel dies with weft */
+		if (getppid() != parent)
+			_exit(127);
+		int null = open("/dev/null", O_RDONLY);
+		if (null >= 0)
+			dup2(null, 0);
+		if (e->log_fd >= 0) {
+			dup2(e->log_fd, 1);
+			dup2(e->log_fd, 2);
+		}
+		signal(SIGINT, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		if (workdir && chdir(workdir) < 0) {
+			dprintf(2, "weft: cannot enter %s: %s\n", workdir, strerror(errno));
+			_exit(127);
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach(e->spec.env, k, v)
+			if (json_is_string(v))
+				setenv(k, json_string_value(v), 1);
+		execvp(argv[0], argv);
+		dprintf(2, "weft: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	e->pid = pid;
+	for (size_t i = 0; i < e->spec.argc; i++)
+		free(argv[i]);
+	free(argv);
+	return 0;
+}
+
+/* Create and connect the five sockets. */
+static int connect_sockets(struct jupyter_engine *e, const int ports[NCHAN], struct weft_error *err)
+{
+	static const int types[NCHAN] = {ZMQ_DEALER, ZMQ_SUB, ZMQ_DEALER, ZMQ_DEALER, ZMQ_REQ};
+	e->ctx = zmq_ctx_new();
+	if (!e->ctx)
+		return weft_error_set(err, NULL, 0, 0, "jupyter engine: zmq_ctx_new: %s",
+				      zmq_strerror(zmq_errno()));
+	for (int i = 0; i < NCHAN; i++) {
+		e->sock[i] = zmq_socket(e->ctx, types[i]);
+		if (!e->sock[i])
+			return weft_error_set(err, NULL, 0, 0, "jupyter engine: zmq_socket: %s",
+					      zmq_strerror(zmq_errno()));
+		int linger = 0;
+		zmq_setsockopt(e->sock[i], ZMQ_LINGER, &linger, sizeof(linger));
+		if (types[i] == ZMQ_SUB)
+			zmq_setsockopt(e->sock[i], ZMQ_SUBSCRIBE, "", 0);
+		char ep[64];
+		snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", ports[i]);
+		if (zmq_connect(e->sock[i], ep) < 0)
+			return weft_error_set(err, NULL, 0, 0, "jupyter engine: connect %s %s: %s",
+					      chan_names[i], ep, zmq_strerror(zmq_errno()));
+	}
+	return 0;
+}
+
+/* ISO 8601 UTC time with microseconds, as the protocol's header.date. */
+static void iso_now(char out[40])
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 40 - n, ".%06dZ", (int)(ts.tv_nsec / 1000) % 1000000);
+}
+
+/* Send a request of `type` with `content` (stolen) on `ch`; its msg_id goes to id_out. */
+static int send_msg(struct jupyter_engine *e, enum chan ch, const char *type, json_t *content,
+		    char id_out[64])
+{
+	char uuid[37], date[40], id[64];
+	make_uuid(uuid);
+	snprintf(id, sizeof(id), "%.8s_%lu", uuid, ++e->counter);
+	if (id_out)
+		memcpy(id_out, id, sizeof(id));
+	iso_now(date);
+	struct jupyter_msg m;
+	jupyter_msg_init(&m);
+	m.header = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "msg_id", id, "session", e->session,
+			     "username", "weft", "date", date, "msg_type", type, "version", "5.3");
+	m.parent_header = json_object();
+	m.metadata = json_object();
+	m.content = content;
+	struct strbuf frames[6];
+	for (int i = 0; i < 6; i++)
+		strbuf_init(&frames[i]);
+	jupyter_msg_encode(&m, e->key, frames);
+	jupyter_msg_free(&m);
+	int rc = 0;
+	for (int i = 0; i < 6 && rc == 0; i++)
+		if (zmq_send(e->sock[ch], frames[i].buf, frames[i].len, i < 5 ? ZMQ_SNDMORE : 0) < 0)
+			rc = -1;
+	for (int i = 0; i < 6; i++)
+		strbuf_free(&frames[i]);
+	return rc;
+}
+
+/* Read one multipart message from a readable socket and verify it. 1: got one, 0: none. */
+static int read_msg(struct jupyter_engine *e, enum chan ch, struct jupyter_msg *m)
+{
+	struct strbuf *frames = NULL;
+	size_t n = 0, alloc = 0;
+	int more = 1, rc = 0;
+	while (more) {
+		zmq_msg_t part;
+		zmq_msg_init(&part);
+		if (zmq_msg_recv(&part, e->sock[ch], n ? 0 : ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&part);
+			break;
+		}
+		ARRAY_GROW(frames, n + 1, alloc);
+		strbuf_init(&frames[n]);
+		strbuf_add(&frames[n], zmq_msg_data(&part), zmq_msg_size(&part));
+		n++;
+		more = zmq_msg_more(&part);
+		zmq_msg_close(&part);
+	}
+	if (n) {
+		struct weft_error err;
+		weft_error_init(&err);
+		if (jupyter_msg_decode(m, frames, n, e->key, &err) == 0)
+			rc = 1;
+		else
+			weft_warn(e->doc_path, 0, "jupyter %s: dropped a message: %s", chan_names[ch],
+				  err.msg.buf);
+		weft_error_free(&err);
+	}
+	for (size_t i = 0; i < n; i++)
+		strbuf_free(&frames[i]);
+	free(frames);
+	return rc;
+}
+
+enum recv_result { RECV_MSG, RECV_TIMEOUT, RECV_DEAD };
+
+/*
+ * Wait for the next verified message on shell, iopub or control until
+ * `deadline` (<0: none). Once the kernel has exited, messages already queued
+ * are still delivered before RECV_DEAD, so output printed just before a crash
+ * is kept.
+ */
+static enum recv_result recv_any(struct jupyter_engine *e, double deadline, enum chan *ch,
+				 struct jupyter_msg *m)
+{
+	for (;;) {
+		bool dead = kernel_exited(e);
+		long wait_ms = POLL_TICK_MS;
+		if (dead)
+			wait_ms = 50; /* let in-flight iopub messages land */
+		else if (deadline >= 0) {
+			double left = deadline - now_sec();
+			if (left <= 0)
+				return RECV_TIMEOUT;
+			if (left * 1000 < wait_ms)
+				wait_ms = (long)(left * 1000) + 1;
+		}
+		zmq_pollitem_t items[3] = {
+			{e->sock[CH_IOPUB], 0, ZMQ_POLLIN, 0},
+			{e->sock[CH_SHELL], 0, ZMQ_POLLIN, 0},
+			{e->sock[CH_CONTROL], 0, ZMQ_POLLIN, 0},
+		};
+		static const enum chan which[3] = {CH_IOPUB, CH_SHELL, CH_CONTROL};
+		int r = zmq_poll(items, 3, wait_ms);
+		if (r < 0 && zmq_errno() != EINTR)
+			return RECV_DEAD;
+		int got = 0;
+		/* iopub first: a chunk's outputs precede its idle status and reply */
+		for (int i = 0; i < 3 && r > 0; i++)
+			if (items[i].revents & ZMQ_POLLIN) {
+				got = read_msg(e, which[i], m);
+				if (got) {
+					*ch = which[i];
+					return RECV_MSG;
+				}
+			}
+		if (dead && r <= 0)
+			return RECV_DEAD;
+	}
+}
+
+static const char *msg_type(const struct jupyter_msg *m)
+{
+	const char *t = json_string_value(json_object_get(m->header, "msg_type"));
+	return t ? t : "";
+}
+
+static bool is_reply_to(const struct jupyter_msg *m, const char *id)
+{
+	const char *p = json_string_value(json_object_get(m->parent_header, "msg_id"));
+	return p && !strcmp(p, id);
+}
+
+/* ---- engine ---- */
+
+/* Describe a failed start, with the kernel's own last words. */
+static int start_failed(struct jupyter_engine *e, const char *why, struct weft_error *err)
+{
+	struct strbuf msg;
+	strbuf_init(&msg);
+	strbuf_addf(&msg, "Jupyter kernel '%s' failed to start: %s", e->spec.name ? e->spec.name : "?",
+		    why);
+	if (e->exited && e->died.len)
+		strbuf_addf(&msg, "; the kernel %s", e->died.buf);
+	struct strbuf tail;
+	strbuf_init(&tail);
+	log_tail(e, &tail);
+	if (tail.len)
+		strbuf_addf(&msg, "\n%s", tail.buf);
+	weft_error_set(err, NULL, 0, 0, "%s", msg.buf);
+	strbuf_free(&tail);
+	strbuf_free(&msg);
+	return -1;
+}
+
+/* kernel_info_request until both shell and iopub answered; sets the identity. */
+static int handshake(struct jupyter_engine *e, struct weft_error *err)
+{
+	double deadline = now_sec() + START_TIMEOUT;
+	bool got_reply = false, got_iopub = false;
+	while (!got_reply || !got_iopub) {
+		char id[64];
+		if (send_msg(e, CH_SHELL, "kernel_info_request", json_object(), id) < 0)
+			return start_failed(e, "cannot send kernel_info_request", err);
+		double retry = now_sec() + KERNEL_INFO_RETRY;
+		while (!got_reply || !got_iopub) {
+			double until = retry < deadline ? retry : deadline;
+			if (got_reply)
+				until = deadline; /* only iopub missing: wait for this request's status */
+			struct jupyter_msg m;
+			enum chan ch;
+			enum recv_result r = recv_any(e, got_reply ? retry : until, &ch, &m);
+			if (r == RECV_DEAD)
+				return start_failed(e, "it exited", err);
+			if (r == RECV_TIMEOUT) {
+				if (now_sec() >= deadline)
+					return start_failed(e, "no kernel_info_reply within 60 s", err);
+				break; /* resend: the iopub subscription may not have been up */
+			}
+			if (ch == CH_IOPUB)
+				got_iopub = true;
+			if (ch == CH_SHELL && !strcmp(msg_type(&m), "kernel_info_reply") && !got_reply) {
+				got_reply = true;
+				const json_t *c = m.content;
+				const json_t *li = json_object_get(c, "language_info");
+				const char *impl = json_string_value(json_object_get(c, "implementation"));
+				const char *iv = json_string_value(json_object_get(c, "implementation_version"));
+				const char *lang = json_string_value(json_object_get(li, "name"));
+				const char *lv = json_string_value(json_object_get(li, "version"));
+				struct strbuf id_sb;
+				strbuf_init(&id_sb);
+				strbuf_addf(&id_sb, "jupyter kernel %s: %s %s; %s %s", e->spec.name,
+					    impl ? impl : "?", iv ? iv : "?", lang ? lang : "?", lv ? lv : "?");
+				free(e->identity);
+				e->identity = strbuf_detach(&id_sb, NULL);
+			}
+			jupyter_msg_free(&m);
+		}
+	}
+	return 0;
+}
+
+int jupyter_engine_start(struct jupyter_engine **out, const struct engine_config *cfg,
+			 struct weft_error *err)
+{
+	*out = NULL;
+	if (sodium_init() < 0)
+		return weft_error_set(err, NULL, 0, 0, "jupyter engine: libsodium failed to initialise");
+	struct jupyter_engine *e = xcalloc(1, sizeof(*e));
+	e->log_fd = -1;
+	strbuf_init(&e->died);
+	e->doc_path = xstrdup(cfg->doc_path ? cfg->doc_path : "");
+	e->timeout = cfg->timeout;
+	jupyter_kernelspec_init(&e->spec);
+	if (jupyter_kernelspec_find(&e->spec, cfg->kernel, err) < 0) {
+		jupyter_engine_stop(e);
+		return -1;
+	}
+	unsigned char raw[32];
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(e->key, sizeof(e->key), raw, sizeof(raw));
+	make_uuid(e->session);
+	int ports[NCHAN];
+	if (pick_ports(ports, err) < 0 || write_connection_file(e, ports, err) < 0 ||
+	    launch_kernel(e, cfg->workdir, err) < 0 || connect_sockets(e, ports, err) < 0 ||
+	    handshake(e, err) < 0) {
+		jupyter_engine_stop(e);
+		return -1;
+	}
+	e->alive = true;
+	*out = e;
+	return 0;
+}
+
+void jupyter_engine_stop(struct jupyter_engine *e)
+{
+	if (!e)
+		return;
+	if (e->pid && !kernel_exited(e) && e->sock[CH_CONTROL]) {
+		/* Ask politely, so the kernel can clean up its own children. */
+		send_msg(e, CH_CONTROL, "shutdown_request", json_pack("{s:b}", "restart", 0), NULL);
+		double until = now_sec() + STOP_GRACE;
+		while (now_sec() < until && !kernel_exited(e)) {
+			struct timespec ts = {0, 10000000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	kill_kernel(e);
+	for (int i = 0; i < NCHAN; i++)
+		if (e->sock[i])
+			zmq_close(e->sock[i]);
+	if (e->ctx)
+		zmq_ctx_term(e->ctx);
+	if (e->conn_path)
+		unlink(e->conn_path);
+	if (e->log_fd >= 0)
+		close(e->log_fd);
+	free(e->conn_path);
+	free(e->doc_path);
+	free(e->identity);
+	strbuf_free(&e->died);
+	jupyter_kernelspec_free(&e->spec);
+	sodium_memzero(e->key, sizeof(e->key));
+	free(e);
+}
+
+bool jupyter_engine_alive(const struct jupyter_engine *e)
+{
+	return e && e->alive;
+}
+
+const char *jupyter_engine_identity(struct jupyter_engine *e)
+{
+	return e ? e->identity : NULL;
+}
+
+/* Interrupt the running request as the kernelspec says. */
+static void interrupt_kernel(struct jupyter_engine *e)
+{
+	if (e->spec.interrupt_message)
+		send_msg(e, CH_CONTROL, "interrupt_request", json_object(), NULL);
+	else if (e->pid)
+		kill(-e->pid, SIGINT);
+}
+
+/* What one execute_request produced. */
+struct exec_result {
+	json_t *reply;          /* execute_reply content, or NULL */
+	enum recv_result end;   /* RECV_MSG: finished; RECV_TIMEOUT / RECV_DEAD */
+	bool interrupted;       /* timed out, and the interrupt brought the kernel back */
+	bool clear_pending;     /* clear_output(wait=True) seen: clear before the next output */
+};
+
+/* Turn an iopub message into an output of `outs` (and stdout text into `printed`). */
+static void add_iopub_output(struct jupyter_engine *e, struct exec_result *x,
+			     const struct jupyter_msg *m, struct output_list *outs,
+			     struct strbuf *printed)
+{
+	const char *t = msg_type(m);
+	const json_t *c = m->content;
+	bool is_output = !strcmp(t, "stream") || !strcmp(t, "display_data") ||
+			 !strcmp(t, "execute_result") || !strcmp(t, "error");
+	if (is_output && x->clear_pending && outs) {
+		output_list_free(outs);
+		output_list_init(outs);
+		x->clear_pending = false;
+	}
+	if (!strcmp(t, "clear_output")) {
+		if (json_is_true(json_object_get(c, "wait")))
+			x->clear_pending = true;
+		else if (outs) {
+			output_list_free(outs);
+			output_list_init(outs);
+		}
+		return;
+	}
+	if (!strcmp(t, "stream")) {
+		const char *name = json_string_value(json_object_get(c, "name"));
+		json_t *text = json_object_get(c, "text");
+		if (!json_is_string(text))
+			return;
+		bool err_stream = name && !strcmp(name, "stderr");
+		if (printed && !err_stream)
+			strbuf_add(printed, json_string_value(text), json_string_length(text));
+		if (outs)
+			output_list_add_stream(outs, err_stream ? "stderr" : "stdout",
+					       json_string_value(text), json_string_length(text));
+		return;
+	}
+	if (!outs || !is_output)
+		return;
+	/* iopub content is nbformat output JSON minus output_type */
+	json_t *o = json_deep_copy(c);
+	json_object_set_new(o, "output_type", json_string(t));
+	json_object_del(o, "transient");
+	json_t *arr = json_array();
+	json_array_append_new(arr, o);
+	size_t before = outs->n;
+	struct weft_error err;
+	weft_error_init(&err);
+	if (output_list_from_json(outs, arr, &err) < 0)
+		weft_warn(e->doc_path, 0, "jupyter %s: %s", t, err.msg.buf);
+	weft_error_free(&err);
+	json_decref(arr);
+	for (size_t i = before; i < outs->n; i++) {
+		struct output *out = &outs->items[i];
+		for (size_t k = 0; k < out->ntraceback; k++) {
+			struct strbuf sb;
+			strbuf_init(&sb);
+			strbuf_addstr(&sb, out->traceback[k]);
+			jupyter_strip_ansi(&sb);
+			free(out->traceback[k]);
+			out->traceback[k] = strbuf_detach(&sb, NULL);
+		}
+		if (out->ename || out->evalue) {
+			struct strbuf sb;
+			strbuf_init(&sb);
+			strbuf_addstr(&sb, out->evalue ? out->evalue : "");
+			jupyter_strip_ansi(&sb);
+			free(out->evalue);
+			out->evalue = strbuf_detach(&sb, NULL);
+		}
+	}
+}
+
+/*
+ * Run one execute_request and collect its iopub outputs until both its
+ * execute_reply and its idle status arrived. Handles the timeout
+ * (interrupt, then kill) and the kernel's death.
+ */
+static void execute(struct jupyter_engine *e, json_t *content, struct output_list *outs,
+		    struct strbuf *printed, struct exec_result *x)
+{
+	memset(x, 0, sizeof(*x));
+	char id[64];
+	if (send_msg(e, CH_SHELL, "execute_request", content, id) < 0) {
+		kill_kernel(e);
+		x->end = RECV_DEAD;
+		return;
+	}
+	double deadline = e->timeout > 0 ? now_sec() + e->timeout : -1;
+	bool got_idle = false, timed_out = false;
+	while (!x->reply || !got_idle) {
+		struct jupyter_msg m;
+		enum chan ch;
+		enum recv_result r = recv_any(e, deadline, &ch, &m);
+		if (r == RECV_TIMEOUT && !timed_out) {
+			timed_out = true;
+			interrupt_kernel(e);
+			deadline = now_sec() + INTERRUPT_GRACE;
+			continue;
+		}
+		if (r != RECV_MSG) {
+			x->end = timed_out ? RECV_TIMEOUT : RECV_DEAD;
+			kill_kernel(e);
+			return;
+		}
+		if (is_reply_to(&m, id)) {
+			const char *t = msg_type(&m);
+			if (ch == CH_SHELL && !strcmp(t, "execute_reply")) {
+				json_decref(x->reply);
+				x->reply = json_incref(m.content);
+			} else if (ch == CH_IOPUB && !strcmp(t, "status")) {
+				const char *s = json_string_value(json_object_get(m.content, "execution_state"));
+				if (s && !strcmp(s, "idle"))
+					got_idle = true;
+			} else if (ch == CH_IOPUB) {
+				add_iopub_output(e, x, &m, outs, printed);
+			}
+		}
+		jupyter_msg_free(&m);
+	}
+	x->end = timed_out ? RECV_TIMEOUT : RECV_MSG;
+	x->interrupted = timed_out;
+}
+
+/*
+ * Document line of the innermost frame of execution `count` in an IPython
+ * traceback (ANSI already stripped): "Cell In[7], line 3" (IPython >= 8.6),
+ * "Cell In [7], line 3" (8.x), "Input In [7], in <cell line: 3>" (8.0-8.4).
+ * Other kernels: the chunk's first line.
+ */
+static int traceback_line(const struct output_list *outs, long count, int code_line)
+{
+	char pats[3][48];
+	snprintf(pats[0], sizeof(pats[0]), "In[%ld], line ", count);
+	snprintf(pats[1], sizeof(pats[1]), "In [%ld], line ", count);
+	snprintf(pats[2], sizeof(pats[2]), "In [%ld], in <cell line: ", count);
+	int line = 0;
+	for (size_t i = 0; i < outs->n; i++) {
+		const struct output *o = &outs->items[i];
+		for (size_t k = 0; o->type == OUTPUT_ERROR && k < o->ntraceback; k++)
+			for (int j = 0; j < 3; j++)
+				for (const char *p = strstr(o->traceback[k], pats[j]); p;
+				     p = strstr(p + 1, pats[j]))
+					line = atoi(p + strlen(pats[j]));
+	}
+	return line > 0 ? code_line + line - 1 : code_line;
+}
+
+/* Fill status/message for a chunk or inline span that timed out or lost its kernel. */
+static int report_failure(struct jupyter_engine *e, const struct exec_result *x, const char *what,
+			  int line, enum run_status *status, char **message, struct weft_error *err)
+{
+	struct strbuf msg;
+	strbuf_init(&msg);
+	if (x->end == RECV_TIMEOUT) {
+		*status = RUN_TIMEOUT;
+		strbuf_addf(&msg, "timed out after %g s; the Jupyter kernel was %s", e->timeout,
+			    x->interrupted ? "interrupted" : "killed");
+	} else {
+		*status = RUN_CRASHED;
+		strbuf_addf(&msg, "the Jupyter kernel %s", e->died.len ? e->died.buf : "died");
+	}
+	if (!x->interrupted)
+		e->alive = false;
+	free(*message);
+	*message = xstrdup(msg.buf);
+	weft_error_set(err, e->doc_path, line, 0, "%s: %s", what, msg.buf);
+	strbuf_free(&msg);
+	return -1;
+}
+
+static char *dup_str(const json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+	return s ? xstrdup(s) : NULL;
+}
+
+int jupyter_engine_run_chunk(struct jupyter_engine *e, const struct run_request *req,
+			     struct chunk_outcome *out, json_t **tracked, struct weft_error *err)
+{
+	if (tracked)
+		*tracked = NULL;
+	if (!jupyter_engine_alive(e)) {
+		out->status = RUN_CRASHED;
+		free(out->error_message);
+		out->error_message = xstrdup("the Jupyter kernel is not running");
+		return weft_error_set(err, e ? e->doc_path : NULL, req->code_line, 0,
+				      "the Jupyter kernel is not running");
+	}
+	json_t *content = json_pack("{s:s, s:b, s:b, s:{}, s:b, s:b}", "code",
+				    req->code ? req->code : "", "silent", 0, "store_history", 1,
+				    "user_expressions", "allow_stdin", 0, "stop_on_error", 0);
+	double t0 = now_sec();
+	struct exec_result x;
+	execute(e, content, &out->outputs, NULL, &x);
+	out->seconds = now_sec() - t0;
+	char what[256];
+	snprintf(what, sizeof(what), "chunk%s%s", req->name ? " " : "", req->name ? req->name : "");
+	if (x.end != RECV_MSG || x.interrupted) {
+		json_decref(x.reply);
+		out->error_line = req->code_line;
+		return report_failure(e, &x, what, req->code_line, &out->status, &out->error_message,
+				      err);
+	}
+	const char *status = json_string_value(json_object_get(x.reply, "status"));
+	free(out->error_type);
+	free(out->error_message);
+	out->error_type = out->error_message = NULL;
+	out->error_line = 0;
+	if (status && strcmp(status, "ok")) {
+		out->status = RUN_ERROR;
+		out->error_type = dup_str(x.reply, "ename");
+		char *ev = dup_str(x.reply, "evalue");
+		if (ev) {
+			struct strbuf sb;
+			strbuf_init(&sb);
+			strbuf_addstr(&sb, ev);
+			jupyter_strip_ansi(&sb);
+			free(ev);
+			ev = strbuf_detach(&sb, NULL);
+		}
+		out->error_message = ev;
+		if (!out->error_type)
+			out->error_type = xstrdup(status);
+		long count = (long)json_integer_value(json_object_get(x.reply, "execution_count"));
+		out->error_line = traceback_line(&out->outputs, count, req->code_line);
+	} else {
+		out->status = RUN_OK;
+	}
+	json_decref(x.reply);
+	return 0;
+}
+
+int jupyter_engine_eval_inline(struct jupyter_engine *e, const char *code, bool is_expr, int line,
+			       struct inline_outcome *out, struct weft_error *err)
+{
+	out->done = true;
+	if (!jupyter_engine_alive(e)) {
+		out->status = RUN_CRASHED;
+		free(out->error_message);
+		out->error_message = xstrdup("the Jupyter kernel is not running");
+		return weft_error_set(err, e ? e->doc_path : NULL, line, 0,
+				      "the Jupyter kernel is not running");
+	}
+	json_t *content;
+	if (is_expr)
+		content = json_pack("{s:s, s:b, s:b, s:{s:s}, s:b, s:b}", "code", "", "silent", 1,
+				    "store_history", 0, "user_expressions", "weft", code ? code : "",
+				    "allow_stdin", 0, "stop_on_error", 0);
+	else
+		content = json_pack("{s:s, s:b, s:b, s:{}, s:b, s:b}", "code", code ? code : "",
+				    "silent", 0, "store_history", 0, "user_expressions", "allow_stdin",
+				    0, "stop_on_error", 0);
+	struct strbuf printed;
+	strbuf_init(&printed);
+	struct output_list outs;
+	output_list_init(&outs);
+	struct exec_result x;
+	execute(e, content, &outs, &printed, &x);
+	output_list_free(&outs);
+	if (x.end != RECV_MSG || x.interrupted) {
+		json_decref(x.reply);
+		strbuf_free(&printed);
+		return report_failure(e, &x, "inline code", line, &out->status, &out->error_message,
+				      err);
+	}
+	strbuf_reset(&out->text);
+	free(out->error_message);
+	out->error_message = NULL;
+	const json_t *res = is_expr ? json_object_get(json_object_get(x.reply, "user_expressions"), "weft")
+				    : x.reply;
+	const char *status = json_string_value(json_object_get(res, "status"));
+	if (!status || strcmp(status, "ok")) {
+		out->status = RUN_ERROR;
+		const char *en = json_string_value(json_object_get(res, "ename"));
+		const char *ev = json_string_value(json_object_get(res, "evalue"));
+		struct strbuf sb;
+		strbuf_init(&sb);
+		strbuf_addf(&sb, "%s%s%s", en ? en : "error", ev ? ": " : "", ev ? ev : "");
+		jupyter_strip_ansi(&sb);
+		out->error_message = strbuf_detach(&sb, NULL);
+	} else {
+		out->status = RUN_OK;
+		if (is_expr) {
+			const char *t = json_string_value(
+				json_object_get(json_object_get(res, "data"), "text/plain"));
+			strbuf_addstr(&out->text, t ? t : "");
+		} else {
+			strbuf_add(&out->text, printed.buf, printed.len);
+		}
+	}
+	strbuf_free(&printed);
+	json_decref(x.reply);
+	return 0;
+}
+
+int jupyter_engine_request(struct jupyter_engine *e, json_t *request, json_t **reply,
+			   struct weft_error *err)
+{
+	*reply = NULL;
+	const char *op = json_string_value(json_object_get(request, "op"));
+	return weft_error_set(err, NULL, 0, 0, "op %s: not supported by the Jupyter engine",
+			      op ? op : "?");
+}

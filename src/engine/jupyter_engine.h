@@ -1,0 +1,120 @@
+/*
+ * jupyter_engine: engine.h's second implementation, a Jupyter client in C
+ * (libzmq + libsodium) for any installed kernel (`weft weave --kernel NAME`).
+ *
+ * Lifecycle:
+ *   jupyter_engine_start  find the kernelspec NAME (JUPYTER_PATH, then
+ *                         ~/.local/share/jupyter, /usr/local/share/jupyter,
+ *                         /usr/share/jupyter; each + "/kernels/NAME/kernel.json"),
+ *                         write a connection file (127.0.0.1 ports, random
+ *                         HMAC-SHA256 key, mode 0600), launch the kernel in its
+ *                         own process group in the document's folder, connect
+ *                         shell/control/stdin (DEALER), iopub (SUB) and heartbeat
+ *                         (REQ), then kernel_info_request until the kernel
+ *                         answers on shell and iopub (so no output is lost to
+ *                         ZeroMQ's slow-joiner effect).
+ *   jupyter_engine_run_chunk  one execute_request per chunk; iopub stream,
+ *                         display_data, execute_result, error and clear_output
+ *                         become outputs (ANSI colours stripped from tracebacks)
+ *                         until status idle for our request. Past the timeout
+ *                         the kernel is interrupted (interrupt_request on control
+ *                         or SIGINT to its group, per the kernelspec's
+ *                         interrupt_mode); if it stays busy its group is killed.
+ *                         A kernel that exits is RUN_CRASHED.
+ *   jupyter_engine_stop   shutdown_request on control, a short grace, then
+ *                         SIGKILL of the group; reaped; connection file removed.
+ *
+ * Limits: the chunk cache needs the embedded engine's Python-side ops, so
+ * jupyter_engine_request answers "not supported"; term mode transcripts and
+ * per-chunk figure size/dpi/format are not applied (the kernel's own display
+ * machinery decides, e.g. ipykernel's inline matplotlib backend).
+ *
+ * The wire-protocol helpers are public so they can be tested without a kernel.
+ */
+#ifndef WEFT_JUPYTER_ENGINE_H
+#define WEFT_JUPYTER_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "engine/engine.h"
+#include "model/outcome.h"
+#include "util/error.h"
+#include "util/strbuf.h"
+
+struct jupyter_engine;
+
+int jupyter_engine_start(struct jupyter_engine **out, const struct engine_config *cfg,
+			 struct weft_error *err);
+void jupyter_engine_stop(struct jupyter_engine *e);
+bool jupyter_engine_alive(const struct jupyter_engine *e);
+int jupyter_engine_run_chunk(struct jupyter_engine *e, const struct run_request *req,
+			     struct chunk_outcome *out, json_t **tracked, struct weft_error *err);
+/* Expressions go through user_expressions (their text/plain); code inserts its stdout. */
+int jupyter_engine_eval_inline(struct jupyter_engine *e, const char *code, bool is_expr, int line,
+			       struct inline_outcome *out, struct weft_error *err);
+/* Always -1: the cache's ops exist only in the embedded engine. */
+int jupyter_engine_request(struct jupyter_engine *e, json_t *request, json_t **reply,
+			   struct weft_error *err);
+/* "jupyter kernel NAME: IMPLEMENTATION VERSION; LANGUAGE VERSION", from kernel_info. */
+const char *jupyter_engine_identity(struct jupyter_engine *e);
+
+/* ---- kernelspecs ---- */
+
+struct jupyter_kernelspec {
+	char *name;
+	char *dir;             /* the folder holding kernel.json ({resource_dir}) */
+	char **argv;           /* NULL-terminated, placeholders not yet substituted */
+	size_t argc;
+	char *language;        /* "python", "R", ... or "" */
+	char *display_name;
+	bool interrupt_message; /* interrupt_mode "message": interrupt_request on control */
+	json_t *env;           /* object of extra environment variables, or NULL */
+};
+
+void jupyter_kernelspec_init(struct jupyter_kernelspec *ks);
+void jupyter_kernelspec_free(struct jupyter_kernelspec *ks);
+/*
+ * Find and parse kernelspec `name` in the standard folders. Returns 0, or -1
+ * with err naming the folders searched and the kernels that do exist.
+ */
+int jupyter_kernelspec_find(struct jupyter_kernelspec *ks, const char *name, struct weft_error *err);
+
+/* ---- wire protocol ---- */
+
+/* One message's four JSON parts (each owned, never NULL after decode). */
+struct jupyter_msg {
+	json_t *header, *parent_header, *metadata, *content;
+};
+
+void jupyter_msg_init(struct jupyter_msg *m);
+void jupyter_msg_free(struct jupyter_msg *m);
+
+/*
+ * Hex HMAC-SHA256 of the concatenated parts under `key` (the connection
+ * file's key string, used as bytes). An empty key signs with "" (no auth).
+ */
+void jupyter_sign(const char *key, const struct strbuf parts[4], char out[65]);
+
+/*
+ * Serialise `m` into the frames after the routing ids:
+ * "<IDS|MSG>", signature, header, parent_header, metadata, content.
+ * `frames` must hold 6 initialised strbufs (their contents are replaced).
+ */
+void jupyter_msg_encode(const struct jupyter_msg *m, const char *key, struct strbuf frames[6]);
+
+/*
+ * Parse received frames (routing ids, delimiter, signature, four parts, then
+ * optional buffers, ignored). Verifies the signature in constant time.
+ * Returns 0, or -1 with err (no delimiter, too few frames, bad signature,
+ * bad JSON); m is left empty on failure.
+ */
+int jupyter_msg_decode(struct jupyter_msg *m, const struct strbuf *frames, size_t n,
+		       const char *key, struct weft_error *err);
+
+/* Remove ANSI escape sequences (colours in IPython tracebacks) in place. */
+void jupyter_strip_ansi(struct strbuf *sb);
+
+#endif
