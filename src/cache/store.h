@@ -88,7 +88,8 @@ void store_default_dir(const char *doc_path, const char *cli_dir, struct strbuf 
  * not a SQLite database, and an index of an unknown schema version.
  */
 int store_open(struct store **out, const char *dir, struct weft_error *err);
-/* Write pending last-used times, close the index, free the handle. NULL is a no-op. */
+/* Publish waiting blobs, write last-used times, close the index, free the
+ * handle. Failures here only warn. NULL is a no-op. */
 void store_close(struct store *st);
 /* The directory this store lives in. */
 const char *store_dir(const struct store *st);
@@ -131,8 +132,9 @@ int store_blob_flush(struct store *st, struct weft_error *err);
 /*
  * Append the path of blob `hash` to out, for readers that mmap it. Returns
  * 0, or -1 when hash is not a well-formed blob hash (never a path built
- * from unchecked text). The file may not exist: check with
- * store_blob_verify or handle the open failure as a miss.
+ * from unchecked text). The file may not exist (or may still be waiting
+ * to be published): call store_blob_verify first, or treat a failure to
+ * open it as a miss.
  */
 int store_blob_path(const struct store *st, const char *hash, struct strbuf *out);
 /*
