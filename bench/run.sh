@@ -10,6 +10,7 @@
 # On a quiet 2-CPU machine the set takes about 4 minutes; Pweave's runs
 # dominate and stretch with the machine's load.
 # Exit status: 0 all PASS, 1 some MISS, 2 a benchmark could not run.
+# BENCH_QUICK=1 runs each briefly (a smoke test of the benchmarks themselves).
 # To see where one render's time goes: bench/phases.py -- $WEFT_BUILD/weft ARGS.
 : "${WEFT_BUILD:=build}"
 export WEFT_BUILD
@@ -48,12 +49,22 @@ bench() {
 }
 
 echo "weft benchmarks: $WEFT_BUILD/weft, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%H:%M) UTC"
-bench twochunk "$PY" bench/bench_twochunk.py
-bench rerender "$PY" bench/bench_rerender.py
-bench chain "$PY" bench/bench_chain.py
-bench bigarray "$PY" bench/bench_bigarray.py
-bench state_bigarray "$PY" bench/state_bigarray.py
-bench cached50 "$PY" bench/bench_cached50.py
+# BENCH_QUICK=1: fewer rounds and a 64 MiB array, to check the benchmarks
+# themselves work (the figures are then not the ones to report)
+if [ -n "${BENCH_QUICK:-}" ]; then
+	R="--rounds 2"; MIB="--mib 64"; REP="--repeat 1"
+else
+	R=""; MIB=""; REP=""
+fi
+# shellcheck disable=SC2086
+{
+bench twochunk "$PY" bench/bench_twochunk.py $R
+bench rerender "$PY" bench/bench_rerender.py $R
+bench chain "$PY" bench/bench_chain.py $R
+bench bigarray "$PY" bench/bench_bigarray.py $R $MIB
+bench state_bigarray "$PY" bench/state_bigarray.py $REP $MIB
+bench cached50 "$PY" bench/bench_cached50.py $R
+}
 if wanted store_write; then
 	# the store's blob throughput (no target): built against this build's library
 	sw="$WEFT_BUILD/bench/store_write"
