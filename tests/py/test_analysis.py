@@ -88,6 +88,11 @@ def walrus_binds_module_name():
     r = one("if (n := len(a)) > 3:\n    print(n)")
     eq(r["writes"], ["n"])
     eq(r["reads"], ["a"])
+    # a walrus in an operand that may be skipped binds only maybe
+    r = one("v = x or (y := 1)\nprint(y)\nw = (z := 2) if c else 0\nprint(z)")
+    eq(r["reads"], ["c", "x", "y", "z"])
+    r = one("w = 1 if (z := f()) else 0\nv = (y := 2) and x\nprint(z, y)")
+    eq(r["reads"], ["f", "x"])
 
 
 @test
@@ -254,6 +259,12 @@ def conditional_bindings():
     eq(r["reads"], ["p"])
     r = one("import numpy as np\nwith np.errstate(all='ignore'):\n    q = 1 / z\nprint(q)")
     eq(r["reads"], ["z"])
+
+
+@test
+def except_name_is_deleted_after_handler():
+    r = one("e = 1\ntry:\n    f()\nexcept Exception as e:\n    pass\nprint(e)")
+    eq(r["reads"], ["e", "f"])
 
 
 @test

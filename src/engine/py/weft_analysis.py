@@ -353,6 +353,7 @@ class _ChunkAnalyzer:
         self.stmt_code = None             # _FuncInfo of code the current top statement binds
         self.stmt_targets = set()         # names the current top statement binds or mutates
         self.module = _Scope("module", None, None, None)
+        self.maybe = 0                    # > 0 inside operands that may not run
 
     # -- reads -------------------------------------------------------------
 
@@ -557,7 +558,16 @@ class _ChunkAnalyzer:
             return
         if t is ast.NamedExpr:
             self.expr(node.value, scope)
-            self.target(node.target, scope, scope.kind != "comp")
+            self.target(node.target, scope, scope.kind != "comp" and not self.maybe)
+            return
+        if t is ast.IfExp or t is ast.BoolOp:
+            # only the first operand surely runs (a walrus after it may not)
+            first = node.test if t is ast.IfExp else node.values[0]
+            self.expr(first, scope)
+            self.maybe += 1
+            for e in ((node.body, node.orelse) if t is ast.IfExp else node.values[1:]):
+                self.expr(e, scope)
+            self.maybe -= 1
             return
         if t is ast.Attribute:
             self.expr(node.value, scope)
@@ -824,7 +834,10 @@ class _ChunkAnalyzer:
                     scope.definite = set(hstart)
                     self.bind(h.name, scope, False)
                     scope.definite = saved
-                ends.append(self.branch(h.body, scope, hstart))
+                end = self.branch(h.body, scope, hstart)
+                if h.name:
+                    end.discard(h.name)     # Python deletes it when the handler ends
+                ends.append(end)
             after = set.intersection(*ends)
             scope.definite = self.branch(node.finalbody, scope, after)
         elif t is ast.Match:
