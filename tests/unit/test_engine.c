@@ -576,7 +576,12 @@ static void check_crash(const char *code, const char *want_msg, int want_line)
 	weft_error_free(&err);
 	chunk_outcome_free(&o);
 	/* a dead engine refuses work; a new one starts fine */
-	CHECK(run_code(e, "1\n", &o) == -1);
+	memset(&o, 0, sizeof(o));
+	output_list_init(&o.outputs);
+	weft_error_init(&err);
+	CHECK(engine_run_chunk(e, &req, &o, NULL, &err) == -1 && o.status == RUN_CRASHED);
+	CHECK(strstr(weft_error_text(&err), "not running") != NULL);
+	weft_error_free(&err);
 	chunk_outcome_free(&o);
 	engine_stop(e);
 	e = start();
