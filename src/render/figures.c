@@ -48,27 +48,15 @@ const char *figure_mime_ext(const char *mime)
 	return "bin";
 }
 
-/* True when `mime` is in the NULL-terminated list. */
-static bool mime_in(const char *mime, const char *const *list)
-{
-	for (; *list; list++)
-		if (!strcmp(*list, mime))
-			return true;
-	return false;
-}
-
 const struct mime_item *figure_mime(const struct output *o, const char *const *accepted,
 				    const char *figure_format)
 {
 	if (o->type != OUTPUT_DISPLAY_DATA && o->type != OUTPUT_EXECUTE_RESULT)
 		return NULL;
+	/* the format the user asked figures in wins, even one the family does not prefer */
 	const char *want = figure_format_mime(figure_format);
-	if (want && mime_in(want, accepted)) {
-		const struct mime_item *m = output_get_mime(o, want);
-		if (m)
-			return m;
-	}
-	return figures_best_mime(o, accepted);
+	const struct mime_item *m = want ? output_get_mime(o, want) : NULL;
+	return m ? m : figures_best_mime(o, accepted);
 }
 
 const struct mime_item *figures_best_mime(const struct output *o, const char *const *prefs)

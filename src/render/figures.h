@@ -54,10 +54,11 @@ const char *figure_mime_ext(const char *mime);
 
 /*
  * The image to show for output `o` when it counts as a figure: a
- * display_data or execute_result carrying one of `accepted`. The MIME type of
- * `figure_format` (the format figures were produced in, may be NULL) wins
- * when present and accepted, then the order of `accepted`. NULL when `o` is
- * not a figure for this format.
+ * display_data or execute_result carrying the MIME type of `figure_format`
+ * (the format the user asked figures in, may be NULL; it wins even when the
+ * family would not pick it, e.g. PDF figures for pandoc Markdown headed for
+ * LaTeX) or else one of `accepted`, in that order. NULL when `o` is not a
+ * figure for this format.
  */
 const struct mime_item *figure_mime(const struct output *o, const char *const *accepted,
 				    const char *figure_format);

@@ -232,6 +232,23 @@ TEST(figure_svg_format)
 	pweave_executed_free(&px);
 }
 
+TEST(figure_pdf_format)
+{
+	/* figures asked for as PDF are PDF files in Markdown too, not "<Figure>" text */
+	struct pweave_executed px;
+	load(&px);
+	struct strbuf out;
+	strbuf_init(&out);
+	CHECK(render_as("pandoc", &px.doc, &px.res, "pdf", &out) == 0);
+	CHECK(strstr(out.buf, "![](figures/formatters_test_figure2_1.pdf)\\\n") != NULL);
+	CHECK(strstr(out.buf, "matplotlib.figure.Figure") == NULL);
+	const struct mime_item *pdf =
+		output_get_mime(&px.res.chunks[1].outputs.items[0], "application/pdf");
+	CHECK(pdf && file_equals("figures/formatters_test_figure2_1.pdf", pdf->data, pdf->len));
+	strbuf_free(&out);
+	pweave_executed_free(&px);
+}
+
 /* ---- hand-built documents for the options the reference does not cover ---- */
 
 struct mini {
@@ -744,6 +761,7 @@ int main(void)
 	RUN(ref_sphinx);
 	RUN(figure_files);
 	RUN(figure_svg_format);
+	RUN(figure_pdf_format);
 	RUN(interleaved_order);
 	RUN(term_transcript);
 	RUN(results_and_include);
