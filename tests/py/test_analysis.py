@@ -3,7 +3,10 @@
 Run with /usr/bin/python3 tests/py/test_analysis.py; prints ok/not ok lines.
 """
 
+import contextlib
+import io
 import os
+import random
 import sys
 import symtable
 import time
@@ -367,6 +370,110 @@ def stdlib_functions_match_symtable():
     print(f"# {n} functions compared")
     assert n > 300, n
     assert not diffs, diffs[:5]
+
+
+# -- random programs against execution --------------------------------------------
+# Random chunks over five names (assignments, augmented assignments, del, if,
+# for, while, try/except-as, with suppress, match, walrus, lambdas, generator
+# expressions, comprehensions, functions with global, classes with methods)
+# run with globals that answer a name not bound yet with a value "from an
+# earlier chunk" and record it: every such read must be in the static reads.
+
+FUZZ_NAMES = ["a", "b", "c", "d", "e"]
+
+
+class _Track(dict):
+    """Globals answering a name not bound yet with 1 (as if an earlier chunk
+    had bound it), recording it. CPython takes this slow path for globals
+    that are not exactly a dict, also inside functions and comprehensions."""
+
+    def __init__(self):
+        super().__init__()
+        self.outside = set()
+
+    def __getitem__(self, k):
+        if not dict.__contains__(self, k) and k in FUZZ_NAMES:
+            self.outside.add(k)
+            return 1
+        return dict.__getitem__(self, k)
+
+
+def _fuzz_expr(r, depth=0):
+    """A random expression (walrus, lambda, comprehension, ternary, or...)."""
+    n = r.choice(FUZZ_NAMES)
+    k = r.randrange(10 if depth < 2 else 3)
+    if k == 0: return n
+    if k == 1: return str(r.randrange(3))
+    if k == 2: return f"({n} + 1)"
+    if k == 3: return f"[{r.choice(FUZZ_NAMES)} for _i in range(2) if {_fuzz_expr(r, depth+1)}]"
+    if k == 4: return f"({r.choice(FUZZ_NAMES)} := {_fuzz_expr(r, depth+1)})"
+    if k == 5: return f"(lambda: {_fuzz_expr(r, depth+1)})()"
+    if k == 6: return f"({_fuzz_expr(r, depth+1)} if {_fuzz_expr(r, depth+1)} else {_fuzz_expr(r, depth+1)})"
+    if k == 7: return f"({_fuzz_expr(r, depth+1)} or {_fuzz_expr(r, depth+1)})"
+    if k == 8: return f"sum(x for x in [{_fuzz_expr(r, depth+1)}])"
+    return f"len([{_fuzz_expr(r, depth+1)}])"
+
+
+def _fuzz_block(r, ind, depth):
+    """One to three random statements at indentation `ind`."""
+    out = []
+    for _ in range(r.randrange(1, 4)):
+        out.extend(_fuzz_stmt(r, ind, depth))
+    return out
+
+
+def _fuzz_stmt(r, ind, depth):
+    """A random statement, as lines."""
+    p = " " * ind
+    k = r.randrange(14 if depth < 2 else 4)
+    n = r.choice(FUZZ_NAMES)
+    m = r.choice(FUZZ_NAMES)
+    if k == 0: return [f"{p}{n} = {_fuzz_expr(r)}"]
+    if k == 1: return [f"{p}{n} += 1"]
+    if k == 2: return [f"{p}print({_fuzz_expr(r)})"]
+    if k == 3: return [f"{p}del {n}"]
+    if k == 4: return [f"{p}if {_fuzz_expr(r)}:"] + _fuzz_block(r, ind+4, depth+1) + ([f"{p}else:"] + _fuzz_block(r, ind+4, depth+1) if r.random() < .5 else [])
+    if k == 5: return [f"{p}for {n} in range({r.randrange(3)}):"] + _fuzz_block(r, ind+4, depth+1)
+    if k == 6: return [f"{p}try:"] + _fuzz_block(r, ind+4, depth+1) + [f"{p}except Exception as {n}:"] + _fuzz_block(r, ind+4, depth+1)
+    if k == 7: return [f"{p}def f_{n}():", f"{p}    return {_fuzz_expr(r)}", f"{p}{m} = f_{n}()"]
+    if k == 8: return [f"{p}while {_fuzz_expr(r)}:"] + _fuzz_block(r, ind+4, depth+1) + [f"{p}    break"]
+    if k == 9: return [f"{p}class K_{n}:", f"{p}    {m} = {_fuzz_expr(r)}", f"{p}    def m(self):", f"{p}        return {_fuzz_expr(r)}", f"{p}{r.choice(FUZZ_NAMES)} = K_{n}().m()"]
+    if k == 10: return [f"{p}with contextlib.suppress(Exception):"] + _fuzz_block(r, ind+4, depth+1)
+    if k == 11: return [f"{p}def g_{n}():", f"{p}    global {n}", f"{p}    {n} = {_fuzz_expr(r)}", f"{p}g_{n}()"]
+    if k == 12: return [f"{p}match {_fuzz_expr(r)}:", f"{p}    case 1:"] + _fuzz_block(r, ind+8, depth+1) + [f"{p}    case {n}:"] + _fuzz_block(r, ind+8, depth+1)
+    return [f"{p}h_{n} = lambda: {_fuzz_expr(r)}", f"{p}{m} = h_{n}()"]
+
+
+def _fuzz_check(seeds):
+    """Seeds whose program read a name its analysis did not report."""
+    bad = []
+    for seed in seeds:
+        r = random.Random(seed)
+        code = "\n".join(_fuzz_block(r, 0, 0) + _fuzz_block(r, 0, 0))
+        try:
+            compile(code, "<f>", "exec")
+        except SyntaxError:
+            continue
+        static = wa.analyze_chunk(code)
+        allowed = set(static["reads"]) | set(static["reads_builtins"])
+        g = _Track()
+        g["__builtins__"] = __builtins__
+        g["contextlib"] = contextlib
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                exec(compile(code, "<f>", "exec"), g)
+        except Exception:
+            pass
+        missing = g.outside - allowed
+        if missing:
+            bad.append((seed, missing, code))
+    return bad
+
+
+@test
+def random_programs_reads_are_sound():
+    bad = _fuzz_check(range(800))
+    assert not bad, bad[:2]
 
 
 # -- normalisation ----------------------------------------------------------------
