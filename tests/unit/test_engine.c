@@ -540,6 +540,12 @@ TEST(errors_point_at_document)
 		strbuf_free(&want);
 	}
 	chunk_outcome_free(&o);
+	/* warnings quote the document line (doc.pmd does not even exist on disk) */
+	req = request("import warnings\nwarnings.warn('careful')\n", 50);
+	run(e, &req, &o);
+	const char *w = stream_text(&o, 0, "stderr");
+	CHECK(w && strstr(w, "doc.pmd:51: UserWarning: careful") && strstr(w, "warnings.warn('careful')"));
+	chunk_outcome_free(&o);
 	/* the engine goes on after errors */
 	run_code(e, "print(a if 'a' in dir() else 'no a')\n", &o);
 	CHECK_STR(stream_text(&o, 0, "stdout"), "no a\n");

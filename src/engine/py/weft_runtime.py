@@ -338,6 +338,9 @@ _POST_IMPORT = {
     "matplotlib.pyplot": _patch_pyplot,
     "IPython.core.display_functions": _patch_ipython_display,
     "IPython.core.display": _patch_ipython_display,
+    # warnings and tracebacks quote source lines through linecache: give it the
+    # document's lines (the file may be a notebook, or changed since reading)
+    "linecache": lambda mod: _install_linecache(),
 }
 
 
@@ -440,9 +443,11 @@ def flush_figures(keep=None):
 
 
 def _register_lines(code, first_line):
-    """Remember the chunk's lines so tracebacks can quote them."""
+    """Remember the chunk's lines so tracebacks and warnings can quote them."""
     for i, text in enumerate(code.splitlines(True)):
         _doc_lines[first_line + i] = text
+    if "linecache" in sys.modules:  # else the import hook installs them when needed
+        _install_linecache()
 
 
 def _install_linecache():
