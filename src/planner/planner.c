@@ -54,6 +54,7 @@ struct walk {
 	int live_rng;              /* unit whose random state the worker holds, -1 fresh */
 	json_t **meta;             /* per unit: its cache entry (hit or new), or NULL */
 	bool *replaying;           /* per unit: replay in progress (cycle guard) */
+	bool *stale;               /* --frozen: per unit, shown results may differ from a fresh run */
 	char *identity;
 };
 
@@ -178,7 +179,11 @@ static int load_analyses(struct walk *w, struct weft_error *err)
 		json_array_append_new(todo_units, json_integer((json_int_t)i));
 	}
 	int rc = 0;
-	if (json_array_size(todo)) {
+	/*
+	 * --frozen (and `cache status`) must not start Python: an edited unit keeps
+	 * no analysis, so its key cannot match and it reads as "code changed".
+	 */
+	if (json_array_size(todo) && !w->cfg->frozen) {
 		json_t *reply = walk_request(w, json_pack("{s:s, s:O}", "op", "analyze", "chunks", todo), err);
 		const json_t *chunks = reply ? json_object_get(reply, "chunks") : NULL;
 		if (!json_is_array(chunks) || json_array_size(chunks) != json_array_size(todo)) {
@@ -1108,6 +1113,7 @@ static void walk_init(struct walk *w, const struct document *doc, const struct p
 	w->live_rng = -1;
 	w->meta = xcalloc(w->df.n ? w->df.n : 1, sizeof(json_t *));
 	w->replaying = xcalloc(w->df.n ? w->df.n : 1, sizeof(bool));
+	w->stale = xcalloc(w->df.n ? w->df.n : 1, sizeof(bool));
 	for (size_t i = 0; i < w->df.n; i++)
 		if (w->df.units[i].evaluate && w->df.units[i].cached)
 			w->caching = true;
@@ -1124,6 +1130,7 @@ static void walk_free(struct walk *w)
 		json_decref(w->meta[i]);
 	free(w->meta);
 	free(w->replaying);
+	free(w->stale);
 	json_decref(w->live);
 	dataflow_free(&w->df);
 	free(w->identity);
@@ -1203,6 +1210,40 @@ static int walk_unit(struct walk *w, size_t ui, struct weft_error *err)
 	return rc;
 }
 
+/*
+ * --frozen: does unit ui, whose own entry is valid, read from a unit shown
+ * stale? Its entry chains on the stale unit's old state, so it hits, yet a
+ * fresh run could differ: it is stale too, with the reason in why.
+ */
+static bool frozen_upstream_stale(struct walk *w, size_t ui, const json_t *meta, struct strbuf *why)
+{
+	const struct unit *u = &w->df.units[ui];
+	const char *name;
+	json_t *wi;
+	json_object_foreach(u->deps, name, wi) {
+		int wr = (int)json_integer_value(wi);
+		if (wr >= 0 && w->stale[wr]) {
+			strbuf_addf(why, "reads %s from chunk %s, which changed", name, w->df.units[wr].label);
+			return true;
+		}
+	}
+	if (u->kind == UNIT_CHUNK) {
+		for (size_t d = 0; d < u->chunk->opts.ndependson; d++) {
+			int wr = dataflow_find_chunk(&w->df, u->chunk->opts.dependson[d]);
+			if (wr >= 0 && (size_t)wr < ui && w->stale[wr]) {
+				strbuf_addf(why, "depends on chunk %s, which changed", w->df.units[wr].label);
+				return true;
+			}
+		}
+	}
+	int rw = dataflow_writer(&w->df, DATAFLOW_RNG);
+	if (json_object_get(meta, "rng_in") && rw >= 0 && w->stale[rw]) {
+		strbuf_addstr(why, "the random state it starts from changed");
+		return true;
+	}
+	return false;
+}
+
 /* --frozen: take every chunk from the cache, current or stale; run nothing. */
 static int walk_frozen_unit(struct walk *w, size_t ui, struct weft_error *err)
 {
@@ -1214,9 +1255,29 @@ static int walk_frozen_unit(struct walk *w, size_t ui, struct weft_error *err)
 	json_t *meta = NULL;
 	struct strbuf why;
 	strbuf_init(&why);
-	if (u->key_known && store_entry_get(w->store, u->key, &meta, err) == 1 &&
-	    entry_valid(w, ui, meta, &why) && apply_hit(w, ui, meta, CHUNK_CACHED)) {
+	if (u->kind == UNIT_CHUNK && option_list_get(&u->chunk->raw, "cache") && !u->chunk->opts.cache) {
+		/* cache=False: it would run; its key stays code-based (as in walk_unit), so
+		 * cached readers of what it makes still hit, unless it read files. Other
+		 * chunks are looked up even without --cache: --frozen means the cache. */
+		struct chunk_outcome *o = unit_outcome(w, ui);
+		if (o)
+			o->state = CHUNK_SKIPPED;
+		set_why(w, ui, "not cached (cache=False); --frozen runs nothing");
+		dataflow_record_writes(&w->df, ui, static_writes(u));
+		if (u->key_known)
+			dataflow_set_state(&w->df, ui, NULL, NULL);
+	} else if (u->key_known && store_entry_get(w->store, u->key, &meta, err) == 1 &&
+		   entry_valid(w, ui, meta, &why) && !frozen_upstream_stale(w, ui, meta, &why) &&
+		   apply_hit(w, ui, meta, CHUNK_CACHED)) {
 		set_why(w, ui, "cached");
+	} else if (why.len && meta && apply_hit(w, ui, meta, CHUNK_STALE)) {
+		/* Upstream stale: its own entry holds the results that go with upstream's. */
+		w->stale[ui] = true;
+		struct strbuf s;
+		strbuf_init(&s);
+		strbuf_addf(&s, "stale: %s", why.buf);
+		set_why(w, ui, s.buf);
+		strbuf_free(&s);
 	} else {
 		if (!why.len)
 			explain_miss(w, ui, &why);
@@ -1224,7 +1285,9 @@ static int walk_frozen_unit(struct walk *w, size_t ui, struct weft_error *err)
 		store_entry_info_init(&info);
 		if (store_entry_latest_for_chunk(w->store, w->doc_id, u->label, &info, NULL) == 1 && info.meta &&
 		    apply_hit(w, ui, info.meta, CHUNK_STALE)) {
-			/* Downstream keys chain on what the cache holds, so they can still hit. */
+			/* Downstream keys chain on what the cache holds, so they can still hit
+			 * (and are then marked stale by frozen_upstream_stale). */
+			w->stale[ui] = true;
 			json_decref(meta);
 			meta = NULL;
 			struct strbuf s;
