@@ -362,12 +362,26 @@ static void engine_die(struct engine *e, struct output_list *outs)
 	e->alive = false;
 }
 
+/* WEFT_ENGINE_TRACE=1 logs every message (shortened) to stderr, for debugging the protocol. */
+static void trace(const char *dir, const char *text, size_t len)
+{
+	static int on = -1;
+	if (on < 0) {
+		const char *v = getenv("WEFT_ENGINE_TRACE");
+		on = v && *v && strcmp(v, "0");
+	}
+	if (on)
+		fprintf(stderr, "weft engine %s %.*s%s\n", dir, (int)(len > 300 ? 300 : len), text,
+			len > 300 ? "..." : "");
+}
+
 /* Send one JSON message. Returns 0, or -1 when the worker is unreachable. */
 static int send_json(struct engine *e, json_t *msg)
 {
 	char *text = json_dumps(msg, JSON_COMPACT);
 	if (!text)
 		return -1;
+	trace(">>", text, strlen(text));
 	size_t len = strlen(text), off = 0;
 	int rc = 0;
 	while (off < len + 1) {
@@ -400,6 +414,7 @@ static enum recv_result recv_json(struct engine *e, double deadline, json_t **ms
 		char *nl = memchr(e->rbuf.buf, '\n', e->rbuf.len);
 		if (nl) {
 			size_t n = (size_t)(nl - e->rbuf.buf);
+			trace("<<", e->rbuf.buf, n);
 			json_error_t jerr;
 			json_t *j = json_loadb(e->rbuf.buf, n, 0, &jerr);
 			memmove(e->rbuf.buf, nl + 1, e->rbuf.len - n - 1);

@@ -23,6 +23,8 @@
  * A fatal signal (segfault, abort) first lets faulthandler print the Python
  * stack to fd 2, then flushes buffered stream text to the parent, then dies
  * of the same signal, so the parent sees the signal and keeps the output.
+ *
+ * Debugging: WEFT_ENGINE_TRACE=1 makes the parent log every message to stderr.
  */
 #ifndef WEFT_WORKER_H
 #define WEFT_WORKER_H
