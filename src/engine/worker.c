@@ -727,6 +727,12 @@ static PyObject *py_source(PyObject *self, PyObject *args)
 	return PyUnicode_DecodeUTF8(f->data, (Py_ssize_t)f->len, "strict");
 }
 
+/* _weft.in_worker(): False in a process forked from the worker by chunk code. */
+static PyObject *py_in_worker(PyObject *self, PyObject *args)
+{
+	return PyBool_FromLong(in_worker());
+}
+
 /* _weft.names(): base names of all embedded files. */
 static PyObject *py_names(PyObject *self, PyObject *args)
 {
@@ -753,6 +759,7 @@ static PyMethodDef weft_methods[] = {
 	{"loads", py_loads, METH_VARARGS, "loads(text): parse JSON"},
 	{"source", py_source, METH_VARARGS, "source(name): embedded file text or None"},
 	{"names", py_names, METH_NOARGS, "names(): embedded file names"},
+	{"in_worker", py_in_worker, METH_NOARGS, "in_worker(): False in a fork made by chunk code"},
 	{NULL, NULL, 0, NULL},
 };
 

@@ -258,6 +258,24 @@ TEST(forked_children_and_threads)
 	engine_stop(e);
 }
 
+TEST(atexit_on_stop)
+{
+	/* a clean stop runs the document's atexit handlers (temporary directories) */
+	struct engine *e = start();
+	struct chunk_outcome o;
+	run_code(e, "import tempfile\ntd = tempfile.TemporaryDirectory()\n"
+		    "open('tmpdir.txt', 'w').write(td.name)\n", &o);
+	chunk_outcome_free(&o);
+	engine_stop(e);
+	char path[400];
+	snprintf(path, sizeof(path), "%s/tmpdir.txt", tmpdir);
+	struct strbuf name;
+	strbuf_init(&name);
+	CHECK(strbuf_read_file(&name, path) == 0 && name.len > 0);
+	CHECK(access(name.buf, F_OK) != 0);
+	strbuf_free(&name);
+}
+
 TEST(embedded_modules)
 {
 	struct engine *e = start();
@@ -859,6 +877,7 @@ int main(void)
 	RUN(namespace_cwd_argv);
 	RUN(stream_order);
 	RUN(forked_children_and_threads);
+	RUN(atexit_on_stop);
 	RUN(embedded_modules);
 	RUN(large_output);
 	RUN(last_expression);

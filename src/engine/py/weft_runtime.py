@@ -869,6 +869,28 @@ def serve():
     """Answer requests until the parent closes the channel or sends quit."""
     setup()
     _send({"ok": True, "hello": hello()})
+    try:
+        _serve_loop()
+    finally:
+        if _weft.in_worker():
+            _run_atexit()
+
+
+def _run_atexit():
+    """Run the document's atexit handlers (temporary directories, ...) as python would.
+
+    The worker then leaves with _exit, without waiting for threads; a fork
+    made by chunk code never gets here, so it cannot run the worker's handlers.
+    """
+    import atexit  # pylint: disable=import-outside-toplevel
+    try:
+        atexit._run_exitfuncs()  # pylint: disable=protected-access
+    except BaseException:  # pylint: disable=broad-except
+        pass
+
+
+def _serve_loop():
+    """Read, dispatch and answer requests until EOF or quit."""
     while True:
         try:
             req = _weft.recv()
