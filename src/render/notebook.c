@@ -8,6 +8,45 @@
 
 #include "render/figures.h"
 
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t k = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
+		 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+	if (!k || k > n || (k == 2 && s[0] < 0xC2))
+		return 0;
+	for (size_t i = 1; i < k; i++)
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	return k;
+}
+
+/*
+ * A JSON string of s[0..len). JSON needs UTF-8: a document in another
+ * encoding gets U+FFFD for each bad byte rather than losing the text.
+ */
+static json_t *nb_string(const char *s, size_t len)
+{
+	json_t *j = json_stringn(s, len);
+	if (j)
+		return j;
+	struct strbuf sb;
+	strbuf_init(&sb);
+	for (size_t i = 0; i < len;) {
+		size_t k = utf8_seq((const unsigned char *)s + i, len - i);
+		if (k && s[i]) {
+			strbuf_add(&sb, s + i, k);
+			i += k;
+		} else {
+			strbuf_addstr(&sb, "\xEF\xBF\xBD");
+			i++;
+		}
+	}
+	j = json_stringn(sb.buf, sb.len);
+	strbuf_free(&sb);
+	return j ? j : json_string("");
+}
+
 /* nbformat's multiline string: a list of lines, each keeping its "\n". */
 static json_t *nb_lines(const char *s, size_t len)
 {
@@ -15,12 +54,12 @@ static json_t *nb_lines(const char *s, size_t len)
 	size_t start = 0;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] == '\n') {
-			json_array_append_new(arr, json_stringn(s + start, i + 1 - start));
+			json_array_append_new(arr, nb_string(s + start, i + 1 - start));
 			start = i + 1;
 		}
 	}
 	if (start < len)
-		json_array_append_new(arr, json_stringn(s + start, len - start));
+		json_array_append_new(arr, nb_string(s + start, len - start));
 	return arr;
 }
 
@@ -126,7 +165,7 @@ static json_t *code_cell(const struct chunk *ch, const struct weave_results *res
 	json_object_set_new(c, "cell_type", json_string("code"));
 	json_t *md = json_object();
 	if (ch->opts.name)
-		json_object_set_new(md, "name", json_string(ch->opts.name));
+		json_object_set_new(md, "name", nb_string(ch->opts.name, strlen(ch->opts.name)));
 	if (!ch->opts.echo)
 		json_object_set_new(md, "jupyter", json_pack("{s:b}", "source_hidden", 1));
 	json_object_set_new(c, "metadata", md);
@@ -137,15 +176,19 @@ static json_t *code_cell(const struct chunk *ch, const struct weave_results *res
 	if (ran) {
 		const struct chunk_outcome *oc = figures_outcome(res, ch);
 		json_t *all = output_list_to_json(&oc->outputs);
+		++*count;
 		for (size_t i = 0; i < oc->outputs.n; i++) {
 			if (!keep_output(ch, &oc->outputs.items[i]))
 				continue;
 			json_t *o = json_array_get(all, i);
 			nb_output(o);
+			/* a result carries its cell's count, as Jupyter's Out[n] */
+			if (json_object_get(o, "execution_count"))
+				json_object_set_new(o, "execution_count", json_integer(*count));
 			json_array_append(outs, o);
 		}
 		json_decref(all);
-		json_object_set_new(c, "execution_count", json_integer(++*count));
+		json_object_set_new(c, "execution_count", json_integer(*count));
 	} else {
 		json_object_set_new(c, "execution_count", json_null());
 	}

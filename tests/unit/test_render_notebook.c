@@ -284,6 +284,10 @@ TEST(notebook_options)
 	output_add_mime(o, "image/png", "PNG", 3);
 	output_list_add_stream(&px.res.chunks[1].outputs, "stdout", "so far\n", 7);
 	px.res.chunks[1].outputs.items[1].statement = 0; /* must not leak into the JSON */
+	struct output *res0 = output_list_add(&px.res.chunks[0].outputs, OUTPUT_EXECUTE_RESULT);
+	output_add_mime(res0, "text/plain", "1", 1);
+	free(px.doc.blocks[0].chunk.code);
+	px.doc.blocks[0].chunk.code = xstrdup("x = 'caf\xe9'  # Latin-1 byte\n1\n");
 	px.res.chunks[2].state = CHUNK_SKIPPED;
 	px.res.stopped_at = 1;
 	struct render_options opts = {.format = "notebook", .output_path = "/nonexistent/n.ipynb"};
@@ -301,6 +305,11 @@ TEST(notebook_options)
 	joined(&s, json_object_get(json_array_get(cells, 0), "source"));
 	CHECK_STR(json_string_value(json_object_get(json_array_get(cells, 0), "cell_type")), "raw");
 	CHECK_STR(s.buf, "---\ntitle: T\n---");
+	json_t *c1 = json_array_get(cells, 1);
+	joined(&s, json_object_get(c1, "source"));
+	CHECK_STR(s.buf, "x = 'caf\xef\xbf\xbd'  # Latin-1 byte\n1");
+	CHECK(json_integer_value(json_object_get(json_array_get(json_object_get(c1, "outputs"), 0),
+						 "execution_count")) == 1);
 	json_t *c2 = json_array_get(cells, 2);
 	CHECK_STR(json_string_value(json_object_get(json_object_get(c2, "metadata"), "name")),
 		  "plotter");
