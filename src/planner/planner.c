@@ -50,6 +50,7 @@ struct walk {
 	struct store *store;
 	bool own_store;            /* opened here (else the caller's, from planner_config) */
 	char *doc_id;              /* the document as the store knows it (absolute path) */
+	char *doc_dir;             /* its folder (absolute; chunks run there), no trailing slash */
 	json_t *live;              /* name -> unit index whose version the worker holds */
 	int live_rng;              /* unit whose random state the worker holds, -1 fresh */
 	json_t **meta;             /* per unit: its cache entry (hit or new), or NULL */
@@ -225,19 +226,47 @@ static char *unit_options_text(const struct walk *w, const struct unit *u)
 	return strbuf_detach(&sb, NULL);
 }
 
+/*
+ * Entries name the files a chunk read or wrote relative to the document's
+ * folder when they lie inside it. Keys do not depend on where a document is,
+ * so two copies of one document (or a moved folder) share entries, and an
+ * absolute path would restore or check the other copy's file.
+ */
+static const char *path_for_entry(const struct walk *w, const char *path)
+{
+	size_t n = strlen(w->doc_dir);
+	if (n && !strncmp(path, w->doc_dir, n) && path[n] == '/' && path[n + 1])
+		return path + n + 1;
+	return path;
+}
+
+/* The file an entry's path names for this document (absolute ones as they are). */
+static void path_from_entry(const struct walk *w, const char *path, struct strbuf *out)
+{
+	strbuf_reset(out);
+	if (path[0] != '/')
+		strbuf_addf(out, "%s/", w->doc_dir);
+	strbuf_addstr(out, path);
+}
+
 /* Is entry `meta` still valid for unit ui? 1 yes; 0 no, with the reason in why. */
 static int entry_valid(struct walk *w, size_t ui, const json_t *meta, struct strbuf *why)
 {
 	const char *path;
 	json_t *fp;
+	struct strbuf file;
+	strbuf_init(&file);
 	json_object_foreach((json_t *)json_object_get(meta, "files_read"), path, fp) {
 		struct fingerprint f;
+		path_from_entry(w, path, &file);
 		if (!json_is_string(fp) || fingerprint_from_text(&f, json_string_value(fp)) < 0 ||
-		    !fingerprint_matches(&f, path)) {
+		    !fingerprint_matches(&f, file.buf)) {
 			strbuf_addf(why, "%s changed", path);
+			strbuf_free(&file);
 			return 0;
 		}
 	}
+	strbuf_free(&file);
 	const char *rng_in = json_string_value(json_object_get(meta, "rng_in"));
 	if (rng_in) {
 		int rw = dataflow_writer(&w->df, DATAFLOW_RNG);
@@ -727,11 +756,15 @@ out:
 /* Write back files a cached chunk wrote, where they are missing or differ. */
 static void restore_written_files(struct walk *w, size_t ui, const json_t *meta)
 {
-	const char *path;
+	const char *rel;
 	json_t *h;
-	json_object_foreach((json_t *)json_object_get(meta, "files_written"), path, h) {
+	struct strbuf file;
+	strbuf_init(&file);
+	json_object_foreach((json_t *)json_object_get(meta, "files_written"), rel, h) {
 		const char *hash = json_string_value(h);
 		char cur[XXH128_HEX_SIZE];
+		path_from_entry(w, rel, &file);
+		const char *path = file.buf;
 		if (hash && hash_xxh128_file(path, cur, NULL, NULL) == 0 && !strcmp(cur, hash))
 			continue;
 		struct strbuf data;
@@ -745,6 +778,7 @@ static void restore_written_files(struct walk *w, size_t ui, const json_t *meta)
 		weft_error_free(&err);
 		strbuf_free(&data);
 	}
+	strbuf_free(&file);
 }
 
 /* Take unit ui's results from entry `meta`. Returns 1 used, 0 unusable (a miss). */
@@ -808,8 +842,8 @@ static int apply_hit(struct walk *w, size_t ui, json_t *meta, enum chunk_state s
 
 /* ---- misses: run and store ---- */
 
-/* Fingerprints of files read, as {path: text}. Unreadable files are dropped. */
-static json_t *fingerprint_files(const json_t *paths)
+/* Fingerprints of files read, as {entry path: text}. Unreadable files are dropped. */
+static json_t *fingerprint_files(const struct walk *w, const json_t *paths)
 {
 	json_t *obj = json_object();
 	size_t i;
@@ -821,7 +855,7 @@ static json_t *fingerprint_files(const json_t *paths)
 		struct strbuf t;
 		strbuf_init(&t);
 		fingerprint_to_text(&fp, &t);
-		json_object_set_new(obj, json_string_value(v), json_string(t.buf));
+		json_object_set_new(obj, path_for_entry(w, json_string_value(v)), json_string(t.buf));
 		strbuf_free(&t);
 	}
 	return obj;
@@ -869,7 +903,7 @@ static int store_entry(struct walk *w, size_t ui, const json_t *rec, const json_
 	json_array_foreach(json_object_get(rec, "files_written"), i, v) {
 		char h[STORE_HASH_SIZE];
 		if (blob_from_file(w, json_string_value(v), h, err) == 0) {
-			json_object_set_new(written, json_string_value(v), json_string(h));
+			json_object_set_new(written, path_for_entry(w, json_string_value(v)), json_string(h));
 			blobs_add(blobs, h);
 		} else {
 			weft_error_clear(err);
@@ -984,7 +1018,7 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 		rng_in = rw < 0 ? "initial" : w->df.units[rw].state_key;
 		json_array_append_new(writes, json_string(DATAFLOW_RNG));
 	}
-	json_t *files_read = fingerprint_files(record ? json_object_get(record, "files_read") : NULL);
+	json_t *files_read = fingerprint_files(w, record ? json_object_get(record, "files_read") : NULL);
 	if (u->key_known)
 		dataflow_set_state(&w->df, ui, files_read, rng_in);
 	char *rng_in_copy = rng_in ? xstrdup(rng_in) : NULL;
@@ -1119,6 +1153,10 @@ static void walk_init(struct walk *w, const struct document *doc, const struct p
 			w->caching = true;
 	char real[PATH_MAX];
 	w->doc_id = xstrdup(realpath(doc->path, real) ? real : doc->path);
+	w->doc_dir = xstrdup(w->doc_id);
+	char *slash = strrchr(w->doc_dir, '/');
+	if (slash)
+		*slash = '\0';
 }
 
 static void walk_free(struct walk *w)
@@ -1135,6 +1173,7 @@ static void walk_free(struct walk *w)
 	dataflow_free(&w->df);
 	free(w->identity);
 	free(w->doc_id);
+	free(w->doc_dir);
 }
 
 /* Set the outcomes of chunks that are not units of their own or not evaluated. */
