@@ -179,11 +179,20 @@ def test_term_statements():
     finally:
         sys.stdout = saved
     assert "".join(printed) == "1\n"
-    assert [s["line"] for s in statements] == [4, 5, 7]
-    assert statements[1]["source"] == "a\n"
+    # the comment line is an entry of its own, as typed into a console
+    assert [s["line"] for s in statements] == [4, 5, 6, 7]
+    assert [s["source"] for s in statements] == ["a = 1\n", "a\n", "# note\n", "print(a)\n"]
     outs = outputs()
     assert outs[0]["data"]["text/plain"] == "1"
     assert outs[0]["metadata"]["weft_statement"] == 1
+
+
+def test_term_items():
+    code = "# head\nx = 1\n\nif x:\n    # inside\n    y = 2\n# tail\n"
+    src = rt.shifted_source(code, 10)
+    items = rt.term_items(src, rt.parse(src))
+    assert [(a, b, n is None) for a, b, n in items] == \
+        [(10, 10, True), (11, 11, False), (13, 15, False), (16, 16, True)]
 
 
 def test_dispatch():

@@ -488,6 +488,27 @@ def statement_spans(source, tree):
     return spans
 
 
+def term_items(source, tree):
+    """The console transcript's entries: [(first, last, node or None)].
+
+    Top-level statements, plus each comment line outside them as an entry of
+    its own (node None: nothing runs), as typing it into a console would show.
+    """
+    lines = source.splitlines()
+    items = []
+    covered = 0  # last line that belongs to an entry already
+    for node, (first, last) in zip(tree.body, statement_spans(source, tree)):
+        for ln in range(covered + 1, first):
+            if lines[ln - 1].lstrip().startswith("#"):
+                items.append((ln, ln, None))
+        items.append((first, last, node))
+        covered = last
+    for ln in range(covered + 1, len(lines) + 1):
+        if lines[ln - 1].lstrip().startswith("#"):
+            items.append((ln, ln, None))
+    return items
+
+
 def _doc_frames(tb):
     """The traceback from the first frame of document code (runtime frames hidden)."""
     while tb is not None and tb.tb_frame.f_code.co_filename != DOC_PATH:
@@ -594,13 +615,15 @@ def run_term(code, first_line, ns, result):
         result.record(exc)
         return []
     lines = source.splitlines(True)
-    statements = []
-    for first, last in statement_spans(source, tree):
-        statements.append({"source": "".join(lines[first - 1:last]), "line": first})
+    items = term_items(source, tree)
+    statements = [{"source": "".join(lines[first - 1:last]), "line": first}
+                  for first, last, _node in items]
     old_hook = sys.displayhook
     sys.displayhook = _displayhook
     try:
-        for index, node in enumerate(tree.body):
+        for index, (_first, _last, node) in enumerate(items):
+            if node is None:
+                continue  # a comment: shown in the transcript, nothing to run
             set_statement(index)
             try:
                 run_compiled(ast.Interactive([node]), "single", ns)
