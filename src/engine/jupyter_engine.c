@@ -342,7 +342,8 @@ static bool kernel_exited(struct jupyter_engine *e)
 		return true;
 	siginfo_t si;
 	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, (id_t)e->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == e->pid) {
+	int rc = waitid(P_PID, (id_t)e->pid, &si, WEXITED | WNOHANG | WNOWAIT);
+	if (rc == 0 && si.si_pid == e->pid) {
 		e->exited = true;
 		strbuf_reset(&e->died);
 		if (si.si_code == CLD_EXITED)
@@ -350,8 +351,8 @@ static bool kernel_exited(struct jupyter_engine *e)
 		else
 			strbuf_addf(&e->died, "was killed by signal %d (%s)", si.si_status,
 				    strsignal(si.si_status));
-	} else if (errno == ECHILD) {
-		e->exited = true; /* someone else reaped it (SIGCHLD ignored) */
+	} else if (rc < 0 && errno == ECHILD) {
+		e->exited = true; /* reaped already (SIGCHLD ignored) */
 		strbuf_reset(&e->died);
 		strbuf_addstr(&e->died, "exited");
 	}
@@ -828,6 +829,12 @@ void jupyter_engine_stop(struct jupyter_engine *e)
 bool jupyter_engine_alive(const struct jupyter_engine *e)
 {
 	return e && e->alive;
+}
+
+void jupyter_engine_set_timeout(struct jupyter_engine *e, double seconds)
+{
+	if (e)
+		e->timeout = seconds;
 }
 
 const char *jupyter_engine_identity(struct jupyter_engine *e)

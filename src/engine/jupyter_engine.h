@@ -58,6 +58,8 @@ int jupyter_engine_eval_inline(struct jupyter_engine *e, const char *code, bool 
 /* Always -1: the cache's ops exist only in the embedded engine. */
 int jupyter_engine_request(struct jupyter_engine *e, json_t *request, json_t **reply,
 			   struct weft_error *err);
+/* Change the per-chunk timeout (seconds, 0 = none) for later requests. */
+void jupyter_engine_set_timeout(struct jupyter_engine *e, double seconds);
 /* "jupyter kernel NAME: IMPLEMENTATION VERSION; LANGUAGE VERSION", from kernel_info. */
 const char *jupyter_engine_identity(struct jupyter_engine *e);
 

@@ -265,12 +265,30 @@ TEST(kernelspec_parse)
 	weft_error_free(&err);
 }
 
+TEST(kernel_that_cannot_start)
+{
+	struct engine_config cfg = {.doc_path = docpath, .workdir = tmpdir, .kernel = "weft-noexec"};
+	struct jupyter_engine *e = NULL;
+	struct weft_error err;
+	weft_error_init(&err);
+	double t0 = now();
+	CHECK(jupyter_engine_start(&e, &cfg, &err) < 0);
+	CHECK(e == NULL);
+	CHECK(now() - t0 < 10);
+	CHECK(strstr(err.msg.buf, "'weft-noexec' failed to start") != NULL);
+	CHECK(strstr(err.msg.buf, "exited with status 127") != NULL);
+	/* the kernel's own words (here the exec failure) are quoted */
+	CHECK(strstr(err.msg.buf, "cannot run /nonexistent/weft-python") != NULL);
+	weft_error_free(&err);
+}
+
 /* ---- with the python3 kernel (signal interrupts) ---- */
 
 static void test_python3_kernel(void)
 {
 	double t0 = now();
-	struct jupyter_engine *e = start("python3", 5.0);
+	/* no timeout until the timeout test: a loaded machine makes imports slow */
+	struct jupyter_engine *e = start("python3", 0);
 	printf("# python3 kernel started in %.2f s\n", now() - t0);
 	{
 		unit_current_failed = 0;
@@ -429,11 +447,12 @@ static void test_python3_kernel(void)
 
 	/* timeout: SIGINT interrupts the chunk, the kernel survives with its state */
 	unit_current_failed = 0;
+	jupyter_engine_set_timeout(e, 5.0);
 	t0 = now();
 	CHECK(run(e, "import time\nprint('start')\ntime.sleep(60)", &o) < 0);
 	double took = now() - t0;
 	CHECK(o.status == RUN_TIMEOUT);
-	CHECK(took >= 4.9 && took < 9.0);
+	CHECK(took >= 4.9 && took < 5.0 + 3.5); /* interrupted within the grace period */
 	CHECK(o.error_message && strstr(o.error_message, "interrupted"));
 	strbuf_reset(&sb);
 	stream_text(&o, "stdout", &sb);
@@ -472,7 +491,7 @@ static void test_python3_kernel(void)
 
 static void test_message_kernel(void)
 {
-	struct jupyter_engine *e = start("weft-msgint", 3.0);
+	struct jupyter_engine *e = start("weft-msgint", 0);
 	unit_current_failed = 0;
 	CHECK(e != NULL);
 	report("msgint_start");
@@ -491,6 +510,7 @@ static void test_message_kernel(void)
 
 	/* interrupt_request on control ends the chunk */
 	unit_current_failed = 0;
+	jupyter_engine_set_timeout(e, 3.0);
 	CHECK(run(e, "import time\nwhile True: time.sleep(0.05)", &o) < 0);
 	CHECK(o.status == RUN_TIMEOUT);
 	CHECK(o.error_message && strstr(o.error_message, "interrupted"));
@@ -556,6 +576,15 @@ static void make_kernelspecs(void)
 		fputs("{\"argv\": \"python\"}\n", f);
 		fclose(f);
 	}
+	snprintf(mk, sizeof(mk), "mkdir -p '%s/jp/kernels/weft-noexec'", tmpdir);
+	if (system(mk) != 0)
+		return;
+	snprintf(file, sizeof(file), "%s/jp/kernels/weft-noexec/kernel.json", tmpdir);
+	f = fopen(file, "w");
+	if (f) {
+		fputs("{\"argv\": [\"/nonexistent/weft-python\", \"-f\", \"{connection_file}\"]}\n", f);
+		fclose(f);
+	}
 	snprintf(path, sizeof(path), "%s/jp", tmpdir);
 	setenv("JUPYTER_PATH", path, 1);
 }
@@ -579,6 +608,7 @@ int main(void)
 	RUN(strip_ansi);
 	RUN(missing_kernel);
 	RUN(kernelspec_parse);
+	RUN(kernel_that_cannot_start);
 	if (have_kernel) {
 		test_python3_kernel();
 		test_message_kernel();
