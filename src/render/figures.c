@@ -471,3 +471,15 @@ bool figures_stop_note(const struct document *doc, const struct weave_results *r
 	strbuf_addstr(out, "; later chunks were not run");
 	return true;
 }
+
+bool figures_stale_note(const struct weave_results *res, const struct chunk *ch,
+			struct strbuf *out)
+{
+	const struct chunk_outcome *oc = figures_outcome(res, ch);
+	if (!oc || oc->state != CHUNK_STALE)
+		return false;
+	strbuf_addf(out, "weft: frozen, results of chunk %d are from an earlier version", ch->number);
+	if (oc->why && *oc->why)
+		strbuf_addf(out, ": %s", oc->why);
+	return true;
+}

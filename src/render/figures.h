@@ -109,6 +109,14 @@ bool figures_stop_note(const struct document *doc, const struct weave_results *r
 		       const struct chunk *ch, struct strbuf *out);
 
 /*
+ * When chunk `ch` is CHUNK_STALE (--frozen showed results from an earlier
+ * version of it), append "weft: frozen, results of chunk N are from an
+ * earlier version: <why>" and return true; otherwise return false.
+ */
+bool figures_stale_note(const struct weave_results *res, const struct chunk *ch,
+			struct strbuf *out);
+
+/*
  * True when a chunk's outputs are to be shown at all: it has an outcome that
  * carries outputs (not skipped, pending or not evaluated).
  */

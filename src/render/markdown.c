@@ -433,11 +433,14 @@ static int term_chunk(struct text_render *r, const struct chunk_outcome *oc, boo
 	return 0;
 }
 
-/* The execution-stopped note, when execution stopped at this chunk. */
+/* The frozen-results comment and the execution-stopped note, when they apply to this chunk. */
 static void stop_note(struct text_render *r)
 {
 	struct strbuf note;
 	strbuf_init(&note);
+	if (r->fl->comment && figures_stale_note(r->res, r->ch, &note))
+		r->fl->comment(r->out, note.buf);
+	strbuf_reset(&note);
 	if (figures_stop_note(r->doc, r->res, r->ch, &note))
 		r->fl->note(r->out, note.buf);
 	strbuf_free(&note);
@@ -565,6 +568,20 @@ static void md_note(struct strbuf *out, const char *text)
 	strbuf_addf(out, "> **%s**\n\n", text);
 }
 
+/* An HTML comment: Markdown processors keep it out of the page ("--" cannot end it early). */
+static void md_comment(struct strbuf *out, const char *text)
+{
+	if (!strbuf_ends_with(out, "\n"))
+		strbuf_addch(out, '\n');
+	strbuf_addstr(out, "<!-- ");
+	for (const char *p = text; *p; p++) {
+		strbuf_addch(out, *p);
+		if (p[0] == '-' && p[1] == '-')
+			strbuf_addch(out, ' ');
+	}
+	strbuf_addstr(out, " -->\n\n");
+}
+
 /* YAML front matter back between --- fences. */
 static void md_front_matter(struct strbuf *out, const char *yaml)
 {
@@ -580,14 +597,14 @@ static const char *const plain_md_rich[] = {"text/markdown", NULL};
 
 static const struct text_flavour md_flavours[] = {
 	{"pandoc", "```%s", "```\n\n", "```", "```\n\n", "", pandoc_rich, figures_for_markdown,
-	 NULL, "\n", pandoc_figure, md_note, md_front_matter},
+	 NULL, "\n", pandoc_figure, md_note, md_front_matter, md_comment},
 	{"markdown", "```%s", "```\n\n", "```", "```\n\n", "", pandoc_rich, figures_for_markdown,
-	 NULL, "\n", pandoc_figure, md_note, md_front_matter},
+	 NULL, "\n", pandoc_figure, md_note, md_front_matter, md_comment},
 	{"leanpub", "{line-numbers=off}\n~~~~~~~~", "~~~~~~~~\n\n", "{line-numbers=off}\n~~~~~~~~",
 	 "~~~~~~~~\n\n", "", plain_md_rich, figures_for_markdown, NULL, "\n", leanpub_figure,
-	 md_note, md_front_matter},
+	 md_note, md_front_matter, md_comment},
 	{"softcover", "\n```%s", "```\n\n", "```\n", "```\n\n", "", plain_md_rich,
-	 figures_for_markdown, NULL, "\n", softcover_figure, md_note, md_front_matter},
+	 figures_for_markdown, NULL, "\n", softcover_figure, md_note, md_front_matter, md_comment},
 };
 
 /* The flavour called `format`, or NULL. */

@@ -35,7 +35,9 @@
  *   - softcover: no "\label{fig:None}" for unnamed chunks;
  *   - include=False hides outputs as well as figures (the meaning options.h
  *     gives it; Pweave's include governed figures only);
- *   - a ``` fence is lengthened when the code or output holds one.
+ *   - a ``` fence is lengthened when the code or output holds one;
+ *   - a chunk whose results --frozen took from an earlier version of it is
+ *     followed by a comment saying so (as the LaTeX renderer does).
  */
 #ifndef WEFT_MARKDOWN_H
 #define WEFT_MARKDOWN_H
@@ -64,6 +66,8 @@ struct text_flavour {
 	/* the execution-stopped note and the YAML front matter, in this format */
 	void (*note)(struct strbuf *out, const char *text);
 	void (*front_matter)(struct strbuf *out, const char *yaml);
+	/* a comment the reader of the source sees but the rendered page does not */
+	void (*comment)(struct strbuf *out, const char *text);
 };
 
 /*

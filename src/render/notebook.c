@@ -168,6 +168,11 @@ static json_t *code_cell(const struct chunk *ch, const struct weave_results *res
 		json_object_set_new(md, "name", nb_string(ch->opts.name, strlen(ch->opts.name)));
 	if (!ch->opts.echo)
 		json_object_set_new(md, "jupyter", json_pack("{s:b}", "source_hidden", 1));
+	struct strbuf stale;
+	strbuf_init(&stale);
+	if (figures_stale_note(res, ch, &stale))
+		json_object_set_new(md, "weft", json_pack("{s:s%}", "frozen", stale.buf, stale.len));
+	strbuf_free(&stale);
 	json_object_set_new(c, "metadata", md);
 	json_object_set_new(c, "source", nb_lines(code, len));
 

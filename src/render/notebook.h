@@ -13,7 +13,8 @@
  *                         figures, include=False none, fig=False no figures;
  *                         echo=False marks the source hidden
  *                         (metadata.jupyter.source_hidden); a named chunk
- *                         carries metadata.name
+ *                         carries metadata.name; results --frozen took from
+ *                         an earlier version are flagged in metadata.weft.frozen
  *   execution stopped     a markdown cell with the note after that chunk
  *
  * Metadata names the python3 kernel (kernelspec, language_info). The JSON is

@@ -44,6 +44,16 @@ static void rst_note(struct strbuf *out, const char *text)
 	strbuf_addch(out, '\n');
 }
 
+/* A reST comment (".." followed by the text, indented). */
+static void rst_comment(struct strbuf *out, const char *text)
+{
+	if (!strbuf_ends_with(out, "\n"))
+		strbuf_addch(out, '\n');
+	strbuf_addstr(out, "..\n");
+	add_directive_body(out, text);
+	strbuf_addch(out, '\n');
+}
+
 /* YAML front matter kept, but as a comment: reST has no front matter. */
 static void rst_front_matter(struct strbuf *out, const char *yaml)
 {
@@ -56,9 +66,9 @@ static const char *const rst_rich[] = {"text/restructuredtext", "text/x-rst", NU
 
 static const struct text_flavour rst_flavours[] = {
 	{"rst", ".. code:: %s\n", "\n\n", ".. code::\n", "\n\n", "    ", rst_rich,
-	 figures_for_rst, "15 cm", "", rst_figure, rst_note, rst_front_matter},
+	 figures_for_rst, "15 cm", "", rst_figure, rst_note, rst_front_matter, rst_comment},
 	{"sphinx", ".. code-block:: %s\n", "\n\n", "::\n", "\n\n", "    ", rst_rich,
-	 figures_for_rst, "15 cm", "", rst_figure, rst_note, rst_front_matter},
+	 figures_for_rst, "15 cm", "", rst_figure, rst_note, rst_front_matter, rst_comment},
 };
 
 /* The flavour called `format`, or NULL. */

@@ -526,6 +526,27 @@ TEST(stopped_and_skipped)
 	pweave_executed_free(&m.px);
 }
 
+TEST(frozen_comment)
+{
+	/* results --frozen took from an earlier version are flagged in a comment */
+	struct mini m;
+	mini_init(&m, "z.pmd", 1, 0);
+	struct chunk_outcome *oc = mini_chunk(&m, "print(2)\n", NULL);
+	add_stream(oc, "1\n", -1);
+	oc->state = CHUNK_STALE;
+	oc->why = xstrdup("code changed -- x");
+	char *md = mini_render(&m, "pandoc");
+	CHECK_STR(md, "```python\nprint(2)\n```\n\n```\n1\n```\n\n"
+		      "<!-- weft: frozen, results of chunk 1 are from an earlier version: code "
+		      "changed - - x -->\n\n");
+	free(md);
+	char *rst = mini_render(&m, "rst");
+	CHECK(strstr(rst, "\n..\n   weft: frozen, results of chunk 1 are from an earlier version") !=
+	      NULL);
+	free(rst);
+	pweave_executed_free(&m.px);
+}
+
 TEST(front_matter_and_inline)
 {
 	struct mini m;
@@ -768,6 +789,7 @@ int main(void)
 	RUN(rich_displays);
 	RUN(error_traceback);
 	RUN(stopped_and_skipped);
+	RUN(frozen_comment);
 	RUN(front_matter_and_inline);
 	RUN(pandoc_figure_attributes);
 	RUN(fence_widening);

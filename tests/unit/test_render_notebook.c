@@ -276,7 +276,8 @@ TEST(notebook_options)
 	json_decref(empty);
 	px.doc.blocks[1].chunk.opts.fig = false;
 	px.doc.blocks[1].chunk.opts.name = xstrdup("plotter");
-	px.res.chunks[0].state = CHUNK_RAN;
+	px.res.chunks[0].state = CHUNK_STALE; /* --frozen: results of an earlier version */
+	px.res.chunks[0].why = xstrdup("code changed");
 	px.res.chunks[1].state = CHUNK_RAN;
 	px.res.chunks[1].status = RUN_TIMEOUT;
 	px.res.chunks[1].error_message = xstrdup("no result after 5 s");
@@ -310,6 +311,9 @@ TEST(notebook_options)
 	CHECK_STR(s.buf, "x = 'caf\xef\xbf\xbd'  # Latin-1 byte\n1");
 	CHECK(json_integer_value(json_object_get(json_array_get(json_object_get(c1, "outputs"), 0),
 						 "execution_count")) == 1);
+	CHECK_STR(json_string_value(json_object_get(
+			  json_object_get(json_object_get(c1, "metadata"), "weft"), "frozen")),
+		  "weft: frozen, results of chunk 1 are from an earlier version: code changed");
 	json_t *c2 = json_array_get(cells, 2);
 	CHECK_STR(json_string_value(json_object_get(json_object_get(c2, "metadata"), "name")),
 		  "plotter");
