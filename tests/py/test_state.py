@@ -454,6 +454,8 @@ def restore_round_trip_other_process():
         res["np"] = np.__name__
         res["osp"] = osp.__name__
         res["untouched"] = untouched
+        import builtins
+        res["builtins_kept"] = __builtins__ is builtins
         print(json.dumps(res))
         """)
     res = json.loads(out)
@@ -474,6 +476,7 @@ def restore_round_trip_other_process():
     eq(res["np"], "numpy")
     eq(res["osp"], "posixpath")
     eq(res["untouched"], "u")
+    eq(res["builtins_kept"], True)
     # the blob on disk was not changed by the write through the mapping
     raw = np.fromfile(os.path.join(blobs, "big.0.buf"), dtype=np.float64, count=1)
     eq(float(raw[0]), 0.0)

@@ -685,7 +685,17 @@ def restore_item(item, ns=None):
     with open(item["pickle"], "rb") as f:
         data = f.read()
     import _pickle  # the C unpickler: pickle.py would import re, struct, enum
-    obj = ns[name] = _pickle.loads(data, buffers=bufs)
+    # cloudpickle's function setstate rebinds __builtins__ in the function's
+    # globals (here: this namespace) to a dict: put the module back.
+    had = ns.get("__builtins__", _shared)
+    try:
+        obj = _pickle.loads(data, buffers=bufs)
+    finally:
+        if had is _shared:
+            ns.pop("__builtins__", None)
+        elif ns.get("__builtins__", _shared) is not had:
+            ns["__builtins__"] = had
+    ns[name] = obj
     if key is not None:
         _shared[key] = (obj, {name}, tuple(item["group"]))
 
