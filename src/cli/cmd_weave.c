@@ -34,6 +34,8 @@ static const char weave_usage[] =
 	"      --no-embed            html: link figures instead of embedding them\n"
 	"      --timeout SECONDS     stop a chunk that runs longer (default: no limit)\n"
 	"      --python PATH         run chunks with this (virtualenv) python's packages\n"
+	"      --kernel NAME         run chunks in the Jupyter kernel NAME (e.g. python3, ir);\n"
+	"                            the chunk cache is off with a kernel\n"
 	"      --cache               cache every chunk (cache=True by default)\n"
 	"      --cache-dir DIR       cache folder (default: $WEFT_CACHE_DIR, else .weft-cache/ beside FILE)\n"
 	"      --rebuild NAME        re-run chunk NAME even if cached (repeatable)\n"
@@ -128,6 +130,7 @@ enum {
 	OPT_NO_EMBED = 256,
 	OPT_TIMEOUT,
 	OPT_PYTHON,
+	OPT_KERNEL,
 	OPT_CACHE,
 	OPT_CACHE_DIR,
 	OPT_REBUILD,
@@ -147,6 +150,7 @@ int cmd_weave(int argc, char **argv)
 		{"no-embed", no_argument, NULL, OPT_NO_EMBED},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		{"python", required_argument, NULL, OPT_PYTHON},
+		{"kernel", required_argument, NULL, OPT_KERNEL},
 		{"cache", no_argument, NULL, OPT_CACHE},
 		{"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
 		{"rebuild", required_argument, NULL, OPT_REBUILD},
@@ -186,6 +190,7 @@ int cmd_weave(int argc, char **argv)
 			break;
 		}
 		case OPT_PYTHON: pc.python = optarg; break;
+		case OPT_KERNEL: pc.kernel = optarg; break;
 		case OPT_CACHE: pc.cache_all = true; break;
 		case OPT_CACHE_DIR: pc.cache_dir = optarg; break;
 		case OPT_REBUILD: rebuild[pc.nrebuild++] = optarg; break;
@@ -208,6 +213,12 @@ int cmd_weave(int argc, char **argv)
 		return 2;
 	}
 	const char *path = argv[optind];
+	if (pc.kernel && (pc.frozen || pc.python)) {
+		fprintf(stderr, "weft: --kernel cannot be combined with %s\n",
+			pc.frozen ? "--frozen (the cache is off with a kernel)" : "--python");
+		free(rebuild);
+		return 2;
+	}
 	if (!format)
 		format = render_default_format(path);
 	if (!render_format_known(format)) {
@@ -247,7 +258,11 @@ int cmd_weave(int argc, char **argv)
 		goto out;
 	}
 	weave_results_init(&res, doc.nchunks, doc.ninline);
-	if (planner_uses_cache(&doc, &pc)) {
+	if (pc.kernel && planner_uses_cache(&doc, &pc))
+		/* The cache's keys and saved names come from the embedded engine's Python-side ops. */
+		weft_warn(path, 0, "--kernel %s: the chunk cache needs weft's embedded Python engine; "
+			  "caching is off for this render (every chunk runs)", pc.kernel);
+	else if (planner_uses_cache(&doc, &pc)) {
 		if (planner_open_store(&doc, &pc, &store, &err) < 0) {
 			fprintf(stderr, "weft: %s\n", weft_error_text(&err));
 			goto out;

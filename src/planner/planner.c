@@ -99,6 +99,7 @@ static int walk_engine(struct walk *w, struct weft_error *err)
 		.doc_path = w->doc->path,
 		.workdir = slash ? dir : NULL,
 		.timeout = w->cfg->timeout,
+		.kernel = w->cfg->kernel,
 	};
 	int rc = engine_start(&w->engine, &ec, err);
 	free(dir);
@@ -1368,6 +1369,8 @@ int planner_weave(const struct document *doc, const struct planner_config *cfg,
 	mark_passive_chunks(&w);
 	if (cfg->frozen)
 		w.caching = true;
+	if (cfg->kernel)
+		w.caching = false; /* the cache needs the embedded engine's ops (cmd_weave warns) */
 	if (w.caching) {
 		bool own = !cfg->store;
 		w.store = cfg->store;

@@ -31,6 +31,7 @@ typedef void (*planner_progress_fn)(void *ctx, enum planner_event ev, const stru
 
 struct planner_config {
 	const char *python;        /* --python, or NULL */
+	const char *kernel;        /* --kernel: Jupyter kernelspec name, or NULL; turns caching off */
 	double timeout;            /* --timeout seconds per chunk, 0 = none */
 	const char *fig_format;    /* png, svg, pdf */
 	bool cache_all;            /* --cache: cache=True for every chunk unless it says otherwise */
