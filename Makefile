@@ -60,21 +60,21 @@ deps:
 	@sh tools/install-deps.sh
 
 demo: deps
-	$(MAKE) all
+	$(MAKE) -j2 all
 	$(BUILD)/weft --cache -o $(BUILD)/demo/report.html examples/analysis.pmd
 	@echo "demo report: $(BUILD)/demo/report.html"
 
 check: deps
-	$(MAKE) all
-	WEFT_BUILD=$(BUILD) sh tests/run.sh
+	$(MAKE) -j2 all
+	WEFT_BUILD=$(BUILD) bash tests/run.sh
 
 test: all
-	WEFT_BUILD=$(BUILD) sh tests/run.sh
+	WEFT_BUILD=$(BUILD) bash tests/run.sh
 
 sanitize: deps
-	$(MAKE) BUILD=build-san SANITIZE=1 all
-	WEFT_BUILD=build-san ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh tests/run.sh
+	$(MAKE) -j2 BUILD=build-san SANITIZE=1 all
+	WEFT_BUILD=build-san WEFT_CRASH_ROUNDS=4 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bash tests/run.sh
 
 bench: all
 	sh bench/run.sh

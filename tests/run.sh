@@ -1,53 +1,65 @@
-#!/bin/sh
+#!/bin/bash
 # Run every weft test and end with "N passed, N failed".
 #   C unit tests      $WEFT_BUILD/tests/test_*    (built by make)
 #   CLI tests         tests/cli/*.sh, tests/cli/test_*.py (drive the weft binary)
 #   Python tests      tests/py/test_*.py          (the embedded runtime's modules)
 # Each prints "ok - name" / "not ok - name" lines. A program that exits non-zero
-# without reporting a failure counts as one failed test. Pass names (substrings)
-# to run only matching tests: sh tests/run.sh cache reader
+# without reporting a failure counts as one failed test. Programs run
+# WEFT_TEST_JOBS at a time (default 2); their reports print in a fixed order.
+# Pass names (substrings) to run only matching tests: tests/run.sh cache reader
 : "${WEFT_BUILD:=build}"
+: "${WEFT_TEST_JOBS:=2}"
 export WEFT_BUILD
 cd "$(dirname "$0")/.." || exit 2
-log=$(mktemp); trap 'rm -f "$log"' EXIT
-passed=0; failed=0
+logs=$(mktemp -d); trap 'rm -rf "$logs"' EXIT
+FILTER="$*"
 
 wanted() { # path: true when no filter was given or the path matches one
 	[ -z "$FILTER" ] && return 0
 	for w in $FILTER; do case "$1" in *"$w"*) return 0 ;; esac; done
 	return 1
 }
-FILTER="$*"
 
-run_one() { # label command...
-	label=$1; shift
-	start=$(date +%s)
-	"$@" >"$log" 2>&1
-	rc=$?
-	p=$(grep -c '^ok ' "$log"); f=$(grep -c '^not ok ' "$log")
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		f=1; echo "not ok - $label exited with status $rc" >>"$log"
-	fi
-	passed=$((passed + p)); failed=$((failed + f))
-	echo "== $label: $p passed, $f failed ($(( $(date +%s) - start ))s)"
-	if [ "$f" -gt 0 ]; then grep -v '^ok ' "$log" | tail -60; fi
-}
-
+labels=(); commands=()
+add() { labels+=("$1"); shift; commands+=("$*"); }
 for t in "$WEFT_BUILD"/tests/test_*; do
-	[ -x "$t" ] || continue
-	wanted "$t" && run_one "unit/$(basename "$t")" "$t"
+	[ -x "$t" ] && wanted "$t" && add "unit/$(basename "$t")" "$t"
 done
 for t in tests/cli/*.sh; do
-	[ -f "$t" ] || continue
-	wanted "$t" && run_one "cli/$(basename "$t")" sh "$t"
+	[ -f "$t" ] && wanted "$t" && add "cli/$(basename "$t")" sh "$t"
 done
-for t in tests/cli/test_*.py; do
-	[ -f "$t" ] || continue
-	wanted "$t" && run_one "cli/$(basename "$t")" /usr/bin/python3 "$t"
+for t in tests/cli/test_*.py tests/py/test_*.py; do
+	[ -f "$t" ] && wanted "$t" && add "${t#tests/}" /usr/bin/python3 "$t"
 done
-for t in tests/py/test_*.py; do
-	[ -f "$t" ] || continue
-	wanted "$t" && run_one "py/$(basename "$t")" /usr/bin/python3 "$t"
+
+run_one() { # index: run command i, leaving its output, status and seconds in $logs
+	local i=$1 start=$SECONDS
+	${commands[$i]} >"$logs/$i.out" 2>&1
+	echo $? >"$logs/$i.rc"
+	echo $((SECONDS - start)) >"$logs/$i.sec"
+}
+
+running=0
+for i in "${!commands[@]}"; do
+	run_one "$i" &
+	running=$((running + 1))
+	if [ "$running" -ge "$WEFT_TEST_JOBS" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+done
+wait
+
+passed=0; failed=0
+for i in "${!commands[@]}"; do
+	out="$logs/$i.out"; rc=$(cat "$logs/$i.rc")
+	p=$(grep -c '^ok ' "$out"); f=$(grep -c '^not ok ' "$out")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1; echo "not ok - ${labels[$i]} exited with status $rc" >>"$out"
+	fi
+	passed=$((passed + p)); failed=$((failed + f))
+	echo "== ${labels[$i]}: $p passed, $f failed ($(cat "$logs/$i.sec")s)"
+	if [ "$f" -gt 0 ]; then grep -v '^ok ' "$out" | tail -60; fi
 done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
