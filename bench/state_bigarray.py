@@ -65,6 +65,21 @@ def pickle_load(path):
         return pickle.load(f)
 
 
+def private_dirty_pages(arr):
+    """Pages of arr's memory that were written since it was mapped: in a
+    private file mapping a written page turns anonymous, which
+    /proc/self/pagemap shows (bit 63 present, bit 61 file-backed clear)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    addr = arr.__array_interface__["data"][0]
+    first, last = addr // page, (addr + arr.nbytes - 1) // page
+    with open("/proc/self/pagemap", "rb") as f:
+        f.seek(first * 8)
+        ents = np.frombuffer(f.read((last - first + 1) * 8), dtype=np.uint64)
+    present = (ents >> np.uint64(63)) & np.uint64(1)
+    filepage = (ents >> np.uint64(61)) & np.uint64(1)
+    return int(np.count_nonzero(present & (filepage ^ np.uint64(1))))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mib", type=int, default=1024, help="array size in MiB (default 1024)")
@@ -77,7 +92,8 @@ def main():
     big = np.random.default_rng(0).random(n)
     __main__.__dict__["weft_bench_big"] = big
     top = tempfile.mkdtemp(prefix="weft-bench-", dir=args.dir)
-    res = {k: [] for k in ("write", "save", "dump", "load", "restore", "restore_sum", "load_sum")}
+    res = {k: [] for k in ("write", "save", "dump", "load", "restore", "restore_sum", "load_sum",
+                           "fingerprint", "pagemap")}
     try:
         for i in range(args.repeat):
             d = os.path.join(top, str(i))
@@ -109,6 +125,16 @@ def main():
             t, s = sum_time(restored)
             res["restore_sum"].append(res["restore"][-1] + t)
             assert restored.shape == big.shape and s == float(big.sum())
+            # What a chunk reading the restored array costs on top: weft fingerprints
+            # it before and after (in-place mutation check). For comparison, the
+            # kernel already knows which pages of the private file mapping were
+            # written: a check through /proc/self/pagemap.
+            t, _ = timed(lambda: ws.fingerprint(restored))
+            res["fingerprint"].append(t)
+            t, dirty = timed(lambda: private_dirty_pages(restored))
+            res["pagemap"].append(t)
+            restored[12345] = -1.0
+            assert dirty == 0 and private_dirty_pages(restored) == 1, dirty
             del restored
             __main__.__dict__["weft_bench_big"] = big
             shutil.rmtree(d)
@@ -130,6 +156,8 @@ def main():
     print(f"pickle.load / restore    = {restore_speedup:.0f}x faster (target >= 5x) "
           f"{'PASS' if restore_speedup >= 5 else 'MISS'}")
     print(f"load+sum / restore+sum   = {m['load_sum'] / m['restore_sum']:.2f}x")
+    print(f"  a reading chunk's mutation check: weft_state.fingerprint {m['fingerprint']:.3f} s (done before "
+          f"and after the chunk); written-page check via /proc/self/pagemap {m['pagemap'] * 1000:.1f} ms")
     ok = save_ratio <= 1.5 and restore_speedup >= 5
     # the one-line summary bench/run.sh collects
     print(f"RESULT {args.mib} MiB array, weft_state in-process: restore {m['restore'] * 1000:.1f} ms vs "
