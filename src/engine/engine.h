@@ -6,7 +6,12 @@
  *           that segfaults, calls os._exit or runs past the timeout kills only
  *           the worker: the caller gets RUN_CRASHED / RUN_TIMEOUT and may start
  *           a new engine.
- *   jupyter a Jupyter client (ZeroMQ) for any installed kernel (later).
+ *   jupyter a Jupyter client (ZeroMQ) for any installed kernel, chosen by
+ *           engine_config.kernel (jupyter_engine.h); the cache's ops
+ *           (engine_request) are not supported there.
+ *
+ * engine.c dispatches: engine_start picks the implementation, the other
+ * calls go through its vtable (python_engine.h, jupyter_engine.h).
  *
  * The engine is started lazily by the caller: a render where nothing has to
  * run never calls engine_start, so Python never starts.

@@ -12,6 +12,7 @@
 #include <Python.h>
 
 #include "engine/engine.h"
+#include "engine/python_engine.h"
 
 #include <link.h>
 #include <errno.h>
@@ -31,7 +32,7 @@
 #include "engine/worker.h"
 #include "util/strbuf.h"
 
-struct engine {
+struct python_engine {
 	pid_t pid;            /* worker (also its process group), 0 once reaped */
 	int sock;             /* protocol socket, -1 when closed */
 	int out_rd, err_rd;   /* our copies of the worker's stdout/stderr pipes */
@@ -245,7 +246,7 @@ static void describe_status(struct strbuf *out, int status)
 }
 
 /* True once the worker has exited (not reaped, so its process group stays ours). */
-static bool worker_exited(struct engine *e)
+static bool worker_exited(struct python_engine *e)
 {
 	siginfo_t si;
 	memset(&si, 0, sizeof(si));
@@ -256,7 +257,7 @@ static bool worker_exited(struct engine *e)
 }
 
 /* Kill the worker and everything in its process group, reap it, record how it ended. */
-static void reap_worker(struct engine *e)
+static void reap_worker(struct python_engine *e)
 {
 	if (!e->pid)
 		return;
@@ -329,7 +330,7 @@ static void strip_runtime_frames(struct output_list *outs)
  * After the worker died: what it wrote to stdout/stderr that the pump had not
  * forwarded yet (e.g. faulthandler's stack dump), appended as streams.
  */
-static void drain_leftovers(struct engine *e, struct output_list *outs)
+static void drain_leftovers(struct python_engine *e, struct output_list *outs)
 {
 	int fds[2] = {e->out_rd, e->err_rd};
 	const char *names[2] = {"stdout", "stderr"};
@@ -350,7 +351,7 @@ static void drain_leftovers(struct engine *e, struct output_list *outs)
 }
 
 /* The worker is gone (or must go): kill, reap, keep its last output, close everything. */
-static void engine_die(struct engine *e, struct output_list *outs)
+static void engine_die(struct python_engine *e, struct output_list *outs)
 {
 	reap_worker(e);
 	close_fd(&e->sock);
@@ -376,7 +377,7 @@ static void trace(const char *dir, const char *text, size_t len)
 }
 
 /* Send one JSON message. Returns 0, or -1 when the worker is unreachable. */
-static int send_json(struct engine *e, json_t *msg)
+static int send_json(struct python_engine *e, json_t *msg)
 {
 	char *text = json_dumps(msg, JSON_COMPACT);
 	if (!text)
@@ -407,7 +408,7 @@ enum recv_result { RECV_MSG, RECV_TIMEOUT, RECV_DEAD };
  * slices so a worker that died while a grandchild still holds the socket
  * open is noticed too.
  */
-static enum recv_result recv_json(struct engine *e, double deadline, json_t **msg)
+static enum recv_result recv_json(struct python_engine *e, double deadline, json_t **msg)
 {
 	*msg = NULL;
 	for (;;) {
@@ -454,7 +455,7 @@ static enum recv_result recv_json(struct engine *e, double deadline, json_t **ms
 }
 
 /* Events that any request may produce, outside output collection. */
-static bool handle_common_event(struct engine *e, json_t *msg)
+static bool handle_common_event(struct python_engine *e, json_t *msg)
 {
 	const char *ev = json_string_value(json_object_get(msg, "ev"));
 	if (ev && !strcmp(ev, "exit")) {
@@ -492,7 +493,7 @@ static void add_event_output(json_t *msg, struct output_list *outs)
 
 /* ---- engine.h ---- */
 
-int engine_start(struct engine **out, const struct engine_config *cfg, struct weft_error *err)
+int python_engine_start(struct python_engine **out, const struct engine_config *cfg, struct weft_error *err)
 {
 	*out = NULL;
 	struct strbuf python;
@@ -537,7 +538,7 @@ int engine_start(struct engine **out, const struct engine_config *cfg, struct we
 	fcntl(op[0], F_SETFL, fcntl(op[0], F_GETFL) | O_NONBLOCK);
 	fcntl(ep[0], F_SETFL, fcntl(ep[0], F_GETFL) | O_NONBLOCK);
 
-	struct engine *e = xcalloc(1, sizeof(*e));
+	struct python_engine *e = xcalloc(1, sizeof(*e));
 	e->pid = pid;
 	e->sock = sv[0];
 	e->out_rd = op[0];
@@ -589,7 +590,7 @@ int engine_start(struct engine **out, const struct engine_config *cfg, struct we
 			       why.buf);
 		strbuf_free(&why);
 		output_list_free(&early);
-		engine_stop(e);
+		python_engine_stop(e);
 		return -1;
 	}
 	for (size_t i = 0; i < early.n; i++)
@@ -601,7 +602,7 @@ int engine_start(struct engine **out, const struct engine_config *cfg, struct we
 }
 
 /* Ask the worker to leave (EOF on its socket), then make sure it is gone. */
-void engine_stop(struct engine *e)
+void python_engine_stop(struct python_engine *e)
 {
 	if (!e)
 		return;
@@ -624,13 +625,13 @@ void engine_stop(struct engine *e)
 }
 
 /* See engine.h. */
-bool engine_alive(const struct engine *e)
+bool python_engine_alive(const struct python_engine *e)
 {
 	return e && e->alive;
 }
 
 /* "CPython <version> <executable>", computed at start from the configuration. */
-const char *engine_identity(struct engine *e)
+const char *python_engine_identity(struct python_engine *e)
 {
 	return e ? e->identity : NULL;
 }
@@ -640,7 +641,7 @@ const char *engine_identity(struct engine *e)
  * when non-NULL) until the reply. Returns RECV_MSG with *reply set, or
  * RECV_TIMEOUT / RECV_DEAD after the worker was killed and reaped.
  */
-static enum recv_result transact(struct engine *e, json_t *req, double timeout,
+static enum recv_result transact(struct python_engine *e, json_t *req, double timeout,
 				 struct output_list *outs, struct strbuf *stdout_text,
 				 json_t **reply)
 {
@@ -692,7 +693,7 @@ static enum recv_result transact(struct engine *e, json_t *req, double timeout,
 }
 
 /* Document line of the innermost document frame in faulthandler's dump, or 0. */
-static int crash_line(const struct engine *e, const struct output_list *outs)
+static int crash_line(const struct python_engine *e, const struct output_list *outs)
 {
 	if (e->exit_line)
 		return e->exit_line;
@@ -714,7 +715,7 @@ static int crash_line(const struct engine *e, const struct output_list *outs)
 }
 
 /* Fill the outcome for a worker that died or timed out during a request. */
-static int report_death(struct engine *e, enum recv_result r, const char *what, int fallback_line,
+static int report_death(struct python_engine *e, enum recv_result r, const char *what, int fallback_line,
 			enum run_status *status, char **message, int *line,
 			const struct output_list *outs, struct weft_error *err)
 {
@@ -746,12 +747,12 @@ static char *dup_json_string(json_t *obj, const char *key)
 }
 
 /* Send a "run" request; events become outputs, the reply fills the outcome. */
-int engine_run_chunk(struct engine *e, const struct run_request *req, struct chunk_outcome *out,
+int python_engine_run_chunk(struct python_engine *e, const struct run_request *req, struct chunk_outcome *out,
 		     json_t **tracked, struct weft_error *err)
 {
 	if (tracked)
 		*tracked = NULL;
-	if (!engine_alive(e)) {
+	if (!python_engine_alive(e)) {
 		out->status = RUN_CRASHED;
 		free(out->error_message);
 		out->error_message = xstrdup("the Python worker is not running");
@@ -839,11 +840,11 @@ int engine_run_chunk(struct engine *e, const struct run_request *req, struct chu
 }
 
 /* Send an "inline" request; code's text is what it printed to stdout. */
-int engine_eval_inline(struct engine *e, const char *code, bool is_expr, int line,
+int python_engine_eval_inline(struct python_engine *e, const char *code, bool is_expr, int line,
 		       struct inline_outcome *out, struct weft_error *err)
 {
 	out->done = true;
-	if (!engine_alive(e)) {
+	if (!python_engine_alive(e)) {
 		out->status = RUN_CRASHED;
 		free(out->error_message);
 		out->error_message = xstrdup("the Python worker is not running");
@@ -888,10 +889,10 @@ int engine_eval_inline(struct engine *e, const char *code, bool is_expr, int lin
 }
 
 /* Any other op: no timeout, events are dropped. */
-int engine_request(struct engine *e, json_t *request, json_t **reply, struct weft_error *err)
+int python_engine_request(struct python_engine *e, json_t *request, json_t **reply, struct weft_error *err)
 {
 	*reply = NULL;
-	if (!engine_alive(e))
+	if (!python_engine_alive(e))
 		return weft_error_set(err, NULL, 0, 0, "the Python worker is not running");
 	const char *op = json_string_value(json_object_get(request, "op"));
 	enum recv_result r = transact(e, request, 0, NULL, NULL, reply);
