@@ -700,10 +700,11 @@ static int start_failed(struct jupyter_engine *e, const char *why, struct weft_e
 {
 	struct strbuf msg;
 	strbuf_init(&msg);
-	strbuf_addf(&msg, "Jupyter kernel '%s' failed to start: %s", e->spec.name ? e->spec.name : "?",
-		    why);
+	strbuf_addf(&msg, "Jupyter kernel '%s' failed to start: ", e->spec.name ? e->spec.name : "?");
+	if (why)
+		strbuf_addstr(&msg, why);
 	if (e->exited && e->died.len)
-		strbuf_addf(&msg, "; the kernel %s", e->died.buf);
+		strbuf_addf(&msg, "%sthe kernel %s", why ? "; " : "", e->died.buf);
 	struct strbuf tail;
 	strbuf_init(&tail);
 	log_tail(e, &tail);
@@ -733,7 +734,7 @@ static int handshake(struct jupyter_engine *e, struct weft_error *err)
 			enum chan ch;
 			enum recv_result r = recv_any(e, got_reply ? retry : until, &ch, &m);
 			if (r == RECV_DEAD)
-				return start_failed(e, "it exited", err);
+				return start_failed(e, NULL, err);
 			if (r == RECV_TIMEOUT) {
 				if (now_sec() >= deadline)
 					return start_failed(e, "no kernel_info_reply within 60 s", err);
