@@ -25,14 +25,48 @@
 #include "reader/front_matter.h"
 #include "reader/reader.h"
 
-/* Line of byte `off` in text. */
-static int line_at(const char *text, size_t off)
+/*
+ * Offsets of every newline in the file, built once, so a byte's line is a
+ * binary search instead of a rescan from the start (which made reading a
+ * notebook quadratic in its size).
+ */
+struct line_index {
+	size_t *nl;		/* offsets of '\n', ascending */
+	size_t n, alloc;
+};
+
+/* Index the newlines of text[0..len). */
+static void line_index_build(struct line_index *li, const char *text, size_t len)
 {
-	int line = 1;
-	for (size_t i = 0; i < off; i++)
-		if (text[i] == '\n')
-			line++;
-	return line;
+	li->nl = NULL;
+	li->n = li->alloc = 0;
+	for (const char *p = text, *end = text + len;
+	     (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) {
+		ARRAY_GROW(li->nl, li->n + 1, li->alloc);
+		li->nl[li->n++] = (size_t)(p - text);
+	}
+}
+
+/* Release the index. */
+static void line_index_free(struct line_index *li)
+{
+	free(li->nl);
+	li->nl = NULL;
+	li->n = li->alloc = 0;
+}
+
+/* Line (1-based) of byte `off`: one plus the number of newlines before it. */
+static int line_at(const struct line_index *li, size_t off)
+{
+	size_t lo = 0, hi = li->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (li->nl[mid] < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (int)lo + 1;
 }
 
 /*
@@ -40,7 +74,8 @@ static int line_at(const char *text, size_t off)
  * (cells are the only objects with a "cell_type" key), plus one when the
  * source is written as a list. 0 when not found.
  */
-static int cell_source_line(const char *text, size_t len, size_t *cursor, const char *key)
+static int cell_source_line(const char *text, size_t len, const struct line_index *li,
+			    size_t *cursor, const char *key)
 {
 	const char *p = text + *cursor;
 	const char *end = text + len;
@@ -58,12 +93,12 @@ static int cell_source_line(const char *text, size_t len, size_t *cursor, const 
 	if (!src)
 		src = memmem(p, (size_t)(ct - p), key, klen);
 	if (!src)
-		return line_at(text, (size_t)(ct - text));
+		return line_at(li, (size_t)(ct - text));
 	const char *q = src + klen;
 	while (q < limit && (*q == ' ' || *q == ':' || *q == '\t' || *q == '\r' || *q == '\n'))
 		q++;
 	size_t off = (size_t)(q - text);
-	int line = line_at(text, off);
+	int line = line_at(li, off);
 	if (q < limit && *q == '[') {
 		const char *r = q + 1;
 		while (r < limit && (*r == ' ' || *r == '\t' || *r == '\r'))
@@ -230,11 +265,15 @@ int notebook_reader_read(struct document *doc, const char *text, size_t len, int
 	int rc = -1, number = 1, cache = doc->doc_cache;
 	size_t cursor = 0, i;
 	json_t *cell;
+	struct line_index li;
 
 	(void)first_line;
-	if (!nb)
-		return weft_error_set(err, doc->path, jerr.line, jerr.column, "malformed notebook: %s",
-				      jerr.text);
+	line_index_build(&li, text, len);
+	if (!nb) {
+		weft_error_set(err, doc->path, jerr.line, jerr.column, "malformed notebook: %s",
+			       jerr.text);
+		goto out;
+	}
 	json_t *ver = json_object_get(nb, "nbformat");
 	long long version = json_is_integer(ver) ? (long long)json_integer_value(ver) : 0;
 	/* nbformat 3 (Pweave's own conversions) keeps cells in worksheets[0] */
@@ -264,7 +303,7 @@ int notebook_reader_read(struct document *doc, const char *text, size_t len, int
 		const char *key = version == 3 && type && !strcmp(type, "code") ? "input" : "source";
 		char qkey[16];
 		snprintf(qkey, sizeof(qkey), "\"%s\"", key);
-		int line = cell_source_line(text, len, &cursor, qkey);
+		int line = cell_source_line(text, len, &li, &cursor, qkey);
 		char *src = cell_source(cell, key);
 		if (!type || !src) {
 			free(src);
@@ -324,6 +363,7 @@ int notebook_reader_read(struct document *doc, const char *text, size_t len, int
 	}
 	rc = 0;
 out:
+	line_index_free(&li);
 	json_decref(nb);
 	return rc;
 }

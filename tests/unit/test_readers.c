@@ -822,6 +822,55 @@ TEST(notebook_v4)
 	weft_error_free(&err);
 }
 
+/*
+ * Many cells: every chunk's line is the line after its "source" key, found
+ * while the notebook is generated here (guards the line index that keeps
+ * reading linear in the notebook's size).
+ */
+TEST(notebook_many_cells_lines)
+{
+	struct strbuf nb;
+	struct document doc;
+	struct weft_error err;
+	int line = 1, expect[300];
+	const int ncells = 300;
+	strbuf_init(&nb);
+	weft_error_init(&err);
+	document_init(&doc);
+	strbuf_addstr(&nb, "{\n \"cells\": [\n");
+	line += 2;
+	for (int i = 0; i < ncells; i++) {
+		/* cells of varying length, prose between some of them */
+		if (i % 3 == 0) {
+			strbuf_addstr(&nb, "  {\"cell_type\": \"markdown\", \"metadata\": {},\n"
+					   "   \"source\": \"Text\"},\n");
+			line += 2;
+		}
+		strbuf_addstr(&nb, "  {\n   \"cell_type\": \"code\",\n   \"metadata\": {},\n"
+				   "   \"source\": [\n");
+		line += 4;
+		expect[i] = line;
+		for (int k = 0; k <= i % 5; k++, line++)
+			strbuf_addf(&nb, "    \"x%d = %d\\n\",\n", i, k);
+		strbuf_addf(&nb, "    \"y%d = 0\"\n   ]\n  }%s\n", i, i + 1 < ncells ? "," : "");
+		line += 3;
+	}
+	strbuf_addstr(&nb, " ],\n \"metadata\": {},\n \"nbformat\": 4,\n \"nbformat_minor\": 5\n}\n");
+	CHECK(document_read_buffer(&doc, "many.ipynb", NULL, nb.buf, nb.len, &err) == 0);
+	CHECK(doc.nchunks == (size_t)ncells);
+	int bad = 0;
+	for (int i = 0; i < ncells && (size_t)i < doc.nchunks; i++)
+		if (document_chunk_const(&doc, (size_t)i)->code_line != expect[i]) {
+			if (!bad++)
+				fprintf(stderr, "# chunk %d: line %d, expected %d\n", i,
+					document_chunk_const(&doc, (size_t)i)->code_line, expect[i]);
+		}
+	CHECK(bad == 0);
+	document_free(&doc);
+	weft_error_free(&err);
+	strbuf_free(&nb);
+}
+
 /* Pweave's own notebook conversion of simple.mdw (nbformat 3) holds the same code. */
 TEST(notebook_v3_from_pweave)
 {
@@ -866,6 +915,7 @@ int main(void)
 	RUN(format_argument_overrides_and_unknown_format);
 	RUN(crlf_lines);
 	RUN(notebook_v4);
+	RUN(notebook_many_cells_lines);
 	RUN(notebook_v3_from_pweave);
 	return unit_done();
 }
