@@ -9,6 +9,7 @@
 #include "engine/jupyter_engine.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1092,6 +1094,72 @@ int jupyter_engine_run_chunk(struct jupyter_engine *e, const struct run_request 
 	return 0;
 }
 
+/* Append code point cp as UTF-8. */
+static void add_utf8(struct strbuf *sb, unsigned long cp)
+{
+	if (cp < 0x80) {
+		strbuf_addch(sb, (int)cp);
+	} else if (cp < 0x800) {
+		strbuf_addch(sb, (int)(0xc0 | (cp >> 6)));
+		strbuf_addch(sb, (int)(0x80 | (cp & 0x3f)));
+	} else if (cp < 0x10000) {
+		strbuf_addch(sb, (int)(0xe0 | (cp >> 12)));
+		strbuf_addch(sb, (int)(0x80 | ((cp >> 6) & 0x3f)));
+		strbuf_addch(sb, (int)(0x80 | (cp & 0x3f)));
+	} else {
+		strbuf_addch(sb, (int)(0xf0 | (cp >> 18)));
+		strbuf_addch(sb, (int)(0x80 | ((cp >> 12) & 0x3f)));
+		strbuf_addch(sb, (int)(0x80 | ((cp >> 6) & 0x3f)));
+		strbuf_addch(sb, (int)(0x80 | (cp & 0x3f)));
+	}
+}
+
+/*
+ * Decode the repr() of a Python str ('...' or "...", with the escapes repr
+ * emits) into out. Returns 0, or -1 when `lit` is not such a literal.
+ */
+int jupyter_unrepr(const char *lit, struct strbuf *out)
+{
+	size_t n = strlen(lit);
+	if (n < 2 || (lit[0] != '\'' && lit[0] != '"') || lit[n - 1] != lit[0])
+		return -1;
+	strbuf_reset(out);
+	for (size_t i = 1; i < n - 1; i++) {
+		if (lit[i] != '\\') {
+			strbuf_addch(out, lit[i]);
+			continue;
+		}
+		if (++i >= n - 1)
+			goto bad;
+		char c = lit[i];
+		int digits = c == 'x' ? 2 : c == 'u' ? 4 : c == 'U' ? 8 : 0;
+		if (digits) {
+			if (i + (size_t)digits > n - 2)
+				goto bad;
+			char hex[9] = {0};
+			memcpy(hex, lit + i + 1, (size_t)digits);
+			for (int k = 0; k < digits; k++)
+				if (!isxdigit((unsigned char)hex[k]))
+					goto bad;
+			unsigned long cp = strtoul(hex, NULL, 16);
+			add_utf8(out, cp);
+			i += (size_t)digits;
+			continue;
+		}
+		switch (c) {
+		case 'n': strbuf_addch(out, '\n'); break;
+		case 't': strbuf_addch(out, '\t'); break;
+		case 'r': strbuf_addch(out, '\r'); break;
+		case '\\': case '\'': case '"': strbuf_addch(out, c); break;
+		default: goto bad;
+		}
+	}
+	return 0;
+bad:
+	strbuf_reset(out);
+	return -1;
+}
+
 int jupyter_engine_eval_inline(struct jupyter_engine *e, const char *code, bool is_expr, int line,
 			       struct inline_outcome *out, struct weft_error *err)
 {
@@ -1104,9 +1172,17 @@ int jupyter_engine_eval_inline(struct jupyter_engine *e, const char *code, bool 
 				      "the Jupyter kernel is not running");
 	}
 	json_t *content;
+	/* Python kernels: insert str(value) as the embedded engine does, not its repr */
+	bool python = !strcasecmp(e->spec.language, "python");
+	struct strbuf expr;
+	strbuf_init(&expr);
+	if (python)
+		strbuf_addf(&expr, "__import__('builtins').str(%s\n)", code ? code : "");
+	else
+		strbuf_addstr(&expr, code ? code : "");
 	if (is_expr)
 		content = json_pack("{s:s, s:b, s:b, s:{s:s}, s:b, s:b}", "code", "", "silent", 1,
-				    "store_history", 0, "user_expressions", "weft", code ? code : "",
+				    "store_history", 0, "user_expressions", "weft", expr.buf,
 				    "allow_stdin", 0, "stop_on_error", 0);
 	else
 		content = json_pack("{s:s, s:b, s:b, s:{}, s:b, s:b}", "code", code ? code : "",
@@ -1122,6 +1198,7 @@ int jupyter_engine_eval_inline(struct jupyter_engine *e, const char *code, bool 
 	if (x.end != RECV_MSG || x.interrupted) {
 		json_decref(x.reply);
 		strbuf_free(&printed);
+		strbuf_free(&expr);
 		return report_failure(e, &x, "inline code", line, &out->status, &out->error_message,
 				      err);
 	}
@@ -1145,12 +1222,14 @@ int jupyter_engine_eval_inline(struct jupyter_engine *e, const char *code, bool 
 		if (is_expr) {
 			const char *t = json_string_value(
 				json_object_get(json_object_get(res, "data"), "text/plain"));
-			strbuf_addstr(&out->text, t ? t : "");
+			if (!python || !t || jupyter_unrepr(t, &out->text) < 0)
+				strbuf_addstr(&out->text, t ? t : "");
 		} else {
 			strbuf_add(&out->text, printed.buf, printed.len);
 		}
 	}
 	strbuf_free(&printed);
+	strbuf_free(&expr);
 	json_decref(x.reply);
 	return 0;
 }

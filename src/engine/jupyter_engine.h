@@ -52,7 +52,11 @@ void jupyter_engine_stop(struct jupyter_engine *e);
 bool jupyter_engine_alive(const struct jupyter_engine *e);
 int jupyter_engine_run_chunk(struct jupyter_engine *e, const struct run_request *req,
 			     struct chunk_outcome *out, json_t **tracked, struct weft_error *err);
-/* Expressions go through user_expressions (their text/plain); code inserts its stdout. */
+/*
+ * Expressions go through user_expressions: their text/plain, except that for
+ * Python kernels str(value) is asked for and unquoted, as the embedded engine
+ * inserts; code inserts what it printed to stdout.
+ */
 int jupyter_engine_eval_inline(struct jupyter_engine *e, const char *code, bool is_expr, int line,
 			       struct inline_outcome *out, struct weft_error *err);
 /* Always -1: the cache's ops exist only in the embedded engine. */
@@ -115,6 +119,12 @@ void jupyter_msg_encode(const struct jupyter_msg *m, const char *key, struct str
  */
 int jupyter_msg_decode(struct jupyter_msg *m, const struct strbuf *frames, size_t n,
 		       const char *key, struct weft_error *err);
+
+/*
+ * Decode the repr() of a Python str (how IPython's text/plain shows one) into
+ * out. Returns 0, or -1 when `lit` is not a plain quoted literal.
+ */
+int jupyter_unrepr(const char *lit, struct strbuf *out);
 
 /* Remove ANSI escape sequences (colours in IPython tracebacks) in place. */
 void jupyter_strip_ansi(struct strbuf *sb);

@@ -222,6 +222,24 @@ TEST(strip_ansi)
 	strbuf_free(&sb);
 }
 
+TEST(unrepr)
+{
+	struct strbuf sb;
+	strbuf_init(&sb);
+	CHECK(jupyter_unrepr("'Bob'", &sb) == 0);
+	CHECK_STR(sb.buf, "Bob");
+	CHECK(jupyter_unrepr("\"it's\"", &sb) == 0);
+	CHECK_STR(sb.buf, "it's");
+	CHECK(jupyter_unrepr("'a\\nb\\t\\\\ \\' \\x41\\u00e9\\U0001f600'", &sb) == 0);
+	CHECK_STR(sb.buf, "a\nb\t\\ ' A\xc3\xa9\xf0\x9f\x98\x80");
+	CHECK(jupyter_unrepr("42", &sb) < 0);
+	CHECK(jupyter_unrepr("'x", &sb) < 0);
+	CHECK(jupyter_unrepr("'ab\\x4'", &sb) < 0);
+	CHECK(jupyter_unrepr("'ab\\x+1'", &sb) < 0);
+	CHECK(sb.len == 0); /* a failed decode leaves nothing behind */
+	strbuf_free(&sb);
+}
+
 TEST(missing_kernel)
 {
 	struct jupyter_kernelspec ks;
@@ -424,6 +442,9 @@ static void test_python3_kernel(void)
 	CHECK(jupyter_engine_eval_inline(e, "x * 2", true, 3, &io, &err) == 0);
 	CHECK(io.status == RUN_OK);
 	CHECK_STR(io.text.buf, "10");
+	/* str(), not repr(), of a string, as the embedded engine inserts */
+	CHECK(jupyter_engine_eval_inline(e, "'Bob' + \"'s\"", true, 3, &io, &err) == 0);
+	CHECK_STR(io.text.buf, "Bob's");
 	CHECK(jupyter_engine_eval_inline(e, "print(x, end='')", false, 3, &io, &err) == 0);
 	CHECK(io.status == RUN_OK);
 	CHECK_STR(io.text.buf, "5");
@@ -606,6 +627,7 @@ int main(void)
 	RUN(encode_decode_roundtrip);
 	RUN(tampered_message_rejected);
 	RUN(strip_ansi);
+	RUN(unrepr);
 	RUN(missing_kernel);
 	RUN(kernelspec_parse);
 	RUN(kernel_that_cannot_start);
