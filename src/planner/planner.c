@@ -56,6 +56,7 @@ struct walk {
 	json_t **meta;             /* per unit: its cache entry (hit or new), or NULL */
 	bool *replaying;           /* per unit: replay in progress (cycle guard) */
 	bool *stale;               /* --frozen: per unit, shown results may differ from a fresh run */
+	char **extra;              /* per unit: value of its cache_extra this render, or NULL */
 	char *identity;
 };
 
@@ -338,6 +339,9 @@ static void explain_miss(struct walk *w, size_t ui, struct strbuf *why)
 		}
 		if (!why->len && !entry_valid(w, ui, m, why))
 			{ /* entry_valid wrote the reason */ }
+		const char *old_extra = json_string_value(json_object_get(m, "extra"));
+		if (!why->len && w->extra[ui] && old_extra && strcmp(old_extra, w->extra[ui]))
+			strbuf_addstr(why, "the value of cache_extra changed");
 		if (!why->len)
 			strbuf_addstr(why, "an input changed (cache_extra or dependson)");
 	}
@@ -375,8 +379,9 @@ static json_t *save_names(struct walk *w, const json_t *names, json_t *blobs, st
 	json_t *out = json_object();
 	if (!json_array_size(names))
 		return out;
-	json_t *reply = walk_request(w, json_pack("{s:s, s:O, s:s}", "op", "save", "names", names, "dir",
-						  store_tmp_dir(w->store)), err);
+	/* "fsync": false: the store syncs the files itself when it publishes them as blobs. */
+	json_t *reply = walk_request(w, json_pack("{s:s, s:O, s:s, s:b}", "op", "save", "names", names, "dir",
+						  store_tmp_dir(w->store), "fsync", 0), err);
 	if (!reply) {
 		json_decref(out);
 		return NULL;
@@ -428,8 +433,8 @@ static json_t *save_names(struct walk *w, const json_t *names, json_t *blobs, st
 /* Save the random state after unit ui into a blob; returns its hash or NULL. */
 static char *save_rng(struct walk *w, json_t *blobs, struct weft_error *err)
 {
-	json_t *reply = walk_request(w, json_pack("{s:s, s:s}", "op", "rng_get", "dir", store_tmp_dir(w->store)),
-				     err);
+	json_t *reply = walk_request(w, json_pack("{s:s, s:s, s:b}", "op", "rng_get", "dir", store_tmp_dir(w->store),
+						  "fsync", 0), err);
 	if (!reply)
 		return NULL;
 	const char *path = json_string_value(json_object_get(reply, "path"));
@@ -521,17 +526,49 @@ static int ensure_version(struct walk *w, const char *name, int target, struct w
 		return 0;
 	}
 	const json_t *m = w->meta[target];
-	const json_t *rec = m ? json_object_get(json_object_get(m, "names"), name) : NULL;
+	const json_t *names = m ? json_object_get(m, "names") : NULL;
+	const json_t *rec = json_object_get(names, name);
 	if (rec && !json_is_true(json_object_get(rec, "unsaveable"))) {
 		json_t *item = restore_item(w, rec);
 		if (item) {
-			json_t *r = walk_request(w, json_pack("{s:s, s:[o]}", "op", "restore", "items", item), err);
-			if (!r)
+			/*
+			 * Names saved as one object (aliases) come back together, so a chunk
+			 * that mutates one of them changes the others, as in a fresh run.
+			 */
+			json_t *items = json_array(), *restored = json_array();
+			json_array_append_new(items, item);
+			json_array_append_new(restored, json_string(name));
+			size_t gi;
+			json_t *g;
+			json_array_foreach(json_object_get(rec, "group"), gi, g) {
+				const char *other = json_string_value(g);
+				const json_t *orec = json_object_get(names, other ? other : "");
+				const json_t *olive = json_object_get(w->live, other ? other : "");
+				if (!orec || !strcmp(other, name) || dataflow_writer(&w->df, other) != target ||
+				    (olive && json_integer_value(olive) == target))
+					continue;
+				json_t *oitem = restore_item(w, orec);
+				if (oitem) {
+					json_array_append_new(items, oitem);
+					json_array_append_new(restored, json_string(other));
+				}
+			}
+			json_t *r = walk_request(w, json_pack("{s:s, s:o}", "op", "restore", "items", items), err);
+			if (!r) {
+				json_decref(restored);
 				return -1;
-			const char *why = json_string_value(json_object_get(json_object_get(r, "errors"), name));
+			}
+			const json_t *errors = json_object_get(r, "errors");
+			const char *why = json_string_value(json_object_get(errors, name));
+			size_t ri;
+			json_t *rn;
+			json_array_foreach(restored, ri, rn) {
+				if (!json_object_get(errors, json_string_value(rn)))
+					json_object_set_new(w->live, json_string_value(rn), json_integer(target));
+			}
+			json_decref(restored);
 			if (!why) {
 				json_decref(r);
-				json_object_set_new(w->live, name, json_integer(target));
 				return 0;
 			}
 			weft_warn(w->doc->path, w->df.units[target].line,
@@ -951,6 +988,9 @@ static int store_entry(struct walk *w, size_t ui, const json_t *rec, const json_
 			 "rng_out", rng_out, "outputs", oh, "seconds", seconds);
 	free(opts);
 	free(rng_out);
+	if (meta && w->extra[ui])
+		/* Kept so --frozen, which evaluates nothing, can rebuild the key. */
+		json_object_set_new(meta, "extra", json_string(w->extra[ui]));
 	if (!meta) {
 		weft_error_set(err, w->doc->path, u->line, 0, "cache: cannot build the entry of chunk %s", u->label);
 		goto out;
@@ -1149,6 +1189,7 @@ static void walk_init(struct walk *w, const struct document *doc, const struct p
 	w->meta = xcalloc(w->df.n ? w->df.n : 1, sizeof(json_t *));
 	w->replaying = xcalloc(w->df.n ? w->df.n : 1, sizeof(bool));
 	w->stale = xcalloc(w->df.n ? w->df.n : 1, sizeof(bool));
+	w->extra = xcalloc(w->df.n ? w->df.n : 1, sizeof(char *));
 	for (size_t i = 0; i < w->df.n; i++)
 		if (w->df.units[i].evaluate && w->df.units[i].cached)
 			w->caching = true;
@@ -1165,8 +1206,11 @@ static void walk_free(struct walk *w)
 	engine_stop(w->engine);
 	if (w->own_store)
 		store_close(w->store);
-	for (size_t i = 0; i < w->df.n; i++)
+	for (size_t i = 0; i < w->df.n; i++) {
 		json_decref(w->meta[i]);
+		free(w->extra[i]);
+	}
+	free(w->extra);
 	free(w->meta);
 	free(w->replaying);
 	free(w->stale);
@@ -1210,7 +1254,12 @@ static int walk_unit(struct walk *w, size_t ui, struct weft_error *err)
 	}
 	const char *missing = NULL;
 	dataflow_compute_key(&w->df, ui, reads, extra, &missing);
-	free(extra);
+	if (u->kind == UNIT_CHUNK && u->chunk->opts.cache_extra) {
+		free(w->extra[ui]);
+		w->extra[ui] = extra;
+	} else {
+		free(extra);
+	}
 	struct strbuf why;
 	strbuf_init(&why);
 	if (!cacheable) {
@@ -1290,7 +1339,18 @@ static int walk_frozen_unit(struct walk *w, size_t ui, struct weft_error *err)
 	struct unit *u = &w->df.units[ui];
 	json_t *reads = dataflow_reads(&w->df, ui);
 	const char *missing = NULL;
-	dataflow_compute_key(&w->df, ui, reads, "", &missing);
+	/* cache_extra is not evaluated (that needs Python): take the value the
+	 * chunk's latest entry was made with, so an unchanged chunk still hits. */
+	char *extra = NULL;
+	if (u->kind == UNIT_CHUNK && u->chunk->opts.cache_extra) {
+		struct store_entry_info last;
+		store_entry_info_init(&last);
+		if (store_entry_latest_for_chunk(w->store, w->doc_id, u->label, &last, NULL) == 1 && last.meta)
+			extra = xstrdup(json_string_value(json_object_get(last.meta, "extra")) ?: "");
+		store_entry_info_free(&last);
+	}
+	dataflow_compute_key(&w->df, ui, reads, extra ? extra : "", &missing);
+	free(extra);
 	json_decref(reads);
 	json_t *meta = NULL;
 	struct strbuf why;
@@ -1309,7 +1369,9 @@ static int walk_frozen_unit(struct walk *w, size_t ui, struct weft_error *err)
 	} else if (u->key_known && store_entry_get(w->store, u->key, &meta, err) == 1 &&
 		   entry_valid(w, ui, meta, &why) && !frozen_upstream_stale(w, ui, meta, &why) &&
 		   apply_hit(w, ui, meta, CHUNK_CACHED)) {
-		set_why(w, ui, "cached");
+		set_why(w, ui, u->kind == UNIT_CHUNK && u->chunk->opts.cache_extra
+				       ? "cached (cache_extra not evaluated: --frozen keeps its last value)"
+				       : "cached");
 	} else if (why.len && meta && apply_hit(w, ui, meta, CHUNK_STALE)) {
 		/* Upstream stale: its own entry holds the results that go with upstream's. */
 		w->stale[ui] = true;
