@@ -124,7 +124,8 @@ EOF
 	rc=$?
 	if [ "$rc" = 1 ]; then ok "R render (error chunk exits 1)"; else not_ok "R render (error chunk exits 1)" "rc=$rc $(cat r.log)"; fi
 	check_contains "R stdout" r.tex "sum is 6"
-	check_contains "R value" r.tex "[1] 2"
+	# mean(x): IRkernel's bundle has text/latex "2" (chosen for LaTeX) beside text/plain "[1] 2"
+	if grep -qx 2 r.tex; then ok "R value"; else not_ok "R value" "$(cat r.tex)"; fi
 	check_contains "R error" r.tex "boom"
 	check_contains "R error located" r.log "doc.texw:"
 else
