@@ -975,8 +975,9 @@ static int apply_option(struct chunk_options *r, const struct chunk_option *o, c
 	}
 	if (!strcmp(k, "wrap")) {
 		if (v->kind == OPTVAL_BOOL && v->b) {
+			/* True wraps code and output, unlike the default "output" */
 			free(r->wrap);
-			r->wrap = xstrdup("output");
+			r->wrap = xstrdup("all");
 			return 0;
 		}
 		return set_str(&r->wrap, o, file, err, 1);

@@ -96,7 +96,8 @@ struct chunk_options {
 	bool include;        /* include outputs and figures (default True) */
 	bool fig;            /* capture figures (default True) */
 	char *caption;       /* figure caption, or NULL (Pweave: False) */
-	char *wrap;          /* "output" (default/True), "code", "results", or NULL for False */
+	char *wrap;          /* Pweave's wrap: "all" (True: code and output), "code",
+	                        "output" (default) or "results" (output), NULL for False */
 	double f_size[2];    /* figure size in inches (default 6, 4) */
 	char *f_pos;         /* LaTeX float position (default "htpb") */
 	char *f_env;         /* LaTeX figure environment, or NULL */

@@ -382,37 +382,15 @@ void figures_wrap(struct strbuf *out, const char *text, size_t len)
 	}
 }
 
-/* True when option list `l` sets wrap to the boolean True (not the string "output"). */
-static int raw_wrap_true(const struct option_list *l)
+bool figures_wrap_code(const struct chunk_options *o)
 {
-	for (size_t i = l->n; i-- > 0;)
-		if (!strcmp(l->items[i].key, "wrap"))
-			return l->items[i].val.kind == OPTVAL_BOOL && l->items[i].val.b;
-	return -1;
-}
-
-bool figures_wrap_code(const struct document *doc, const struct chunk *ch)
-{
-	const char *w = ch->opts.wrap;
-	if (!w)
-		return false;
-	if (!strcmp(w, "code"))
-		return true;
-	if (strcmp(w, "output") != 0)
-		return false;
-	/*
-	 * The resolver stores both wrap=True and the default as "output", but
-	 * Pweave wraps code only for True: look at what was written.
-	 */
-	int t = raw_wrap_true(&ch->raw);
-	if (t < 0)
-		t = raw_wrap_true(&doc->doc_defaults);
-	return t > 0;
+	return o->wrap && (!strcmp(o->wrap, "all") || !strcmp(o->wrap, "code"));
 }
 
 bool figures_wrap_output(const struct chunk_options *o)
 {
-	return o->wrap && strcmp(o->wrap, "code") != 0;
+	return o->wrap && (!strcmp(o->wrap, "all") || !strcmp(o->wrap, "output") ||
+			   !strcmp(o->wrap, "results"));
 }
 
 const struct chunk_outcome *figures_outcome(const struct weave_results *res,

@@ -91,12 +91,9 @@ const struct mime_item *figures_best_mime(const struct output *o, const char *co
  */
 void figures_wrap(struct strbuf *out, const char *text, size_t len);
 
-/*
- * True when the chunk's wrap option asks for wrapping code: "code", or the
- * boolean True as written in the chunk's (or the document's default) options.
- */
-bool figures_wrap_code(const struct document *doc, const struct chunk *ch);
-/* True when the chunk's wrap option asks for wrapping output (True, "output" or "results"). */
+/* True when the chunk's wrap option asks for wrapping code: True ("all") or "code". */
+bool figures_wrap_code(const struct chunk_options *o);
+/* True when the chunk's wrap option asks for wrapping output: True ("all"), "output" or "results". */
 bool figures_wrap_output(const struct chunk_options *o);
 
 /*

@@ -130,7 +130,7 @@ static void html_shown_code(struct strbuf *code, const char *src, const struct d
 	strbuf_init(&tmp);
 	strbuf_addstr(&tmp, p);
 	strbuf_rtrim(&tmp);
-	if (figures_wrap_code(doc, ch)) {
+	if (figures_wrap_code(&ch->opts)) {
 		figures_wrap(code, tmp.buf, tmp.len);
 		strbuf_rtrim(code);
 	} else {

@@ -127,7 +127,7 @@ static void latex_shown_code(struct strbuf *code, const char *src, const struct 
 	strbuf_init(&tmp);
 	strbuf_addstr(&tmp, p);
 	strbuf_rtrim(&tmp);
-	if (figures_wrap_code(doc, ch)) {
+	if (figures_wrap_code(&ch->opts)) {
 		figures_wrap(code, tmp.buf, tmp.len);
 		strbuf_rtrim(code);
 	} else {

@@ -465,7 +465,7 @@ static int render_chunk(struct text_render *r, const struct chunk *ch)
 			return -1;
 	} else {
 		if (ch->opts.echo)
-			code_block(r, code, strlen(code), figures_wrap_code(r->doc, ch));
+			code_block(r, code, strlen(code), figures_wrap_code(&ch->opts));
 		if (ran && walk_outputs(r, &oc->outputs, !hidden && ch->opts.include) < 0)
 			return -1;
 	}

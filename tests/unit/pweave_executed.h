@@ -13,7 +13,7 @@
  *                   leading newline Pweave's markdown reader keeps, and with a
  *                   final newline (weft's "newline-terminated lines");
  *                   chunk_options from the JSON fields (caption False -> NULL,
- *                   wrap True -> "output" plus a raw `wrap=True` option,
+ *                   wrap True -> "all", as the option resolver stores it,
  *                   since Pweave wraps code only for True; wrap False -> NULL)
  *   result       -> weave_results chunk outcome, state CHUNK_RAN, status
  *                   RUN_OK (RUN_ERROR when an error output is present),
@@ -112,7 +112,9 @@ static inline void pweave_executed_options(struct chunk_options *o, const json_t
 	const json_t *wrap = json_object_get(c, "wrap");
 	if (json_is_string(wrap))
 		o->wrap = xstrdup(json_string_value(wrap));
-	else if (!wrap || json_is_true(wrap))
+	else if (json_is_true(wrap))
+		o->wrap = xstrdup("all");
+	else if (!wrap)
 		o->wrap = xstrdup("output");
 	else
 		o->wrap = NULL;
@@ -265,17 +267,6 @@ static inline int pweave_executed_load(struct pweave_executed *px, const char *j
 		ch->header_line = ch->code_line - 1;
 		line = ch->code_line + ncode + 1;
 		pweave_executed_options(&ch->opts, c);
-		if (json_is_true(json_object_get(c, "wrap"))) {
-			/* keep wrap=True visible as written: Pweave then wraps code too */
-			ARRAY_GROW(ch->raw.items, 1, ch->raw.alloc);
-			struct chunk_option *op = &ch->raw.items[ch->raw.n++];
-			memset(op, 0, sizeof(*op));
-			op->key = xstrdup("wrap");
-			op->val.kind = OPTVAL_BOOL;
-			op->val.b = true;
-			op->val.src = xstrdup("True");
-			op->line = ch->header_line;
-		}
 		doc->nchunks++;
 
 		struct chunk_outcome *oc = &px->res.chunks[ch->index];

@@ -307,7 +307,7 @@ TEST(resolve_types)
 
 	CHECK(resolve("wrap=True, label='lab', dependson='setup', cache_extra=3, caption=False", &o,
 		      &err) == 0);
-	CHECK_STR(o.wrap, "output");
+	CHECK_STR(o.wrap, "all"); /* not the default "output": True wraps code too */
 	CHECK_STR(o.name, "lab");
 	CHECK(o.ndependson == 1);
 	CHECK_STR(o.dependson[0], "setup");

@@ -92,7 +92,7 @@ TEST(markdown_reader_pmd_all_fence_forms)
 	CHECK(c->opts.echo && c->opts.evaluate);
 	CHECK(!document_chunk_const(&doc, 2)->opts.echo);               /* {python, echo=False} */
 	CHECK_STR(document_chunk_const(&doc, 3)->code, "print(\"Hello\")\n"); /* {python} */
-	CHECK_STR(document_chunk_const(&doc, 4)->opts.wrap, "output");  /* {.python, wrap = True } */
+	CHECK_STR(document_chunk_const(&doc, 4)->opts.wrap, "all");     /* {.python, wrap = True } */
 	CHECK(document_chunk_const(&doc, 5)->opts.wrap == NULL);        /* wrap = False */
 	CHECK(!document_chunk_const(&doc, 6)->opts.evaluate);
 	CHECK_STR(document_chunk_const(&doc, 7)->opts.results, "markdown");
@@ -248,7 +248,7 @@ TEST(noweb_wrap_and_options)
 	}
 	CHECK(doc.nchunks == 3);
 	const struct chunk *c = document_chunk_const(&doc, 0);
-	CHECK_STR(c->opts.wrap, "output");
+	CHECK_STR(c->opts.wrap, "all"); /* wrap=True */
 	CHECK_STR(c->code, "first_line = 1\nsecond_line = 2\nlast_line = 'last'\n");
 	CHECK(document_chunk_const(&doc, 1)->opts.wrap == NULL);
 	c = document_chunk_const(&doc, 2);
