@@ -830,37 +830,23 @@ TEST(virtualenv)
 	weft_error_free(&err);
 }
 
-TEST(startup_speed)
+TEST(startup_is_lean)
 {
-	/* fork + init + two tiny chunks + stop, the cost of a small document */
-	int n = 5;
-	struct rusage ru0, ru1;
-	getrusage(RUSAGE_CHILDREN, &ru0);
-	double t0 = now();
-	for (int i = 0; i < n; i++) {
-		struct engine *e = start();
-		struct chunk_outcome o;
-		run_code(e, "x = 1\nprint(x)\n", &o);
-		chunk_outcome_free(&o);
-		run_code(e, "x + 1\n", &o);
-		CHECK_STR(mime(&o, 0, "text/plain"), "2");
-		chunk_outcome_free(&o);
-		engine_stop(e);
-	}
-	double each = (now() - t0) / n;
-	getrusage(RUSAGE_CHILDREN, &ru1);
-	double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec -
-			      ru0.ru_stime.tv_sec) +
-		     (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec -
-			      ru0.ru_stime.tv_usec) / 1e6;
-	printf("# engine start + 2 chunks + stop: %.1f ms wall, %.1f ms worker CPU\n",
-	       each * 1000, cpu / n * 1000);
-	/* CPU, not wall time: a loaded machine must not fail this; heavy imports would */
-#ifdef __SANITIZE_ADDRESS__
-	CHECK(cpu / n < 0.5); /* forking an ASan process costs more */
-#else
-	CHECK(cpu / n < 0.25);
-#endif
+	/*
+	 * Start-up cost is measured in bench/ (bench_twochunk.py, as a ratio to
+	 * Pweave), never asserted as time here. What keeps it low is checkable:
+	 * a fresh worker that ran two tiny chunks has imported none of the heavy
+	 * modules the runtime could have pulled in eagerly.
+	 */
+	struct engine *e = start();
+	struct chunk_outcome o;
+	run_code(e, "x = 1\nprint(x)\n", &o);
+	chunk_outcome_free(&o);
+	run_code(e, "import sys\nsorted(m for m in ('json', 're', 'enum', 'pickle', 'cloudpickle', 'tempfile',"
+		    " 'numpy', 'matplotlib', 'pandas', 'ast') if m in sys.modules)\n", &o);
+	CHECK_STR(mime(&o, 0, "text/plain"), "[]");
+	chunk_outcome_free(&o);
+	engine_stop(e);
 }
 
 int main(void)
@@ -893,7 +879,7 @@ int main(void)
 	RUN(ops);
 	RUN(tracking_hook);
 	RUN(virtualenv);
-	RUN(startup_speed);
+	RUN(startup_is_lean);
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
