@@ -390,10 +390,14 @@ d = setup("extra", chunks(("stamp, cache_extra=open('version.txt').read()",
 render(d, "--cache")
 r, t, s = render(d, "--cache")
 check("cache_extra: unchanged value, chunk cached", states(s) == {"stamp": "cached", "plain": "cached"}, detail(r, s))
+r, t, s = render(d, "--frozen")
+check("cache_extra under --frozen: not evaluated (no Python), the entry's last value is used",
+      states(s) == {"stamp": "cached", "plain": "cached"} and s.get("engine_started") is False, detail(r, s))
 write(d, "version.txt", "v2")
 r, t, s = render(d, "--cache", "--explain")
 check("cache_extra: editing the file the expression reads re-runs the chunk",
-      ran(s) == {"stamp"} and t == fresh(d) and "v2" in t, detail(r, s))
+      ran(s) == {"stamp"} and t == fresh(d) and "v2" in t and
+      "stamp: the value of cache_extra changed" in r.stderr, detail(r, s))
 write(d, "doc.mdw", chunks(("stamp, cache_extra=1/0", "print(1)"), ("plain", "print('plain')")))
 r, t, s = render(d, "--cache")
 check("cache_extra that raises: an error naming the document and line",
