@@ -145,7 +145,7 @@ static int json_multiline(struct strbuf *out, const json_t *v)
 	return 0;
 }
 
-json_t *output_list_to_json(const struct output_list *l)
+json_t *output_list_to_json(const struct output_list *l, bool weft_fields)
 {
 	json_t *arr = json_array();
 	struct strbuf b64;
@@ -193,7 +193,7 @@ json_t *output_list_to_json(const struct output_list *l)
 			break;
 		}
 		}
-		if (o->statement >= 0) {
+		if (weft_fields && o->statement >= 0) {
 			/* weft's own extension, for term mode; nbformat allows extra metadata */
 			json_t *md = json_object_get(j, "metadata");
 			if (!md) {

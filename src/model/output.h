@@ -70,8 +70,13 @@ void output_list_copy(struct output_list *dst, const struct output_list *src);
 /* True for MIME types whose nbformat JSON form is base64 (images except SVG, PDF). */
 bool mime_is_binary(const char *mime);
 
-/* nbformat 4 JSON array for the list (new reference). */
-json_t *output_list_to_json(const struct output_list *l);
+/*
+ * nbformat 4 JSON array for the list (new reference). With `weft_fields`, each
+ * output of a term-mode statement also carries metadata "weft_statement" (its
+ * index), for weft's own storage; files meant for Jupyter pass false, since
+ * nbformat allows no metadata on stream and error outputs.
+ */
+json_t *output_list_to_json(const struct output_list *l, bool weft_fields);
 /* Parse an nbformat 4 outputs array (appending to l). Returns 0 or -1 with err. */
 int output_list_from_json(struct output_list *l, const json_t *arr, struct weft_error *err);
 

@@ -910,7 +910,7 @@ static json_t *outputs_doc(struct walk *w, size_t ui)
 	for (size_t i = 0; i < o->nstatements; i++)
 		json_array_append_new(st, json_pack("{s:s, s:i}", "source", o->statements[i].source, "line",
 						    o->statements[i].line));
-	return json_pack("{s:o, s:o}", "outputs", output_list_to_json(&o->outputs), "statements", st);
+	return json_pack("{s:o, s:o}", "outputs", output_list_to_json(&o->outputs, true), "statements", st);
 }
 
 /* Store a new entry for unit ui, which just ran with tracking record `rec`. */

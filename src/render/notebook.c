@@ -72,20 +72,11 @@ static void split_member(json_t *obj, const char *key)
 }
 
 /*
- * Make one output of output_list_to_json a valid nbformat 4 output as
- * nbformat writes it: weft's term-mode "weft_statement" marker removed (the
- * schema allows no metadata on stream and error outputs), text and text MIME
- * data split into lines; base64 and JSON data stay as they are.
+ * Lay out one output of output_list_to_json as nbformat writes it: text and
+ * text MIME data split into lines; base64 and JSON data stay as they are.
  */
 static void nb_output(json_t *o)
 {
-	json_t *md = json_object_get(o, "metadata");
-	if (md) {
-		json_object_del(md, "weft_statement");
-		const char *type = json_string_value(json_object_get(o, "output_type"));
-		if (type && (!strcmp(type, "stream") || !strcmp(type, "error")))
-			json_object_del(o, "metadata");
-	}
 	split_member(o, "text");
 	json_t *data = json_object_get(o, "data");
 	const char *mime;
@@ -180,7 +171,7 @@ static json_t *code_cell(const struct chunk *ch, const struct weave_results *res
 	bool ran = ch->opts.evaluate && figures_chunk_has_outputs(res, ch);
 	if (ran) {
 		const struct chunk_outcome *oc = figures_outcome(res, ch);
-		json_t *all = output_list_to_json(&oc->outputs);
+		json_t *all = output_list_to_json(&oc->outputs, false);
 		++*count;
 		for (size_t i = 0; i < oc->outputs.n; i++) {
 			if (!keep_output(ch, &oc->outputs.items[i]))

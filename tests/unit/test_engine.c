@@ -92,7 +92,7 @@ static const char *mime(const struct chunk_outcome *o, size_t i, const char *typ
 
 static void dump(const struct chunk_outcome *o)
 {
-	json_t *j = output_list_to_json(&o->outputs);
+	json_t *j = output_list_to_json(&o->outputs, true);
 	char *s = json_dumps(j, JSON_COMPACT);
 	printf("#   outputs: %.1500s\n", s);
 	free(s);
