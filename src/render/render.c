@@ -27,28 +27,28 @@ struct format_entry {
 	family_fn render;
 };
 
-/* Sorted by name, as `weft --list-formats` (and Pweave's listing) prints them. */
+/* Sorted by name, as `weft formats` prints them. */
 static const struct format_entry formats[] = {
-	{"html", "HTML with pygments highlighting", "html", "png", html_render},
-	{"leanpub", "Leanpub markdown", "md", "png", markdown_render},
-	{"markdown", "Pandoc markdown, same as format pandoc", "md", "png", markdown_render},
-	{"md2html", "Markdown to HTML using Python-Markdown", "html", "png", html_render},
-	{"notebook", "Jupyter notebook", "ipynb", "png", notebook_render},
-	{"pandoc", "Pandoc markdown", "md", "png", markdown_render},
-	{"pandoc2html", "Markdown to HTML using Pandoc, requires Pandoc in path", "html", "png",
+	{"html", "HTML fragment, code highlighted by Pygments", "html", "png", html_render},
+	{"leanpub", "Markdown for Leanpub books", "md", "png", markdown_render},
+	{"markdown", "Markdown (the pandoc flavour, as Pweave writes it)", "md", "png", markdown_render},
+	{"md2html", "standalone HTML page: md4c, Pygments, KaTeX, embedded figures", "html", "png", html_render},
+	{"notebook", "Jupyter notebook (nbformat 4) with outputs", "ipynb", "png", notebook_render},
+	{"pandoc", "pandoc Markdown: figures with attributes and captions", "md", "png", markdown_render},
+	{"pandoc2html", "HTML through the pandoc program (must be installed)", "html", "png",
 	 html_render},
-	{"pandoc2latex", "Markdown to Latex using Pandoc, requires Pandoc in path", "tex", "pdf",
+	{"pandoc2latex", "LaTeX through the pandoc program (must be installed)", "tex", "pdf",
 	 html_render},
 	{"rst", "reStructuredText", "rst", "png", rst_render},
-	{"softcover", "SoftCover markdown", "md", "png", markdown_render},
-	{"sphinx", "reStructuredText for Sphinx", "rst", "png", rst_render},
-	{"tex", "Latex with verbatim for code and results", "tex", "pdf", latex_render},
-	{"texminted", "Latex with predefined minted environment for codeblocks", "tex", "pdf",
+	{"softcover", "Markdown for Softcover books", "md", "png", markdown_render},
+	{"sphinx", "reStructuredText with Sphinx directives", "rst", "png", rst_render},
+	{"tex", "LaTeX, code and output in verbatim", "tex", "pdf", latex_render},
+	{"texminted", "LaTeX, code in minted environments", "tex", "pdf",
 	 latex_render},
 	{"texpweave",
-	 "Latex output with user defined formatting using named environments (in latex header)",
+	 "LaTeX, code and output in environments you define",
 	 "tex", "pdf", latex_render},
-	{"texpygments", "Latex output with pygments highlighted output", "tex", "pdf",
+	{"texpygments", "LaTeX, code highlighted by Pygments", "tex", "pdf",
 	 latex_render},
 };
 
