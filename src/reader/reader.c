@@ -73,3 +73,54 @@ struct chunk *reader_add_chunk(struct document *doc, struct inline_text *code,
 	inline_text_free(code);
 	return c;
 }
+
+int reader_read_delimited(struct document *doc, const char *text, size_t len, int first_line,
+			  const struct reader_delimited *syn, struct weft_error *err)
+{
+	struct reader_lines ls;
+	struct inline_text prose, code;
+	struct option_list opts;
+	int in_code = 0, number = 1, header = 0, doc_start = first_line, rc = -1;
+	char *optstr = NULL;
+
+	reader_lines_split(&ls, text, len, first_line);
+	inline_text_init(&prose);
+	inline_text_init(&code);
+	option_list_init(&opts);
+	for (size_t i = 0; i < ls.n; i++) {
+		const struct reader_line *l = &ls.v[i];
+		size_t off, olen;
+		if (!in_code && syn->opens(l->s, l->len, &off, &olen)) {
+			/* the prose so far is one block, even when empty (as Pweave) */
+			if (reader_add_text(doc, &prose, doc_start, err) < 0)
+				goto out;
+			optstr = xstrndup(l->s + off, olen);
+			if (option_parse(optstr, doc->path, l->no, (int)off + 1, &opts, err) < 0)
+				goto out;
+			free(optstr);
+			optstr = NULL;
+			in_code = 1;
+			header = l->no;
+			continue;
+		}
+		if (in_code && syn->closes(l->s, l->len)) {
+			reader_add_chunk(doc, &code, &opts, number++, header, header + 1);
+			in_code = 0;
+			doc_start = l->no + 1;
+			continue;
+		}
+		inline_text_add_line(in_code ? &code : &prose, l->s, l->len, l->no, 1);
+	}
+	if (in_code) {
+		weft_error_set(err, doc->path, header, 1, "%s", syn->unterminated);
+		goto out;
+	}
+	rc = reader_add_text(doc, &prose, doc_start, err);
+out:
+	free(optstr);
+	option_list_free(&opts);
+	inline_text_free(&prose);
+	inline_text_free(&code);
+	reader_lines_free(&ls);
+	return rc;
+}

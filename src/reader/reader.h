@@ -58,6 +58,51 @@ struct chunk *reader_add_chunk(struct document *doc, struct inline_text *code,
 			       struct option_list *opts, int number, int header_line,
 			       int code_line_if_empty);
 
+/*
+ * A syntax whose chunks are delimited by a header line and an end line
+ * (markdown fences, noweb "<<...>>=" / "@"). Outside a chunk, a line that
+ * `opens` starts one (its options are the span it reports); inside, a line
+ * that `closes` ends it; every other line is prose or code.
+ */
+struct reader_delimited {
+	int (*opens)(const char *s, size_t len, size_t *opt_off, size_t *opt_len);
+	int (*closes)(const char *s, size_t len);
+	const char *unterminated;  /* error for a chunk left open (at its header) */
+};
+
+/*
+ * Read `text` (line `first_line` of doc->path) in the delimited syntax
+ * `syn`: text blocks and chunks appended to doc as Pweave's readers make
+ * them. 0, or -1 with err set (bad options, unterminated chunk).
+ */
+int reader_read_delimited(struct document *doc, const char *text, size_t len, int first_line,
+			  const struct reader_delimited *syn, struct weft_error *err);
+
+/*
+ * The syntaxes' line recognizers, for the readers and for whoever must
+ * agree with them (the converter checks and copies header lines with them).
+ * A line is passed without its terminator.
+ *
+ * markdown_reader_opens_chunk: a python chunk fence (```python, ~~~{python},
+ * ```{.python, ...}); sets the options' span within the line (after the
+ * ',' or ';', without the closing '}' and trailing blanks; blanks before the
+ * '}' stay, as Pweave's regex keeps them). markdown_reader_closes_chunk: a
+ * line holding only a fence. noweb_reader_opens_chunk: "<<options>>=";
+ * noweb_reader_closes_chunk: a lone "@". Return 1 or 0.
+ */
+int markdown_reader_opens_chunk(const char *s, size_t len, size_t *opt_off, size_t *opt_len);
+int markdown_reader_closes_chunk(const char *s, size_t len);
+int noweb_reader_opens_chunk(const char *s, size_t len, size_t *opt_off, size_t *opt_len);
+int noweb_reader_closes_chunk(const char *s, size_t len);
+
+/*
+ * Script markers at the start of a line: the length of a prose marker
+ * ("#'", "#%%", "# %%") or of an option marker ("#+", "#%%+", "# %%+"),
+ * 0 when there is none.
+ */
+size_t script_reader_doc_marker(const char *s, size_t len);
+size_t script_reader_opt_marker(const char *s, size_t len);
+
 /* The readers, one per input syntax: append `text` (which starts at
  * `first_line` of doc->path) to doc. Each returns 0 or -1 with err set. */
 int markdown_reader_read(struct document *doc, const char *text, size_t len, int first_line,

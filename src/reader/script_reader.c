@@ -12,8 +12,8 @@
 
 #include "reader/reader.h"
 
-/* Length of a prose marker at the start of the line, or 0. */
-static size_t doc_marker(const char *s, size_t len)
+/* Length of a prose marker at the start of the line, or 0 (see reader.h). */
+size_t script_reader_doc_marker(const char *s, size_t len)
 {
 	if (len >= 2 && s[0] == '#' && s[1] == '\'')
 		return 2;
@@ -24,8 +24,8 @@ static size_t doc_marker(const char *s, size_t len)
 	return 0;
 }
 
-/* Length of an option marker ("#+", "#%%+", "# %%+"), or 0. */
-static size_t opt_marker(const char *s, size_t len)
+/* Length of an option marker ("#+", "#%%+", "# %%+"), or 0 (see reader.h). */
+size_t script_reader_opt_marker(const char *s, size_t len)
 {
 	if (len >= 2 && s[0] == '#' && s[1] == '+')
 		return 2;
@@ -80,7 +80,8 @@ int script_reader_read(struct document *doc, const char *text, size_t len, int f
 	for (size_t i = 0; i < ls.n; i++) {
 		const struct reader_line *l = &ls.v[i];
 		const char *s = l->s;
-		size_t n = l->len, dm = doc_marker(s, n), om = opt_marker(s, n);
+		size_t n = l->len, dm = script_reader_doc_marker(s, n);
+		size_t om = script_reader_opt_marker(s, n);
 		int col = 1;
 
 		if (dm && !om) {

@@ -14,6 +14,8 @@
 
 #include <jansson.h>
 
+#include "reader/reader.h"
+
 extern char **environ;
 
 static const struct {
@@ -115,102 +117,6 @@ static int src_line(const struct src_lines *sl, int no, const char **s, size_t *
 	return 1;
 }
 
-/* Length of a script option marker ("#+", "#%%+", "# %%+") at the start, or 0. */
-static size_t script_opt_marker(const char *s, size_t len)
-{
-	if (len >= 2 && s[0] == '#' && s[1] == '+')
-		return 2;
-	if (len >= 4 && !memcmp(s, "#%%+", 4))
-		return 4;
-	if (len >= 5 && !memcmp(s, "# %%+", 5))
-		return 5;
-	return 0;
-}
-
-/* Length of a script prose marker ("#'", "#%%", "# %%") at the start, or 0. */
-static size_t script_doc_marker(const char *s, size_t len)
-{
-	if (len >= 2 && s[0] == '#' && s[1] == '\'')
-		return 2;
-	if (len >= 3 && !memcmp(s, "#%%", 3))
-		return 3;
-	if (len >= 4 && !memcmp(s, "# %%", 4))
-		return 4;
-	return 0;
-}
-
-/* A noweb chunk header "<<...>>=" (trailing blanks allowed); sets the options' span. */
-static int noweb_header(const char *s, size_t len, size_t *off, size_t *olen)
-{
-	while (len > 0 && isspace((unsigned char)s[len - 1]))
-		len--;
-	if (len < 5 || s[0] != '<' || s[1] != '<' || memcmp(s + len - 3, ">>=", 3))
-		return 0;
-	*off = 2;
-	*olen = len - 5;
-	return 1;
-}
-
-/* A markdown python fence opener, as the markdown reader accepts it; sets the options' span. */
-static int markdown_header(const char *s, size_t len, size_t *off, size_t *olen)
-{
-	size_t i = 0;
-	while (i < len && (s[i] == '`' || s[i] == '~'))
-		i++;
-	if (i < 3)
-		return 0;
-	if (i < len && s[i] == '{') {
-		i++;
-		if (i < len && s[i] == '.')
-			i++;
-	}
-	if (len - i < 6 || memcmp(s + i, "python", 6))
-		return 0;
-	i += 6;
-	if (i < len && !isspace((unsigned char)s[i]) && s[i] != ',' && s[i] != ';' && s[i] != '}')
-		return 0;
-	if (i < len && (s[i] == ',' || s[i] == ';'))
-		i++;
-	while (i < len && isspace((unsigned char)s[i]))
-		i++;
-	size_t e = len;
-	while (e > i && isspace((unsigned char)s[e - 1]))
-		e--;
-	/* as Pweave's lazy regex: blanks before a closing '}' belong to the options */
-	if (e > i && s[e - 1] == '}')
-		e--;
-	*off = i;
-	*olen = e - i;
-	return 1;
-}
-
-/* A line holding only a fence (what closes a markdown chunk). */
-static int fence_only(const char *s, size_t len)
-{
-	size_t b = 0, e = len;
-	while (b < e && isspace((unsigned char)s[b]))
-		b++;
-	while (e > b && isspace((unsigned char)s[e - 1]))
-		e--;
-	if (e - b < 3)
-		return 0;
-	for (size_t i = b; i < e; i++)
-		if (s[i] != '`' && s[i] != '~')
-			return 0;
-	return 1;
-}
-
-/* A line holding only "@" (what closes a noweb chunk). */
-static int at_only(const char *s, size_t len)
-{
-	size_t b = 0, e = len;
-	while (b < e && isspace((unsigned char)s[b]))
-		b++;
-	while (e > b && isspace((unsigned char)s[e - 1]))
-		e--;
-	return e - b == 1 && s[b] == '@';
-}
-
 /*
  * The chunk's options exactly as its header line wrote them, when the input
  * syntax has option headers and every option of the chunk sits on that line
@@ -229,11 +135,11 @@ static char *header_option_text(const struct document *doc, const struct src_lin
 			return NULL;
 	int found = 0;
 	if (!strcmp(doc->input_format, "noweb")) {
-		found = noweb_header(s, len, &off, &olen);
+		found = noweb_reader_opens_chunk(s, len, &off, &olen);
 	} else if (!strcmp(doc->input_format, "markdown")) {
-		found = markdown_header(s, len, &off, &olen);
+		found = markdown_reader_opens_chunk(s, len, &off, &olen);
 	} else if (!strcmp(doc->input_format, "script")) {
-		off = script_opt_marker(s, len);
+		off = script_reader_opt_marker(s, len);
 		found = off > 0;
 		olen = len - off;
 		while (olen > 0 && isspace((unsigned char)s[off + olen - 1]))
@@ -564,21 +470,21 @@ static int check_code(const struct document *doc, const struct chunk *c, const c
 /* A code line a script reader would take for prose or options. */
 static int script_special(const char *s, size_t len)
 {
-	return script_doc_marker(s, len) || script_opt_marker(s, len);
+	return script_reader_doc_marker(s, len) || script_reader_opt_marker(s, len);
 }
 
 /* A prose line a noweb reader would take for a chunk header. */
 static int noweb_opener(const char *s, size_t len)
 {
 	size_t off, olen;
-	return noweb_header(s, len, &off, &olen);
+	return noweb_reader_opens_chunk(s, len, &off, &olen);
 }
 
 /* A prose line a markdown reader would take for a python chunk fence. */
 static int markdown_opener(const char *s, size_t len)
 {
 	size_t off, olen;
-	return markdown_header(s, len, &off, &olen);
+	return markdown_reader_opens_chunk(s, len, &off, &olen);
 }
 
 /* Warn about prose lines that `opener` says the target's reader will take as chunk headers. */
@@ -870,9 +776,9 @@ static int add_text_chunk(struct strbuf *out, const struct document *doc,
 	size_t n = code_len(code);
 	int rc = 0;
 	if (to == CONVERT_NOWEB)
-		rc = check_code(doc, c, code, at_only, "end the noweb chunk", err);
+		rc = check_code(doc, c, code, noweb_reader_closes_chunk, "end the noweb chunk", err);
 	else if (to == CONVERT_MARKDOWN)
-		rc = check_code(doc, c, code, fence_only, "end the markdown fence", err);
+		rc = check_code(doc, c, code, markdown_reader_closes_chunk, "end the markdown fence", err);
 	else
 		rc = check_code(doc, c, code, script_special,
 				"become prose or options in a script", err);

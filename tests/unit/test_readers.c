@@ -10,24 +10,8 @@
 #include <unistd.h>
 
 #include "model/document.h"
+#include "compat_corpus.h"
 #include "unit.h"
-
-static char compat[512];
-
-/* Find the compat corpus from the working directory (the repository root). */
-static int find_compat(void)
-{
-	const char *cands[] = { "../shared/compat/pweave", "shared/compat/pweave",
-				"/work/shared/compat/pweave" };
-	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
-		if (access(cands[i], R_OK) == 0) {
-			snprintf(compat, sizeof(compat), "%s", cands[i]);
-			return 0;
-		}
-	}
-	printf("#   compat corpus not found\n");
-	return -1;
-}
 
 /* Read compat/rel into doc (format guessed unless given); 0 or -1. */
 static int read_compat(struct document *doc, const char *rel, const char *format)

@@ -12,24 +12,8 @@
 
 #include "model/document.h"
 #include "render/tangle.h"
+#include "compat_corpus.h"
 #include "unit.h"
-
-static char compat[512];
-
-/* Find the compat corpus from the working directory (the repository root). */
-static int find_compat(void)
-{
-	const char *cands[] = { "../shared/compat/pweave", "shared/compat/pweave",
-				"/work/shared/compat/pweave" };
-	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
-		if (access(cands[i], R_OK) == 0) {
-			snprintf(compat, sizeof(compat), "%s", cands[i]);
-			return 0;
-		}
-	}
-	printf("#   compat corpus not found\n");
-	return -1;
-}
 
 /* Tangle compat/rel into out; 0 or -1. */
 static int tangle_file(const char *path, const char *format, struct strbuf *out)
