@@ -106,6 +106,29 @@ static int report_failures(const struct document *doc, const struct weave_result
 	return failures;
 }
 
+/*
+ * --frozen: list the chunks whose shown results may not be what a run would
+ * give (stale) or that show none (not cached), even with -q: that is what
+ * --frozen promises. They do not change the exit status.
+ */
+static void report_frozen(const struct document *doc, const struct weave_results *res)
+{
+	for (size_t i = 0; i < doc->nchunks; i++) {
+		const struct chunk *c = document_chunk_const(doc, i);
+		const struct chunk_outcome *o = &res->chunks[i];
+		if (o->state != CHUNK_STALE && o->state != CHUNK_SKIPPED)
+			continue;
+		char name[128];
+		progress_chunk_name(c, name, sizeof(name));
+		const char *why = o->why ? o->why : "";
+		if (!strncmp(why, "stale: ", 7))
+			why += 7;
+		fprintf(stderr, "%s:%d: chunk %s %s (--frozen): %s\n", doc->path,
+			c->header_line ? c->header_line : c->code_line, name,
+			o->state == CHUNK_STALE ? "is stale" : "has no results", why);
+	}
+}
+
 /* Highlighter memo in the cache store, so unchanged code never restarts Pygments. */
 static int highlight_memo_get(void *ctx, const char *key, struct strbuf *out)
 {
@@ -304,6 +327,8 @@ int cmd_weave(int argc, char **argv)
 	if (!quiet)
 		fprintf(stderr, "weft: wrote %s\n", outpath);
 	status = report_failures(&doc, &res) ? 1 : 0;
+	if (pc.frozen)
+		report_frozen(&doc, &res);
 out:
 	highlighter_free(&hl);
 	store_close(store);
