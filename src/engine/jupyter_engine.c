@@ -1038,6 +1038,55 @@ static char *dup_str(const json_t *obj, const char *key)
 	return s ? xstrdup(s) : NULL;
 }
 
+/*
+ * Python kernels: apply the chunk's figure options (size, dpi, format) to
+ * matplotlib's inline backend before the chunk, as Pweave does: through
+ * InlineBackend's config (applied when pyplot is first imported) and, when
+ * matplotlib is already loaded, its rcParams. Run silently; its outputs and
+ * failures (no matplotlib, another kernel flavour) are ignored.
+ */
+static int setup_figures(struct jupyter_engine *e, const struct run_request *req,
+			 struct exec_result *x)
+{
+	double w = req->f_size[0] > 0 ? req->f_size[0] : 6.0;
+	double h = req->f_size[1] > 0 ? req->f_size[1] : 4.0;
+	int dpi = req->dpi > 0 ? req->dpi : 200;
+	const char *fmt = req->fig_format ? req->fig_format : "png";
+	if (strcmp(fmt, "png") && strcmp(fmt, "svg") && strcmp(fmt, "pdf"))
+		fmt = "png";
+	struct strbuf code;
+	strbuf_init(&code);
+	strbuf_addf(&code,
+		    "def __weft_figures():\n"
+		    "    import sys\n"
+		    "    rc = {'figure.figsize': (%g, %g), 'figure.dpi': %d}\n"
+		    "    fmts = {'%s'}\n"
+		    "    cfg = get_ipython().config.InlineBackend\n"
+		    "    cfg.rc = rc\n"
+		    "    cfg.figure_formats = fmts\n"
+		    "    bi = sys.modules.get('matplotlib_inline.backend_inline')\n"
+		    "    if bi is not None and bi.InlineBackend.initialized():\n"
+		    "        backend = bi.InlineBackend.instance()\n"
+		    "        backend.rc = rc\n"
+		    "        backend.figure_formats = fmts\n"
+		    "    if 'matplotlib' in sys.modules:\n"
+		    "        sys.modules['matplotlib'].rcParams.update(rc)\n"
+		    "try:\n"
+		    "    __weft_figures()\n"
+		    "except Exception:\n"
+		    "    pass\n"
+		    "del __weft_figures\n",
+		    w, h, dpi, fmt);
+	json_t *content = json_pack("{s:s, s:b, s:b, s:{}, s:b, s:b}", "code", code.buf, "silent", 1,
+				    "store_history", 0, "user_expressions", "allow_stdin", 0,
+				    "stop_on_error", 0);
+	strbuf_free(&code);
+	execute(e, content, NULL, NULL, x);
+	json_decref(x->reply);
+	x->reply = NULL;
+	return x->end == RECV_MSG && !x->interrupted ? 0 : -1;
+}
+
 int jupyter_engine_run_chunk(struct jupyter_engine *e, const struct run_request *req,
 			     struct chunk_outcome *out, json_t **tracked, struct weft_error *err)
 {
@@ -1055,7 +1104,10 @@ int jupyter_engine_run_chunk(struct jupyter_engine *e, const struct run_request 
 				    "user_expressions", "allow_stdin", 0, "stop_on_error", 0);
 	double t0 = now_sec();
 	struct exec_result x;
-	execute(e, content, &out->outputs, NULL, &x);
+	if (req->fig && !strcasecmp(e->spec.language, "python") && setup_figures(e, req, &x) < 0)
+		json_decref(content); /* the kernel died or hung in the set-up: report that */
+	else
+		execute(e, content, &out->outputs, NULL, &x);
 	out->seconds = now_sec() - t0;
 	char what[256];
 	snprintf(what, sizeof(what), "chunk%s%s", req->name ? " " : "", req->name ? req->name : "");

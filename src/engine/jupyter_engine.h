@@ -24,10 +24,14 @@
  *   jupyter_engine_stop   shutdown_request on control, a short grace, then
  *                         SIGKILL of the group; reaped; connection file removed.
  *
+ * Figures: for Python kernels a silent request before each fig=True chunk
+ * gives matplotlib's inline backend the chunk's size, dpi and format (as
+ * Pweave's IPython processor does); other kernels use their own defaults.
+ *
  * Limits: the chunk cache needs the embedded engine's Python-side ops, so
- * jupyter_engine_request answers "not supported"; term mode transcripts and
- * per-chunk figure size/dpi/format are not applied (the kernel's own display
- * machinery decides, e.g. ipykernel's inline matplotlib backend).
+ * jupyter_engine_request answers "not supported"; term mode transcripts
+ * (statement-by-statement outputs) are not produced; stdin requests are
+ * refused (allow_stdin false).
  *
  * The wire-protocol helpers are public so they can be tested without a kernel.
  */

@@ -70,6 +70,43 @@ static int run(struct jupyter_engine *e, const char *code, struct chunk_outcome 
 	return rc;
 }
 
+/* Run `code` with figure options (as the planner passes them). */
+static int run_fig(struct jupyter_engine *e, const char *code, double w, double h, int dpi,
+		   const char *fmt, struct chunk_outcome *out)
+{
+	memset(out, 0, sizeof(*out));
+	output_list_init(&out->outputs);
+	struct run_request req = {.code = code, .code_line = 10, .name = "t", .complete = true,
+				  .fig = true, .f_size = {w, h}, .dpi = dpi, .fig_format = fmt};
+	struct weft_error err;
+	weft_error_init(&err);
+	int rc = jupyter_engine_run_chunk(e, &req, out, NULL, &err);
+	if (rc < 0)
+		printf("#   run: %s\n", weft_error_text(&err));
+	weft_error_free(&err);
+	return rc;
+}
+
+/* Width in pixels of a PNG (from its IHDR chunk), 0 if not a PNG. */
+static unsigned png_width(const struct mime_item *m)
+{
+	if (!m || m->len < 24 || memcmp(m->data, "\x89PNG", 4))
+		return 0;
+	const unsigned char *p = (const unsigned char *)m->data + 16;
+	return (unsigned)p[0] << 24 | (unsigned)p[1] << 16 | (unsigned)p[2] << 8 | p[3];
+}
+
+/* The first display_data output carrying `mime`, or NULL. */
+static const struct mime_item *first_mime(const struct chunk_outcome *o, const char *mime)
+{
+	for (size_t i = 0; i < o->outputs.n; i++) {
+		const struct mime_item *m = output_get_mime(&o->outputs.items[i], mime);
+		if (m && o->outputs.items[i].type == OUTPUT_DISPLAY_DATA)
+			return m;
+	}
+	return NULL;
+}
+
 /* All stream text of one stream name, concatenated. */
 static void stream_text(const struct chunk_outcome *o, const char *name, struct strbuf *sb)
 {
@@ -390,6 +427,25 @@ static void test_python3_kernel(void)
 	chunk_outcome_free(&o);
 	report("display_data_html_and_png");
 
+	/* the chunk's figure options reach the inline backend: size x dpi, format */
+	unit_current_failed = 0;
+	const char *plot = "plt.figure()\nplt.plot([1, 2])\nplt.show()";
+	CHECK(run_fig(e, plot, 6, 4, 50, "png", &o) == 0);
+	unsigned small = png_width(first_mime(&o, "image/png"));
+	chunk_outcome_free(&o);
+	CHECK(run_fig(e, plot, 6, 4, 150, "png", &o) == 0);
+	unsigned big = png_width(first_mime(&o, "image/png"));
+	chunk_outcome_free(&o);
+	printf("#   png widths at 50 and 150 dpi: %u, %u\n", small, big);
+	CHECK(small > 150 && small <= 300);  /* 6 in x 50 dpi, less the tight bounding box */
+	CHECK(big > 2 * small && big <= 900);
+	CHECK(run_fig(e, plot, 6, 4, 100, "svg", &o) == 0);
+	const struct mime_item *svg = first_mime(&o, "image/svg+xml");
+	CHECK(svg && strstr(svg->data, "<svg"));
+	CHECK(first_mime(&o, "image/png") == NULL);
+	chunk_outcome_free(&o);
+	report("figure_options");
+
 	/* clear_output drops what came before */
 	unit_current_failed = 0;
 	CHECK(run(e, "from IPython.display import clear_output\nprint('gone')\nclear_output()\nprint('kept')",
@@ -528,6 +584,15 @@ static void test_message_kernel(void)
 	CHECK_STR(sb.buf, "from-kernelspec\n");
 	chunk_outcome_free(&o);
 	report("kernelspec_env");
+
+	/* figure options set before pyplot's first import apply once it loads */
+	unit_current_failed = 0;
+	CHECK(run_fig(e, "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()", 6, 4, 50,
+		      "png", &o) == 0);
+	unsigned wpx = png_width(first_mime(&o, "image/png"));
+	CHECK(wpx > 150 && wpx <= 300);
+	chunk_outcome_free(&o);
+	report("figure_options_before_import");
 
 	/* interrupt_request on control ends the chunk */
 	unit_current_failed = 0;
