@@ -100,6 +100,9 @@ for i in range(rounds):
 # The store is still coherent: gc and status work, and a last render is all cached.
 r = weft("cache", "gc", "--cache-dir", cache)
 check("gc after the crashes", r.returncode == 0, r.stderr)
+# Killed writers leave temporary files named for their (now dead) process: gc removes them at once.
+left = os.listdir(os.path.join(cache, "tmp")) if os.path.isdir(os.path.join(cache, "tmp")) else []
+check("gc leaves no temporary file of a killed render", left == [], f"{left}\n{r.stdout}")
 r = weft("cache", "status", "--cache", "--cache-dir", cache, "doc.mdw", cwd=doc_dir)
 check("status after the crashes", r.returncode == 0 and "fresh" in r.stdout, r.stdout + r.stderr)
 work.cleanup()
