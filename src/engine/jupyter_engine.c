@@ -1087,6 +1087,158 @@ static int setup_figures(struct jupyter_engine *e, const struct run_request *req
 	return x->end == RECV_MSG && !x->interrupted ? 0 : -1;
 }
 
+/* Record an execute_reply's error (the first one wins) in `out`; code_line: where the code began. */
+static void record_reply(struct chunk_outcome *out, const json_t *reply, int code_line)
+{
+	const char *status = json_string_value(json_object_get(reply, "status"));
+	if (!status || !strcmp(status, "ok") || out->status == RUN_ERROR)
+		return;
+	out->status = RUN_ERROR;
+	free(out->error_type);
+	free(out->error_message);
+	out->error_type = dup_str(reply, "ename");
+	if (!out->error_type)
+		out->error_type = xstrdup(status);
+	struct strbuf sb;
+	strbuf_init(&sb);
+	const char *ev = json_string_value(json_object_get(reply, "evalue"));
+	strbuf_addstr(&sb, ev ? ev : "");
+	jupyter_strip_ansi(&sb);
+	out->error_message = strbuf_detach(&sb, NULL);
+	long count = (long)json_integer_value(json_object_get(reply, "execution_count"));
+	out->error_line = traceback_line(&out->outputs, count, code_line);
+}
+
+/*
+ * Term mode in Python kernels: the top-level statements' line spans (first,
+ * last; decorators included), from the kernel's own ast module through a
+ * user expression. Returns the number of spans (pairs in *spans), or -1 when
+ * the code does not parse (it then runs whole and reports its SyntaxError).
+ */
+static long statement_spans(struct jupyter_engine *e, const char *code, long **spans)
+{
+	*spans = NULL;
+	char *lit = json_dumps(json_string(code), JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
+	struct strbuf expr;
+	strbuf_init(&expr);
+	strbuf_addf(&expr,
+		    "[(min([n.lineno] + [d.lineno for d in getattr(n, 'decorator_list', [])]), "
+		    "n.end_lineno) for n in __import__('ast').parse(%s).body]", lit);
+	free(lit);
+	json_t *content = json_pack("{s:s, s:b, s:b, s:{s:s}, s:b, s:b}", "code", "", "silent", 1,
+				    "store_history", 0, "user_expressions", "spans", expr.buf,
+				    "allow_stdin", 0, "stop_on_error", 0);
+	strbuf_free(&expr);
+	struct exec_result x;
+	execute(e, content, NULL, NULL, &x);
+	if (x.end != RECV_MSG || x.interrupted) {
+		json_decref(x.reply);
+		return -2; /* the kernel is gone */
+	}
+	const json_t *res = json_object_get(json_object_get(x.reply, "user_expressions"), "spans");
+	const char *text = json_string_value(json_object_get(json_object_get(res, "data"), "text/plain"));
+	long n = -1;
+	size_t alloc = 0;
+	const char *status = json_string_value(json_object_get(res, "status"));
+	if (text && status && !strcmp(status, "ok")) {
+		n = 0;
+		for (const char *p = strchr(text, '('); p; p = strchr(p, '(')) {
+			char *end;
+			long first = strtol(p + 1, &end, 10);
+			if (*end != ',')
+				break;
+			long last = strtol(end + 1, &end, 10);
+			ARRAY_GROW(*spans, (size_t)(2 * n + 2), alloc);
+			(*spans)[2 * n] = first;
+			(*spans)[2 * n + 1] = last;
+			n++;
+			p = end;
+		}
+	}
+	json_decref(x.reply);
+	return n;
+}
+
+/* Run code as one execute_request, appending to out; returns the exec result's end state. */
+static void run_one(struct jupyter_engine *e, const char *code, struct chunk_outcome *out,
+		    struct exec_result *x)
+{
+	json_t *content = json_pack("{s:s, s:b, s:b, s:{}, s:b, s:b}", "code", code, "silent", 0,
+				    "store_history", 1, "user_expressions", "allow_stdin", 0,
+				    "stop_on_error", 0);
+	execute(e, content, &out->outputs, NULL, x);
+}
+
+/*
+ * Term mode: each top-level statement (and each comment line between them,
+ * as a console shows it) is a transcript entry; statements run one by one,
+ * their outputs tagged with the entry's index. Returns as run_one.
+ */
+static void run_term(struct jupyter_engine *e, const struct run_request *req, long *spans,
+		     long nspans, struct chunk_outcome *out, struct exec_result *x)
+{
+	const char *code = req->code ? req->code : "";
+	/* line starts of the code (1-based lines) */
+	size_t nlines = 0, alloc = 0;
+	const char **starts = NULL;
+	for (const char *p = code; *p;) {
+		ARRAY_GROW(starts, nlines + 1, alloc);
+		starts[nlines++] = p;
+		const char *nl = strchr(p, '\n');
+		p = nl ? nl + 1 : p + strlen(p);
+	}
+	ARRAY_GROW(starts, nlines + 1, alloc);
+	starts[nlines] = code + strlen(code);
+	/* entries: comment lines outside statements, and the statements */
+	long (*items)[3] = xcalloc(nlines + (size_t)nspans + 1, sizeof(*items));
+	size_t nitems = 0;
+	long covered = 0;
+	for (long k = 0; k <= nspans; k++) {
+		long upto = k < nspans ? spans[2 * k] : (long)nlines + 1;
+		for (long ln = covered + 1; ln < upto && ln <= (long)nlines; ln++) {
+			const char *l = starts[ln - 1];
+			while (*l == ' ' || *l == '\t')
+				l++;
+			if (*l == '#') {
+				items[nitems][0] = items[nitems][1] = ln;
+				items[nitems++][2] = 0;
+			}
+		}
+		if (k < nspans) {
+			long first = spans[2 * k], last = spans[2 * k + 1];
+			if (first < 1 || last < first || last > (long)nlines)
+				continue;
+			items[nitems][0] = first;
+			items[nitems][1] = last;
+			items[nitems++][2] = 1;
+			covered = last;
+		}
+	}
+	out->statements = xcalloc(nitems ? nitems : 1, sizeof(*out->statements));
+	out->nstatements = nitems;
+	memset(x, 0, sizeof(*x));
+	x->end = RECV_MSG;
+	for (size_t i = 0; i < nitems; i++) {
+		const char *from = starts[items[i][0] - 1], *to = starts[items[i][1]];
+		out->statements[i].source = xstrndup(from, (size_t)(to - from));
+		out->statements[i].line = req->code_line + (int)items[i][0] - 1;
+	}
+	for (size_t i = 0; i < nitems && x->end == RECV_MSG && !x->interrupted; i++) {
+		if (!items[i][2])
+			continue; /* a comment: shown, nothing runs */
+		size_t before = out->outputs.n;
+		run_one(e, out->statements[i].source, out, x);
+		for (size_t k = before; k < out->outputs.n; k++)
+			out->outputs.items[k].statement = (int)i;
+		if (x->end == RECV_MSG && !x->interrupted)
+			record_reply(out, x->reply, out->statements[i].line); /* a console goes on */
+		json_decref(x->reply);
+		x->reply = NULL;
+	}
+	free(items);
+	free(starts);
+}
+
 int jupyter_engine_run_chunk(struct jupyter_engine *e, const struct run_request *req,
 			     struct chunk_outcome *out, json_t **tracked, struct weft_error *err)
 {
@@ -1099,50 +1251,40 @@ int jupyter_engine_run_chunk(struct jupyter_engine *e, const struct run_request 
 		return weft_error_set(err, e ? e->doc_path : NULL, req->code_line, 0,
 				      "the Jupyter kernel is not running");
 	}
-	json_t *content = json_pack("{s:s, s:b, s:b, s:{}, s:b, s:b}", "code",
-				    req->code ? req->code : "", "silent", 0, "store_history", 1,
-				    "user_expressions", "allow_stdin", 0, "stop_on_error", 0);
+	const char *code = req->code ? req->code : "";
+	bool python = !strcasecmp(e->spec.language, "python");
 	double t0 = now_sec();
 	struct exec_result x;
-	if (req->fig && !strcasecmp(e->spec.language, "python") && setup_figures(e, req, &x) < 0)
-		json_decref(content); /* the kernel died or hung in the set-up: report that */
-	else
-		execute(e, content, &out->outputs, NULL, &x);
-	out->seconds = now_sec() - t0;
-	char what[256];
-	snprintf(what, sizeof(what), "chunk%s%s", req->name ? " " : "", req->name ? req->name : "");
-	if (x.end != RECV_MSG || x.interrupted) {
-		json_decref(x.reply);
-		out->error_line = req->code_line;
-		return report_failure(e, &x, what, req->code_line, &out->status, &out->error_message,
-				      err);
-	}
-	const char *status = json_string_value(json_object_get(x.reply, "status"));
+	out->status = RUN_OK;
 	free(out->error_type);
 	free(out->error_message);
 	out->error_type = out->error_message = NULL;
 	out->error_line = 0;
-	if (status && strcmp(status, "ok")) {
-		out->status = RUN_ERROR;
-		out->error_type = dup_str(x.reply, "ename");
-		char *ev = dup_str(x.reply, "evalue");
-		if (ev) {
-			struct strbuf sb;
-			strbuf_init(&sb);
-			strbuf_addstr(&sb, ev);
-			jupyter_strip_ansi(&sb);
-			free(ev);
-			ev = strbuf_detach(&sb, NULL);
-		}
-		out->error_message = ev;
-		if (!out->error_type)
-			out->error_type = xstrdup(status);
-		long count = (long)json_integer_value(json_object_get(x.reply, "execution_count"));
-		out->error_line = traceback_line(&out->outputs, count, req->code_line);
+	long *spans = NULL;
+	long nspans = -1;
+	if (req->fig && python && setup_figures(e, req, &x) < 0) {
+		/* the kernel died or hung in the set-up: reported below */
+	} else if (req->term && python && (nspans = statement_spans(e, code, &spans)) == -2) {
+		memset(&x, 0, sizeof(x));
+		x.end = RECV_DEAD;
+	} else if (nspans >= 0) {
+		run_term(e, req, spans, nspans, out, &x);
 	} else {
-		out->status = RUN_OK;
+		run_one(e, code, out, &x);
+		if (x.end == RECV_MSG && !x.interrupted)
+			record_reply(out, x.reply, req->code_line);
 	}
+	free(spans);
 	json_decref(x.reply);
+	out->seconds = now_sec() - t0;
+	if (x.end != RECV_MSG || x.interrupted) {
+		char what[256];
+		snprintf(what, sizeof(what), "chunk%s%s", req->name ? " " : "",
+			 req->name ? req->name : "");
+		out->error_line = req->code_line;
+		return report_failure(e, &x, what, req->code_line, &out->status, &out->error_message,
+				      err);
+	}
 	return 0;
 }
 

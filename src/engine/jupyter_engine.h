@@ -28,10 +28,15 @@
  * gives matplotlib's inline backend the chunk's size, dpi and format (as
  * Pweave's IPython processor does); other kernels use their own defaults.
  *
+ * Term mode (Python kernels): the kernel's ast module splits the chunk into
+ * top-level statements (a user expression); each runs as its own
+ * execute_request, so outputs carry their statement's index as in the
+ * embedded engine. Other kernels run a term chunk whole.
+ *
  * Limits: the chunk cache needs the embedded engine's Python-side ops, so
- * jupyter_engine_request answers "not supported"; term mode transcripts
- * (statement-by-statement outputs) are not produced; stdin requests are
- * refused (allow_stdin false).
+ * jupyter_engine_request answers "not supported"; stdin requests are refused
+ * (allow_stdin false); errors point at the chunk line IPython's traceback
+ * names ("Cell In[n], line k"), other kernels' errors at the chunk's start.
  *
  * The wire-protocol helpers are public so they can be tested without a kernel.
  */

@@ -488,6 +488,47 @@ static void test_python3_kernel(void)
 	chunk_outcome_free(&o);
 	report("error_traceback_ansi_stripped");
 
+	/* term mode: one transcript entry per statement (and comment), outputs tagged */
+	unit_current_failed = 0;
+	memset(&o, 0, sizeof(o));
+	output_list_init(&o.outputs);
+	{
+		struct run_request treq = {.code = "a = 1\n# note\na + 1\n@staticmethod\ndef g():\n"
+						   "    return 3\n1/0\nprint('on')\n",
+					   .code_line = 20, .term = true, .complete = true};
+		struct weft_error terr;
+		weft_error_init(&terr);
+		CHECK(jupyter_engine_run_chunk(e, &treq, &o, NULL, &terr) == 0);
+		weft_error_free(&terr);
+	}
+	CHECK(o.nstatements == 6);
+	if (o.nstatements == 6) {
+		CHECK_STR(o.statements[0].source, "a = 1\n");
+		CHECK(o.statements[0].line == 20);
+		CHECK_STR(o.statements[1].source, "# note\n");
+		CHECK_STR(o.statements[3].source, "@staticmethod\ndef g():\n    return 3\n");
+		CHECK(o.statements[3].line == 23);
+		CHECK(o.statements[4].line == 26);
+	}
+	CHECK(o.status == RUN_ERROR);
+	CHECK_STR(o.error_type, "ZeroDivisionError");
+	CHECK(o.error_line == 26);
+	/* a + 1 -> "2" tagged 2; the error tagged 4; the console went on: "on" tagged 5 */
+	bool two = false, err4 = false, on5 = false;
+	for (size_t i = 0; i < o.outputs.n; i++) {
+		const struct output *t = &o.outputs.items[i];
+		const struct mime_item *m = output_get_mime(t, "text/plain");
+		if (t->type == OUTPUT_EXECUTE_RESULT && m && !strcmp(m->data, "2") && t->statement == 2)
+			two = true;
+		if (t->type == OUTPUT_ERROR && t->statement == 4)
+			err4 = true;
+		if (t->type == OUTPUT_STREAM && !strcmp(t->text.buf, "on\n") && t->statement == 5)
+			on5 = true;
+	}
+	CHECK(two && err4 && on5);
+	chunk_outcome_free(&o);
+	report("term_mode_statements");
+
 	/* inline code: expressions through user_expressions, code through stdout */
 	unit_current_failed = 0;
 	struct inline_outcome io;
