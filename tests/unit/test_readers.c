@@ -37,6 +37,23 @@ static int read_str(struct document *doc, const char *name, const char *text,
 	return document_read_buffer(doc, name, NULL, text, strlen(text), err);
 }
 
+/*
+ * Read `text` as document `name`, which must fail: the error's text (valid
+ * until the next call), or "(read succeeded)" so the caller's CHECK_STR fails.
+ */
+static const char *read_error(const char *name, const char *text)
+{
+	static char msg[1024];
+	struct document doc;
+	struct weft_error err;
+	weft_error_init(&err);
+	int rc = read_str(&doc, name, text, &err);
+	snprintf(msg, sizeof(msg), "%s", rc < 0 ? weft_error_text(&err) : "(read succeeded)");
+	document_free(&doc);
+	weft_error_free(&err);
+	return msg;
+}
+
 /* The text of a text block, segments joined (inline code as <%= %> / <% %>). */
 static void block_text(const struct block *b, struct strbuf *sb)
 {
@@ -176,25 +193,15 @@ TEST(markdown_fence_variants)
 
 TEST(unterminated_chunks_are_errors)
 {
-	struct document doc;
-	struct weft_error err;
-	weft_error_init(&err);
-	CHECK(read_str(&doc, "u.pmd", "text\n\n```{python}\nx = 1\n", &err) == -1);
-	CHECK_STR(weft_error_text(&err),
+	CHECK_STR(read_error("u.pmd", "text\n\n```{python}\nx = 1\n"),
 		  "u.pmd:3:1: unterminated code chunk: the fence opened here is never closed");
-	document_free(&doc);
-	CHECK(read_str(&doc, "u.texw", "text\n<<a>>=\nx = 1\n<<b>>=\n", &err) == -1);
-	CHECK_STR(weft_error_text(&err),
+	CHECK_STR(read_error("u.texw", "text\n<<a>>=\nx = 1\n<<b>>=\n"),
 		  "u.texw:2:1: unterminated code chunk: '<<...>>=' has no closing '@' line");
-	document_free(&doc);
 	/* a malformed option list in a header: file:line:column of the document */
-	CHECK(read_str(&doc, "o.texw", "a\n\n<<fig, caption='x>>=\n@\n", &err) == -1);
-	CHECK_STR(weft_error_text(&err), "o.texw:3:16: malformed chunk options: unterminated string");
-	document_free(&doc);
-	CHECK(read_str(&doc, "o.pmd", "```{python, f_size=(4,3}\n```\n", &err) == -1);
-	CHECK_STR(weft_error_text(&err), "o.pmd:1:20: malformed chunk options: unclosed '('");
-	document_free(&doc);
-	weft_error_free(&err);
+	CHECK_STR(read_error("o.texw", "a\n\n<<fig, caption='x>>=\n@\n"),
+		  "o.texw:3:16: malformed chunk options: unterminated string");
+	CHECK_STR(read_error("o.pmd", "```{python, f_size=(4,3}\n```\n"),
+		  "o.pmd:1:20: malformed chunk options: unclosed '('");
 }
 
 TEST(noweb_fir_design)
@@ -509,17 +516,12 @@ TEST(front_matter_errors)
 	CHECK(err.line == 4);
 	CHECK(strncmp(weft_error_text(&err), "y.pmd:4:1: front matter: ", 25) == 0);
 	document_free(&doc);
-	CHECK(read_str(&doc, "y.pmd", "---\ntitle: x\nweft: 3\n---\n", &err) == -1);
-	CHECK_STR(weft_error_text(&err),
+	CHECK_STR(read_error("y.pmd", "---\ntitle: x\nweft: 3\n---\n"),
 		  "y.pmd:3:7: front matter: 'weft:' must be a mapping of chunk options");
-	document_free(&doc);
-	CHECK(read_str(&doc, "y.pmd", "---\nweft:\n  echo: maybe\n---\n```python\n1\n```\n", &err) == -1);
-	CHECK_STR(weft_error_text(&err),
+	CHECK_STR(read_error("y.pmd", "---\nweft:\n  echo: maybe\n---\n```python\n1\n```\n"),
 		  "y.pmd:3:3: chunk option 'echo' must be True or False, not maybe");
-	document_free(&doc);
-	CHECK(read_str(&doc, "y.pmd", "---\n- a\n- b\n---\n", &err) == -1);
-	CHECK_STR(weft_error_text(&err), "y.pmd:2:1: front matter must be a YAML mapping");
-	document_free(&doc);
+	CHECK_STR(read_error("y.pmd", "---\n- a\n- b\n---\n"),
+		  "y.pmd:2:1: front matter must be a YAML mapping");
 	weft_error_free(&err);
 }
 
@@ -794,15 +796,11 @@ TEST(notebook_v4)
 	CHECK_STR(document_chunk_const(&doc, 0)->code, "1 + 1\n");
 	document_free(&doc);
 	const char *old = "{\"nbformat\": 2, \"cells\": []}";
-	CHECK(document_read_buffer(&doc, "o.ipynb", NULL, old, strlen(old), &err) == -1);
-	CHECK_STR(weft_error_text(&err), "o.ipynb:1: not an nbformat 4 (or 3) notebook");
-	document_free(&doc);
+	CHECK_STR(read_error("o.ipynb", old), "o.ipynb:1: not an nbformat 4 (or 3) notebook");
 	const char *badopt = "{\"nbformat\": 4, \"cells\": [{\"cell_type\": \"code\", "
 			     "\"metadata\": {\"weft\": {\"echo\": {\"a\": 1}}}, \"source\": \"x\"}]}";
-	CHECK(document_read_buffer(&doc, "m.ipynb", NULL, badopt, strlen(badopt), &err) == -1);
-	CHECK_STR(weft_error_text(&err),
+	CHECK_STR(read_error("m.ipynb", badopt),
 		  "m.ipynb:1: notebook metadata: option 'echo' must be a scalar or a list");
-	document_free(&doc);
 	weft_error_free(&err);
 }
 
