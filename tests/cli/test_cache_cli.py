@@ -184,6 +184,16 @@ check("--explain: downstream of a code edit says which name and chunk",
       whys(s)["load"] == "code changed" and whys(s)["count"] == "reads rows from chunk load, which changed"
       and states(s)["other"] == "cached", detail(r, s))
 
+# The story: an uncached setup chunk does not make the cached query after it stale.
+d3 = setup("story", chunks(("setup, cache=False", "import sqlite3\nconn = sqlite3.connect(':memory:')\nc = conn.cursor()"),
+                           ("query, cache=True", "c.execute('select 6 * 7')\nresults = c.fetchall()"),
+                           ("report", "print(results)")))
+render(d3)
+r, rows = status_rows(d3)
+check("status: cached query after an uncached setup chunk is fresh",
+      rows.get("setup", (0, ""))[1] == "not cached" and rows.get("query", (0, ""))[1] == "fresh" and
+      rows.get("report", (0, ""))[1] == "not cached", detail(r))
+
 # Summary states: replayed and skipped.
 d2 = setup("states", chunks(("gen", "g = (i * i for i in range(5))\nfirst = next(g)"),
                             ("rest", "print(first, list(g))")))
