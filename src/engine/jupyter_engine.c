@@ -1118,7 +1118,11 @@ static void record_reply(struct chunk_outcome *out, const json_t *reply, int cod
 static long statement_spans(struct jupyter_engine *e, const char *code, long **spans)
 {
 	*spans = NULL;
-	char *lit = json_dumps(json_string(code), JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
+	json_t *str = json_string(code);
+	char *lit = str ? json_dumps(str, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
+	json_decref(str);
+	if (!lit)
+		return -1; /* not UTF-8: run it whole */
 	struct strbuf expr;
 	strbuf_init(&expr);
 	strbuf_addf(&expr,
