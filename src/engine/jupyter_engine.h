@@ -10,7 +10,9 @@
  *                         HMAC-SHA256 key, mode 0600), launch the kernel in its
  *                         own process group in the document's folder, connect
  *                         shell/control/stdin (DEALER), iopub (SUB) and heartbeat
- *                         (REQ), then kernel_info_request until the kernel
+ *                         (REQ; connected for protocol completeness, but
+ *                         liveness comes from waitid() on the kernel, our
+ *                         child), then kernel_info_request until the kernel
  *                         answers on shell and iopub (so no output is lost to
  *                         ZeroMQ's slow-joiner effect).
  *   jupyter_engine_run_chunk  one execute_request per chunk; iopub stream,
