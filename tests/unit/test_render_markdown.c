@@ -741,8 +741,8 @@ TEST(format_table)
 	FILE *fp = open_memstream(&buf, &len);
 	render_list_formats(fp);
 	fclose(fp);
-	CHECK(strstr(buf, "pandoc        Pandoc markdown\n") != NULL);
-	CHECK(strstr(buf, "sphinx        reStructuredText for Sphinx\n") != NULL);
+	CHECK(strstr(buf, "pandoc        pandoc Markdown: figures with attributes and captions\n") != NULL);
+	CHECK(strstr(buf, "sphinx        reStructuredText with Sphinx directives\n") != NULL);
 	int lines = 0;
 	for (char *p = buf; *p; p++)
 		lines += *p == '\n';
