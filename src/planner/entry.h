@@ -1,0 +1,27 @@
+/*
+ * entry: a unit's cache entry: stored after it runs (outputs, saved names,
+ * files read and written, random state), checked before it is reused, applied
+ * on a hit, and compared with the current unit to explain a miss.
+ */
+#ifndef WEFT_ENTRY_H
+#define WEFT_ENTRY_H
+
+#include "planner/walk.h"
+
+/* Is entry `meta` still valid for unit ui? 1 yes; 0 no, with the reason in why. */
+int entry_valid(struct walk *w, size_t ui, const json_t *meta, struct strbuf *why);
+
+/* Explain why unit ui misses, comparing with the chunk's latest entry. */
+void entry_explain_miss(struct walk *w, size_t ui, struct strbuf *why);
+
+/* Take unit ui's results from entry `meta`. Returns 1 used, 0 unusable (a miss). */
+int entry_apply_hit(struct walk *w, size_t ui, json_t *meta, enum chunk_state state);
+
+/* Fingerprints of files read, as {entry path: text}. Unreadable files are dropped. */
+json_t *entry_fingerprint_files(const struct walk *w, const json_t *paths);
+
+/* Store a new entry for unit ui, which just ran with tracking record `rec`. */
+int entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *files_read,
+		       const char *rng_in, bool rng_changed, double seconds, struct weft_error *err);
+
+#endif

@@ -1,0 +1,237 @@
+/* restore: names at the versions a fresh run would see; see restore.h. */
+#include "planner/restore.h"
+
+#include <string.h>
+
+#include "util/hash.h"
+
+/* Turn a saved-name record into a restore item with blob paths. NULL if a blob is bad. */
+static json_t *restore_item(struct walk *w, const json_t *rec)
+{
+	json_t *item = json_deep_copy(rec);
+	const char *pickle = json_string_value(json_object_get(rec, "pickle"));
+	if (!pickle)
+		return item;
+	struct strbuf p;
+	strbuf_init(&p);
+	if (store_blob_verify(w->store, pickle) != 1 || store_blob_path(w->store, pickle, &p) < 0)
+		goto bad;
+	json_object_set_new(item, "pickle", json_string(p.buf));
+	json_t *bufs = json_array();
+	size_t k;
+	json_t *b;
+	json_array_foreach(json_object_get(rec, "buffers"), k, b) {
+		strbuf_reset(&p);
+		if (store_blob_verify(w->store, json_string_value(b)) != 1 ||
+		    store_blob_path(w->store, json_string_value(b), &p) < 0) {
+			json_decref(bufs);
+			goto bad;
+		}
+		json_array_append_new(bufs, json_string(p.buf));
+	}
+	json_object_set_new(item, "buffers", bufs);
+	strbuf_free(&p);
+	return item;
+bad:
+	strbuf_free(&p);
+	json_decref(item);
+	return NULL;
+}
+
+/* Does unit t's write record say it deleted `name`? */
+static bool unit_deleted(const struct walk *w, size_t t, const char *name)
+{
+	const json_t *m = w->meta[t];
+	const json_t *del = m ? json_object_get(m, "deleted") : NULL;
+	size_t i;
+	json_t *v;
+	json_array_foreach(del, i, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), name))
+			return true;
+	return false;
+}
+
+/*
+ * Make the worker hold unit `target`'s version of `name` (-1: undefined), as a
+ * fresh run would at this point. Restores from the cache, or replays.
+ */
+int restore_version(struct walk *w, const char *name, int target, struct weft_error *err)
+{
+	json_t *cur = json_object_get(w->live, name);
+	if (target < 0) {
+		if (cur && json_integer_value(cur) >= 0) {
+			json_t *r = walk_request(w, json_pack("{s:s, s:[s]}", "op", "delete", "names", name), err);
+			if (!r)
+				return -1;
+			json_decref(r);
+		}
+		json_object_del(w->live, name);
+		return 0;
+	}
+	if (cur && json_integer_value(cur) == target)
+		return 0;
+	if (unit_deleted(w, (size_t)target, name)) {
+		json_t *r = walk_request(w, json_pack("{s:s, s:[s]}", "op", "delete", "names", name), err);
+		if (!r)
+			return -1;
+		json_decref(r);
+		json_object_set_new(w->live, name, json_integer(target));
+		return 0;
+	}
+	const json_t *m = w->meta[target];
+	const json_t *names = m ? json_object_get(m, "names") : NULL;
+	const json_t *rec = json_object_get(names, name);
+	if (rec && !json_is_true(json_object_get(rec, "unsaveable"))) {
+		json_t *item = restore_item(w, rec);
+		if (item) {
+			/*
+			 * Names saved as one object (aliases) come back together, so a chunk
+			 * that mutates one of them changes the others, as in a fresh run.
+			 */
+			json_t *items = json_array(), *restored = json_array();
+			json_array_append_new(items, item);
+			json_array_append_new(restored, json_string(name));
+			size_t gi;
+			json_t *g;
+			json_array_foreach(json_object_get(rec, "group"), gi, g) {
+				const char *other = json_string_value(g);
+				const json_t *orec = json_object_get(names, other ? other : "");
+				const json_t *olive = json_object_get(w->live, other ? other : "");
+				if (!orec || !strcmp(other, name) || dataflow_writer(&w->df, other) != target ||
+				    (olive && json_integer_value(olive) == target))
+					continue;
+				json_t *oitem = restore_item(w, orec);
+				if (oitem) {
+					json_array_append_new(items, oitem);
+					json_array_append_new(restored, json_string(other));
+				}
+			}
+			json_t *r = walk_request(w, json_pack("{s:s, s:o}", "op", "restore", "items", items), err);
+			if (!r) {
+				json_decref(restored);
+				return -1;
+			}
+			const json_t *errors = json_object_get(r, "errors");
+			const char *why = json_string_value(json_object_get(errors, name));
+			size_t ri;
+			json_t *rn;
+			json_array_foreach(restored, ri, rn) {
+				if (!json_object_get(errors, json_string_value(rn)))
+					json_object_set_new(w->live, json_string_value(rn), json_integer(target));
+			}
+			json_decref(restored);
+			if (!why) {
+				json_decref(r);
+				return 0;
+			}
+			weft_warn(w->doc->path, w->df.units[target].line,
+				  "could not restore %s from the cache (%s); re-running chunk %s", name, why,
+				  w->df.units[target].label);
+			json_decref(r);
+		}
+	}
+	/* Not saved (unpicklable, uncached chunk, bad blob): rebuild by replaying. */
+	if (restore_replay(w, (size_t)target, err) < 0)
+		return -1;
+	json_t *now = json_object_get(w->live, name);
+	if (!now || json_integer_value(now) != target) {
+		/* The replay did not bind it (nondeterministic chunk): make it undefined. */
+		json_object_set_new(w->live, name, json_integer(target));
+	}
+	return 0;
+}
+
+/* Restore the random state unit ui would start from in a fresh run. */
+int restore_rng(struct walk *w, struct weft_error *err)
+{
+	int rw = dataflow_writer(&w->df, DATAFLOW_RNG);
+	if (rw < 0 || rw == w->live_rng)
+		return 0;
+	const char *blob = w->meta[rw] ? json_string_value(json_object_get(w->meta[rw], "rng_out")) : NULL;
+	struct strbuf p;
+	strbuf_init(&p);
+	if (blob && store_blob_verify(w->store, blob) == 1 && store_blob_path(w->store, blob, &p) == 0) {
+		json_t *r = walk_request(w, json_pack("{s:s, s:s}", "op", "rng_set", "path", p.buf), err);
+		strbuf_free(&p);
+		if (!r)
+			return -1;
+		json_decref(r);
+		w->live_rng = rw;
+		return 0;
+	}
+	strbuf_free(&p);
+	return restore_replay(w, (size_t)rw, err);
+}
+
+/* Make every name in `deps` (name -> writer) live at its writer's version. */
+int restore_deps(struct walk *w, const json_t *deps, struct weft_error *err)
+{
+	const char *name;
+	json_t *wi;
+	json_object_foreach((json_t *)deps, name, wi) {
+		if (restore_version(w, name, (int)json_integer_value(wi), err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Re-run unit t only to rebuild names that could not be restored: its inputs
+ * are put at the versions it saw, its outputs are discarded.
+ */
+int restore_replay(struct walk *w, size_t t, struct weft_error *err)
+{
+	struct unit *u = &w->df.units[t];
+	if (w->replaying[t])
+		return weft_error_set(err, w->doc->path, u->line, 0,
+				      "cache: cyclic replay of chunk %s", u->label);
+	w->replaying[t] = true;
+	int rc = -1;
+	if (u->deps && restore_deps(w, u->deps, err) < 0)
+		goto out;
+	struct chunk_outcome scratch;
+	memset(&scratch, 0, sizeof(scratch));
+	output_list_init(&scratch.outputs);
+	json_t *record = NULL;
+	if (u->kind == UNIT_INLINE) {
+		/* inline spans write little; re-evaluate into a scratch outcome */
+		struct inline_outcome *io = &w->res->inl[u->seg->inline_index];
+		struct strbuf keep;
+		strbuf_init(&keep);
+		strbuf_add(&keep, io->text.buf, io->text.len);
+		rc = walk_run_code(w, t, false, NULL, &scratch, &record, err);
+		strbuf_reset(&io->text);
+		strbuf_add(&io->text, keep.buf, keep.len);
+		strbuf_free(&keep);
+	} else {
+		/* Track with the names it reads, so a mutation it makes is noticed as on its first run. */
+		json_t *reads = json_array();
+		const char *name;
+		json_t *wi;
+		json_object_foreach(u->deps, name, wi)
+			json_array_append_new(reads, json_string(name));
+		rc = walk_run_code(w, t, true, reads, &scratch, &record, err);
+		json_decref(reads);
+	}
+	if (rc == 0 && w->stopped)
+		rc = weft_error_set(err, w->doc->path, u->line, 0,
+				    "chunk %s crashed while being replayed to rebuild its names", u->label);
+	if (rc == 0) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(u->writes, i, v)
+			json_object_set_new(w->live, json_string_value(v), json_integer((json_int_t)t));
+		if (json_array_size(u->writes))
+			for (i = 0; i < json_array_size(u->writes); i++)
+				if (!strcmp(json_string_value(json_array_get(u->writes, i)), DATAFLOW_RNG))
+					w->live_rng = (int)t;
+		struct chunk_outcome *o = walk_outcome(w, t);
+		if (o && o->state == CHUNK_CACHED)
+			o->state = CHUNK_REPLAYED;
+	}
+	json_decref(record);
+	chunk_outcome_free(&scratch);
+out:
+	w->replaying[t] = false;
+	return rc;
+}

@@ -1,0 +1,217 @@
+/* walk: one render's state, engine access and running code; see walk.h. */
+#include "planner/walk.h"
+
+#include <limits.h>
+#include <patchlevel.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/*
+ * The interpreter identity that goes into every key, known without starting
+ * Python: weft embeds libpython, so its version is fixed at build time; a
+ * --python or VIRTUAL_ENV changes which packages import.
+ */
+static char *engine_identity_static(const struct planner_config *cfg)
+{
+	struct strbuf sb;
+	strbuf_init(&sb);
+	strbuf_addf(&sb, "CPython %s; weft %s", PY_VERSION, WEFT_VERSION);
+	const char *venv = cfg->python ? cfg->python : getenv("VIRTUAL_ENV");
+	if (venv && *venv) {
+		char real[PATH_MAX];
+		strbuf_addf(&sb, "; env %s", realpath(venv, real) ? real : venv);
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/* Start the engine on first need, so renders with nothing to run never start Python. */
+int walk_engine(struct walk *w, struct weft_error *err)
+{
+	if (w->engine)
+		return 0;
+	/* Chunks run in the document's folder, so relative data paths work from anywhere. */
+	char *dir = xstrdup(w->doc->path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	struct engine_config ec = {
+		.python = w->cfg->python,
+		.doc_path = w->doc->path,
+		.workdir = slash ? dir : NULL,
+		.timeout = w->cfg->timeout,
+		.kernel = w->cfg->kernel,
+	};
+	int rc = engine_start(&w->engine, &ec, err);
+	free(dir);
+	if (rc < 0)
+		return -1;
+	w->res->engine_started = true;
+	/* A fresh worker holds nothing this render produced. */
+	json_object_clear(w->live);
+	w->live_rng = -1;
+	return 0;
+}
+
+/* Ask the engine for an op; the reply is returned or NULL with err set. */
+json_t *walk_request(struct walk *w, json_t *req, struct weft_error *err)
+{
+	json_t *reply = NULL;
+	if (walk_engine(w, err) < 0) {
+		json_decref(req);
+		return NULL;
+	}
+	int rc = engine_request(w->engine, req, &reply, err);
+	json_decref(req);
+	if (rc < 0) {
+		json_decref(reply);
+		return NULL;
+	}
+	return reply;
+}
+
+struct chunk_outcome *walk_outcome(struct walk *w, size_t ui)
+{
+	const struct unit *u = &w->df.units[ui];
+	return u->kind == UNIT_CHUNK ? &w->res->chunks[u->chunk->index] : NULL;
+}
+
+void walk_set_why(struct walk *w, size_t ui, const char *why)
+{
+	struct chunk_outcome *o = walk_outcome(w, ui);
+	if (!o)
+		return;
+	free(o->why);
+	o->why = why ? xstrdup(why) : NULL;
+}
+
+void walk_progress(struct walk *w, enum planner_event ev, size_t ui)
+{
+	const struct unit *u = &w->df.units[ui];
+	if (u->kind == UNIT_CHUNK && w->cfg->progress)
+		w->cfg->progress(w->cfg->progress_ctx, ev, w->doc, u->chunk, walk_outcome(w, ui));
+}
+
+/* Mark that execution ended at chunk `index`; later units are skipped. */
+void walk_stop(struct walk *w, int index)
+{
+	w->stopped = true;
+	w->res->stopped_at = index;
+	engine_stop(w->engine);
+	w->engine = NULL;
+}
+
+/*
+ * Run unit ui's code in the worker. With `track`, collect what it wrote and
+ * read; `for_replay` discards the outputs (they come from the cache).
+ * Fills *record (new reference) with the tracking record, or NULL.
+ */
+int walk_run_code(struct walk *w, size_t ui, bool track, const json_t *reads,
+		    struct chunk_outcome *out, json_t **record, struct weft_error *err)
+{
+	const struct unit *u = &w->df.units[ui];
+	*record = NULL;
+	if (walk_engine(w, err) < 0)
+		return -1;
+	if (u->kind == UNIT_INLINE) {
+		struct inline_outcome *io = &w->res->inl[u->seg->inline_index];
+		strbuf_reset(&io->text);
+		struct weft_error run_err;
+		weft_error_init(&run_err);
+		int rc = engine_eval_inline(w->engine, u->code, u->seg->kind == SEG_INLINE_EXPR, u->line, io,
+					    &run_err);
+		io->done = true;
+		if (rc < 0) {
+			free(io->error_message);
+			io->error_message = xstrdup(run_err.msg.len ? run_err.msg.buf : "worker died");
+			if (io->status == RUN_OK)
+				io->status = RUN_CRASHED;
+			w->stopped = true;
+			engine_stop(w->engine);
+			w->engine = NULL;
+		}
+		weft_error_free(&run_err);
+		return 0;
+	}
+	const struct chunk_options *o = &u->chunk->opts;
+	json_t *extra = NULL;
+	if (track) {
+		extra = json_pack("{s:o}", "reads", reads ? json_incref((json_t *)reads) : json_array());
+		if (w->store)
+			json_object_set_new(extra, "cache_dir", json_string(store_dir(w->store)));
+	}
+	struct run_request req = {
+		.code = u->code,
+		.code_line = u->line,
+		.name = o->name,
+		.term = o->term,
+		.complete = true,
+		.fig = o->fig,
+		.f_size = {o->f_size[0], o->f_size[1]},
+		.dpi = o->dpi,
+		.fig_format = w->df.fig_format,
+		.track = track,
+		.extra = extra,
+	};
+	struct weft_error run_err;
+	weft_error_init(&run_err);
+	int rc = engine_run_chunk(w->engine, &req, out, track ? record : NULL, &run_err);
+	json_decref(extra);
+	if (rc < 0) {
+		if (out->status == RUN_OK)
+			out->status = RUN_CRASHED;
+		if (!out->error_message)
+			out->error_message = xstrdup(run_err.msg.len ? run_err.msg.buf : "worker died");
+		if (!out->error_line)
+			out->error_line = u->line;
+		walk_stop(w, u->chunk->index);
+	}
+	weft_error_free(&run_err);
+	return 0;
+}
+
+void walk_init(struct walk *w, const struct document *doc, const struct planner_config *cfg,
+		      struct weave_results *res)
+{
+	memset(w, 0, sizeof(*w));
+	w->doc = doc;
+	w->cfg = cfg;
+	w->res = res;
+	w->identity = engine_identity_static(cfg);
+	dataflow_init(&w->df, doc, w->identity, cfg->fig_format, cfg->cache_all);
+	w->live = json_object();
+	w->live_rng = -1;
+	w->meta = xcalloc(w->df.n ? w->df.n : 1, sizeof(json_t *));
+	w->replaying = xcalloc(w->df.n ? w->df.n : 1, sizeof(bool));
+	w->stale = xcalloc(w->df.n ? w->df.n : 1, sizeof(bool));
+	w->extra = xcalloc(w->df.n ? w->df.n : 1, sizeof(char *));
+	for (size_t i = 0; i < w->df.n; i++)
+		if (w->df.units[i].evaluate && w->df.units[i].cached)
+			w->caching = true;
+	char real[PATH_MAX];
+	w->doc_id = xstrdup(realpath(doc->path, real) ? real : doc->path);
+	w->doc_dir = xstrdup(w->doc_id);
+	char *slash = strrchr(w->doc_dir, '/');
+	if (slash)
+		*slash = '\0';
+}
+
+void walk_free(struct walk *w)
+{
+	engine_stop(w->engine);
+	if (w->own_store)
+		store_close(w->store);
+	for (size_t i = 0; i < w->df.n; i++) {
+		json_decref(w->meta[i]);
+		free(w->extra[i]);
+	}
+	free(w->extra);
+	free(w->meta);
+	free(w->replaying);
+	free(w->stale);
+	json_decref(w->live);
+	dataflow_free(&w->df);
+	free(w->identity);
+	free(w->doc_id);
+	free(w->doc_dir);
+}

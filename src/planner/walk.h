@@ -1,0 +1,69 @@
+/*
+ * walk: the state of one render while the planner walks a document, shared by
+ * the planner's modules (planner.c decides, entry.c keeps cache entries,
+ * restore.c keeps the worker's names at the right versions). Internal to the
+ * planner layer: nothing outside src/planner includes it.
+ */
+#ifndef WEFT_WALK_H
+#define WEFT_WALK_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "cache/store.h"
+#include "engine/engine.h"
+#include "planner/dataflow.h"
+#include "planner/planner.h"
+
+/* Everything one render keeps while walking the document. */
+struct walk {
+	const struct document *doc;
+	const struct planner_config *cfg;
+	struct weave_results *res;
+	struct engine *engine;
+	bool stopped;              /* a crash or timeout ended execution */
+	bool caching;              /* some unit takes part in the cache */
+	struct dataflow df;
+	struct store *store;
+	bool own_store;            /* opened here (else the caller's, from planner_config) */
+	char *doc_id;              /* the document as the store knows it (absolute path) */
+	char *doc_dir;             /* its folder (absolute; chunks run there), no trailing slash */
+	json_t *live;              /* name -> unit index whose version the worker holds */
+	int live_rng;              /* unit whose random state the worker holds, -1 fresh */
+	json_t **meta;             /* per unit: its cache entry (hit or new), or NULL */
+	bool *replaying;           /* per unit: replay in progress (cycle guard) */
+	bool *stale;               /* --frozen: per unit, shown results may differ from a fresh run */
+	char **extra;              /* per unit: value of its cache_extra this render, or NULL */
+	char *identity;
+};
+
+/* Start the engine on first need, so renders with nothing to run never start Python. */
+int walk_engine(struct walk *w, struct weft_error *err);
+
+/* Ask the engine for an op; the reply is returned or NULL with err set. */
+json_t *walk_request(struct walk *w, json_t *req, struct weft_error *err);
+
+struct chunk_outcome *walk_outcome(struct walk *w, size_t ui);
+
+void walk_set_why(struct walk *w, size_t ui, const char *why);
+
+void walk_progress(struct walk *w, enum planner_event ev, size_t ui);
+
+/* Mark that execution ended at chunk `index`; later units are skipped. */
+void walk_stop(struct walk *w, int index);
+
+/*
+ * Run unit ui's code in the worker. With `track`, collect what it wrote and
+ * read; `for_replay` discards the outputs (they come from the cache).
+ * Fills *record (new reference) with the tracking record, or NULL.
+ */
+int walk_run_code(struct walk *w, size_t ui, bool track, const json_t *reads,
+		    struct chunk_outcome *out, json_t **record, struct weft_error *err);
+
+void walk_init(struct walk *w, const struct document *doc, const struct planner_config *cfg,
+		      struct weave_results *res);
+
+void walk_free(struct walk *w);
+
+#endif
