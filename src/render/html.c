@@ -30,6 +30,7 @@
 #include <md4c-html.h>
 #include <yaml.h>
 
+#include "render/chunk_walk.h"
 #include "render/figures.h"
 #include "render/md2html_style.h"
 
@@ -77,20 +78,6 @@ static void html_escape_str(struct strbuf *sb, const char *s)
 	html_escape(sb, s, strlen(s));
 }
 
-/* Append `s` with ANSI escape sequences (terminal colours in tracebacks) removed. */
-static void html_add_no_ansi(struct strbuf *sb, const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == 0x1b && i + 1 < len && s[i + 1] == '[') {
-			i += 2;
-			while (i < len && !(s[i] >= '@' && s[i] <= '~'))
-				i++;
-			continue;
-		}
-		strbuf_addch(sb, s[i]);
-	}
-}
-
 /* Pweave's fix_linefeeds: make sure `text` starts and ends with a newline. */
 static void html_add_linefed(struct strbuf *sb, const char *text, size_t len)
 {
@@ -115,30 +102,6 @@ static void html_markdown(struct strbuf *out, const char *md, size_t len)
 		html_escape(out, md, len); /* md4c only fails on memory: show the text */
 }
 
-/*
- * A chunk's code as shown: leading blank lines and trailing whitespace
- * dropped (as Pweave's readers did), wrapped when wrap asks for it.
- */
-static void html_shown_code(struct strbuf *code, const char *src, const struct document *doc,
-			    const struct chunk *ch)
-{
-	const char *p = src;
-	for (const char *q = src; *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'; q++)
-		if (*q == '\n')
-			p = q + 1;
-	struct strbuf tmp;
-	strbuf_init(&tmp);
-	strbuf_addstr(&tmp, p);
-	strbuf_rtrim(&tmp);
-	if (figures_wrap_code(&ch->opts)) {
-		figures_wrap(code, tmp.buf, tmp.len);
-		strbuf_rtrim(code);
-	} else {
-		strbuf_add(code, tmp.buf, tmp.len);
-	}
-	strbuf_free(&tmp);
-}
-
 /* Pygments markup for `code`, or the same structure with escaped plain code. */
 static void html_highlighted(struct html_ctx *hx, const struct chunk *ch, const char *code,
 			     struct strbuf *hl)
@@ -154,8 +117,9 @@ static void html_highlighted(struct html_ctx *hx, const struct chunk *ch, const 
 }
 
 /* The code block of a chunk. */
-static void html_code_block(struct html_ctx *hx, const struct chunk *ch, const char *code)
+static void html_code_block(void *ctx, const struct chunk *ch, const char *code)
 {
+	struct html_ctx *hx = ctx;
 	struct strbuf hl;
 	strbuf_init(&hl);
 	html_highlighted(hx, ch, code, &hl);
@@ -185,51 +149,26 @@ static void html_output_pre(struct html_ctx *hx, const char *text, size_t len, c
 	}
 }
 
-/*
- * Text output (stream text, a traceback, text/plain) under the chunk's
- * `results` option: "verbatim" shows non-blank text in an output block
- * (wrapped when asked); a raw format passes it through ("markdown" is
- * converted on the page, where raw Markdown would show as plain text).
- */
-static void html_text_result(struct html_ctx *hx, const struct chunk *ch, const char *text,
-			     size_t len, const char *cls)
+/* Non-blank results="verbatim" text in an output block; a traceback gets the error class. */
+static void html_verbatim(void *ctx, const struct chunk *ch, const char *text, size_t len,
+			  bool error)
 {
-	struct strbuf clean;
-	strbuf_init(&clean);
-	html_add_no_ansi(&clean, text, len);
-	const char *results = ch->opts.results ? ch->opts.results : "verbatim";
-	if (!strcmp(results, "verbatim")) {
-		struct strbuf body;
-		strbuf_init(&body);
-		if (figures_wrap_output(&ch->opts))
-			figures_wrap(&body, clean.buf, clean.len);
-		else
-			strbuf_add(&body, clean.buf, clean.len);
-		strbuf_rtrim(&body);
-		if (body.len)
-			html_output_pre(hx, body.buf, body.len, cls);
-		strbuf_free(&body);
-	} else if (hx->page && (!strcmp(results, "markdown") || !strcmp(results, "pandoc"))) {
-		html_markdown(hx->out, clean.buf, clean.len);
-	} else {
-		html_add_linefed(hx->out, clean.buf, clean.len);
-	}
-	strbuf_free(&clean);
+	html_output_pre(ctx, text, len, error ? "weft-error" : NULL);
 }
 
-/* A figure kept for the current group: its src (path or data: URI). */
-struct html_fig {
-	struct strbuf src;
-};
-
-/* Outputs of a chunk being rendered: pending text and figures, flushed in order. */
-struct html_run {
-	struct strbuf text;
-	struct html_fig *figs;
-	size_t nfigs, alloc;
-	int nfig;     /* figures seen in this chunk (numbering) */
-	int ngroups;  /* figure groups emitted */
-};
+/*
+ * Text under a raw results format passes through ("markdown" is converted
+ * on the page, where raw Markdown would show as plain text).
+ */
+static void html_raw(void *ctx, const struct chunk *ch, const char *results, const char *text,
+		     size_t len)
+{
+	struct html_ctx *hx = ctx;
+	if (hx->page && (!strcmp(results, "markdown") || !strcmp(results, "pandoc")))
+		html_markdown(hx->out, text, len);
+	else
+		html_add_linefed(hx->out, text, len);
+}
 
 /* width="600" for a bare number, a CSS width otherwise ("50%", "15cm"). */
 static void html_width_attr(struct strbuf *sb, const char *width, bool page)
@@ -278,17 +217,18 @@ static void html_unique_id(struct html_ctx *hx, const char *base)
 }
 
 /* One group of consecutive figures, with caption/anchor when the chunk has them. */
-static void html_figure_group(struct html_ctx *hx, const struct chunk *ch, struct html_run *r)
+static void html_figure_group(void *ctx, const struct chunk *ch, const struct strbuf *srcs,
+			      size_t nsrcs, bool first)
 {
+	struct html_ctx *hx = ctx;
 	const struct chunk_options *o = &ch->opts;
 	struct strbuf *out = hx->out;
-	bool first = r->ngroups == 0;
 	if (!hx->page) {
 		/* Pweave's fragment layout, byte for byte. */
 		struct strbuf figs;
 		strbuf_init(&figs);
-		for (size_t i = 0; i < r->nfigs; i++) {
-			strbuf_addf(&figs, "<img src=\"%s\"", r->figs[i].src.buf);
+		for (size_t i = 0; i < nsrcs; i++) {
+			strbuf_addf(&figs, "<img src=\"%s\"", srcs[i].buf);
 			html_width_attr(&figs, o->width, false);
 			strbuf_addstr(&figs, "/>\n");
 		}
@@ -314,8 +254,8 @@ static void html_figure_group(struct html_ctx *hx, const struct chunk *ch, struc
 		strbuf_free(&base);
 	}
 	strbuf_addstr(out, ">\n");
-	for (size_t i = 0; i < r->nfigs; i++) {
-		strbuf_addf(out, "<img src=\"%s\" alt=\"", r->figs[i].src.buf);
+	for (size_t i = 0; i < nsrcs; i++) {
+		strbuf_addf(out, "<img src=\"%s\" alt=\"", srcs[i].buf);
 		if (o->caption)
 			html_escape_str(out, o->caption);
 		else
@@ -344,30 +284,11 @@ static void html_figure_group(struct html_ctx *hx, const struct chunk *ch, struc
 	strbuf_addstr(out, "</figure>\n");
 }
 
-/* Emit the stream text gathered so far (consecutive streams are one block, as in Pweave). */
-static void html_flush_text(struct html_ctx *hx, const struct chunk *ch, struct html_run *r)
-{
-	if (r->text.len)
-		html_text_result(hx, ch, r->text.buf, r->text.len, NULL);
-	strbuf_reset(&r->text);
-}
-
-/* Emit the figures gathered so far as one group. */
-static void html_flush_figures(struct html_ctx *hx, const struct chunk *ch, struct html_run *r)
-{
-	if (!r->nfigs)
-		return;
-	html_figure_group(hx, ch, r);
-	r->ngroups++;
-	for (size_t i = 0; i < r->nfigs; i++)
-		strbuf_free(&r->figs[i].src);
-	r->nfigs = 0;
-}
-
 /* The src of a figure: a data: URI on an embedding page, else the written file's path. */
-static int html_figure_src(struct html_ctx *hx, const struct chunk *ch, int index,
+static int html_figure_src(void *ctx, const struct chunk *ch, int index,
 			   const struct mime_item *img, struct strbuf *src)
 {
+	struct html_ctx *hx = ctx;
 	if (hx->page && hx->opts->embed_figures) {
 		strbuf_addf(src, "data:%s;base64,", img->mime);
 		base64_encode(src, img->data, img->len);
@@ -400,9 +321,10 @@ static bool html_latex_math(struct html_ctx *hx, const struct mime_item *m)
 	return true;
 }
 
-/* A rich (display_data / execute_result) output that is not a figure. */
-static void html_rich_output(struct html_ctx *hx, const struct chunk *ch, const struct output *o)
+/* A rich output that is not a figure; false leaves it to its text/plain. */
+static bool html_rich_output(void *ctx, const struct chunk *ch, const struct output *o)
 {
+	struct html_ctx *hx = ctx;
 	const struct mime_item *m;
 	if ((m = output_get_mime(o, "text/html"))) {
 		if (hx->page) {
@@ -424,173 +346,85 @@ static void html_rich_output(struct html_ctx *hx, const struct chunk *ch, const 
 		strbuf_addstr(hx->out, "</script>\n");
 	} else if (hx->page && (m = output_get_mime(o, "text/latex")) && html_latex_math(hx, m)) {
 		/* shown as math */
-	} else if ((m = output_get_mime(o, "text/plain"))) {
-		html_text_result(hx, ch, m->data, m->len, NULL);
+	} else {
+		return false;
 	}
+	return true;
 }
 
-/* Which outputs html_outputs shows: one statement, all, or those tied to none. */
-#define HTML_ALL_STATEMENTS (-1000000)
-#define HTML_UNTIED (-1000001)
-
-/* Render the selected outputs of `oc` in the order they happened. */
-static int html_outputs(struct html_ctx *hx, const struct chunk *ch, const struct chunk_outcome *oc,
-			int stmt, struct html_run *r)
+/* A skipped chunk says it was not run: a note on the page, a comment in a fragment. */
+static void html_skipped_note(void *ctx, const struct chunk *ch)
 {
-	const struct chunk_options *o = &ch->opts;
-	bool hidden = o->results && !strcmp(o->results, "hidden");
-	for (size_t i = 0; i < oc->outputs.n; i++) {
-		const struct output *out = &oc->outputs.items[i];
-		bool untied = out->statement < 0 || (size_t)out->statement >= oc->nstatements;
-		if (stmt == HTML_UNTIED ? !untied
-					: stmt != HTML_ALL_STATEMENTS && out->statement != stmt)
-			continue;
-		const struct mime_item *img =
-			figure_mime(out, figures_for_html, hx->opts->figure_format);
-		if (img) {
-			html_flush_text(hx, ch, r);
-			r->nfig++;
-			if (!o->fig || !o->include)
-				continue;
-			ARRAY_GROW(r->figs, r->nfigs + 1, r->alloc);
-			strbuf_init(&r->figs[r->nfigs].src);
-			if (html_figure_src(hx, ch, r->nfig, img, &r->figs[r->nfigs].src) < 0) {
-				strbuf_free(&r->figs[r->nfigs].src);
-				return -1;
-			}
-			r->nfigs++;
-			continue;
-		}
-		html_flush_figures(hx, ch, r);
-		if (hidden)
-			continue;
-		if (out->type == OUTPUT_STREAM) {
-			strbuf_add(&r->text, out->text.buf, out->text.len);
-			continue;
-		}
-		html_flush_text(hx, ch, r);
-		if (out->type == OUTPUT_ERROR) {
-			struct strbuf tb;
-			strbuf_init(&tb);
-			for (size_t k = 0; k < out->ntraceback; k++)
-				strbuf_addf(&tb, "%s\n", out->traceback[k]);
-			if (!out->ntraceback)
-				strbuf_addf(&tb, "%s: %s\n", out->ename ? out->ename : "Error",
-					    out->evalue ? out->evalue : "");
-			html_text_result(hx, ch, tb.buf, tb.len, "weft-error");
-			strbuf_free(&tb);
-			continue;
-		}
-		html_rich_output(hx, ch, out);
-	}
-	html_flush_text(hx, ch, r);
-	html_flush_figures(hx, ch, r);
-	return 0;
+	struct html_ctx *hx = ctx;
+	if (hx->page)
+		strbuf_addf(hx->out, "<div class=\"weft-note\">Not run: execution "
+				     "stopped before chunk %d.</div>\n",
+			    ch->number);
+	else
+		strbuf_addf(hx->out, "<!-- weft: chunk %d was not run (execution "
+				     "stopped earlier) -->\n",
+			    ch->number);
 }
 
-/* Term mode: each statement that produced output is followed by it, as in a console. */
-static int html_term_chunk(struct html_ctx *hx, const struct chunk *ch,
-			   const struct chunk_outcome *oc, struct html_run *r)
+/* --frozen (page only): say the results predate the current code, and why. */
+static void html_frozen_note(void *ctx, const struct chunk *ch, const struct chunk_outcome *oc)
 {
-	struct strbuf pending, code;
-	strbuf_init(&pending);
-	strbuf_init(&code);
-	int rc = 0;
-	for (size_t s = 0; s < oc->nstatements && rc == 0; s++) {
-		bool has = false;
-		for (size_t i = 0; i < oc->outputs.n; i++)
-			has |= oc->outputs.items[i].statement == (int)s;
-		strbuf_addstr(&pending, oc->statements[s].source);
-		if (!has)
-			continue;
-		strbuf_reset(&code);
-		html_shown_code(&code, pending.buf, hx->doc, ch);
-		if (ch->opts.echo && code.len)
-			html_code_block(hx, ch, code.buf);
-		strbuf_reset(&pending);
-		rc = html_outputs(hx, ch, oc, (int)s, r);
+	struct html_ctx *hx = ctx;
+	if (!hx->page)
+		return;
+	strbuf_addstr(hx->out, "<div class=\"weft-note\">Frozen: these results are from an "
+			       "earlier version of this chunk");
+	if (oc->why) {
+		strbuf_addstr(hx->out, " (");
+		html_escape_str(hx->out, oc->why);
+		strbuf_addch(hx->out, ')');
 	}
-	strbuf_reset(&code);
-	html_shown_code(&code, pending.buf, hx->doc, ch);
-	if (rc == 0 && ch->opts.echo && code.len)
-		html_code_block(hx, ch, code.buf);
-	if (rc == 0)
-		rc = html_outputs(hx, ch, oc, HTML_UNTIED, r);
-	strbuf_free(&pending);
-	strbuf_free(&code);
-	return rc;
+	strbuf_addstr(hx->out, ".</div>\n");
 }
 
-/* One chunk: code (when echoed), outputs and figures in order, the stop note if it stopped here. */
+/* Execution stopped at this chunk: an alert on the page, an output block in a fragment. */
+static void html_stop_note(void *ctx, const struct chunk *ch, const char *note, size_t len)
+{
+	struct html_ctx *hx = ctx;
+	if (hx->page) {
+		strbuf_addstr(hx->out, "<div class=\"weft-stopped\" role=\"alert\">");
+		html_escape(hx->out, note, len);
+		strbuf_addstr(hx->out, "</div>\n");
+	} else {
+		html_output_pre(hx, note, len, NULL);
+	}
+}
+
+/* HTML's markup for the shared chunk walk. */
+static const struct chunk_walk_ops html_walk_ops = {
+	.figure_mimes = figures_for_html,
+	.code_block = html_code_block,
+	.verbatim = html_verbatim,
+	.raw = html_raw,
+	.rich_output = html_rich_output,
+	.figure_src = html_figure_src,
+	.figure_group = html_figure_group,
+	.skipped_note = html_skipped_note,
+	.frozen_note = html_frozen_note,
+	.stop_note = html_stop_note,
+};
+
+/* One chunk through the shared walk; on the page inside its box, left out when empty. */
 static int html_chunk(struct html_ctx *hx, const struct chunk *ch)
 {
 	const struct chunk_outcome *oc = figures_outcome(hx->res, ch);
 	bool skipped = oc && oc->state == CHUNK_SKIPPED;
-	struct html_run r = {.nfig = 0};
-	strbuf_init(&r.text);
-	struct strbuf code;
-	strbuf_init(&code);
-	html_shown_code(&code, ch->code ? ch->code : "", hx->doc, ch);
 	size_t start = hx->out->len;
 	if (hx->page)
 		strbuf_addf(hx->out, "<div class=\"weft-chunk%s\">\n", skipped ? " weft-skipped" : "");
 	size_t inner = hx->out->len;
-
-	int rc = 0;
-	if (!figures_chunk_has_outputs(hx->res, ch)) {
-		if (ch->opts.echo)
-			html_code_block(hx, ch, code.buf);
-		if (skipped) {
-			if (hx->page)
-				strbuf_addf(hx->out, "<div class=\"weft-note\">Not run: execution "
-						     "stopped before chunk %d.</div>\n",
-					    ch->number);
-			else
-				strbuf_addf(hx->out, "<!-- weft: chunk %d was not run (execution "
-						     "stopped earlier) -->\n",
-					    ch->number);
-		}
-	} else if (ch->opts.term && oc->nstatements) {
-		rc = html_term_chunk(hx, ch, oc, &r);
-	} else {
-		if (ch->opts.echo)
-			html_code_block(hx, ch, code.buf);
-		rc = html_outputs(hx, ch, oc, HTML_ALL_STATEMENTS, &r);
-	}
-	if (rc == 0 && hx->page && oc && oc->state == CHUNK_STALE) {
-		/* --frozen: say the results predate the current code, and why */
-		strbuf_addstr(hx->out, "<div class=\"weft-note\">Frozen: these results are from an "
-				       "earlier version of this chunk");
-		if (oc->why) {
-			strbuf_addstr(hx->out, " (");
-			html_escape_str(hx->out, oc->why);
-			strbuf_addch(hx->out, ')');
-		}
-		strbuf_addstr(hx->out, ".</div>\n");
-	}
-	struct strbuf note;
-	strbuf_init(&note);
-	if (rc == 0 && figures_stop_note(hx->doc, hx->res, ch, &note)) {
-		if (hx->page) {
-			strbuf_addstr(hx->out, "<div class=\"weft-stopped\" role=\"alert\">");
-			html_escape(hx->out, note.buf, note.len);
-			strbuf_addstr(hx->out, "</div>\n");
-		} else {
-			html_output_pre(hx, note.buf, note.len, NULL);
-		}
-	}
+	int rc = chunk_walk(&html_walk_ops, hx, hx->doc, hx->res, hx->opts, ch);
 	if (hx->page) {
 		if (hx->out->len == inner)
 			strbuf_setlen(hx->out, start); /* nothing shown: no empty box */
 		else
 			strbuf_addstr(hx->out, "</div>\n");
 	}
-	strbuf_free(&note);
-	strbuf_free(&code);
-	strbuf_free(&r.text);
-	for (size_t i = 0; i < r.nfigs; i++)
-		strbuf_free(&r.figs[i].src);
-	free(r.figs);
 	return rc;
 }
 

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "render/chunk_walk.h"
 #include "render/figures.h"
 
 /* One member of the family: the environments around code and output. */
@@ -71,20 +72,6 @@ int latex_format_known(const char *format)
 	return latex_style_for(format) != NULL;
 }
 
-/* Append `s` with ANSI escape sequences (terminal colours in tracebacks) removed. */
-static void latex_add_no_ansi(struct strbuf *sb, const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == 0x1b && i + 1 < len && s[i + 1] == '[') {
-			i += 2;
-			while (i < len && !((s[i] >= '@' && s[i] <= '~')))
-				i++;
-			continue;
-		}
-		strbuf_addch(sb, s[i]);
-	}
-}
-
 /*
  * Escape text for a Verbatim environment with commandchars=\\\{\} (texpygments),
  * where backslash and braces are active; plain LaTeX macros keep it free of
@@ -112,33 +99,10 @@ static void latex_add_linefed(struct strbuf *sb, const char *text, size_t len)
 		strbuf_addch(sb, '\n');
 }
 
-/*
- * A chunk's code as shown: leading blank lines and trailing whitespace
- * dropped (as Pweave's readers did), wrapped when wrap asks for it.
- */
-static void latex_shown_code(struct strbuf *code, const char *src, const struct document *doc,
-			     const struct chunk *ch)
-{
-	const char *p = src;
-	for (const char *q = src; *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'; q++)
-		if (*q == '\n')
-			p = q + 1;
-	struct strbuf tmp;
-	strbuf_init(&tmp);
-	strbuf_addstr(&tmp, p);
-	strbuf_rtrim(&tmp);
-	if (figures_wrap_code(&ch->opts)) {
-		figures_wrap(code, tmp.buf, tmp.len);
-		strbuf_rtrim(code);
-	} else {
-		strbuf_add(code, tmp.buf, tmp.len);
-	}
-	strbuf_free(&tmp);
-}
-
 /* The code environment for `code` (already trimmed). */
-static void latex_code_block(struct latex_ctx *lx, const struct chunk *ch, const char *code)
+static void latex_code_block(void *ctx, const struct chunk *ch, const char *code)
 {
+	struct latex_ctx *lx = ctx;
 	const char *lang = ch->lang && *ch->lang ? ch->lang : "python";
 	if (lx->st->pygments) {
 		struct strbuf hl;
@@ -183,33 +147,19 @@ static void latex_output_env(struct latex_ctx *lx, const char *text, size_t len)
 	strbuf_addstr(lx->out, lx->st->outend);
 }
 
-/*
- * Text output (stream text, a traceback, text/plain) under the chunk's
- * `results` option: "verbatim" puts non-blank text in the output environment
- * (wrapped when asked); a raw format ("tex", ...) passes it through as is.
- */
-static void latex_text_result(struct latex_ctx *lx, const struct chunk *ch, const char *text,
-			      size_t len)
+/* Non-blank results="verbatim" text (output, traceback) in the output environment. */
+static void latex_verbatim(void *ctx, const struct chunk *ch, const char *text, size_t len,
+			   bool error)
 {
-	struct strbuf clean;
-	strbuf_init(&clean);
-	latex_add_no_ansi(&clean, text, len);
-	const char *results = ch->opts.results ? ch->opts.results : "verbatim";
-	if (!strcmp(results, "verbatim")) {
-		struct strbuf body;
-		strbuf_init(&body);
-		if (figures_wrap_output(&ch->opts))
-			figures_wrap(&body, clean.buf, clean.len);
-		else
-			strbuf_add(&body, clean.buf, clean.len);
-		strbuf_rtrim(&body);
-		if (body.len)
-			latex_output_env(lx, body.buf, body.len);
-		strbuf_free(&body);
-	} else {
-		latex_add_linefed(lx->out, clean.buf, clean.len);
-	}
-	strbuf_free(&clean);
+	latex_output_env(ctx, text, len);
+}
+
+/* Text under a raw results format ("tex", ...) passes through as printed. */
+static void latex_raw(void *ctx, const struct chunk *ch, const char *results, const char *text,
+		      size_t len)
+{
+	struct latex_ctx *lx = ctx;
+	latex_add_linefed(lx->out, text, len);
 }
 
 /* Figure width for \includegraphics: "50%" -> "0.5\linewidth", default \linewidth. */
@@ -234,9 +184,10 @@ static void latex_width(struct strbuf *sb, const char *width)
  * a caption, inside f_env when set. `first` says whether this is the chunk's
  * first group: only it carries the label, so labels stay unique.
  */
-static void latex_figure_group(struct latex_ctx *lx, const struct chunk *ch,
-			       const struct strbuf *paths, size_t n, bool first)
+static void latex_figure_group(void *ctx, const struct chunk *ch, const struct strbuf *paths,
+			       size_t n, bool first)
 {
+	struct latex_ctx *lx = ctx;
 	const struct chunk_options *o = &ch->opts;
 	struct strbuf *out = lx->out;
 	if (o->f_env)
@@ -258,177 +209,66 @@ static void latex_figure_group(struct latex_ctx *lx, const struct chunk *ch,
 		strbuf_addf(out, "\\end{%s}\n", o->f_env);
 }
 
-/* Outputs of a chunk being rendered: pending text and figures, flushed in order. */
-struct latex_run {
-	struct strbuf text;    /* merged consecutive stream text */
-	struct strbuf *paths;  /* figure paths of the current group */
-	size_t npaths, alloc;
-	int nfig;              /* figures written so far in this chunk */
-	int ngroups;           /* figure groups emitted so far */
+/* A figure is written to its file and referred to by its path. */
+static int latex_figure_src(void *ctx, const struct chunk *ch, int index,
+			    const struct mime_item *img, struct strbuf *src)
+{
+	struct latex_ctx *lx = ctx;
+	return figure_write(lx->opts, lx->doc, ch, index, img, src, lx->err);
+}
+
+/* Rich LaTeX (e.g. a pandas table's to_latex) goes in raw, as Pweave did; else text/plain. */
+static bool latex_rich_output(void *ctx, const struct chunk *ch, const struct output *o)
+{
+	struct latex_ctx *lx = ctx;
+	const struct mime_item *m = output_get_mime(o, "text/latex");
+	if (!m)
+		return false;
+	strbuf_addch(lx->out, '\n');
+	strbuf_add(lx->out, m->data, m->len);
+	return true;
+}
+
+/* A skipped chunk: a LaTeX comment says why it shows no output. */
+static void latex_skipped_note(void *ctx, const struct chunk *ch)
+{
+	struct latex_ctx *lx = ctx;
+	strbuf_addf(lx->out, "%% weft: chunk %d was not run (execution stopped earlier)\n",
+		    ch->number);
+}
+
+/* --frozen: a LaTeX comment says the results predate the current code, and why. */
+static void latex_frozen_note(void *ctx, const struct chunk *ch, const struct chunk_outcome *oc)
+{
+	struct latex_ctx *lx = ctx;
+	strbuf_addf(lx->out, "%% weft: frozen, results of chunk %d are from an earlier version%s%s\n",
+		    ch->number, oc->why ? ": " : "", oc->why ? oc->why : "");
+}
+
+/* Execution stopped at this chunk: the note in an output environment, visible in the PDF. */
+static void latex_stop_note(void *ctx, const struct chunk *ch, const char *note, size_t len)
+{
+	latex_output_env(ctx, note, len);
+}
+
+/* LaTeX's markup for the shared chunk walk. */
+static const struct chunk_walk_ops latex_walk_ops = {
+	.figure_mimes = figures_for_latex,
+	.code_block = latex_code_block,
+	.verbatim = latex_verbatim,
+	.raw = latex_raw,
+	.rich_output = latex_rich_output,
+	.figure_src = latex_figure_src,
+	.figure_group = latex_figure_group,
+	.skipped_note = latex_skipped_note,
+	.frozen_note = latex_frozen_note,
+	.stop_note = latex_stop_note,
 };
 
-/* Emit the stream text gathered so far (consecutive streams are one block, as in Pweave). */
-static void latex_flush_text(struct latex_ctx *lx, const struct chunk *ch, struct latex_run *r)
-{
-	if (r->text.len)
-		latex_text_result(lx, ch, r->text.buf, r->text.len);
-	strbuf_reset(&r->text);
-}
-
-/* Emit the figures gathered so far as one group. */
-static void latex_flush_figures(struct latex_ctx *lx, const struct chunk *ch, struct latex_run *r)
-{
-	if (!r->npaths)
-		return;
-	latex_figure_group(lx, ch, r->paths, r->npaths, r->ngroups == 0);
-	r->ngroups++;
-	for (size_t i = 0; i < r->npaths; i++)
-		strbuf_free(&r->paths[i]);
-	r->npaths = 0;
-}
-
-/*
- * Render the outputs of `oc` that belong to statement `stmt` (term mode),
- * all of them (LATEX_ALL_STATEMENTS), or those tied to no known statement
- * (LATEX_UNTIED). Figures keep their place among text.
- */
-#define LATEX_ALL_STATEMENTS (-1000000)
-#define LATEX_UNTIED (-1000001)
-static int latex_outputs(struct latex_ctx *lx, const struct chunk *ch,
-			 const struct chunk_outcome *oc, int stmt, struct latex_run *r)
-{
-	const struct chunk_options *o = &ch->opts;
-	bool hidden = o->results && !strcmp(o->results, "hidden");
-	for (size_t i = 0; i < oc->outputs.n; i++) {
-		const struct output *out = &oc->outputs.items[i];
-		bool untied = out->statement < 0 || (size_t)out->statement >= oc->nstatements;
-		if (stmt == LATEX_UNTIED ? !untied
-					 : stmt != LATEX_ALL_STATEMENTS && out->statement != stmt)
-			continue;
-		const struct mime_item *img = NULL;
-		if (out->type == OUTPUT_DISPLAY_DATA || out->type == OUTPUT_EXECUTE_RESULT)
-			img = figure_mime(out, figures_for_latex, lx->opts->figure_format);
-		if (img) {
-			latex_flush_text(lx, ch, r);
-			r->nfig++;
-			if (!o->fig || !o->include)
-				continue;
-			ARRAY_GROW(r->paths, r->npaths + 1, r->alloc);
-			strbuf_init(&r->paths[r->npaths]);
-			if (figure_write(lx->opts, lx->doc, ch, r->nfig, img, &r->paths[r->npaths],
-					 lx->err) < 0) {
-				strbuf_free(&r->paths[r->npaths]);
-				return -1;
-			}
-			r->npaths++;
-			continue;
-		}
-		latex_flush_figures(lx, ch, r);
-		if (hidden)
-			continue;
-		if (out->type == OUTPUT_STREAM) {
-			strbuf_add(&r->text, out->text.buf, out->text.len);
-			continue;
-		}
-		latex_flush_text(lx, ch, r);
-		if (out->type == OUTPUT_ERROR) {
-			struct strbuf tb;
-			strbuf_init(&tb);
-			for (size_t k = 0; k < out->ntraceback; k++)
-				strbuf_addf(&tb, "%s\n", out->traceback[k]);
-			if (!out->ntraceback)
-				strbuf_addf(&tb, "%s: %s\n", out->ename ? out->ename : "Error",
-					    out->evalue ? out->evalue : "");
-			latex_text_result(lx, ch, tb.buf, tb.len);
-			strbuf_free(&tb);
-			continue;
-		}
-		const struct mime_item *m = output_get_mime(out, "text/latex");
-		if (m) {
-			/* Rich LaTeX (e.g. a pandas table's to_latex) goes in raw, as Pweave did. */
-			strbuf_addch(lx->out, '\n');
-			strbuf_add(lx->out, m->data, m->len);
-		} else if ((m = output_get_mime(out, "text/plain"))) {
-			latex_text_result(lx, ch, m->data, m->len);
-		}
-	}
-	latex_flush_text(lx, ch, r);
-	latex_flush_figures(lx, ch, r);
-	return 0;
-}
-
-/* Term mode: each statement that produced output is shown with its output, as a console would. */
-static int latex_term_chunk(struct latex_ctx *lx, const struct chunk *ch,
-			    const struct chunk_outcome *oc, struct latex_run *r)
-{
-	struct strbuf pending, code;
-	strbuf_init(&pending);
-	strbuf_init(&code);
-	int rc = 0;
-	for (size_t s = 0; s < oc->nstatements && rc == 0; s++) {
-		bool has = false;
-		for (size_t i = 0; i < oc->outputs.n; i++)
-			has |= oc->outputs.items[i].statement == (int)s;
-		strbuf_addstr(&pending, oc->statements[s].source);
-		if (!has)
-			continue;
-		strbuf_reset(&code);
-		latex_shown_code(&code, pending.buf, lx->doc, ch);
-		if (ch->opts.echo && code.len)
-			latex_code_block(lx, ch, code.buf);
-		strbuf_reset(&pending);
-		rc = latex_outputs(lx, ch, oc, (int)s, r);
-	}
-	strbuf_reset(&code);
-	latex_shown_code(&code, pending.buf, lx->doc, ch);
-	if (rc == 0 && ch->opts.echo && code.len)
-		latex_code_block(lx, ch, code.buf);
-	/* Outputs not tied to a statement (e.g. printed at exit) come last. */
-	if (rc == 0)
-		rc = latex_outputs(lx, ch, oc, LATEX_UNTIED, r);
-	strbuf_free(&pending);
-	strbuf_free(&code);
-	return rc;
-}
-
-/* One chunk: code (when echoed), then outputs and figures, then the stop note if it stopped here. */
+/* One chunk: code (when echoed), then outputs and figures, then the notes that apply. */
 static int latex_chunk(struct latex_ctx *lx, const struct chunk *ch)
 {
-	const struct chunk_outcome *oc = figures_outcome(lx->res, ch);
-	struct latex_run r = {.nfig = 0};
-	strbuf_init(&r.text);
-	int rc = 0;
-	struct strbuf code;
-	strbuf_init(&code);
-	latex_shown_code(&code, ch->code ? ch->code : "", lx->doc, ch);
-
-	if (!figures_chunk_has_outputs(lx->res, ch)) {
-		if (ch->opts.echo)
-			latex_code_block(lx, ch, code.buf);
-		if (oc && oc->state == CHUNK_SKIPPED)
-			strbuf_addf(lx->out, "%% weft: chunk %d was not run (execution stopped earlier)\n",
-				    ch->number);
-	} else if (ch->opts.term && oc->nstatements) {
-		rc = latex_term_chunk(lx, ch, oc, &r);
-	} else {
-		if (ch->opts.echo)
-			latex_code_block(lx, ch, code.buf);
-		rc = latex_outputs(lx, ch, oc, LATEX_ALL_STATEMENTS, &r);
-	}
-	if (rc == 0 && oc && oc->state == CHUNK_STALE)
-		strbuf_addf(lx->out, "%% weft: frozen, results of chunk %d are from an earlier version%s%s\n",
-			    ch->number, oc->why ? ": " : "", oc->why ? oc->why : "");
-	struct strbuf note;
-	strbuf_init(&note);
-	if (rc == 0 && figures_stop_note(lx->doc, lx->res, ch, &note))
-		latex_output_env(lx, note.buf, note.len);
-	strbuf_free(&note);
-	strbuf_free(&code);
-	strbuf_free(&r.text);
-	for (size_t i = 0; i < r.npaths; i++)
-		strbuf_free(&r.paths[i]);
-	free(r.paths);
-	return rc;
+	return chunk_walk(&latex_walk_ops, lx, lx->doc, lx->res, lx->opts, ch);
 }
 
 /* Prose passes through untouched (it is LaTeX already), with inline results spliced in. */

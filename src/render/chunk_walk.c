@@ -1,0 +1,263 @@
+/* chunk_walk: one walk over a chunk's code and outputs for every format; see chunk_walk.h. */
+#include "render/chunk_walk.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "render/figures.h"
+
+/* Which outputs walk_outputs shows: one statement's, all, or those tied to none. */
+#define WALK_ALL_STATEMENTS (-1000000)
+#define WALK_UNTIED (-1000001)
+
+/* One chunk being walked: the callbacks and the pending text and figures. */
+struct walk {
+	const struct chunk_walk_ops *ops;
+	void *ctx;
+	const struct document *doc;
+	const struct render_options *opts;
+	const struct chunk *ch;
+	struct strbuf text;    /* merged consecutive stream text, not yet shown */
+	struct strbuf *srcs;   /* figures of the current group, not yet shown */
+	size_t nsrcs, alloc;
+	int nfig;              /* figures seen so far in this chunk (file numbering) */
+	int ngroups;           /* figure groups shown so far */
+};
+
+/* Append `s` with ANSI escape sequences (terminal colours in tracebacks) removed. */
+static void walk_add_no_ansi(struct strbuf *sb, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == 0x1b && i + 1 < len && s[i + 1] == '[') {
+			i += 2;
+			while (i < len && !(s[i] >= '@' && s[i] <= '~'))
+				i++;
+			continue;
+		}
+		strbuf_addch(sb, s[i]);
+	}
+}
+
+/*
+ * The code as shown: leading blank lines and trailing whitespace dropped
+ * (as Pweave's readers did), wrapped when the wrap option asks for it.
+ */
+static void walk_shown_code(struct strbuf *code, const char *src, const struct chunk *ch)
+{
+	const char *p = src;
+	for (const char *q = src; *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'; q++)
+		if (*q == '\n')
+			p = q + 1;
+	struct strbuf tmp;
+	strbuf_init(&tmp);
+	strbuf_addstr(&tmp, p);
+	strbuf_rtrim(&tmp);
+	if (figures_wrap_code(&ch->opts)) {
+		figures_wrap(code, tmp.buf, tmp.len);
+		strbuf_rtrim(code);
+	} else {
+		strbuf_add(code, tmp.buf, tmp.len);
+	}
+	strbuf_free(&tmp);
+}
+
+/* Show `src` as code when echo is on; `skip_empty` drops it when nothing is left to show. */
+static void walk_code(struct walk *w, const char *src, bool skip_empty)
+{
+	if (!w->ch->opts.echo)
+		return;
+	struct strbuf code;
+	strbuf_init(&code);
+	walk_shown_code(&code, src, w->ch);
+	if (code.len || !skip_empty)
+		w->ops->code_block(w->ctx, w->ch, code.buf);
+	strbuf_free(&code);
+}
+
+/*
+ * Text output under the chunk's `results` option: "verbatim" shows non-blank
+ * text (wrapped when asked), a raw format passes it through as printed.
+ */
+static void walk_text_result(struct walk *w, const char *text, size_t len, bool error)
+{
+	const struct chunk *ch = w->ch;
+	struct strbuf clean;
+	strbuf_init(&clean);
+	walk_add_no_ansi(&clean, text, len);
+	const char *results = ch->opts.results ? ch->opts.results : "verbatim";
+	if (!strcmp(results, "verbatim")) {
+		struct strbuf body;
+		strbuf_init(&body);
+		if (figures_wrap_output(&ch->opts))
+			figures_wrap(&body, clean.buf, clean.len);
+		else
+			strbuf_add(&body, clean.buf, clean.len);
+		strbuf_rtrim(&body);
+		if (body.len)
+			w->ops->verbatim(w->ctx, ch, body.buf, body.len, error);
+		strbuf_free(&body);
+	} else {
+		w->ops->raw(w->ctx, ch, results, clean.buf, clean.len);
+	}
+	strbuf_free(&clean);
+}
+
+/* Show the stream text gathered so far: consecutive streams are one block, as in Pweave. */
+static void walk_flush_text(struct walk *w)
+{
+	if (w->text.len)
+		walk_text_result(w, w->text.buf, w->text.len, false);
+	strbuf_reset(&w->text);
+}
+
+/* Show the figures gathered so far as one group. */
+static void walk_flush_figures(struct walk *w)
+{
+	if (!w->nsrcs)
+		return;
+	w->ops->figure_group(w->ctx, w->ch, w->srcs, w->nsrcs, w->ngroups == 0);
+	w->ngroups++;
+	for (size_t i = 0; i < w->nsrcs; i++)
+		strbuf_free(&w->srcs[i]);
+	w->nsrcs = 0;
+}
+
+/* A figure output: counted always (file numbering), kept for the group when shown. */
+static int walk_figure(struct walk *w, const struct mime_item *img)
+{
+	walk_flush_text(w);
+	w->nfig++;
+	if (!w->ch->opts.fig || !w->ch->opts.include)
+		return 0;
+	ARRAY_GROW(w->srcs, w->nsrcs + 1, w->alloc);
+	strbuf_init(&w->srcs[w->nsrcs]);
+	if (w->ops->figure_src(w->ctx, w->ch, w->nfig, img, &w->srcs[w->nsrcs]) < 0) {
+		strbuf_free(&w->srcs[w->nsrcs]);
+		return -1;
+	}
+	w->nsrcs++;
+	return 0;
+}
+
+/* An error output as text: its traceback lines, or "ename: evalue" without one. */
+static void walk_error(struct walk *w, const struct output *out)
+{
+	struct strbuf tb;
+	strbuf_init(&tb);
+	for (size_t k = 0; k < out->ntraceback; k++)
+		strbuf_addf(&tb, "%s\n", out->traceback[k]);
+	if (!out->ntraceback)
+		strbuf_addf(&tb, "%s: %s\n", out->ename ? out->ename : "Error",
+			    out->evalue ? out->evalue : "");
+	walk_text_result(w, tb.buf, tb.len, true);
+	strbuf_free(&tb);
+}
+
+/*
+ * Show the outputs of `oc` that belong to statement `stmt` (term mode), all
+ * of them (WALK_ALL_STATEMENTS), or those tied to no known statement
+ * (WALK_UNTIED), in the order they happened. Figures are written even under
+ * results="hidden"; text is not shown then.
+ */
+static int walk_outputs(struct walk *w, const struct chunk_outcome *oc, int stmt)
+{
+	const struct chunk_options *o = &w->ch->opts;
+	bool hidden = o->results && !strcmp(o->results, "hidden");
+	for (size_t i = 0; i < oc->outputs.n; i++) {
+		const struct output *out = &oc->outputs.items[i];
+		bool untied = out->statement < 0 || (size_t)out->statement >= oc->nstatements;
+		if (stmt == WALK_UNTIED ? !untied
+					: stmt != WALK_ALL_STATEMENTS && out->statement != stmt)
+			continue;
+		const struct mime_item *img =
+			figure_mime(out, w->ops->figure_mimes, w->opts->figure_format);
+		if (img) {
+			if (walk_figure(w, img) < 0)
+				return -1;
+			continue;
+		}
+		walk_flush_figures(w);
+		if (hidden)
+			continue;
+		if (out->type == OUTPUT_STREAM) {
+			strbuf_add(&w->text, out->text.buf, out->text.len);
+			continue;
+		}
+		walk_flush_text(w);
+		if (out->type == OUTPUT_ERROR) {
+			walk_error(w, out);
+			continue;
+		}
+		if (w->ops->rich_output && w->ops->rich_output(w->ctx, w->ch, out))
+			continue;
+		const struct mime_item *m = output_get_mime(out, "text/plain");
+		if (m)
+			walk_text_result(w, m->data, m->len, false);
+	}
+	walk_flush_text(w);
+	walk_flush_figures(w);
+	return 0;
+}
+
+/*
+ * Term mode: each statement that produced output is shown (with the silent
+ * statements before it) followed by its outputs, as a console would; then
+ * the remaining code, then outputs tied to no statement (e.g. at exit).
+ */
+static int walk_term(struct walk *w, const struct chunk_outcome *oc)
+{
+	struct strbuf pending;
+	strbuf_init(&pending);
+	int rc = 0;
+	for (size_t s = 0; s < oc->nstatements && rc == 0; s++) {
+		bool has = false;
+		for (size_t i = 0; i < oc->outputs.n; i++)
+			has |= oc->outputs.items[i].statement == (int)s;
+		strbuf_addstr(&pending, oc->statements[s].source);
+		if (!has)
+			continue;
+		walk_code(w, pending.buf, true);
+		strbuf_reset(&pending);
+		rc = walk_outputs(w, oc, (int)s);
+	}
+	if (rc == 0) {
+		walk_code(w, pending.buf, true);
+		rc = walk_outputs(w, oc, WALK_UNTIED);
+	}
+	strbuf_free(&pending);
+	return rc;
+}
+
+int chunk_walk(const struct chunk_walk_ops *ops, void *ctx, const struct document *doc,
+	       const struct weave_results *res, const struct render_options *opts,
+	       const struct chunk *ch)
+{
+	const struct chunk_outcome *oc = figures_outcome(res, ch);
+	struct walk w = {.ops = ops, .ctx = ctx, .doc = doc, .opts = opts, .ch = ch};
+	strbuf_init(&w.text);
+	int rc = 0;
+	const char *code = ch->code ? ch->code : "";
+
+	if (!figures_chunk_has_outputs(res, ch)) {
+		walk_code(&w, code, false);
+		if (oc && oc->state == CHUNK_SKIPPED && ops->skipped_note)
+			ops->skipped_note(ctx, ch);
+	} else if (ch->opts.term && oc->nstatements) {
+		rc = walk_term(&w, oc);
+	} else {
+		walk_code(&w, code, false);
+		rc = walk_outputs(&w, oc, WALK_ALL_STATEMENTS);
+	}
+	if (rc == 0 && oc && oc->state == CHUNK_STALE && ops->frozen_note)
+		ops->frozen_note(ctx, ch, oc);
+	struct strbuf note;
+	strbuf_init(&note);
+	if (rc == 0 && ops->stop_note && figures_stop_note(doc, res, ch, &note))
+		ops->stop_note(ctx, ch, note.buf, note.len);
+	strbuf_free(&note);
+	strbuf_free(&w.text);
+	for (size_t i = 0; i < w.nsrcs; i++)
+		strbuf_free(&w.srcs[i]);
+	free(w.srcs);
+	return rc;
+}

@@ -1,0 +1,107 @@
+/*
+ * chunk_walk: the one walk over a code chunk that every "block" renderer
+ * (latex.c, html.c) shares, in the style of cmark's renderer: the walk owns
+ * what to show and in which order, the format supplies the markup through a
+ * table of callbacks.
+ *
+ * The walk decides:
+ *   - option gating: echo (code shown), results ("verbatim", "hidden", or a
+ *     raw format passed through), fig/include (figures written and shown);
+ *   - the code as shown: leading blank lines and trailing whitespace dropped,
+ *     wrapped when `wrap` asks for it;
+ *   - output order: outputs in the order they happened, consecutive streams
+ *     merged into one text block, consecutive figures gathered into one
+ *     group (figures and text interleave), errors as their traceback text,
+ *     rich displays handed to the format (text/plain when it declines);
+ *   - text results: ANSI colour codes removed; under results="verbatim" the
+ *     text is wrapped when asked, right-trimmed and dropped when blank;
+ *   - term mode: each statement that produced output is shown as code
+ *     followed by its outputs, then the rest of the code, then the outputs
+ *     tied to no statement;
+ *   - notes: "not run" for a skipped chunk, the frozen note for a stale one,
+ *     the execution-stopped note for the chunk where execution stopped.
+ *
+ * Usage (one format):
+ *
+ *   static const struct chunk_walk_ops my_ops = {
+ *       .figure_mimes = figures_for_latex,
+ *       .code_block = my_code, .verbatim = my_pre, .raw = my_raw, ...
+ *   };
+ *   if (chunk_walk(&my_ops, &my_ctx, doc, res, opts, chunk) < 0)
+ *       return -1;   (a figure could not be written; the callback set err)
+ */
+#ifndef WEFT_CHUNK_WALK_H
+#define WEFT_CHUNK_WALK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "render/render.h"
+
+/*
+ * The format's markup. `ctx` is the caller's pointer, passed through. Every
+ * callback is required unless marked "may be NULL".
+ */
+struct chunk_walk_ops {
+	/* Figure MIME types the format accepts, best first (figures.h lists). */
+	const char *const *figure_mimes;
+
+	/* Shown code `code` (trimmed and wrapped, never NULL) of chunk `ch`. */
+	void (*code_block)(void *ctx, const struct chunk *ch, const char *code);
+
+	/*
+	 * Non-blank text under results="verbatim" (stream text, a traceback,
+	 * text/plain), already cleaned, wrapped and right-trimmed. `error` says
+	 * it is a traceback.
+	 */
+	void (*verbatim)(void *ctx, const struct chunk *ch, const char *text, size_t len,
+			 bool error);
+
+	/*
+	 * Text under a raw results format (`results`, e.g. "tex", "markdown"),
+	 * cleaned of ANSI codes but otherwise as printed, possibly empty.
+	 */
+	void (*raw)(void *ctx, const struct chunk *ch, const char *results, const char *text,
+		    size_t len);
+
+	/*
+	 * A display_data/execute_result output that is not a figure. Returns
+	 * true when the format showed it; false makes the walk show its
+	 * text/plain (if any) as a text result. May be NULL (always text/plain).
+	 */
+	bool (*rich_output)(void *ctx, const struct chunk *ch, const struct output *o);
+
+	/*
+	 * Figure number `index` (1-based within the chunk) with image `img`:
+	 * write it (or encode it) and append what the report refers to it by
+	 * (path, data: URI) to `src`. Returns 0, or -1 with the error set.
+	 */
+	int (*figure_src)(void *ctx, const struct chunk *ch, int index,
+			  const struct mime_item *img, struct strbuf *src);
+
+	/*
+	 * A group of `n` consecutive figures (their srcs). `first` is true for
+	 * the chunk's first group, the one that may carry a label.
+	 */
+	void (*figure_group)(void *ctx, const struct chunk *ch, const struct strbuf *srcs,
+			     size_t n, bool first);
+
+	/* The chunk was not run because execution stopped earlier. May be NULL. */
+	void (*skipped_note)(void *ctx, const struct chunk *ch);
+
+	/* The chunk's results are stale (--frozen); oc->why says why. May be NULL. */
+	void (*frozen_note)(void *ctx, const struct chunk *ch, const struct chunk_outcome *oc);
+
+	/* Execution stopped at this chunk: the note text (figures_stop_note). May be NULL. */
+	void (*stop_note)(void *ctx, const struct chunk *ch, const char *note, size_t len);
+};
+
+/*
+ * Render chunk `ch` of `doc` through `ops`: code, outputs, figures and
+ * notes, as described above. Returns 0, or -1 when figure_src failed.
+ */
+int chunk_walk(const struct chunk_walk_ops *ops, void *ctx, const struct document *doc,
+	       const struct weave_results *res, const struct render_options *opts,
+	       const struct chunk *ch);
+
+#endif
