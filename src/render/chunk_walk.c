@@ -22,6 +22,7 @@ struct walk {
 	size_t nsrcs, alloc;
 	int nfig;              /* figures seen so far in this chunk (file numbering) */
 	int ngroups;           /* figure groups shown so far */
+	bool any_stream;       /* some stream text was seen (raw_without_stream) */
 };
 
 /* Append `s` with ANSI escape sequences (terminal colours in tracebacks) removed. */
@@ -66,6 +67,10 @@ static void walk_code(struct walk *w, const char *src, bool skip_empty)
 {
 	if (!w->ch->opts.echo)
 		return;
+	if (w->ops->source_code) {
+		w->ops->code_block(w->ctx, w->ch, src);
+		return;
+	}
 	struct strbuf code;
 	strbuf_init(&code);
 	walk_shown_code(&code, src, w->ch);
@@ -122,18 +127,23 @@ static void walk_flush_figures(struct walk *w)
 	w->nsrcs = 0;
 }
 
-/* A figure output: counted always (file numbering), kept for the group when shown. */
+/*
+ * A figure output: counted always (file numbering), written when fig is on
+ * and it is shown (or write_unshown_figures), kept for the group when shown.
+ */
 static int walk_figure(struct walk *w, const struct mime_item *img)
 {
+	const struct chunk_options *o = &w->ch->opts;
 	walk_flush_text(w);
 	w->nfig++;
-	if (!w->ch->opts.fig || !w->ch->opts.include)
+	if (!o->fig || (!o->include && !w->ops->write_unshown_figures))
 		return 0;
 	ARRAY_GROW(w->srcs, w->nsrcs + 1, w->alloc);
 	strbuf_init(&w->srcs[w->nsrcs]);
-	if (w->ops->figure_src(w->ctx, w->ch, w->nfig, img, &w->srcs[w->nsrcs]) < 0) {
+	if (w->ops->figure_src(w->ctx, w->ch, w->nfig, img, &w->srcs[w->nsrcs]) < 0 ||
+	    !o->include) {
 		strbuf_free(&w->srcs[w->nsrcs]);
-		return -1;
+		return o->include ? -1 : 0;
 	}
 	w->nsrcs++;
 	return 0;
@@ -144,11 +154,15 @@ static void walk_error(struct walk *w, const struct output *out)
 {
 	struct strbuf tb;
 	strbuf_init(&tb);
-	for (size_t k = 0; k < out->ntraceback; k++)
-		strbuf_addf(&tb, "%s\n", out->traceback[k]);
-	if (!out->ntraceback)
-		strbuf_addf(&tb, "%s: %s\n", out->ename ? out->ename : "Error",
-			    out->evalue ? out->evalue : "");
+	if (w->ops->error_text) {
+		w->ops->error_text(&tb, out);
+	} else {
+		for (size_t k = 0; k < out->ntraceback; k++)
+			strbuf_addf(&tb, "%s\n", out->traceback[k]);
+		if (!out->ntraceback)
+			strbuf_addf(&tb, "%s: %s\n", out->ename ? out->ename : "Error",
+				    out->evalue ? out->evalue : "");
+	}
 	walk_text_result(w, tb.buf, tb.len, true);
 	strbuf_free(&tb);
 }
@@ -162,7 +176,8 @@ static void walk_error(struct walk *w, const struct output *out)
 static int walk_outputs(struct walk *w, const struct chunk_outcome *oc, int stmt)
 {
 	const struct chunk_options *o = &w->ch->opts;
-	bool hidden = o->results && !strcmp(o->results, "hidden");
+	bool hidden = (o->results && !strcmp(o->results, "hidden")) ||
+		      (w->ops->include_hides_text && !o->include);
 	for (size_t i = 0; i < oc->outputs.n; i++) {
 		const struct output *out = &oc->outputs.items[i];
 		bool untied = out->statement < 0 || (size_t)out->statement >= oc->nstatements;
@@ -181,6 +196,7 @@ static int walk_outputs(struct walk *w, const struct chunk_outcome *oc, int stmt
 			continue;
 		if (out->type == OUTPUT_STREAM) {
 			strbuf_add(&w->text, out->text.buf, out->text.len);
+			w->any_stream = true;
 			continue;
 		}
 		walk_flush_text(w);
@@ -196,6 +212,10 @@ static int walk_outputs(struct walk *w, const struct chunk_outcome *oc, int stmt
 	}
 	walk_flush_text(w);
 	walk_flush_figures(w);
+	/* Pweave formats the (possibly empty) stream text; a raw format then yields "\n". */
+	if (w->ops->raw_without_stream && stmt == WALK_ALL_STATEMENTS && !hidden &&
+	    !w->any_stream && o->results && strcmp(o->results, "verbatim"))
+		w->ops->raw(w->ctx, w->ch, o->results, "", 0);
 	return 0;
 }
 
@@ -242,7 +262,7 @@ int chunk_walk(const struct chunk_walk_ops *ops, void *ctx, const struct documen
 		walk_code(&w, code, false);
 		if (oc && oc->state == CHUNK_SKIPPED && ops->skipped_note)
 			ops->skipped_note(ctx, ch);
-	} else if (ch->opts.term && oc->nstatements) {
+	} else if (ch->opts.term && oc->nstatements && !ops->own_term) {
 		rc = walk_term(&w, oc);
 	} else {
 		walk_code(&w, code, false);
@@ -260,4 +280,11 @@ int chunk_walk(const struct chunk_walk_ops *ops, void *ctx, const struct documen
 		strbuf_free(&w.srcs[i]);
 	free(w.srcs);
 	return rc;
+}
+
+void chunk_walk_text(const struct chunk_walk_ops *ops, void *ctx, const struct chunk *ch,
+		     const char *text, size_t len, bool error)
+{
+	struct walk w = {.ops = ops, .ctx = ctx, .ch = ch};
+	walk_text_result(&w, text, len, error);
 }

@@ -46,7 +46,28 @@ struct chunk_walk_ops {
 	/* Figure MIME types the format accepts, best first (figures.h lists). */
 	const char *const *figure_mimes;
 
-	/* Shown code `code` (trimmed and wrapped, never NULL) of chunk `ch`. */
+	/*
+	 * Pweave's text formats (markdown.c) differ from the block formats in
+	 * a few rules; each flag turns one of them on:
+	 *   source_code: code_block gets the chunk's code as written (the
+	 *     format trims and wraps it itself);
+	 *   include_hides_text: include=False hides text outputs too, not only
+	 *     figures;
+	 *   write_unshown_figures: include=False still writes figure files;
+	 *   raw_without_stream: under a raw results format, a chunk that
+	 *     printed nothing still passes the (empty) text through once;
+	 *   own_term: term mode is the format's own (it calls chunk_walk only
+	 *     for chunks it does not show as a transcript).
+	 */
+	bool source_code, include_hides_text, write_unshown_figures, raw_without_stream, own_term;
+
+	/*
+	 * Append the text of error output `o` to `sb`. May be NULL: each
+	 * traceback line plus "\n", or "ename: evalue\n" without a traceback.
+	 */
+	void (*error_text)(struct strbuf *sb, const struct output *o);
+
+	/* Shown code `code` (trimmed and wrapped unless source_code; never NULL) of chunk `ch`. */
 	void (*code_block)(void *ctx, const struct chunk *ch, const char *code);
 
 	/*
@@ -103,5 +124,14 @@ struct chunk_walk_ops {
 int chunk_walk(const struct chunk_walk_ops *ops, void *ctx, const struct document *doc,
 	       const struct weave_results *res, const struct render_options *opts,
 	       const struct chunk *ch);
+
+/*
+ * Show one text output (`error`: a traceback) of `ch` under its results
+ * option exactly as the walk does (ANSI codes removed; verbatim: wrapped,
+ * trimmed, dropped when blank; raw: passed through), for a format that
+ * shows some outputs itself (markdown.c's term transcripts).
+ */
+void chunk_walk_text(const struct chunk_walk_ops *ops, void *ctx, const struct chunk *ch,
+		     const char *text, size_t len, bool error);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "render/chunk_walk.h"
 #include "render/figures.h"
 
 /* One render in progress: where it writes, and the state of the current chunk. */
@@ -15,7 +16,6 @@ struct text_render {
 	struct weft_error *err;
 	const struct chunk *ch;
 	const char *lang;
-	bool raw;        /* results is a raw format: pass text through */
 	int nfig;        /* figures of this chunk seen so far (Pweave's file counter) */
 	int shown;       /* figures of this chunk shown */
 	const char *sep; /* to write before the next block: after a figure or raw display, or NULL */
@@ -74,12 +74,6 @@ static size_t rstrip_len(const char *s, size_t len)
 	while (len && is_space(s[len - 1]))
 		len--;
 	return len;
-}
-
-/* True when the text is only whitespace. */
-static bool blank(const char *s, size_t len)
-{
-	return rstrip_len(s, len) == 0;
 }
 
 /* Pweave's _indent: lines of a block prefixed by the flavour's indent (a no-op without one). */
@@ -166,34 +160,27 @@ static void code_block(struct text_render *r, const char *code, size_t len, bool
 	strbuf_free(&w);
 }
 
-/* Text output (stream, traceback, text/plain): a verbatim block, or passed through when raw. */
-static void text_result(struct text_render *r, const char *text, size_t len)
+/* Raw results text (ANSI codes removed) passed through, starting and ending a line. */
+static void raw_text(struct text_render *r, const char *text, size_t len)
 {
 	struct strbuf t;
 	strbuf_init(&t);
-	strip_ansi(&t, text, len);
-	if (r->raw) {
-		fix_linefeeds(&t);
-		strbuf_add(r->out, t.buf, t.len);
-		r->sep = NULL;
-		strbuf_free(&t);
-		return;
-	}
-	if (blank(t.buf, t.len)) {
-		strbuf_free(&t);
-		return;
-	}
+	strbuf_add(&t, text, len);
+	fix_linefeeds(&t);
+	strbuf_add(r->out, t.buf, t.len);
+	r->sep = NULL;
+	strbuf_free(&t);
+}
+
+/* Non-blank verbatim text (cleaned, wrapped) in the flavour's output block. */
+static void verbatim_text(struct text_render *r, const char *text, size_t len)
+{
 	struct strbuf w, b;
 	strbuf_init(&w);
 	strbuf_init(&b);
-	if (figures_wrap_output(&r->ch->opts))
-		figures_wrap(&w, t.buf, t.len);
-	else
-		strbuf_add(&w, t.buf, t.len);
 	strbuf_addch(&b, '\n');
-	strbuf_add(&b, w.buf, rstrip_len(w.buf, w.len));
+	strbuf_add(&b, text, rstrip_len(text, len));
 	strbuf_addch(&b, '\n');
-	strbuf_reset(&w);
 	add_indented(&w, b.buf, b.len, r->fl->indent);
 	separate(r);
 	size_t fence = fence_for(w.buf, w.len);
@@ -201,9 +188,17 @@ static void text_result(struct text_render *r, const char *text, size_t len)
 	strbuf_add(r->out, w.buf, w.len);
 	add_markup(r->out, r->fl->outputend, r->lang, fence);
 	r->sep = NULL;
-	strbuf_free(&t);
 	strbuf_free(&w);
 	strbuf_free(&b);
+}
+
+/* The walk's rules and this format's callbacks (defined below). */
+static const struct chunk_walk_ops text_walk_ops;
+
+/* Text output (stream, traceback, text/plain): a verbatim block, or passed through when raw. */
+static void text_result(struct text_render *r, const char *text, size_t len)
+{
+	chunk_walk_text(&text_walk_ops, r, r->ch, text, len, false);
 }
 
 /* An error output as text: its traceback lines, or "ename: evalue" without one. */
@@ -220,6 +215,17 @@ static void error_text(struct strbuf *sb, const struct output *o)
 	}
 }
 
+/* Show a written figure, unless a caption already went to the chunk's first one (as Pweave). */
+static void show_figure(struct text_render *r, const char *path)
+{
+	const struct chunk *ch = r->ch;
+	if (ch->opts.caption && r->shown)
+		return;
+	r->fl->figure(r->fl, r->out, ch, path, ch->opts.caption);
+	r->shown++;
+	r->sep = r->fl->after_figure;
+}
+
 /* A figure output: write its file, show it unless a caption already went to the first one. */
 static int figure(struct text_render *r, const struct mime_item *img)
 {
@@ -232,14 +238,29 @@ static int figure(struct text_render *r, const struct mime_item *img)
 		strbuf_free(&path);
 		return -1;
 	}
-	/* Pweave: a caption belongs to one figure, so a captioned chunk shows only its first. */
-	if (ch->opts.include && (!ch->opts.caption || r->shown == 0)) {
-		r->fl->figure(r->fl, r->out, ch, path.buf, ch->opts.caption);
-		r->shown++;
-		r->sep = r->fl->after_figure;
-	}
+	if (ch->opts.include)
+		show_figure(r, path.buf);
 	strbuf_free(&path);
 	return 0;
+}
+
+/* A display in one of the flavour's raw MIME types passed through; false when it has none. */
+static bool rich_display(struct text_render *r, const struct output *o)
+{
+	const struct mime_item *rich = figures_best_mime(o, r->fl->rich_mimes);
+	if (!rich)
+		return false;
+	/* Pweave's leading newline is the blank line before a raw display */
+	strbuf_addch(r->out, '\n');
+	strbuf_add(r->out, rich->data, rich->len);
+	/* raw HTML or markup ends at a blank line: end it before a following block */
+	r->sep = NULL;
+	if (rich->len) {
+		if (rich->data[rich->len - 1] != '\n')
+			strbuf_addch(r->out, '\n');
+		r->sep = "\n";
+	}
+	return true;
 }
 
 /* One output that is not a stream; `show_text` is false for results="hidden". */
@@ -260,58 +281,11 @@ static int display(struct text_render *r, const struct output *o, bool show_text
 		return figure(r, img);
 	if (!show_text)
 		return 0;
-	const struct mime_item *rich = figures_best_mime(o, r->fl->rich_mimes);
-	if (rich) {
-		/* Pweave's leading newline is the blank line before a raw display */
-		strbuf_addch(r->out, '\n');
-		strbuf_add(r->out, rich->data, rich->len);
-		/* raw HTML or markup ends at a blank line: end it before a following block */
-		r->sep = NULL;
-		if (rich->len) {
-			if (rich->data[rich->len - 1] != '\n')
-				strbuf_addch(r->out, '\n');
-			r->sep = "\n";
-		}
+	if (rich_display(r, o))
 		return 0;
-	}
 	const struct mime_item *plain = output_get_mime(o, "text/plain");
 	if (plain)
 		text_result(r, plain->data, plain->len);
-	return 0;
-}
-
-/*
- * The outputs in the order they happened; consecutive streams form one block.
- * Figures are shown even when `show_text` is false (results="hidden").
- */
-static int walk_outputs(struct text_render *r, const struct output_list *l, bool show_text)
-{
-	struct strbuf text;
-	strbuf_init(&text);
-	bool any_stream = false;
-	for (size_t i = 0; i < l->n; i++) {
-		const struct output *o = &l->items[i];
-		if (o->type == OUTPUT_STREAM) {
-			strbuf_reset(&text);
-			while (i < l->n && l->items[i].type == OUTPUT_STREAM) {
-				strbuf_add(&text, l->items[i].text.buf, l->items[i].text.len);
-				i++;
-			}
-			i--;
-			any_stream = true;
-			if (show_text)
-				text_result(r, text.buf, text.len);
-			continue;
-		}
-		if (display(r, o, show_text) < 0) {
-			strbuf_free(&text);
-			return -1;
-		}
-	}
-	/* Pweave always formats the (possibly empty) stream text; raw mode then yields "\n". */
-	if (!any_stream && show_text && r->raw)
-		text_result(r, "", 0);
-	strbuf_free(&text);
 	return 0;
 }
 
@@ -433,20 +407,90 @@ static int term_chunk(struct text_render *r, const struct chunk_outcome *oc, boo
 	return 0;
 }
 
-/* The frozen-results comment and the execution-stopped note, when they apply to this chunk. */
-static void stop_note(struct text_render *r)
+/* ---- callbacks of the shared chunk walk (chunk_walk.h) ---- */
+
+/* The chunk's code as written: Pweave's block, wrapped when wrap asks for it. */
+static void walk_code_block(void *ctx, const struct chunk *ch, const char *code)
 {
+	code_block(ctx, code, strlen(code), figures_wrap_code(&ch->opts));
+}
+
+/* Verbatim text from the walk (cleaned, wrapped): the output block. */
+static void walk_verbatim(void *ctx, const struct chunk *ch, const char *text, size_t len,
+			  bool error)
+{
+	verbatim_text(ctx, text, len);
+}
+
+/* Raw results text from the walk: passed through. */
+static void walk_raw(void *ctx, const struct chunk *ch, const char *results, const char *text,
+		     size_t len)
+{
+	raw_text(ctx, text, len);
+}
+
+/* A rich display: passed through when it has a raw MIME type, else text/plain. */
+static bool walk_rich(void *ctx, const struct chunk *ch, const struct output *o)
+{
+	return rich_display(ctx, o);
+}
+
+/* A figure is written to its file and referred to by its path. */
+static int walk_figure_src(void *ctx, const struct chunk *ch, int index,
+			   const struct mime_item *img, struct strbuf *src)
+{
+	struct text_render *r = ctx;
+	return figure_write(r->opts, r->doc, ch, index, img, src, r->err);
+}
+
+/* Each figure of a group on its own, as Pweave's text formats show them. */
+static void walk_figure_group(void *ctx, const struct chunk *ch, const struct strbuf *srcs,
+			      size_t n, bool first)
+{
+	for (size_t i = 0; i < n; i++)
+		show_figure(ctx, srcs[i].buf);
+}
+
+/* The frozen-results comment, in flavours that have comments. */
+static void walk_frozen_note(void *ctx, const struct chunk *ch, const struct chunk_outcome *oc)
+{
+	struct text_render *r = ctx;
 	struct strbuf note;
 	strbuf_init(&note);
-	if (r->fl->comment && figures_stale_note(r->res, r->ch, &note))
+	if (r->fl->comment && figures_stale_note(r->res, ch, &note))
 		r->fl->comment(r->out, note.buf);
-	strbuf_reset(&note);
-	if (figures_stop_note(r->doc, r->res, r->ch, &note))
-		r->fl->note(r->out, note.buf);
 	strbuf_free(&note);
 }
 
-/* One code chunk: code, outputs and figures as the options ask. */
+/* The execution-stopped note, in the flavour's markup. */
+static void walk_stop_note(void *ctx, const struct chunk *ch, const char *note, size_t len)
+{
+	struct text_render *r = ctx;
+	r->fl->note(r->out, note);
+}
+
+/* The text formats' markup and rules for the shared chunk walk (figure_mimes per flavour). */
+static const struct chunk_walk_ops text_walk_ops = {
+	.source_code = true,
+	.include_hides_text = true,
+	.write_unshown_figures = true,
+	.raw_without_stream = true,
+	.own_term = true,
+	.error_text = error_text,
+	.code_block = walk_code_block,
+	.verbatim = walk_verbatim,
+	.raw = walk_raw,
+	.rich_output = walk_rich,
+	.figure_src = walk_figure_src,
+	.figure_group = walk_figure_group,
+	.frozen_note = walk_frozen_note,
+	.stop_note = walk_stop_note,
+};
+
+/*
+ * One code chunk: a term=True chunk that ran as a console transcript, any
+ * other through the shared walk (code, outputs and figures as the options ask).
+ */
 static int render_chunk(struct text_render *r, const struct chunk *ch)
 {
 	const struct chunk_outcome *oc = figures_outcome(r->res, ch);
@@ -455,21 +499,20 @@ static int render_chunk(struct text_render *r, const struct chunk *ch)
 	bool ran = ch->opts.evaluate && figures_chunk_has_outputs(r->res, ch);
 	r->ch = ch;
 	r->lang = ch->lang ? ch->lang : "python";
-	r->raw = strcmp(results, "verbatim") != 0 && !hidden;
 	r->nfig = r->shown = 0;
 	r->sep = NULL;
-	const char *code = ch->code ? ch->code : "";
-
-	if (ran && ch->opts.term && ch->opts.echo && !hidden) {
-		if (term_chunk(r, oc, ch->opts.include) < 0)
-			return -1;
-	} else {
-		if (ch->opts.echo)
-			code_block(r, code, strlen(code), figures_wrap_code(&ch->opts));
-		if (ran && walk_outputs(r, &oc->outputs, !hidden && ch->opts.include) < 0)
-			return -1;
-	}
-	stop_note(r);
+	struct chunk_walk_ops ops = text_walk_ops;
+	ops.figure_mimes = r->fl->figure_mimes;
+	if (!(ran && ch->opts.term && ch->opts.echo && !hidden))
+		return chunk_walk(&ops, r, r->doc, r->res, r->opts, ch);
+	if (term_chunk(r, oc, ch->opts.include) < 0)
+		return -1;
+	walk_frozen_note(r, ch, oc);
+	struct strbuf note;
+	strbuf_init(&note);
+	if (figures_stop_note(r->doc, r->res, ch, &note))
+		walk_stop_note(r, ch, note.buf, note.len);
+	strbuf_free(&note);
 	return 0;
 }
 
