@@ -434,10 +434,12 @@ int entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *file
 	}
 	char *opts = unit_options_text(w, u);
 	const char *norm = json_string_value(json_object_get(u->analysis, "normalized"));
-	meta = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:O, s:o, s:O, s:o, s:s?, s:s?, s:s, s:f}",
+	/* A new reference either way, consumed by json_pack's "o". */
+	json_t *deleted = json_object_get(rec, "deleted") ? json_incref(json_object_get(rec, "deleted")) : json_array();
+	meta = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:o, s:o, s:O, s:o, s:s?, s:s?, s:s, s:f}",
 			 "v", META_VERSION, "key", u->key, "state_key", u->state_key, "identity", w->identity,
 			 "code", norm ? norm : "", "options", opts, "deps", deps, "writes", u->writes,
-			 "deleted", json_object_get(rec, "deleted") ?: json_array(), "names", names,
+			 "deleted", deleted, "names", names,
 			 "files_read", files_read, "files_written", written, "rng_in", rng_in,
 			 "rng_out", rng_out, "outputs", oh, "seconds", seconds);
 	free(opts);
