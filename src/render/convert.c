@@ -1,5 +1,6 @@
 /* convert: a document model written back as literate source; see convert.h. */
 #include "render/convert.h"
+#include "render/notebook.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -902,32 +903,6 @@ static int convert_text(const struct document *doc, const struct src_lines *sl,
 
 /* ---- the notebook ----------------------------------------------------------- */
 
-/* nbformat's multiline string: a list of lines, each keeping its "\n". */
-static json_t *nb_lines(const char *s, size_t len)
-{
-	json_t *arr = json_array();
-	size_t start = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '\n') {
-			json_array_append_new(arr, json_stringn(s + start, i + 1 - start));
-			start = i + 1;
-		}
-	}
-	if (start < len)
-		json_array_append_new(arr, json_stringn(s + start, len - start));
-	return arr;
-}
-
-/* A markdown or raw cell. */
-static json_t *nb_text_cell(const char *type, const char *s, size_t len)
-{
-	json_t *c = json_object();
-	json_object_set_new(c, "cell_type", json_string(type));
-	json_object_set_new(c, "metadata", json_object());
-	json_object_set_new(c, "source", nb_lines(s, len));
-	return c;
-}
-
 /* A code cell that has not run: "#|" option lines, then the code. */
 static json_t *nb_code_cell(const struct document *doc, const struct chunk *c)
 {
@@ -945,20 +920,11 @@ static json_t *nb_code_cell(const struct document *doc, const struct chunk *c)
 	json_object_set_new(cell, "execution_count", json_null());
 	json_object_set_new(cell, "metadata", json_object());
 	json_object_set_new(cell, "outputs", json_array());
-	json_object_set_new(cell, "source", nb_lines(src.buf, src.len));
+	json_object_set_new(cell, "source", notebook_lines(src.buf, src.len));
 	strbuf_free(&src);
 	return cell;
 }
 
-/* Notebook metadata naming the python3 kernel (as the notebook renderer writes it). */
-static json_t *nb_metadata(void)
-{
-	return json_pack("{s:{s:s,s:s,s:s},s:{s:{s:s,s:i},s:s,s:s,s:s,s:s,s:s}}",
-			 "kernelspec", "display_name", "Python 3", "language", "python", "name",
-			 "python3", "language_info", "codemirror_mode", "name", "ipython", "version",
-			 3, "file_extension", ".py", "mimetype", "text/x-python", "name", "python",
-			 "nbconvert_exporter", "python", "pygments_lexer", "ipython3");
-}
 
 /* nbformat 4.4: a raw front matter cell, markdown cells for non-blank prose, code cells. */
 static int convert_notebook(const struct document *doc, const char *pandoc_args,
@@ -971,7 +937,7 @@ static int convert_notebook(const struct document *doc, const char *pandoc_args,
 	front_matter_yaml(&sb, doc);
 	if (sb.len > 4) {
 		strbuf_addstr(&sb, "---");
-		json_array_append_new(cells, nb_text_cell("raw", sb.buf, sb.len));
+		json_array_append_new(cells, notebook_cell("raw", sb.buf, sb.len));
 	}
 	for (size_t i = 0; i < doc->nblocks; i++) {
 		const struct block *b = &doc->blocks[i];
@@ -993,22 +959,10 @@ static int convert_notebook(const struct document *doc, const char *pandoc_args,
 			if (sb.buf[k] == '\n')
 				from = k + 1;
 		if (to_ > from)
-			json_array_append_new(cells, nb_text_cell("markdown", sb.buf + from, to_ - from));
+			json_array_append_new(cells, notebook_cell("markdown", sb.buf + from, to_ - from));
 	}
 	strbuf_free(&sb);
-	json_t *nb = json_object();
-	json_object_set_new(nb, "cells", cells);
-	json_object_set_new(nb, "metadata", nb_metadata());
-	json_object_set_new(nb, "nbformat", json_integer(4));
-	json_object_set_new(nb, "nbformat_minor", json_integer(4));
-	char *text = json_dumps(nb, JSON_INDENT(1) | JSON_SORT_KEYS);
-	json_decref(nb);
-	if (!text)
-		return weft_error_set(err, doc->path, 0, 0, "cannot serialise the notebook");
-	strbuf_addstr(out, text);
-	strbuf_addch(out, '\n');
-	free(text);
-	return 0;
+	return notebook_write(cells, doc->path, out, err);
 }
 
 int convert_document(const struct document *doc, enum convert_format to,

@@ -47,8 +47,7 @@ static json_t *nb_string(const char *s, size_t len)
 	return j ? j : json_string("");
 }
 
-/* nbformat's multiline string: a list of lines, each keeping its "\n". */
-static json_t *nb_lines(const char *s, size_t len)
+json_t *notebook_lines(const char *s, size_t len)
 {
 	json_t *arr = json_array();
 	size_t start = 0;
@@ -68,7 +67,7 @@ static void split_member(json_t *obj, const char *key)
 {
 	json_t *v = json_object_get(obj, key);
 	if (json_is_string(v))
-		json_object_set_new(obj, key, nb_lines(json_string_value(v), json_string_length(v)));
+		json_object_set_new(obj, key, notebook_lines(json_string_value(v), json_string_length(v)));
 }
 
 /*
@@ -90,13 +89,12 @@ static void nb_output(json_t *o)
 	}
 }
 
-/* A cell of `type` with source text (empty metadata). */
-static json_t *new_cell(const char *type, const char *src, size_t len)
+json_t *notebook_cell(const char *type, const char *src, size_t len)
 {
 	json_t *c = json_object();
 	json_object_set_new(c, "cell_type", json_string(type));
 	json_object_set_new(c, "metadata", json_object());
-	json_object_set_new(c, "source", nb_lines(src, len));
+	json_object_set_new(c, "source", notebook_lines(src, len));
 	return c;
 }
 
@@ -165,7 +163,7 @@ static json_t *code_cell(const struct chunk *ch, const struct weave_results *res
 		json_object_set_new(md, "weft", json_pack("{s:s%}", "frozen", stale.buf, stale.len));
 	strbuf_free(&stale);
 	json_object_set_new(c, "metadata", md);
-	json_object_set_new(c, "source", nb_lines(code, len));
+	json_object_set_new(c, "source", notebook_lines(code, len));
 
 	json_t *outs = json_array();
 	bool ran = ch->opts.evaluate && figures_chunk_has_outputs(res, ch);
@@ -219,7 +217,7 @@ int notebook_render(const char *format, const struct document *doc, const struct
 		if (!strbuf_ends_with(&sb, "\n"))
 			strbuf_addch(&sb, '\n');
 		strbuf_addstr(&sb, "---");
-		json_array_append_new(cells, new_cell("raw", sb.buf, sb.len));
+		json_array_append_new(cells, notebook_cell("raw", sb.buf, sb.len));
 	}
 	int count = 0;
 	for (size_t i = 0; i < doc->nblocks; i++) {
@@ -231,7 +229,7 @@ int notebook_render(const char *format, const struct document *doc, const struct
 			while (n && is_space(sb.buf[n - 1]))
 				n--;
 			if (n)
-				json_array_append_new(cells, new_cell("markdown", sb.buf, sb.len));
+				json_array_append_new(cells, notebook_cell("markdown", sb.buf, sb.len));
 			continue;
 		}
 		json_array_append_new(cells, code_cell(&b->chunk, res, &count));
@@ -240,12 +238,17 @@ int notebook_render(const char *format, const struct document *doc, const struct
 			struct strbuf note;
 			strbuf_init(&note);
 			strbuf_addf(&note, "> **%s**", sb.buf);
-			json_array_append_new(cells, new_cell("markdown", note.buf, note.len));
+			json_array_append_new(cells, notebook_cell("markdown", note.buf, note.len));
 			strbuf_free(&note);
 		}
 	}
 	strbuf_free(&sb);
 
+	return notebook_write(cells, doc->path, out, err);
+}
+
+int notebook_write(json_t *cells, const char *path, struct strbuf *out, struct weft_error *err)
+{
 	json_t *nb = json_object();
 	json_object_set_new(nb, "cells", cells);
 	json_object_set_new(nb, "metadata", nb_metadata());
@@ -254,7 +257,7 @@ int notebook_render(const char *format, const struct document *doc, const struct
 	char *text = json_dumps(nb, JSON_INDENT(1) | JSON_SORT_KEYS);
 	json_decref(nb);
 	if (!text)
-		return weft_error_set(err, doc->path, 0, 0, "notebook: cannot serialise the notebook");
+		return weft_error_set(err, path, 0, 0, "notebook: cannot serialise the notebook");
 	strbuf_addstr(out, text);
 	strbuf_addch(out, '\n');
 	free(text);

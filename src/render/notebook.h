@@ -24,6 +24,8 @@
 #ifndef WEFT_NOTEBOOK_H
 #define WEFT_NOTEBOOK_H
 
+#include <jansson.h>
+
 #include "render/render.h"
 
 /* Render as "notebook", appending the .ipynb JSON to `out`. Returns 0, or -1 with err. */
@@ -32,5 +34,17 @@ int notebook_render(const char *format, const struct document *doc, const struct
 
 /* True when `format` is one this module renders ("notebook"). */
 int notebook_format_known(const char *format);
+
+/*
+ * Writing nbformat 4.4, shared with `weft convert`:
+ * notebook_lines  nbformat's multiline string (a list of lines, each keeping its
+ *                 "\n"; invalid UTF-8 becomes U+FFFD instead of being lost);
+ * notebook_cell   a markdown or raw cell of `type` with that source, empty metadata;
+ * notebook_write  wrap `cells` (taken over) in a notebook naming the python3 kernel
+ *                 and append it as nbformat writes it. 0, or -1 with err naming path.
+ */
+json_t *notebook_lines(const char *s, size_t len);
+json_t *notebook_cell(const char *type, const char *src, size_t len);
+int notebook_write(json_t *cells, const char *path, struct strbuf *out, struct weft_error *err);
 
 #endif
