@@ -61,6 +61,7 @@ deps:
 
 demo: deps
 	$(MAKE) -j2 all
+	@mkdir -p $(BUILD)/demo
 	$(BUILD)/weft --cache -o $(BUILD)/demo/report.html examples/analysis.pmd
 	@echo "demo report: $(BUILD)/demo/report.html"
 
