@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config python3-dev libsqlite3-dev libjansson-dev libsodium-dev
 libxxhash-dev libyaml-dev libmd4c-dev libmd4c-html0-dev libzmq3-dev
-python3-numpy python3-matplotlib python3-pandas python3-cloudpickle python3-pygments
+python3-numpy python3-scipy python3-matplotlib python3-pandas python3-cloudpickle python3-pygments
 python3-ipykernel python3-pweave jupyter-nbconvert chromium libjs-katex
 r-cran-irkernel"
 missing=""
