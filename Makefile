@@ -51,7 +51,7 @@ $(BUILD)/gen/embedded_py.c: $(BUILD)/tools/embed $(PY_SRC)
 $(BUILD)/gen/embedded_py.o: $(BUILD)/gen/embedded_py.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libweft.a tests/unit/unit.h
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libweft.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libweft.a $(LDLIBS)
 

@@ -21,56 +21,11 @@
 #include "pweave_executed.h"
 #include "render/highlight.h"
 #include "render/html.h"
+#include "text_check.h"
 #include "unit.h"
 
 static char tmpdir[256];
 static bool have_pygments;
-
-/* Replace every `from` in sb by `to`. */
-static void replace_all(struct strbuf *sb, const char *from, const char *to)
-{
-	struct strbuf res;
-	strbuf_init(&res);
-	size_t fl = strlen(from);
-	const char *p = sb->buf, *q;
-	while ((q = strstr(p, from))) {
-		strbuf_add(&res, p, (size_t)(q - p));
-		strbuf_addstr(&res, to);
-		p = q + fl;
-	}
-	strbuf_addstr(&res, p);
-	strbuf_reset(sb);
-	strbuf_add(sb, res.buf, res.len);
-	strbuf_free(&res);
-}
-
-static int count(const char *hay, const char *needle)
-{
-	int n = 0;
-	for (const char *p = hay; (p = strstr(p, needle)); p++)
-		n++;
-	return n;
-}
-
-/* Print the first differing line of two texts, to make a failure readable. */
-static void show_first_diff(const char *a, const char *b)
-{
-	int line = 1;
-	const char *la = a, *lb = b;
-	while (*a && *a == *b) {
-		if (*a == '\n') {
-			line++;
-			la = a + 1;
-			lb = b + 1;
-		}
-		a++;
-		b++;
-	}
-	if (!*a && !*b)
-		return;
-	printf("#   first difference at line %d\n#     got:      %.200s\n#     expected: %.200s\n", line,
-	       la, lb);
-}
 
 static int load_formatters(struct pweave_executed *px)
 {
