@@ -10,28 +10,17 @@ import random
 import sys
 import symtable
 import time
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "src", "engine", "py"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from tap import test  # noqa: E402
+import tap  # noqa: E402
 import weft_analysis as wa  # noqa: E402
 
-FAILED = 0
 
 
-def test(fn):
-    """Run one test function and print its TAP-style line."""
-    global FAILED
-    try:
-        fn()
-        print(f"ok - {fn.__name__}")
-    except Exception:
-        FAILED += 1
-        print(f"not ok - {fn.__name__}")
-        for line in traceback.format_exc().splitlines():
-            print("#   " + line)
-    return fn
 
 
 def one(code, line=1):
@@ -570,4 +559,4 @@ def speed_fifty_chunks():
 
 
 if __name__ == "__main__":
-    sys.exit(1 if FAILED else 0)
+    tap.finish()

@@ -5,11 +5,12 @@ Run with /usr/bin/python3; prints "ok - name" / "not ok - name" per test.
 import os
 import sys
 import tempfile
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "src", "engine", "py"))
+sys.path.insert(0, HERE)
 
+import tap  # noqa: E402
 import weft_runtime as rt  # noqa: E402
 
 DOC = "/tmp/some/doc.pmd"
@@ -17,20 +18,10 @@ rt.DOC_PATH = DOC
 SENT = []
 rt._send = SENT.append  # collect events instead of writing to a channel
 
-FAILED = 0
-
-
 def check(name, fn):
-    global FAILED
+    """Run one test with a clean event list."""
     del SENT[:]
-    try:
-        fn()
-        print("ok - " + name)
-    except Exception:  # pylint: disable=broad-except
-        FAILED += 1
-        print("not ok - " + name)
-        for line in traceback.format_exc().splitlines():
-            print("#   " + line)
+    tap.run(name, fn)
 
 
 def outputs():
@@ -272,4 +263,4 @@ def test_figure_bundle_size():
 for _name, _fn in list(globals().items()):
     if _name.startswith("test_") and callable(_fn):
         check(_name[5:], _fn)
-sys.exit(1 if FAILED else 0)
+tap.finish()

@@ -12,33 +12,22 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYDIR = os.path.realpath(os.path.join(HERE, "..", "..", "src", "engine", "py"))
 sys.path.insert(0, PYDIR)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from tap import test  # noqa: E402
+import tap  # noqa: E402
 import weft_state as ws  # noqa: E402
 
-FAILED = 0
 TMP = tempfile.mkdtemp(prefix="weft-test-state-")
 
 
-def test(fn):
-    """Run one test function and print its TAP-style line."""
-    global FAILED
-    try:
-        fn()
-        print(f"ok - {fn.__name__}")
-    except Exception:
-        FAILED += 1
-        print(f"not ok - {fn.__name__}")
-        for line in traceback.format_exc().splitlines():
-            print("#   " + line)
-    return fn
 
 
 def eq(got, want):
@@ -674,4 +663,4 @@ def names_and_fingerprints():
 
 if __name__ == "__main__":
     shutil.rmtree(TMP, ignore_errors=True)
-    sys.exit(1 if FAILED else 0)
+    tap.finish()
