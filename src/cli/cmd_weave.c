@@ -1,12 +1,8 @@
 /* cmd_weave: `weft weave`, `weft tangle`, `weft formats`; see commands.h. */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cache/store.h"

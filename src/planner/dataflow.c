@@ -53,8 +53,7 @@ void dataflow_init(struct dataflow *df, const struct document *doc, const char *
 		}
 		struct unit u = {.kind = UNIT_CHUNK, .chunk = c, .line = c->code_line,
 				 .evaluate = c->opts.evaluate};
-		/* An explicit cache= on the chunk wins over --cache and front matter. */
-		u.cached = option_list_get(&c->raw, "cache") ? c->opts.cache : (doc_cache || c->opts.cache);
+		u.cached = dataflow_chunk_cached(doc, c, cache_all);
 		if (pending.len) {
 			u.line = pending_line;
 			strbuf_addstr(&pending, c->code);
@@ -94,6 +93,13 @@ int dataflow_writer(const struct dataflow *df, const char *name)
 {
 	json_t *v = json_object_get(df->writer, name);
 	return json_is_integer(v) ? (int)json_integer_value(v) : -1;
+}
+
+bool dataflow_chunk_cached(const struct document *doc, const struct chunk *c, bool cache_all)
+{
+	if (option_list_get(&c->raw, "cache"))
+		return c->opts.cache;
+	return cache_all || doc->doc_cache || c->opts.cache;
 }
 
 int dataflow_find_chunk(const struct dataflow *df, const char *name)

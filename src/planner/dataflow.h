@@ -92,6 +92,12 @@ void dataflow_record_writes(struct dataflow *df, size_t u, json_t *names);
 /* The unit that last wrote `name` at this point, or -1. */
 int dataflow_writer(const struct dataflow *df, const char *name);
 
+/*
+ * Does chunk c take part in the cache? An explicit cache= on the chunk wins over
+ * --cache (`cache_all`) and `cache: true` in the front matter.
+ */
+bool dataflow_chunk_cached(const struct document *doc, const struct chunk *c, bool cache_all);
+
 /* The unit index of the chunk with this name, or -1. */
 int dataflow_find_chunk(const struct dataflow *df, const char *name);
 

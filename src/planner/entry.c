@@ -51,7 +51,7 @@ static void path_from_entry(const struct walk *w, const char *path, struct strbu
 }
 
 /* Is entry `meta` still valid for unit ui? 1 yes; 0 no, with the reason in why. */
-int entry_valid(struct walk *w, size_t ui, const json_t *meta, struct strbuf *why)
+int entry_valid(struct walk *w, const json_t *meta, struct strbuf *why)
 {
 	const char *path;
 	json_t *fp;
@@ -79,7 +79,6 @@ int entry_valid(struct walk *w, size_t ui, const json_t *meta, struct strbuf *wh
 			return 0;
 		}
 	}
-	(void)ui;
 	return 1;
 }
 
@@ -136,7 +135,7 @@ void entry_explain_miss(struct walk *w, size_t ui, struct strbuf *why)
 				}
 			}
 		}
-		if (!why->len && !entry_valid(w, ui, m, why))
+		if (!why->len && !entry_valid(w, m, why))
 			{ /* entry_valid wrote the reason */ }
 		const char *old_extra = json_string_value(json_object_get(m, "extra"));
 		if (!why->len && w->extra[ui] && old_extra && strcmp(old_extra, w->extra[ui]))

@@ -8,8 +8,11 @@
 
 #include "planner/walk.h"
 
-/* Is entry `meta` still valid for unit ui? 1 yes; 0 no, with the reason in why. */
-int entry_valid(struct walk *w, size_t ui, const json_t *meta, struct strbuf *why);
+/*
+ * Is entry `meta` still valid now: every file it read unchanged, and the random
+ * state it started from the current one? 1 yes; 0 no, with the reason in why.
+ */
+int entry_valid(struct walk *w, const json_t *meta, struct strbuf *why);
 
 /* Explain why unit ui misses, comparing with the chunk's latest entry. */
 void entry_explain_miss(struct walk *w, size_t ui, struct strbuf *why);

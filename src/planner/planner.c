@@ -356,7 +356,7 @@ static int walk_unit(struct walk *w, size_t ui, struct weft_error *err)
 		if (store_entry_get(w->store, u->key, &meta, err) == 1) {
 			struct strbuf invalid;
 			strbuf_init(&invalid);
-			if (entry_valid(w, ui, meta, &invalid) && entry_apply_hit(w, ui, meta, CHUNK_CACHED)) {
+			if (entry_valid(w, meta, &invalid) && entry_apply_hit(w, ui, meta, CHUNK_CACHED)) {
 				json_decref(meta);
 				strbuf_free(&invalid);
 				walk_set_why(w, ui, "cached: key and inputs unchanged");
@@ -452,7 +452,7 @@ static int walk_frozen_unit(struct walk *w, size_t ui, struct weft_error *err)
 		if (u->key_known)
 			dataflow_set_state(&w->df, ui, NULL, NULL);
 	} else if (u->key_known && store_entry_get(w->store, u->key, &meta, err) == 1 &&
-		   entry_valid(w, ui, meta, &why) && !frozen_upstream_stale(w, ui, meta, &why) &&
+		   entry_valid(w, meta, &why) && !frozen_upstream_stale(w, ui, meta, &why) &&
 		   entry_apply_hit(w, ui, meta, CHUNK_CACHED)) {
 		walk_set_why(w, ui, u->kind == UNIT_CHUNK && u->chunk->opts.cache_extra
 				       ? "cached (cache_extra not evaluated: --frozen keeps its last value)"
@@ -567,8 +567,7 @@ int planner_status(const struct document *doc, const struct planner_config *cfg,
 				snprintf(name, sizeof(name), "%s", ch->opts.name);
 			else
 				snprintf(name, sizeof(name), "#%d", ch->number);
-			bool cached = option_list_get(&ch->raw, "cache") ? ch->opts.cache
-									 : (cfg->cache_all || doc->doc_cache || ch->opts.cache);
+			bool cached = dataflow_chunk_cached(doc, ch, cfg->cache_all);
 			const char *status = "stale";
 			const char *why = o->why ? o->why : "";
 			if (!ch->opts.evaluate) {

@@ -92,7 +92,10 @@ void walk_progress(struct walk *w, enum planner_event ev, size_t ui)
 		w->cfg->progress(w->cfg->progress_ctx, ev, w->doc, u->chunk, walk_outcome(w, ui));
 }
 
-/* Mark that execution ended at chunk `index`; later units are skipped. */
+/*
+ * Mark that execution ended at chunk `index` (-1: in inline code, no chunk to
+ * mark); the worker is gone and later units are skipped.
+ */
 void walk_stop(struct walk *w, int index)
 {
 	w->stopped = true;
@@ -126,9 +129,7 @@ int walk_run_code(struct walk *w, size_t ui, bool track, const json_t *reads,
 			io->error_message = xstrdup(run_err.msg.len ? run_err.msg.buf : "worker died");
 			if (io->status == RUN_OK)
 				io->status = RUN_CRASHED;
-			w->stopped = true;
-			engine_stop(w->engine);
-			w->engine = NULL;
+			walk_stop(w, -1);
 		}
 		weft_error_free(&run_err);
 		return 0;

@@ -50,7 +50,10 @@ void walk_set_why(struct walk *w, size_t ui, const char *why);
 
 void walk_progress(struct walk *w, enum planner_event ev, size_t ui);
 
-/* Mark that execution ended at chunk `index`; later units are skipped. */
+/*
+ * Mark that execution ended at chunk `index` (-1: in inline code, no chunk to
+ * mark); the worker is gone and later units are skipped.
+ */
 void walk_stop(struct walk *w, int index);
 
 /*
