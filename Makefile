@@ -15,6 +15,9 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c17 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
             -D_GNU_SOURCE -DWEFT_VERSION='"$(VERSION)"' -Isrc -I$(BUILD)/gen $(PKG_CFLAGS)
 LDLIBS   += $(PKG_LIBS) -lm
+ifeq ($(FUZZ),1)
+CFLAGS   += -fsanitize=fuzzer-no-link
+endif
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
@@ -79,6 +82,18 @@ sanitize: deps
 
 bench: all
 	sh bench/run.sh
+
+# Fuzz the readers and the option parser with libFuzzer (clang, ASan + UBSan)
+# for FUZZ_SECONDS, starting from the Pweave compatibility documents.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	$(MAKE) -j2 BUILD=build-fuzz CC=clang SANITIZE=1 FUZZ=1 build-fuzz/libweft.a
+	clang -std=c17 -g -O1 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-o build-fuzz/fuzz_readers tests/fuzz/fuzz_readers.c build-fuzz/libweft.a $(LDLIBS)
+	@mkdir -p build-fuzz/corpus
+	@find ../shared/compat/pweave -type f \( -name '*.pmd' -o -name '*.mdw' -o -name '*.texw' \
+		-o -name '*.txt' -o -name '*.ipynb' \) -exec cp {} build-fuzz/corpus/ \; 2>/dev/null || true
+	build-fuzz/fuzz_readers -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build-fuzz/corpus
 
 clean:
 	rm -rf build build-san build-*
