@@ -42,10 +42,12 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-# The Python runtime is part of the binary: each .py becomes a C string.
+# The Python runtime is part of the binary: each .py becomes a C string and
+# its code object, marshalled by the libpython weft links.
 $(BUILD)/tools/embed: tools/embed.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=c17 -Wall -Wextra -Werror -O1 -o $@ $<
+	$(CC) -std=c17 -Wall -Wextra -Werror -O1 $(shell pkg-config --cflags python3-embed) -o $@ $< \
+		$(shell pkg-config --libs python3-embed)
 
 $(BUILD)/gen/embedded_py.c: $(BUILD)/tools/embed $(PY_SRC)
 	@mkdir -p $(dir $@)

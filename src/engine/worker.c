@@ -3,6 +3,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <marshal.h>
 #include <xxhash.h>
 
 #include <errno.h>
@@ -728,6 +729,37 @@ static PyObject *py_source(PyObject *self, PyObject *args)
 	return PyUnicode_DecodeUTF8(f->data, (Py_ssize_t)f->len, "strict");
 }
 
+/*
+ * The code object of embedded file `f`, unmarshalled from the build's
+ * bytecode; NULL with no exception set when there is none or it was made by a
+ * Python with another bytecode format (the caller compiles the source then).
+ */
+static PyObject *embedded_code(const struct embedded_file *f)
+{
+	if (!f->code || embedded_code_magic != PyImport_GetMagicNumber())
+		return NULL;
+	PyObject *code = PyMarshal_ReadObjectFromString((const char *)f->code, (Py_ssize_t)f->code_len);
+	if (!code || !PyCode_Check(code)) {
+		Py_XDECREF(code);
+		PyErr_Clear();
+		return NULL;
+	}
+	return code;
+}
+
+/* _weft.code(name): the embedded file's precompiled code object, or None. */
+static PyObject *py_code(PyObject *self, PyObject *args)
+{
+	const char *name;
+	if (!PyArg_ParseTuple(args, "s", &name))
+		return NULL;
+	const struct embedded_file *f = embedded_find(name);
+	PyObject *code = f ? embedded_code(f) : NULL;
+	if (!code)
+		Py_RETURN_NONE;
+	return code;
+}
+
 /* _weft.in_worker(): False in a process forked from the worker by chunk code. */
 static PyObject *py_in_worker(PyObject *self, PyObject *args)
 {
@@ -780,6 +812,7 @@ static PyMethodDef weft_methods[] = {
 	{"dumps", py_dumps, METH_VARARGS, "dumps(obj): compact JSON text"},
 	{"loads", py_loads, METH_VARARGS, "loads(text): parse JSON"},
 	{"source", py_source, METH_VARARGS, "source(name): embedded file text or None"},
+	{"code", py_code, METH_VARARGS, "code(name): embedded file's code object or None"},
 	{"names", py_names, METH_NOARGS, "names(): embedded file names"},
 	{"in_worker", py_in_worker, METH_NOARGS, "in_worker(): False in a fork made by chunk code"},
 	{"xxh128", py_xxh128, METH_VARARGS, "xxh128(buffer): XXH3-128 digest (16 bytes)"},
@@ -799,11 +832,25 @@ static PyObject *weft_module_init(void)
 
 /* ---- process setup ---- */
 
-/* Last words: send buffered text, then die of the same signal (after faulthandler's dump). */
+/*
+ * Last words, after faulthandler's dump: send the buffered text, then die of
+ * the same signal. The pump thread may have read part of the dump already;
+ * taking its lock (held only briefly) and reading the rest of the pipes here
+ * sends the whole dump, in order, before the process is gone.
+ */
 static void fatal_signal(int sig)
 {
-	if (in_worker() && pthread_mutex_trylock(&lock) == 0)
-		pend_flush();
+	if (in_worker()) {
+		bool locked = false;
+		for (int i = 0; i < 200 && !(locked = pthread_mutex_trylock(&lock) == 0); i++) {
+			struct timespec pause = {0, 1000000};
+			nanosleep(&pause, NULL);
+		}
+		if (locked) {
+			drain_pipes();
+			pend_flush();
+		}
+	}
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -887,13 +934,15 @@ static void start_python(const struct worker_setup *ws)
 		fail_start("python failed to start", st.err_msg ? st.err_msg : "unknown error");
 }
 
-/* Compile weft_runtime.py from the embedded files into sys.modules and call serve(). */
+/* Load weft_runtime.py from the embedded files into sys.modules and call serve(). */
 static void run_runtime(void)
 {
 	const struct embedded_file *f = embedded_find("weft_runtime.py");
 	if (!f)
 		fail_start("weft_runtime.py is not embedded in this binary", NULL);
-	PyObject *code = Py_CompileString(f->data, "<weft>/weft_runtime.py", Py_file_input);
+	PyObject *code = embedded_code(f);
+	if (!code)
+		code = Py_CompileString(f->data, "<weft>/weft_runtime.py", Py_file_input);
 	PyObject *mod = code ? PyImport_ExecCodeModuleEx("weft_runtime", code,
 							 "<weft>/weft_runtime.py")
 			     : NULL;

@@ -774,7 +774,9 @@ class _EmbeddedLoader:
     def exec_module(self, module):
         filename = "<weft>/" + self._name + ".py"
         module.__file__ = filename
-        code = compile(self._text, filename, "exec", dont_inherit=True)
+        code = _weft.code(self._name + ".py")  # compiled at build time
+        if code is None:
+            code = compile(self._text, filename, "exec", dont_inherit=True)
         exec(code, module.__dict__)  # pylint: disable=exec-used
 
 
