@@ -882,36 +882,68 @@ static int blob_present(const struct store *st, const char *hash, uint64_t size)
 	return ok;
 }
 
-int store_blob_put_file(struct store *st, const char *tmp_path, char hash_out[STORE_HASH_SIZE],
-			struct weft_error *err)
+/*
+ * Open a file handed to the store: a regular file on the tmp dir's
+ * filesystem (rename() at flush needs one filesystem: catch a stray path
+ * now). Returns the descriptor with *sb filled, or -1 with err set.
+ */
+static int open_handed_file(struct store *st, const char *tmp_path, struct stat *sb, struct weft_error *err)
 {
 	int fd = open(tmp_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return weft_error_errno(err, tmp_path, "cannot open file to cache");
-	struct stat sb, tb;
-	uint64_t size = 0;
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+	struct stat tb;
+	if (fstat(fd, sb) < 0 || !S_ISREG(sb->st_mode)) {
 		close(fd);
 		return weft_error_set(err, tmp_path, 0, 0, "not a regular file, cannot cache it");
 	}
-	/* rename() needs one filesystem: catch a stray path now, not at flush. */
-	if (stat(st->tmp_dir, &tb) < 0 || tb.st_dev != sb.st_dev) {
+	if (stat(st->tmp_dir, &tb) < 0 || tb.st_dev != sb->st_dev) {
 		close(fd);
 		return weft_error_set(err, tmp_path, 0, 0,
 				      "file to cache must be written inside the cache's tmp "
 				      "directory %s", st->tmp_dir);
 	}
+	return fd;
+}
+
+/* The store takes a handed file named by its hash: dropped if the blob exists, else queued. */
+static void take_handed_file(struct store *st, const char *tmp_path, const char *hash, uint64_t size)
+{
+	if (blob_present(st, hash, size)) {
+		unlink(tmp_path);
+		return;
+	}
+	blob_enqueue(st, tmp_path, hash);
+}
+
+int store_blob_put_file(struct store *st, const char *tmp_path, char hash_out[STORE_HASH_SIZE],
+			struct weft_error *err)
+{
+	struct stat sb;
+	int fd = open_handed_file(st, tmp_path, &sb, err);
+	if (fd < 0)
+		return -1;
+	uint64_t size = 0;
 	if (hash_xxh128_fd(fd, hash_out, &size) < 0) {
 		weft_error_errno(err, tmp_path, "cannot read file to cache");
 		close(fd);
 		return -1;
 	}
 	close(fd);
-	if (blob_present(st, hash_out, size)) {
-		unlink(tmp_path);
-		return 0;
-	}
-	blob_enqueue(st, tmp_path, hash_out);
+	take_handed_file(st, tmp_path, hash_out, size);
+	return 0;
+}
+
+int store_blob_adopt(struct store *st, const char *tmp_path, const char *hash, struct weft_error *err)
+{
+	if (!hash_is_hex(hash, STORE_HASH_SIZE - 1))
+		return weft_error_set(err, tmp_path, 0, 0, "malformed blob hash '%s'", hash ? hash : "");
+	struct stat sb;
+	int fd = open_handed_file(st, tmp_path, &sb, err);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	take_handed_file(st, tmp_path, hash, (uint64_t)sb.st_size);
 	return 0;
 }
 

@@ -123,6 +123,13 @@ void store_tmp_path(struct store *st, struct strbuf *out);
  */
 int store_blob_put_file(struct store *st, const char *tmp_path, char hash_out[STORE_HASH_SIZE],
 			struct weft_error *err);
+/*
+ * The same for a file whose XXH3-128 its writer computed while writing it
+ * (the worker hashes a 1 GiB buffer from memory as it writes, which spares
+ * reading it back). The hash is checked again whenever the blob is read or
+ * verified, so a wrong one costs a cache miss, never a wrong result.
+ */
+int store_blob_adopt(struct store *st, const char *tmp_path, const char *hash, struct weft_error *err);
 /* Store a buffer as a blob (written to a temp file now, published at flush). */
 int store_blob_put_mem(struct store *st, const void *data, size_t len,
 		       char hash_out[STORE_HASH_SIZE], struct weft_error *err);

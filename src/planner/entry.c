@@ -168,6 +168,19 @@ static void blobs_add(json_t *blobs, const char *hash)
 	json_array_append_new(blobs, json_string(hash));
 }
 
+/* Hand a file the worker saved to the store, by the hash it computed (a JSON string) when given. */
+static int put_saved_file(struct store *st, const char *path, const json_t *hash, char h[STORE_HASH_SIZE],
+			  struct weft_error *err)
+{
+	const char *known = json_string_value(hash);
+	if (!known || !hash_is_hex(known, STORE_HASH_SIZE - 1))
+		return store_blob_put_file(st, path, h, err);
+	if (store_blob_adopt(st, path, known, err) < 0)
+		return -1;
+	snprintf(h, STORE_HASH_SIZE, "%s", known);
+	return 0;
+}
+
 /*
  * Save the names unit ui wrote: one `save` request, then each file moved into
  * the blob store. Returns the "names" object for the entry (new reference).
@@ -194,10 +207,15 @@ static json_t *save_names(struct walk *w, const json_t *names, json_t *blobs, st
 		if (!name)
 			continue;
 		json_t *rec = json_deep_copy(it);
+		json_object_del(rec, "hashes");
 		const char *pickle = json_string_value(json_object_get(it, "pickle"));
 		if (pickle) {
+			/* the worker's hashes of the files, pickle first, when it computed them */
+			json_t *hashes = json_object_get(it, "hashes");
+			if (json_array_size(hashes) != 1 + json_array_size(json_object_get(it, "buffers")))
+				hashes = NULL;
 			char h[STORE_HASH_SIZE];
-			if (store_blob_put_file(w->store, pickle, h, err) < 0) {
+			if (put_saved_file(w->store, pickle, json_array_get(hashes, 0), h, err) < 0) {
 				unlink(pickle);
 				json_decref(rec);
 				json_decref(reply);
@@ -210,7 +228,8 @@ static json_t *save_names(struct walk *w, const json_t *names, json_t *blobs, st
 			size_t k;
 			json_t *b;
 			json_array_foreach(json_object_get(it, "buffers"), k, b) {
-				if (store_blob_put_file(w->store, json_string_value(b), h, err) < 0) {
+				if (put_saved_file(w->store, json_string_value(b), json_array_get(hashes, k + 1), h,
+						   err) < 0) {
 					json_decref(bufs);
 					json_decref(rec);
 					json_decref(reply);

@@ -152,6 +152,49 @@ def mutation_ndarray_inplace():
 
 
 @test
+def mutation_of_restored_mapped_array():
+    """A restored array lives in a copy-on-write mapping of its blob: the
+    mutation check reads the page table instead of hashing, and must still
+    see every kind of in-place change."""
+    d = tempfile.mkdtemp(dir=TMP)
+    import __main__
+    __main__.__dict__["_t_m"] = np.arange(3_000_000, dtype=np.float64)
+    try:
+        items = ws.op_save({"names": ["_t_m"], "dir": d, "fsync": False})["items"]
+    finally:
+        del __main__.__dict__["_t_m"]
+
+    def restored():
+        ns = fresh_ns()
+        ws.restore_item(items[0], ns)
+        return ns
+
+    ns = restored()
+    probe = ws.mutation_probe(ns["_t_m"])
+    assert probe.startswith(b"map:"), probe[:20]          # no hash of the data
+    eq(run_chunk(ns, "s = float(_t_m[::1000].sum())", reads=["_t_m"])["mutated"], [])
+    eq(run_chunk(ns, "v = _t_m[10:20]; t = v.copy()", reads=["_t_m"])["mutated"], [])
+    # a write anywhere in the buffer, through the name or through a view
+    eq(run_chunk(ns, "_t_m[2_999_999] = -1.0", reads=["_t_m"])["mutated"], ["_t_m"])
+    ns = restored()
+    eq(run_chunk(ns, "w = _t_m[5:9]\nw[:] = 0", reads=["_t_m"])["mutated"], ["_t_m"])
+    # a write that puts the same value back is still a write (conservative)
+    ns = restored()
+    eq(run_chunk(ns, "_t_m[7] = _t_m[7]", reads=["_t_m"])["mutated"], ["_t_m"])
+    # once written, later chunks compare contents: an unchanged read is not a mutation
+    eq(run_chunk(ns, "s = _t_m.sum()", reads=["_t_m"])["mutated"], [])
+    eq(run_chunk(ns, "_t_m += 1", reads=["_t_m"])["mutated"], ["_t_m"])
+    # metadata changes in place (same memory, new shape) are changes too
+    ns = restored()
+    eq(run_chunk(ns, "_t_m.shape = (1000, 3000)", reads=["_t_m"])["mutated"], ["_t_m"])
+    # a view restored into another name still counts through its base mapping
+    ns = restored()
+    ns["_t_v"] = ns["_t_m"][100:200]
+    assert ws.mutation_probe(ns["_t_v"]).startswith(b"map:")
+    eq(run_chunk(ns, "_t_m[150] = 3.0", reads=["_t_v"])["mutated"], ["_t_v"])
+
+
+@test
 def bulk_fingerprint_parallel_and_stable():
     import hashlib
     a = np.random.default_rng(3).random(20_000_000)       # 160 MB: hashed in pieces

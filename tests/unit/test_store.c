@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "cache/store.h"
+#include "util/fsutil.h"
 
 static char root[] = "/tmp/weft-test-store-XXXXXX";
 static int dir_counter;
@@ -324,6 +325,44 @@ TEST(blob_put_file_moves_tmp)
 	strbuf_free(&tmp);
 	strbuf_free(&path);
 	strbuf_free(&contents);
+	free(dir);
+}
+
+/* store_blob_adopt: the writer's hash names the blob; a wrong one is caught when read. */
+TEST(blob_adopt_takes_the_writers_hash)
+{
+	char *dir = new_dir("adopt");
+	struct store *st = open_ok(dir);
+	struct strbuf tmp, got;
+	strbuf_init(&tmp);
+	strbuf_init(&got);
+	const char *text = "bytes the worker hashed as it wrote them\n";
+	char want[STORE_HASH_SIZE];
+	hash_xxh128_hex(text, strlen(text), want);
+	store_tmp_path(st, &tmp);
+	CHECK(fs_write_atomic(tmp.buf, text, strlen(text), NULL) == 0);
+	CHECK(store_blob_adopt(st, tmp.buf, want, NULL) == 0);
+	CHECK(store_blob_read(st, want, &got, NULL) == 1);
+	CHECK_STR(got.buf, text);
+	/* a malformed hash is refused and the file left to the caller */
+	strbuf_reset(&tmp);
+	store_tmp_path(st, &tmp);
+	CHECK(fs_write_atomic(tmp.buf, "x", 1, NULL) == 0);
+	struct weft_error err;
+	weft_error_init(&err);
+	CHECK(store_blob_adopt(st, tmp.buf, "../../etc/passwd", &err) < 0);
+	CHECK(strstr(weft_error_text(&err), "malformed") != NULL);
+	CHECK(path_exists(tmp.buf));
+	weft_error_free(&err);
+	/* a hash that does not match the contents: published, then a miss when verified */
+	char wrong[STORE_HASH_SIZE];
+	hash_xxh128_hex("other", 5, wrong);
+	CHECK(store_blob_adopt(st, tmp.buf, wrong, NULL) == 0);
+	CHECK(store_blob_flush(st, NULL) == 0);
+	CHECK(store_blob_verify(st, wrong) == 0);
+	store_close(st);
+	strbuf_free(&tmp);
+	strbuf_free(&got);
 	free(dir);
 }
 
@@ -1243,6 +1282,7 @@ int main(void)
 	RUN(default_dir_resolution);
 	RUN(blob_mem_roundtrip_and_dedupe);
 	RUN(blob_put_file_moves_tmp);
+	RUN(blob_adopt_takes_the_writers_hash);
 	RUN(pending_blobs_publish_on_demand);
 	RUN(entry_roundtrip_replace_remove);
 	RUN(entry_persists_across_processes_and_last_used);

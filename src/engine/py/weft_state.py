@@ -39,14 +39,18 @@ Ops (dispatched by the runtime as op_<name>(req) -> reply dict):
 
     op_save({"names": [...], "dir": path[, "fsync": false]})
         -> {"items": [{"name", "kind": "pickle", "pickle": path, "buffers": [path...],
-                       "type": typename}
+                       "type": typename[, "hashes": [hex...]]}
                       | {"name", "kind": "module", "module": "numpy", "type": "module"}
                       | {"name", "unsaveable": true, "type": typename, "reason": str}
                       | {"name", "missing": true}]}
         Each name of __main__ goes to new files in `dir` (pickle protocol 5 via
         cloudpickle, out-of-band buffers written raw, each file fsynced unless
         the request says "fsync": false, for a store that syncs its files
-        itself). Files are named "<pid>-weft-...". Names bound to one mutable
+        itself; a big file's writeback then starts as it is written). Inside
+        weft's worker each file's XXH3-128 is computed as it is written and
+        given in "hashes" (the pickle's first, then the buffers', as hex),
+        so the store need not read the files back. Files are named
+        "<pid>-weft-...". Names bound to one mutable
         object are saved as a group: each item has its own files (hard links,
         equal content) and "group": [names]; restoring them gives one object.
         Functions and classes of __main__ are saved by value but keep reading
@@ -240,6 +244,67 @@ def fingerprint(obj):
     return h.digest()
 
 
+def mutation_probe(obj):
+    """What begin/end_tracking compare to notice an in-place change: for an
+    array whose memory lies in a blob restored copy-on-write and not written
+    since, a token naming that memory (a write to any of its pages would make
+    the page anonymous, which the probe after the chunk sees, so reading a
+    restored 1 GiB array costs a look at the page table, not a hash of 1 GiB);
+    for anything else its fingerprint."""
+    np = sys.modules.get("numpy")
+    if np is not None and _restored_maps and isinstance(obj, np.ndarray):
+        token = _mapped_token(obj, np)
+        if token is not None:
+            return token
+    return fingerprint(obj)
+
+
+# id -> mmap of each buffer restore_item mapped (a WeakValueDictionary once
+# one was: an entry goes with its mapping)
+_restored_maps = None
+
+
+def _mapped_token(arr, np):
+    """b"map:..." for an array lying in an unwritten restored mapping, else None."""
+    root = arr
+    while isinstance(root, np.ndarray):
+        root = root.base
+    if isinstance(root, memoryview):
+        root = root.obj
+    if _restored_maps.get(id(root)) is not root or arr.dtype.hasobject or arr.size == 0:
+        return None
+    start = np.frombuffer(root, dtype=np.uint8).__array_interface__["data"][0]
+    lo, hi = np.byte_bounds(arr)
+    if lo < start or hi > start + len(root) or _written_pages(lo, hi, np) != 0:
+        return None
+    return b"map:" + repr((id(root), lo, hi, arr.dtype.str, arr.shape, arr.strides)).encode()
+
+
+def _written_pages(lo, hi, np):
+    """Pages of [lo, hi) this process wrote (in a private file mapping a written
+    page turns anonymous: /proc/self/pagemap bit 63 present, bit 61 file-page
+    clear) or that went to swap (bit 62, only anonymous pages do); None when the
+    page table cannot be read."""
+    import mmap
+    first, last = lo // mmap.PAGESIZE, (hi - 1) // mmap.PAGESIZE
+    want = (last - first + 1) * 8
+    try:
+        with open("/proc/self/pagemap", "rb", buffering=0) as f:
+            f.seek(first * 8)
+            raw = bytearray()
+            while len(raw) < want:
+                got = f.read(want - len(raw))
+                if not got:
+                    return None
+                raw += got
+    except OSError:
+        return None
+    e = np.frombuffer(raw, dtype=np.uint64)
+    one = np.uint64(1)
+    written = ((e >> np.uint64(63)) & ~(e >> np.uint64(61)) & one) | ((e >> np.uint64(62)) & one)
+    return int(np.count_nonzero(written))
+
+
 def _contiguous(pb):
     """True when a PickleBuffer can be exposed raw."""
     mv = memoryview(pb)
@@ -351,7 +416,7 @@ class _Token:
                 ids = {id(self.before[n]) for n in wanted}
                 wanted.update(n for n, v in self.before.items() if id(v) in ids)
         for n in wanted:
-            self.fps[n] = fingerprint(self.before[n])
+            self.fps[n] = mutation_probe(self.before[n])
         # Names restored from a group whose other members are not bound to
         # the same object here: in a fresh run those would change too.
         self.groups = {}
@@ -430,7 +495,7 @@ def end_tracking(token, ns):
     mutated_aliases = {}
     for k, fp in token.fps.items():
         if k in ns and ns[k] is before[k]:
-            if fp is None or fingerprint(ns[k]) != fp:
+            if fp is None or mutation_probe(ns[k]) != fp:
                 mutated.append(k)
                 others = [m for m in token.groups.get(k, ()) if ns.get(m, token) is not ns[k]]
                 if others:
@@ -505,9 +570,22 @@ def _make_pickler_class():
     return _Pickler
 
 
+_WRITEBACK_MIN = 1 << 20
+
+
 def _write_all(path_fd, data, sync=True):
     """Write a whole buffer to a file descriptor, then fsync it (unless the
-    caller's store syncs its files itself)."""
+    caller's store syncs its files itself). Returns the buffer's XXH3-128
+    (hex, the store's blob name) when weft's worker computed it on the way,
+    else None."""
+    native = sys.modules.get("_weft")
+    if native is not None and hasattr(native, "write_file"):
+        mv = memoryview(data)
+        # a store that syncs later: start a big file's writeback now
+        digest = native.write_file(path_fd, mv, not sync and mv.nbytes >= _WRITEBACK_MIN)
+        if sync:
+            os.fsync(path_fd)
+        return digest.hex()
     mv = memoryview(data).cast("B")
     step = 1 << 30
     off, n = 0, mv.nbytes
@@ -515,6 +593,7 @@ def _write_all(path_fd, data, sync=True):
         off += os.write(path_fd, mv[off:off + step])
     if sync:
         os.fsync(path_fd)
+    return None
 
 
 def _tmp_name(suffix):
@@ -592,12 +671,12 @@ def save_name(name, directory, ns=None, aliases=None, sync=True):
     except Exception as e:
         return {"name": name, "unsaveable": True, "type": tname,
                 "reason": f"{type(e).__name__}: {e}"}
-    paths = []
+    paths, hashes = [], []
     try:
         fd, ppath = _new_file(directory, ".pkl")
         paths.append(ppath)
         try:
-            _write_all(fd, data, sync)
+            hashes.append(_write_all(fd, data, sync))
         finally:
             os.close(fd)
         bpaths = []
@@ -606,7 +685,7 @@ def save_name(name, directory, ns=None, aliases=None, sync=True):
             paths.append(bpath)
             bpaths.append(bpath)
             try:
-                _write_all(fd, b.raw() if _contiguous(b) else memoryview(b).tobytes(), sync)
+                hashes.append(_write_all(fd, b.raw() if _contiguous(b) else memoryview(b).tobytes(), sync))
             finally:
                 os.close(fd)
     except BaseException:
@@ -620,6 +699,8 @@ def save_name(name, directory, ns=None, aliases=None, sync=True):
         for b in bufs:
             b.release()
     first = {"name": name, "kind": "pickle", "pickle": ppath, "buffers": bpaths, "type": tname}
+    if None not in hashes:
+        first["hashes"] = hashes        # the files' XXH3-128, pickle first
     if not aliases:
         return first
     first["group"] = [name] + list(aliases)
@@ -659,7 +740,13 @@ def _map_buffer(path):
         size = os.fstat(f.fileno()).st_size
         if size == 0:
             return bytearray()
-        return mmap.mmap(f.fileno(), size, access=mmap.ACCESS_COPY)
+        m = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_COPY)
+    global _restored_maps
+    if _restored_maps is None:
+        import weakref
+        _restored_maps = weakref.WeakValueDictionary()
+    _restored_maps[id(m)] = m
+    return m
 
 
 def restore_item(item, ns=None):
