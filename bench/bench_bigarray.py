@@ -16,8 +16,17 @@ In this script, on the same filesystem, alternating with the renders:
              in a new Python process (like a render, it must import numpy)
              and, for reference, in this one
 Targets: restore at least 5x faster than pickle.load; save at most 1.5x the
-raw write+fsync. Medians over the rounds. Also measured, to say where
-restore's time goes: numpy's import, and weft_state.fingerprint of the array.
+raw write+fsync. Medians over the rounds.
+Before each measured step, weft's and the baseline's alike, this script
+touches and frees 3x the array's size of memory. On a virtual machine that
+hands freed memory back to its host (free page reporting, as on the machines
+this was written on), the first touch of memory idle for a few seconds costs
+far more than a later one (1 GiB: 1.1-3.2 s against 0.12 s, measured here),
+and without this each side would pay that toll or not by the luck of the
+order; the step that writes or allocates 1 GiB would measure the host.
+Also measured, to say where restore's time goes: numpy's import and the
+mutation check of a chunk reading the array (weft_state.mutation_probe:
+a look at the page table of the restored mapping, before and after).
 
 Usage: /usr/bin/python3 bench/bench_bigarray.py [--rounds N] [--mib M] [--dir D]
 Needs about 4x the array size free under D (default: the system temp folder).
@@ -36,7 +45,7 @@ import numpy as np
 import benchlib as bl
 
 sys.path.insert(0, os.path.join(bl.TOP, "src", "engine", "py"))
-import weft_state  # noqa: E402  (only for its fingerprint cost)
+import weft_state  # noqa: E402  (only for its mutation check's cost)
 
 LOAD = "import pickle, sys\nwith open(sys.argv[1], 'rb') as f:\n    pickle.load(f)\n"
 
@@ -56,6 +65,12 @@ def document(n, edit=None):
     if edit is not None:
         text += f"\nIts first values:\n\n```python\n{USE.format(edit=edit)}```\n"
     return text
+
+
+def warm_memory(nbytes):
+    """Touch then free nbytes of memory, so the next step finds it backed (see above)."""
+    block = np.ones(nbytes // 8)
+    del block
 
 
 def timed(fn):
@@ -102,7 +117,7 @@ def main():
     summary = os.path.join(top, "summary.json")
     floor_doc = os.path.join(top, "floor.pmd")
     res = {k: [] for k in ("save", "restore", "raw", "dump", "load", "render1", "render2", "make_s",
-                           "load_proc", "numpy_proc", "fingerprint", "floor")}
+                           "load_proc", "numpy_proc", "pagemap", "floor")}
 
     def render(cache):
         r = bl.run([weft, "-q", "--cache", "--cache-dir", cache, "-f", "markdown", "-o",
@@ -111,6 +126,8 @@ def main():
             chunks = json.load(f)["chunks"]
         return r, chunks
 
+    warm = 3 * n * 8
+
     for i in range(args.rounds):
         cache = os.path.join(top, f"cache{i}")
         files = os.path.join(top, f"files{i}")
@@ -118,6 +135,7 @@ def main():
 
         def weft_side():
             bl.write(doc, document(n))
+            warm_memory(warm)
             r1, c1 = render(cache)
             if [c["state"] for c in c1] != ["ran"]:
                 sys.exit(f"bench: first render should run the chunk: {c1}")
@@ -130,6 +148,7 @@ def main():
                                         floor_doc], cwd=top).wall)
             # the edit: a chunk reading the array is added below it
             bl.write(doc, document(n, i))
+            warm_memory(warm)
             r2, c2 = render(cache)
             if [c["state"] for c in c2] != ["cached", "ran"]:
                 sys.exit(f"bench: after editing the reader, expected cached + ran: {c2}")
@@ -141,19 +160,24 @@ def main():
                     sys.exit(f"bench: the restored array printed something else than {want!r}")
 
         def baseline_side():
+            warm_memory(warm)
             res["raw"].append(timed(lambda: raw_write(arr, os.path.join(files, "raw.bin"))))
+            warm_memory(warm)
             res["dump"].append(timed(lambda: pickle_dump(arr, os.path.join(files, "dump.pkl"))))
             loaded = []
+            warm_memory(warm)
             res["load"].append(timed(lambda: loaded.append(pickle_load(os.path.join(files, "dump.pkl")))))
             if not np.array_equal(loaded[0][:1000], arr[:1000]):
                 sys.exit("bench: pickle.load gave another array")
             del loaded[:]
             # like for like with a render: a new process, which must import numpy to unpickle
+            warm_memory(warm)
             res["load_proc"].append(bl.run([bl.PYTHON, "-c", LOAD, os.path.join(files, "dump.pkl")]).wall)
             res["numpy_proc"].append(bl.run([bl.PYTHON, "-c", "import numpy"]).wall)
-            # what a chunk reading the array adds: weft fingerprints it before and after
-            # the chunk runs (in-place mutation check), and the first pass pages it in
-            res["fingerprint"].append(timed(lambda: weft_state.fingerprint(arr)))
+            # what a chunk reading the array adds: weft reads the page table of its
+            # memory before and after the chunk runs (in-place mutation check)
+            lo, hi = np.byte_bounds(arr)
+            res["pagemap"].append(timed(lambda: weft_state._written_pages(lo, hi, np)))
 
         # alternate which side goes first, so neither always meets a fuller page cache
         for side in ((weft_side, baseline_side) if i % 2 == 0 else (baseline_side, weft_side)):
@@ -177,8 +201,9 @@ def main():
             f"{m['load'] / m['restore']:.2f}x weft's restore; pickle.dump+fsync {bl.fmt_s(m['dump'])} "
             f"(weft save is {m['save'] / m['dump']:.2f}x of it)")
     bl.note(f"where restore's time goes: a new process importing numpy {bl.fmt_s(m['numpy_proc'])}; "
-            f"weft_state.fingerprint of the array {bl.fmt_s(m['fingerprint'])}, done twice (before and after "
-            f"the reading chunk, to catch in-place mutation), the first pass also paging the mapped blob in")
+            f"the page-table look of the mutation check {bl.fmt_s(m['pagemap'])}, done twice (before and after "
+            f"the reading chunk); the rest is mostly the store reading the blob through once to check its "
+            f"XXH3-128 before it is mapped")
     bl.note(f"the floor of any render that starts Python (one `pass` chunk, no cache) {bl.fmt_s(m['floor'])}: "
             f"net of it, save {bl.fmt_s(m['save'] - m['floor'])} ({(m['save'] - m['floor']) / m['raw']:.2f}x "
             f"write+fsync), restore {bl.fmt_s(m['restore'] - m['floor'])}")
