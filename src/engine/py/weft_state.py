@@ -224,10 +224,10 @@ def fingerprint(obj):
         return b""
     if _unsaveable_reason(obj) is not None:
         return None
-    import pickle
+    import _pickle  # the C pickler: pickle.py would import re, struct and enum (8 ms)
     bufs = []
     try:
-        data = pickle.dumps(obj, protocol=5, buffer_callback=bufs.append)
+        data = _pickle.dumps(obj, protocol=5, buffer_callback=bufs.append)
     except Exception:
         # Lambdas and classes of __main__ inside containers: by value, without
         # the values of the globals they use (those are other names).
@@ -851,7 +851,7 @@ def op_restore(req):
 
 def op_rng_get(req):
     """Save the global generators' states to a new file in req["dir"]."""
-    import pickle
+    import _pickle
     import random
     state = {"random": random.getstate()}
     np = sys.modules.get("numpy")
@@ -859,7 +859,7 @@ def op_rng_get(req):
         state["numpy"] = np.random.get_state()
     fd, path = _new_file(req["dir"], ".rng")
     try:
-        _write_all(fd, pickle.dumps(state, protocol=5), bool(req.get("fsync", True)))
+        _write_all(fd, _pickle.dumps(state, protocol=5), bool(req.get("fsync", True)))
     finally:
         os.close(fd)
     return {"path": path, "numpy": "numpy" in state}
@@ -868,10 +868,10 @@ def op_rng_get(req):
 def op_rng_set(req):
     """Put back generator states saved by op_rng_get (numpy's only if saved;
     importing numpy here would cost time and change nothing a fresh run sees)."""
-    import pickle
+    import _pickle
     import random
     with open(req["path"], "rb") as f:
-        state = pickle.loads(f.read())
+        state = _pickle.loads(f.read())
     random.setstate(state["random"])
     if "numpy" in state:
         import numpy as np
