@@ -123,6 +123,23 @@ run_scenario("numpy += and pandas column assignment", [
                 ("show", "print(arr.sum())\nprint(df)")), {"show"}, note="edit the reader only"),
 ])
 
+# An array big enough to be saved out of band comes back as a copy-on-write
+# mapping of its blob; a chunk reading it is checked for in-place change by the
+# page table (a written page turns anonymous), not by hashing it.
+MAKE_BIG = ("make", "import numpy as np\nbig = np.arange(400000, dtype=np.float64)")
+SHOW_BIG = ("show", "print(big[118:126], big.sum(), s)")
+run_scenario("restored memory-mapped array, read and mutated in place", [
+    Step(chunks(MAKE_BIG, ("peek", "s = float(big[::1000].sum())"), ("bump", "big[123] = -1.0"), SHOW_BIG),
+         {"make", "peek", "bump", "show"}),
+    Step(chunks(MAKE_BIG, ("peek", "s = float(big[::999].sum())"), ("bump", "big[123] = -1.0"), SHOW_BIG),
+         {"peek", "show"}, note="a reader of the mapped array runs and leaves it alone"),
+    Step(chunks(MAKE_BIG, ("peek", "s = float(big[::999].sum())"), ("bump", "big[123] = -2.0"), SHOW_BIG),
+         {"bump", "show"}, note="a chunk writing into the mapped array runs"),
+    Step(chunks(MAKE_BIG, ("peek", "v = big[:4]\nv += 0.5\ns = float(big[::999].sum())"),
+                ("bump", "big[123] = -2.0"), SHOW_BIG),
+         {"peek", "bump", "show"}, note="the reader now writes through a view: everything after it changes"),
+])
+
 F1 = ("deff", "def f():\n    return g * 2")
 run_scenario("function reading a global from another chunk", [
     Step(chunks(F1, ("setg", "g = 3"), ("use", "print(f())")), {"deff", "setg", "use"}),
