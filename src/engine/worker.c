@@ -140,7 +140,7 @@ static void pend_flush(void)
 	if (!pend_fd)
 		return;
 	if (pend.len) {
-		struct rawout w;
+		static struct rawout w; /* static: callers hold `lock`, and the fatal-signal path is short of stack */
 		w.n = 0;
 		w.failed = 0;
 		raw_puts(&w, "{\"ev\":\"stream\",\"name\":\"");
@@ -894,9 +894,11 @@ static PyObject *weft_module_init(void)
 
 /*
  * Last words, after faulthandler's dump: send the buffered text, then die of
- * the same signal. The pump thread may have read part of the dump already;
- * taking its lock (held only briefly) and reading the rest of the pipes here
- * sends the whole dump, in order, before the process is gone.
+ * the same signal. The pump thread may have read part of the dump into its
+ * buffer: taking its lock (held only briefly; kept, so the pump reads no
+ * more) and sending that buffer leaves the rest of the dump in the pipe,
+ * where the parent reads it after the death, in order. This runs on
+ * faulthandler's small alternate signal stack: no big locals here.
  */
 static void fatal_signal(int sig)
 {
@@ -906,10 +908,8 @@ static void fatal_signal(int sig)
 			struct timespec pause = {0, 1000000};
 			nanosleep(&pause, NULL);
 		}
-		if (locked) {
-			drain_pipes();
+		if (locked)
 			pend_flush();
-		}
 	}
 	signal(sig, SIG_DFL);
 	raise(sig);
