@@ -9,7 +9,8 @@ PKGS     := python3-embed sqlite3 jansson libsodium libxxhash yaml-0.1 md4c md4c
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libzmq is not linked: src/engine/zmq_api.c loads it when a Jupyter kernel starts
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out libzmq,$(PKGS)) 2>/dev/null) -ldl
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c17 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \

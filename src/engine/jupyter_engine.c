@@ -27,7 +27,8 @@
 #include <unistd.h>
 
 #include <sodium.h>
-#include <zmq.h>
+
+#include "engine/zmq_api.h"
 
 #define START_TIMEOUT 60.0      /* seconds for the kernel to answer kernel_info */
 #define KERNEL_INFO_RETRY 1.0   /* re-ask kernel_info this often until iopub speaks */
@@ -536,24 +537,24 @@ static int launch_kernel(struct jupyter_engine *e, const char *workdir, struct w
 static int connect_sockets(struct jupyter_engine *e, const int ports[NCHAN], struct weft_error *err)
 {
 	static const int types[NCHAN] = {ZMQ_DEALER, ZMQ_SUB, ZMQ_DEALER, ZMQ_DEALER, ZMQ_REQ};
-	e->ctx = zmq_ctx_new();
+	e->ctx = zmq_api.ctx_new();
 	if (!e->ctx)
 		return weft_error_set(err, NULL, 0, 0, "jupyter engine: zmq_ctx_new: %s",
-				      zmq_strerror(zmq_errno()));
+				      zmq_api.strerror(zmq_api.errno_()));
 	for (int i = 0; i < NCHAN; i++) {
-		e->sock[i] = zmq_socket(e->ctx, types[i]);
+		e->sock[i] = zmq_api.socket(e->ctx, types[i]);
 		if (!e->sock[i])
 			return weft_error_set(err, NULL, 0, 0, "jupyter engine: zmq_socket: %s",
-					      zmq_strerror(zmq_errno()));
+					      zmq_api.strerror(zmq_api.errno_()));
 		int linger = 0;
-		zmq_setsockopt(e->sock[i], ZMQ_LINGER, &linger, sizeof(linger));
+		zmq_api.setsockopt(e->sock[i], ZMQ_LINGER, &linger, sizeof(linger));
 		if (types[i] == ZMQ_SUB)
-			zmq_setsockopt(e->sock[i], ZMQ_SUBSCRIBE, "", 0);
+			zmq_api.setsockopt(e->sock[i], ZMQ_SUBSCRIBE, "", 0);
 		char ep[64];
 		snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", ports[i]);
-		if (zmq_connect(e->sock[i], ep) < 0)
+		if (zmq_api.connect(e->sock[i], ep) < 0)
 			return weft_error_set(err, NULL, 0, 0, "jupyter engine: connect %s %s: %s",
-					      chan_names[i], ep, zmq_strerror(zmq_errno()));
+					      chan_names[i], ep, zmq_api.strerror(zmq_api.errno_()));
 	}
 	return 0;
 }
@@ -593,7 +594,7 @@ static int send_msg(struct jupyter_engine *e, enum chan ch, const char *type, js
 	jupyter_msg_free(&m);
 	int rc = 0;
 	for (int i = 0; i < 6 && rc == 0; i++)
-		if (zmq_send(e->sock[ch], frames[i].buf, frames[i].len, i < 5 ? ZMQ_SNDMORE : 0) < 0)
+		if (zmq_api.send(e->sock[ch], frames[i].buf, frames[i].len, i < 5 ? ZMQ_SNDMORE : 0) < 0)
 			rc = -1;
 	for (int i = 0; i < 6; i++)
 		strbuf_free(&frames[i]);
@@ -608,17 +609,17 @@ static int read_msg(struct jupyter_engine *e, enum chan ch, struct jupyter_msg *
 	int more = 1, rc = 0;
 	while (more) {
 		zmq_msg_t part;
-		zmq_msg_init(&part);
-		if (zmq_msg_recv(&part, e->sock[ch], n ? 0 : ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&part);
+		zmq_api.msg_init(&part);
+		if (zmq_api.msg_recv(&part, e->sock[ch], n ? 0 : ZMQ_DONTWAIT) < 0) {
+			zmq_api.msg_close(&part);
 			break;
 		}
 		ARRAY_GROW(frames, n + 1, alloc);
 		strbuf_init(&frames[n]);
-		strbuf_add(&frames[n], zmq_msg_data(&part), zmq_msg_size(&part));
+		strbuf_add(&frames[n], zmq_api.msg_data(&part), zmq_api.msg_size(&part));
 		n++;
-		more = zmq_msg_more(&part);
-		zmq_msg_close(&part);
+		more = zmq_api.msg_more(&part);
+		zmq_api.msg_close(&part);
 	}
 	if (n) {
 		struct weft_error err;
@@ -665,8 +666,8 @@ static enum recv_result recv_any(struct jupyter_engine *e, double deadline, enum
 			{e->sock[CH_CONTROL], 0, ZMQ_POLLIN, 0},
 		};
 		static const enum chan which[3] = {CH_IOPUB, CH_SHELL, CH_CONTROL};
-		int r = zmq_poll(items, 3, wait_ms);
-		if (r < 0 && zmq_errno() != EINTR)
+		int r = zmq_api.poll(items, 3, wait_ms);
+		if (r < 0 && zmq_api.errno_() != EINTR)
 			return RECV_DEAD;
 		int got = 0;
 		/* iopub first: a chunk's outputs precede its idle status and reply */
@@ -771,6 +772,8 @@ int jupyter_engine_start(struct jupyter_engine **out, const struct engine_config
 	*out = NULL;
 	if (sodium_init() < 0)
 		return weft_error_set(err, NULL, 0, 0, "jupyter engine: libsodium failed to initialise");
+	if (zmq_api_load(err) < 0)
+		return -1;
 	struct jupyter_engine *e = xcalloc(1, sizeof(*e));
 	e->log_fd = -1;
 	strbuf_init(&e->died);
@@ -813,9 +816,9 @@ void jupyter_engine_stop(struct jupyter_engine *e)
 	kill_kernel(e);
 	for (int i = 0; i < NCHAN; i++)
 		if (e->sock[i])
-			zmq_close(e->sock[i]);
+			zmq_api.close(e->sock[i]);
 	if (e->ctx)
-		zmq_ctx_term(e->ctx);
+		zmq_api.ctx_term(e->ctx);
 	if (e->conn_path)
 		unlink(e->conn_path);
 	if (e->log_fd >= 0)
