@@ -59,6 +59,13 @@ struct run_request {
 	bool track;             /* cache: report names bound/deleted/mutated, files read/written */
 	const json_t *extra;    /* optional object whose fields are merged into the "run" request
 				 * and so reach weft_state.begin_tracking (cache: "reads", "cache_dir") */
+	/* Optional work of the caller's that need not wait for the chunk: called
+	 * once, after the request went out, while the chunk runs (the cache stores
+	 * the previous chunk's entry, fsyncs and all, then). The chunk's recorded
+	 * seconds are the worker's own, so the work does not count in them. An
+	 * engine may also not call it; the caller then does the work later. */
+	void (*meanwhile)(void *ctx);
+	void *meanwhile_ctx;
 };
 
 /* Start a worker. Returns 0, or -1 with err (e.g. the interpreter failed to start). */

@@ -637,13 +637,14 @@ const char *python_engine_identity(struct python_engine *e)
 }
 
 /*
- * Send `req` and collect events into `outs` (and stdout text into `stdout_text`
- * when non-NULL) until the reply. Returns RECV_MSG with *reply set, or
+ * Send `req`, do the caller's `run->meanwhile` work (when `run` has some), and
+ * collect events into `outs` (and stdout text into `stdout_text` when
+ * non-NULL) until the reply. Returns RECV_MSG with *reply set, or
  * RECV_TIMEOUT / RECV_DEAD after the worker was killed and reaped.
  */
 static enum recv_result transact(struct python_engine *e, json_t *req, double timeout,
 				 struct output_list *outs, struct strbuf *stdout_text,
-				 json_t **reply)
+				 const struct run_request *run, json_t **reply)
 {
 	*reply = NULL;
 	e->exit_line = 0;
@@ -651,6 +652,9 @@ static enum recv_result transact(struct python_engine *e, json_t *req, double ti
 		engine_die(e, outs);
 		return RECV_DEAD;
 	}
+	if (run && run->meanwhile)
+		run->meanwhile(run->meanwhile_ctx);
+	/* counted from here: the caller's work in between does not use up the chunk's time */
 	double deadline = timeout > 0 ? now_sec() + timeout : -1;
 	bool timed_out = false;
 	for (;;) {
@@ -778,7 +782,7 @@ int python_engine_run_chunk(struct python_engine *e, const struct run_request *r
 
 	double t0 = now_sec();
 	json_t *reply;
-	enum recv_result r = transact(e, j, e->timeout, &out->outputs, NULL, &reply);
+	enum recv_result r = transact(e, j, e->timeout, &out->outputs, NULL, req, &reply);
 	json_decref(j);
 	out->seconds = now_sec() - t0;
 	char what[256];
@@ -856,7 +860,7 @@ int python_engine_eval_inline(struct python_engine *e, const char *code, bool is
 	struct strbuf printed;
 	strbuf_init(&printed);
 	json_t *reply;
-	enum recv_result r = transact(e, j, e->timeout, NULL, &printed, &reply);
+	enum recv_result r = transact(e, j, e->timeout, NULL, &printed, NULL, &reply);
 	json_decref(j);
 	if (r != RECV_MSG) {
 		strbuf_free(&printed);
@@ -895,7 +899,7 @@ int python_engine_request(struct python_engine *e, json_t *request, json_t **rep
 	if (!python_engine_alive(e))
 		return weft_error_set(err, NULL, 0, 0, "the Python worker is not running");
 	const char *op = json_string_value(json_object_get(request, "op"));
-	enum recv_result r = transact(e, request, 0, NULL, NULL, reply);
+	enum recv_result r = transact(e, request, 0, NULL, NULL, NULL, reply);
 	if (r != RECV_MSG)
 		return weft_error_set(err, e->doc_path, e->exit_line, 0, "op %s: the Python worker %s",
 				      op ? op : "?", e->died.buf);

@@ -385,6 +385,33 @@ static json_t *outputs_doc(struct walk *w, size_t ui)
 	return json_pack("{s:o, s:o}", "outputs", output_list_to_json(&o->outputs, true), "statements", st);
 }
 
+/* See entry.h. */
+void entry_write_pending(void *walk)
+{
+	struct walk *w = walk;
+	struct pending_entry *p = &w->pending;
+	if (!p->meta)
+		return;
+	const struct unit *u = &w->df.units[p->ui];
+	size_t nb = json_array_size(p->blobs);
+	const char **bl = xcalloc(nb ? nb : 1, sizeof(char *));
+	for (size_t k = 0; k < nb; k++)
+		bl[k] = json_string_value(json_array_get(p->blobs, k));
+	struct weft_error err;
+	weft_error_init(&err);
+	if (store_entry_put(w->store, u->key, p->meta, bl, nb, w->doc_id, u->label, p->seconds, &err) < 0) {
+		/* A chunk that ran fine must not fail the render because it could not be cached. */
+		weft_warn(w->doc->path, u->line, "chunk %s not cached: %s", u->label, err.msg.buf);
+		json_decref(w->meta[p->ui]);
+		w->meta[p->ui] = NULL;
+	}
+	weft_error_free(&err);
+	free(bl);
+	json_decref(p->meta);
+	json_decref(p->blobs);
+	*p = (struct pending_entry){0};
+}
+
 /* Store a new entry for unit ui, which just ran with tracking record `rec`. */
 int entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *files_read,
 		       const char *rng_in, bool rng_changed, double seconds, struct weft_error *err)
@@ -469,16 +496,14 @@ int entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *file
 		weft_error_set(err, w->doc->path, u->line, 0, "cache: cannot build the entry of chunk %s", u->label);
 		goto out;
 	}
-	size_t nb = json_array_size(blobs);
-	const char **bl = xcalloc(nb ? nb : 1, sizeof(char *));
-	for (size_t k = 0; k < nb; k++)
-		bl[k] = json_string_value(json_array_get(blobs, k));
-	rc = store_entry_put(w->store, u->key, meta, bl, nb, w->doc_id, u->label, seconds, err);
-	free(bl);
-	if (rc == 0) {
-		json_decref(w->meta[ui]);
-		w->meta[ui] = json_incref(meta);
-	}
+	/* Its blobs are queued in the store already (readable, so later chunks of this
+	 * render can restore from them); the entry itself goes in while the next chunk runs. */
+	entry_write_pending(w);
+	w->pending = (struct pending_entry){.meta = json_incref(meta), .blobs = json_incref(blobs), .ui = ui,
+					    .seconds = seconds};
+	json_decref(w->meta[ui]);
+	w->meta[ui] = json_incref(meta);
+	rc = 0;
 out:
 	json_decref(meta);
 	json_decref(blobs);

@@ -23,8 +23,20 @@ int entry_apply_hit(struct walk *w, size_t ui, json_t *meta, enum chunk_state st
 /* Fingerprints of files read, as {entry path: text}. Unreadable files are dropped. */
 json_t *entry_fingerprint_files(const struct walk *w, const json_t *paths);
 
-/* Store a new entry for unit ui, which just ran with tracking record `rec`. */
+/*
+ * Make the entry of unit ui, which just ran with tracking record `rec`: its
+ * names, files and outputs go to the store's blobs now; the entry becomes
+ * the walk's pending one (written by entry_write_pending), after the one
+ * pending before it is written.
+ */
 int entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *files_read,
 		       const char *rng_in, bool rng_changed, double seconds, struct weft_error *err);
+
+/*
+ * Write the walk's pending entry, if any, into the store; a failure is a
+ * warning naming the chunk, which then is not cached. Takes the walk as
+ * void * to serve as a run_request's `meanwhile` work.
+ */
+void entry_write_pending(void *walk);
 
 #endif

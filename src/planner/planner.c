@@ -524,6 +524,7 @@ int planner_weave(const struct document *doc, const struct planner_config *cfg,
 		w.own_store = own;
 		if ((own && planner_open_store(doc, cfg, &w.store, err) < 0) || load_analyses(&w, err) < 0)
 			rc = -1;
+		w.meanwhile = entry_write_pending;
 	}
 	for (size_t ui = 0; ui < w.df.n && rc == 0; ui++) {
 		struct unit *u = &w.df.units[ui];
@@ -542,6 +543,7 @@ int planner_weave(const struct document *doc, const struct planner_config *cfg,
 		if (!w.caching && u->kind == UNIT_CHUNK)
 			walk_progress(&w, PLANNER_UNIT_DONE, ui);
 	}
+	entry_write_pending(&w);
 	walk_free(&w);
 	return rc;
 }

@@ -153,6 +153,8 @@ int walk_run_code(struct walk *w, size_t ui, bool track, const json_t *reads,
 		.fig_format = w->df.fig_format,
 		.track = track,
 		.extra = extra,
+		.meanwhile = w->meanwhile,
+		.meanwhile_ctx = w,
 	};
 	struct weft_error run_err;
 	weft_error_init(&run_err);

@@ -36,6 +36,17 @@ struct walk {
 	bool *stale;               /* --frozen: per unit, shown results may differ from a fresh run */
 	char **extra;              /* per unit: value of its cache_extra this render, or NULL */
 	char *identity;
+	/* Work for while a chunk runs (run_request.meanwhile), given the walk. */
+	void (*meanwhile)(void *walk);
+	/* The entry of the last chunk that ran, built but not yet in the store:
+	 * the planner writes it while the next chunk runs (entry_write_pending
+	 * as `meanwhile`), so its fsyncs overlap that chunk instead of preceding it. */
+	struct pending_entry {
+		json_t *meta;      /* NULL: nothing pending */
+		json_t *blobs;     /* hashes the entry references */
+		size_t ui;
+		double seconds;
+	} pending;
 };
 
 /* Start the engine on first need, so renders with nothing to run never start Python. */

@@ -209,6 +209,18 @@ check("summary-json: state 'skipped' after a crash, exit status 1",
       r.returncode == 1 and states(s) == {"boom": "ran", "after": "skipped"} and
       [c["status"] for c in s["chunks"]] == ["crashed", "ok"], detail(r, s))
 
+# A chunk's entry goes into the store while the next chunk runs: one followed by a
+# crashing chunk, or by a chunk that fails, is still cached.
+d3 = setup("pending", chunks(("slow", "import time\ntime.sleep(0.2)\nv = 41"),
+                             ("boom", "import os\nprint(v)\nos._exit(3)")))
+r, _, s = render(d3, "--cache")
+check("the chunk before a crash is stored: crash render exits 1",
+      r.returncode == 1 and states(s) == {"slow": "ran", "boom": "ran"}, detail(r, s))
+write(d3, "doc.mdw", chunks(("slow", "import time\ntime.sleep(0.2)\nv = 41"), ("ok", "print(v + 1)")))
+r, text, s = render(d3, "--cache")
+check("the chunk before a crash is stored: a hit on the next render, its value restored",
+      r.returncode == 0 and states(s) == {"slow": "cached", "ok": "ran"} and text == fresh(d3), detail(r, s))
+
 # ---- clean and gc ----
 
 DOC_A = chunks(("a1", "import numpy as np\nbig = np.arange(300000, dtype=np.float64)"),
