@@ -827,6 +827,8 @@ static PyObject *py_write_file(PyObject *self, PyObject *args)
 	const char *p = view.buf;
 	size_t left = (size_t)view.len;
 	off_t off = lseek(fd, 0, SEEK_CUR);
+	if (off < 0)
+		writeback = 0; /* not a regular file: nothing to write back */
 	int saved = 0;
 	Py_BEGIN_ALLOW_THREADS
 	while (left && !saved) {
@@ -842,7 +844,7 @@ static PyObject *py_write_file(PyObject *self, PyObject *args)
 			}
 			done += (size_t)w;
 		}
-		if (!saved && writeback && off >= 0)
+		if (!saved && writeback)
 			sync_file_range(fd, off, (off_t)n, SYNC_FILE_RANGE_WRITE); /* a hint: errors come at fsync */
 		off += (off_t)n;
 		p += n;
