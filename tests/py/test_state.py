@@ -192,6 +192,16 @@ def mutation_of_restored_mapped_array():
     ns["_t_v"] = ns["_t_m"][100:200]
     assert ws.mutation_probe(ns["_t_v"]).startswith(b"map:")
     eq(run_chunk(ns, "_t_m[150] = 3.0", reads=["_t_v"])["mutated"], ["_t_v"])
+    # where the page table cannot be read (a locked-down /proc), contents are hashed
+    saved = ws._written_pages
+    ws._written_pages = lambda lo, hi, np: None
+    try:
+        ns = restored()
+        eq(ws.mutation_probe(ns["_t_m"]), ws.fingerprint(ns["_t_m"]))
+        eq(run_chunk(ns, "s = _t_m.sum()", reads=["_t_m"])["mutated"], [])
+        eq(run_chunk(ns, "_t_m[3] = 0.5", reads=["_t_m"])["mutated"], ["_t_m"])
+    finally:
+        ws._written_pages = saved
 
 
 @test
