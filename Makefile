@@ -1,5 +1,6 @@
 # weft build. Sources are discovered: every src/<layer>/*.c except the CLI's
 # main goes into libweft.a; each tests/unit/test_*.c is a test program.
+# The Python worker is a shared object carried inside libweft.a (see WORKER_SRC).
 # BUILD selects the output folder, so several builds (sanitizers, parallel
 # developers) can share one tree: make BUILD=build-san SANITIZE=1.
 
@@ -9,12 +10,17 @@ PKGS     := python3-embed sqlite3 jansson libsodium libxxhash yaml-0.1 md4c md4c
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# libzmq is not linked: src/engine/zmq_api.c loads it when a Jupyter kernel starts
-PKG_LIBS   := $(shell pkg-config --libs $(filter-out libzmq,$(PKGS)) 2>/dev/null) -ldl
+# weft itself links neither libpython nor libzmq: the Python worker is a shared
+# object (below) the forked child loads, and src/engine/zmq_api.c loads libzmq
+# when a Jupyter kernel starts; renders that run nothing skip loading both.
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out libzmq python3-embed,$(PKGS)) 2>/dev/null) -ldl
+PY_LIBS    := $(shell pkg-config --libs python3-embed 2>/dev/null)
+PY_LIBDIR  := $(shell pkg-config --variable=libdir python3-embed 2>/dev/null)
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c17 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-            -D_GNU_SOURCE -DWEFT_VERSION='"$(VERSION)"' -Isrc -I$(BUILD)/gen $(PKG_CFLAGS)
+            -D_GNU_SOURCE -DWEFT_VERSION='"$(VERSION)"' -DWEFT_LIBPYTHON_DIR='"$(PY_LIBDIR)"' \
+            -Isrc -I$(BUILD)/gen $(PKG_CFLAGS)
 LDLIBS   += $(PKG_LIBS) -lm
 ifeq ($(FUZZ),1)
 CFLAGS   += -fsanitize=fuzzer-no-link
@@ -24,8 +30,12 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-LIB_SRC  := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/embedded_py.o
+# The worker: CPython's host, built as a shared object and carried inside
+# libweft.a (worker_image.S); the child python_engine.c forks loads it.
+WORKER_SRC := src/engine/worker.c src/engine/embedded.c src/util/strbuf.c
+WORKER_OBJ := $(WORKER_SRC:%.c=$(BUILD)/pic/%.o) $(BUILD)/pic/gen/embedded_py.o
+LIB_SRC  := $(filter-out src/cli/main.c src/engine/worker.c src/engine/embedded.c,$(wildcard src/*/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/worker_image.o
 PY_SRC   := $(sort $(wildcard src/engine/py/*.py))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -43,8 +53,23 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-# The Python runtime is part of the binary: each .py becomes a C string and
-# its code object, marshalled by the libpython weft links.
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -MMD -MP -c -o $@ $<
+
+$(BUILD)/pic/gen/embedded_py.o: $(BUILD)/gen/embedded_py.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
+
+$(BUILD)/weft-worker.so: $(WORKER_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(PY_LIBS) -ljansson -lxxhash -lpthread
+
+$(BUILD)/gen/worker_image.o: src/engine/worker_image.S $(BUILD)/weft-worker.so
+	@mkdir -p $(dir $@)
+	$(CC) -c -DWORKER_SO='"$(BUILD)/weft-worker.so"' -o $@ $<
+
+# The Python runtime is part of the worker: each .py becomes a C string and
+# its code object, marshalled by the libpython the worker links.
 $(BUILD)/tools/embed: tools/embed.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c17 -Wall -Wextra -Werror -O1 $(shell pkg-config --cflags python3-embed) -o $@ $< \
@@ -54,8 +79,6 @@ $(BUILD)/gen/embedded_py.c: $(BUILD)/tools/embed $(PY_SRC)
 	@mkdir -p $(dir $@)
 	$(BUILD)/tools/embed $@ $(PY_SRC)
 
-$(BUILD)/gen/embedded_py.o: $(BUILD)/gen/embedded_py.c
-	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libweft.a $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)

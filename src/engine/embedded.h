@@ -1,7 +1,7 @@
 /*
  * embedded: the Python runtime files (the .py files of src/engine/py), compiled into the
- * binary by tools/embed.c at build time, each with its code object marshalled by the
- * libpython weft links (so the worker need not compile them on every start).
+ * worker (weft-worker.so) by tools/embed.c at build time, each with its code object
+ * marshalled by the libpython the worker links (so it need not compile them on every start).
  */
 #ifndef WEFT_EMBEDDED_H
 #define WEFT_EMBEDDED_H

@@ -7,14 +7,14 @@
  * process group, and notice crashes with waitpid. After a crash the parent
  * drains the worker's stdout/stderr pipes itself (it kept their read ends),
  * so output written just before the crash is not lost.
+ * The parent does not load libpython (see worker_loader.h): only the
+ * version macros of Python's headers are used here.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include <patchlevel.h>
 
 #include "engine/engine.h"
 #include "engine/python_engine.h"
 
-#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/worker.h"
+#include "engine/worker_loader.h"
 #include "util/strbuf.h"
 
 struct python_engine {
@@ -84,21 +84,10 @@ static int search_path(const char *name, struct strbuf *out)
 	return -1;
 }
 
-/* dl_iterate_phdr callback: remember the path of the loaded libpython. */
-static int find_libpython(struct dl_phdr_info *info, size_t size, void *data)
-{
-	(void)size;
-	if (info->dlpi_name && info->dlpi_name[0] == '/' && strstr(info->dlpi_name, "/libpython")) {
-		strbuf_addstr(data, info->dlpi_name);
-		return 1;
-	}
-	return 0;
-}
-
 /*
  * The python that matches the embedded libpython when nothing is configured:
- * <prefix>/bin/pythonX.Y, found by walking up from the loaded libpython
- * (/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0 -> /usr/bin/python3.11).
+ * <prefix>/bin/pythonX.Y, found by walking up from libpython's folder
+ * (/usr/lib/x86_64-linux-gnu -> /usr/bin/python3.11).
  * Not a PATH search: the first python3.11 there may be another installation.
  */
 static void default_python(struct strbuf *out)
@@ -107,7 +96,7 @@ static void default_python(struct strbuf *out)
 	snprintf(exe, sizeof(exe), "bin/python%d.%d", PY_MAJOR_VERSION, PY_MINOR_VERSION);
 	struct strbuf dir;
 	strbuf_init(&dir);
-	dl_iterate_phdr(find_libpython, &dir);
+	strbuf_addf(&dir, "%s/libpython", WEFT_LIBPYTHON_DIR); /* the loop strips the last part first */
 	char *slash;
 	while (dir.len && (slash = strrchr(dir.buf, '/')) != NULL && slash != dir.buf) {
 		strbuf_setlen(&dir, (size_t)(slash - dir.buf));
@@ -119,7 +108,7 @@ static void default_python(struct strbuf *out)
 		}
 	}
 	strbuf_free(&dir);
-	strbuf_reset(out); /* a static libpython: trust the build prefix's usual place */
+	strbuf_reset(out); /* not found: trust the usual place */
 	strbuf_addf(out, "/usr/%s", exe);
 }
 
@@ -226,9 +215,7 @@ static int check_python_version(const char *python, struct weft_error *err)
 /* "CPython 3.11.2 /usr/bin/python3.11": the embedded version and the executable. */
 static void identity_of(const char *python, struct strbuf *out)
 {
-	const char *v = Py_GetVersion();
-	size_t n = strcspn(v, " ");
-	strbuf_addf(out, "CPython %.*s %s", (int)n, v, python);
+	strbuf_addf(out, "CPython %s %s", PY_VERSION, python);
 }
 
 /* ---- process plumbing ---- */
@@ -531,7 +518,7 @@ int python_engine_start(struct python_engine **out, const struct engine_config *
 			.err_rd = ep[0], .err_wr = ep[1], .python = python.buf,
 			.doc_path = cfg->doc_path, .workdir = cfg->workdir,
 		};
-		worker_main(&ws);
+		worker_loader_run(&ws);
 	}
 	setpgid(pid, pid); /* also done by the child; whichever runs first wins */
 	close(sv[1]), close(op[1]), close(ep[1]);

@@ -1,6 +1,7 @@
 /*
  * worker: the child side of the python engine. python_engine.c forks; the
- * child calls worker_main, which never returns.
+ * child loads this module, built as weft-worker.so with libpython, and calls
+ * its worker_main, which never returns (see worker_loader.h).
  *
  * The worker owns three channels set up by the parent:
  *
