@@ -3,10 +3,14 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include "util/strbuf.h"
 
 /* The shared object's bytes (worker_image.S). */
 extern const unsigned char weft_worker_image[];
@@ -33,11 +37,9 @@ static _Noreturn void load_failed(int proto_fd, const char *what, const char *de
 	_exit(70);
 }
 
-_Noreturn void worker_loader_run(const struct worker_setup *ws)
+/* Write the image to fd; 0, or -1 with errno set. */
+static int write_image(int fd)
 {
-	int fd = memfd_create("weft-worker.so", MFD_CLOEXEC);
-	if (fd < 0)
-		load_failed(ws->proto_fd, "cannot load the Python worker", strerror(errno));
 	const unsigned char *p = weft_worker_image;
 	size_t left = (size_t)(weft_worker_image_end - weft_worker_image);
 	while (left) {
@@ -45,17 +47,59 @@ _Noreturn void worker_loader_run(const struct worker_setup *ws)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			load_failed(ws->proto_fd, "cannot load the Python worker", strerror(errno));
+			return -1;
 		p += w;
 		left -= (size_t)w;
 	}
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return 0;
+}
+
+/*
+ * dlopen the image from an anonymous memory file; where the kernel refuses
+ * to map those executable (vm.memfd_noexec), from a temporary file that is
+ * removed at once. NULL when neither works, with the reasons in why.
+ */
+static void *open_image(struct strbuf *why)
+{
 	/* RTLD_GLOBAL: extension modules (numpy's .so) find libpython's symbols there */
-	void *lib = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+	const int mode = RTLD_NOW | RTLD_GLOBAL;
+	char path[PATH_MAX];
+	int fd = memfd_create("weft-worker.so", MFD_CLOEXEC);
+	if (fd >= 0 && write_image(fd) == 0) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		void *lib = dlopen(path, mode);
+		close(fd);
+		if (lib)
+			return lib;
+		strbuf_addstr(why, dlerror());
+	} else {
+		strbuf_addf(why, "memfd: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	const char *tmp = getenv("TMPDIR");
+	snprintf(path, sizeof(path), "%s/weft-worker-XXXXXX.so", tmp && *tmp ? tmp : "/tmp");
+	fd = mkstemps(path, 3);
+	if (fd < 0) {
+		strbuf_addf(why, "; %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	void *lib = write_image(fd) == 0 ? dlopen(path, mode) : NULL;
 	if (!lib)
-		load_failed(ws->proto_fd, "cannot load the Python worker", dlerror());
+		strbuf_addf(why, "; %s: %s", path, dlerror());
 	close(fd);
+	unlink(path);
+	return lib;
+}
+
+_Noreturn void worker_loader_run(const struct worker_setup *ws)
+{
+	struct strbuf why;
+	strbuf_init(&why);
+	void *lib = open_image(&why);
+	if (!lib)
+		load_failed(ws->proto_fd, "cannot load the Python worker", why.buf);
+	strbuf_free(&why);
 	void (*run)(const struct worker_setup *) = (void (*)(const struct worker_setup *))dlsym(lib, "worker_main");
 	if (!run)
 		load_failed(ws->proto_fd, "the Python worker has no worker_main", dlerror());
