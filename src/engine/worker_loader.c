@@ -16,6 +16,22 @@
 extern const unsigned char weft_worker_image[];
 extern const unsigned char weft_worker_image_end[];
 
+/* Write all n bytes of buf to fd; 0, or -1 with errno set. */
+static int write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 /* Answer the parent's wait for a hello with the failure, as JSON, then exit. */
 static _Noreturn void load_failed(int proto_fd, const char *what, const char *detail)
 {
@@ -25,33 +41,14 @@ static _Noreturn void load_failed(int proto_fd, const char *what, const char *de
 	for (const char *p = detail ? detail : "unknown error"; *p && n < sizeof(msg) - 8; p++)
 		msg[n++] = (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) ? '\'' : *p;
 	memcpy(msg + n, "\"}\n", 4);
-	n += 3;
-	for (size_t done = 0; done < n;) {
-		ssize_t w = write(proto_fd, msg + done, n - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		done += (size_t)w;
-	}
+	(void)write_all(proto_fd, msg, n + 3);
 	_exit(70);
 }
 
 /* Write the image to fd; 0, or -1 with errno set. */
 static int write_image(int fd)
 {
-	const unsigned char *p = weft_worker_image;
-	size_t left = (size_t)(weft_worker_image_end - weft_worker_image);
-	while (left) {
-		ssize_t w = write(fd, p, left);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		left -= (size_t)w;
-	}
-	return 0;
+	return write_all(fd, weft_worker_image, (size_t)(weft_worker_image_end - weft_worker_image));
 }
 
 /*
