@@ -782,6 +782,14 @@ static PyObject *py_names(PyObject *self, PyObject *args)
 	return list;
 }
 
+/* An XXH3-128 digest as its 16 canonical (big-endian) bytes, the store's hex order. */
+static PyObject *digest_bytes(XXH128_hash_t h)
+{
+	XXH128_canonical_t c;
+	XXH128_canonicalFromHash(&c, h);
+	return PyBytes_FromStringAndSize((const char *)c.digest, sizeof(c.digest));
+}
+
 /*
  * xxh128(buffer) -> 16 bytes: XXH3-128 of any contiguous buffer, with the GIL
  * released. The cache fingerprints a chunk's inputs before and after it runs
@@ -798,9 +806,7 @@ static PyObject *py_xxh128(PyObject *self, PyObject *args)
 	h = XXH3_128bits(view.buf, (size_t)view.len);
 	Py_END_ALLOW_THREADS
 	PyBuffer_Release(&view);
-	XXH128_canonical_t c;
-	XXH128_canonicalFromHash(&c, h);
-	return PyBytes_FromStringAndSize((const char *)c.digest, sizeof(c.digest));
+	return digest_bytes(h);
 }
 
 /*
@@ -858,9 +864,7 @@ static PyObject *py_write_file(PyObject *self, PyObject *args)
 		errno = saved;
 		return PyErr_SetFromErrno(PyExc_OSError);
 	}
-	XXH128_canonical_t c;
-	XXH128_canonicalFromHash(&c, h);
-	return PyBytes_FromStringAndSize((const char *)c.digest, sizeof(c.digest));
+	return digest_bytes(h);
 }
 
 static PyMethodDef weft_methods[] = {

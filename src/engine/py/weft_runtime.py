@@ -746,38 +746,35 @@ def op_quit(_req):
 
 
 class EmbeddedFinder:
-    """Imports weft_*.py modules from the copies embedded in the weft binary."""
-
-    def __init__(self, source):
-        self._source = source  # name -> source text or None
+    """Imports weft_*.py modules from the copies embedded in the weft worker:
+    their code objects compiled at build time, else (a libpython with another
+    bytecode format) their source, compiled here."""
 
     def find_spec(self, name, path=None, target=None):
         if "." in name or not name.startswith("weft_"):
             return None
-        text = self._source(name + ".py")
-        if text is None:
-            return None
+        code = _weft.code(name + ".py")
+        if code is None:
+            text = _weft.source(name + ".py")
+            if text is None:
+                return None
+            code = compile(text, "<weft>/" + name + ".py", "exec", dont_inherit=True)
         import importlib.util  # pylint: disable=import-outside-toplevel
-        return importlib.util.spec_from_loader(name, _EmbeddedLoader(name, text))
+        return importlib.util.spec_from_loader(name, _EmbeddedLoader(code))
 
 
 class _EmbeddedLoader:
-    """Executes an embedded module's source, with '<weft>/NAME.py' as its file name."""
+    """Executes an embedded module's code, with '<weft>/NAME.py' as its file name."""
 
-    def __init__(self, name, text):
-        self._name = name
-        self._text = text
+    def __init__(self, code):
+        self._code = code
 
     def create_module(self, spec):
         return None
 
     def exec_module(self, module):
-        filename = "<weft>/" + self._name + ".py"
-        module.__file__ = filename
-        code = _weft.code(self._name + ".py")  # compiled at build time
-        if code is None:
-            code = compile(self._text, filename, "exec", dont_inherit=True)
-        exec(code, module.__dict__)  # pylint: disable=exec-used
+        module.__file__ = self._code.co_filename
+        exec(self._code, module.__dict__)  # pylint: disable=exec-used
 
 
 def embedded_module_names():
@@ -868,7 +865,7 @@ def setup():
     builtins.display = display
     if "" not in sys.path:
         sys.path.insert(0, "")  # the document's folder, as in Jupyter
-    sys.meta_path.insert(0, EmbeddedFinder(_weft.source))
+    sys.meta_path.insert(0, EmbeddedFinder())
     sys.meta_path.insert(0, PostImportFinder(_POST_IMPORT))
     os._exit = _exit_flushing(os._exit)  # pylint: disable=protected-access
     ns = _main_ns()
