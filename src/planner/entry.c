@@ -385,6 +385,13 @@ static json_t *outputs_doc(struct walk *w, size_t ui)
 	return json_pack("{s:o, s:o}", "outputs", output_list_to_json(&o->outputs, true), "statements", st);
 }
 
+/* A chunk that ran fine must not fail the render because it could not be cached: a warning. */
+static void warn_not_cached(const struct walk *w, size_t ui, const struct weft_error *err)
+{
+	const struct unit *u = &w->df.units[ui];
+	weft_warn(w->doc->path, u->line, "chunk %s not cached: %s", u->label, err->msg.buf);
+}
+
 /* See entry.h. */
 void entry_write_pending(void *walk)
 {
@@ -400,8 +407,7 @@ void entry_write_pending(void *walk)
 	struct weft_error err;
 	weft_error_init(&err);
 	if (store_entry_put(w->store, u->key, p->meta, bl, nb, w->doc_id, u->label, p->seconds, &err) < 0) {
-		/* A chunk that ran fine must not fail the render because it could not be cached. */
-		weft_warn(w->doc->path, u->line, "chunk %s not cached: %s", u->label, err.msg.buf);
+		warn_not_cached(w, p->ui, &err);
 		json_decref(w->meta[p->ui]);
 		w->meta[p->ui] = NULL;
 	}
@@ -412,10 +418,13 @@ void entry_write_pending(void *walk)
 	*p = (struct pending_entry){0};
 }
 
-/* Store a new entry for unit ui, which just ran with tracking record `rec`. */
-int entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *files_read,
-		       const char *rng_in, bool rng_changed, double seconds, struct weft_error *err)
+/* See entry.h. */
+void entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *files_read,
+		 const char *rng_in, bool rng_changed, double seconds)
 {
+	struct weft_error error;
+	weft_error_init(&error);
+	struct weft_error *err = &error;
 	struct unit *u = &w->df.units[ui];
 	json_t *blobs = json_array();
 	json_t *meta = NULL;
@@ -507,5 +516,7 @@ int entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *file
 out:
 	json_decref(meta);
 	json_decref(blobs);
-	return rc;
+	if (rc < 0)
+		warn_not_cached(w, ui, err);
+	weft_error_free(err);
 }

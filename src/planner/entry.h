@@ -27,10 +27,11 @@ json_t *entry_fingerprint_files(const struct walk *w, const json_t *paths);
  * Make the entry of unit ui, which just ran with tracking record `rec`: its
  * names, files and outputs go to the store's blobs now; the entry becomes
  * the walk's pending one (written by entry_write_pending), after the one
- * pending before it is written.
+ * pending before it is written. A failure is a warning naming the chunk,
+ * which then is not cached: a chunk that ran fine never fails the render.
  */
-int entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *files_read,
-		       const char *rng_in, bool rng_changed, double seconds, struct weft_error *err);
+void entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *files_read,
+		 const char *rng_in, bool rng_changed, double seconds);
 
 /*
  * Write the walk's pending entry, if any, into the store; a failure is a

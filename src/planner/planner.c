@@ -206,14 +206,8 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 	if (u->cached && u->key_known && ok) {
 		/* Inline expressions run untracked and write nothing: an empty record. */
 		json_t *empty = record ? NULL : json_object();
-		int src = entry_store(w, ui, record ? record : empty, files_read, rng_in_copy, rng_changed,
-				      seconds, err);
+		entry_store(w, ui, record ? record : empty, files_read, rng_in_copy, rng_changed, seconds);
 		json_decref(empty);
-		if (src < 0) {
-			/* A chunk that ran fine must not fail the render because it could not be cached. */
-			weft_warn(w->doc->path, u->line, "chunk %s not cached: %s", u->label, err->msg.buf);
-			weft_error_clear(err);
-		}
 	}
 	free(rng_in_copy);
 	json_decref(files_read);
