@@ -33,6 +33,7 @@ static const char weave_usage[] =
 	"      --kernel NAME         run chunks in the Jupyter kernel NAME (e.g. python3, ir);\n"
 	"                            the chunk cache is off with a kernel\n"
 	"      --cache               cache every chunk (cache=True by default)\n"
+	"      --no-cache            no cache at all: run every chunk, read and write no cache\n"
 	"      --cache-dir DIR       cache folder (default: $WEFT_CACHE_DIR, else .weft-cache/ beside FILE)\n"
 	"      --rebuild NAME        re-run chunk NAME even if cached (repeatable)\n"
 	"      --frozen              render from the cache, run nothing; list stale chunks\n"
@@ -151,6 +152,7 @@ enum {
 	OPT_PYTHON,
 	OPT_KERNEL,
 	OPT_CACHE,
+	OPT_NO_CACHE,
 	OPT_CACHE_DIR,
 	OPT_REBUILD,
 	OPT_FROZEN,
@@ -171,6 +173,7 @@ int cmd_weave(int argc, char **argv)
 		{"python", required_argument, NULL, OPT_PYTHON},
 		{"kernel", required_argument, NULL, OPT_KERNEL},
 		{"cache", no_argument, NULL, OPT_CACHE},
+		{"no-cache", no_argument, NULL, OPT_NO_CACHE},
 		{"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
 		{"rebuild", required_argument, NULL, OPT_REBUILD},
 		{"frozen", no_argument, NULL, OPT_FROZEN},
@@ -211,6 +214,7 @@ int cmd_weave(int argc, char **argv)
 		case OPT_PYTHON: pc.python = optarg; break;
 		case OPT_KERNEL: pc.kernel = optarg; break;
 		case OPT_CACHE: pc.cache_all = true; break;
+		case OPT_NO_CACHE: pc.no_cache = true; break;
 		case OPT_CACHE_DIR: pc.cache_dir = optarg; break;
 		case OPT_REBUILD: rebuild[pc.nrebuild++] = optarg; break;
 		case OPT_FROZEN: pc.frozen = true; break;
@@ -232,6 +236,12 @@ int cmd_weave(int argc, char **argv)
 		return 2;
 	}
 	const char *path = argv[optind];
+	if (pc.no_cache && (pc.frozen || pc.cache_all || pc.nrebuild)) {
+		fprintf(stderr, "weft: --no-cache cannot be combined with %s\n",
+			pc.frozen ? "--frozen" : pc.cache_all ? "--cache" : "--rebuild");
+		free(rebuild);
+		return 2;
+	}
 	if (pc.kernel && (pc.frozen || pc.python)) {
 		fprintf(stderr, "weft: --kernel cannot be combined with %s\n",
 			pc.frozen ? "--frozen (the cache is off with a kernel)" : "--python");

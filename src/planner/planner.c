@@ -292,6 +292,8 @@ int planner_open_store(const struct document *doc, const struct planner_config *
 
 bool planner_uses_cache(const struct document *doc, const struct planner_config *cfg)
 {
+	if (cfg->no_cache)
+		return false;
 	if (cfg->frozen || cfg->cache_all || doc->doc_cache)
 		return true;
 	for (size_t i = 0; i < doc->nchunks; i++)
@@ -512,6 +514,8 @@ int planner_weave(const struct document *doc, const struct planner_config *cfg,
 		w.caching = true;
 	if (cfg->kernel)
 		w.caching = false; /* the cache needs the embedded engine's ops (cmd_weave warns) */
+	if (cfg->no_cache)
+		w.caching = false; /* --no-cache: the reference render a cached one must equal */
 	if (w.caching) {
 		bool own = !cfg->store;
 		w.store = cfg->store;

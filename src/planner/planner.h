@@ -35,6 +35,7 @@ struct planner_config {
 	double timeout;            /* --timeout seconds per chunk, 0 = none */
 	const char *fig_format;    /* png, svg, pdf */
 	bool cache_all;            /* --cache: cache=True for every chunk unless it says otherwise */
+	bool no_cache;             /* --no-cache: no cache at all, whatever the document or --cache say */
 	const char *cache_dir;     /* --cache-dir, or NULL (WEFT_CACHE_DIR, then .weft-cache/ beside the doc) */
 	const char **rebuild;      /* --rebuild NAME..., chunk names to re-run */
 	size_t nrebuild;
@@ -45,7 +46,10 @@ struct planner_config {
 	struct store *store;       /* the cache store, opened by planner_open_store (NULL: none) */
 };
 
-/* True when this render uses the cache (--cache, --frozen, front matter, or a chunk's cache=True). */
+/*
+ * True when this render uses the cache (--cache, --frozen, front matter, or a
+ * chunk's cache=True), unless --no-cache turns it off altogether.
+ */
 bool planner_uses_cache(const struct document *doc, const struct planner_config *cfg);
 
 /*

@@ -1,93 +1,15 @@
-"""Cache soundness: for documents and sequences of edits, a cached render must be
-byte-identical to a fresh render with an empty cache, and must run exactly the
-chunks the edit can affect.
-
-Each scenario is a list of steps. A step writes the document (noweb syntax) and
-data files, renders it twice (with the scenario's persistent cache, and fresh in
-a copy of the folder with an empty cache), compares the reports and exit
-statuses, and checks which chunks ran (and were replayed) from --summary-json.
+"""Cache soundness, the first suite: names bound, mutated and read across chunks,
+files, random state, replay and reordering (soundlib.py says how a scenario runs:
+every cached render is compared byte for byte with a --no-cache render).
 """
 
 import os
-import shutil
 import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from weftlib import Scratch, check, finish, summary, weft  # noqa: E402
-
-
-class Step:
-    def __init__(self, doc, ran, files=None, replayed=(), status=0, note="", touch=(), no_python=False):
-        self.doc = doc
-        self.ran = set(ran)
-        self.files = files or {}
-        self.replayed = set(replayed)
-        self.status = status
-        self.note = note
-        self.touch = touch
-        # A render of an unchanged document must not start Python at all (an edited
-        # chunk, even a comment-only edit, needs Python once to re-analyse its code).
-        self.no_python = no_python
-
-
-def chunks(*parts):
-    """Build a noweb document from (name, code) or (header, code) pairs."""
-    out = []
-    for header, code in parts:
-        out.append(f"Text before {header.split(',')[0]}.\n\n<<{header}>>=\n{code.strip()}\n@\n")
-    return "\n".join(out)
-
-
-def render(folder, cache_dir, tag):
-    out = os.path.join(folder, f"report-{tag}.md")
-    summ = os.path.join(folder, f"summary-{tag}.json")
-    r = weft("weave", "--cache", "-q", "-f", "markdown", "--cache-dir", cache_dir, "-o", out,
-             "--summary-json", summ, "doc.mdw", cwd=folder)
-    text = open(out).read() if os.path.exists(out) else None
-    s = summary(summ) if os.path.exists(summ) else {"chunks": []}
-    return r, text, s
-
-
-def run_scenario(name, steps):
-    work = Scratch()
-    cache = os.path.join(work.path, "cache")
-    for i, st in enumerate(steps, 1):
-        label = f"{name}, step {i}" + (f" ({st.note})" if st.note else "")
-        doc_dir = os.path.join(work.path, "doc")
-        os.makedirs(doc_dir, exist_ok=True)
-        with open(os.path.join(doc_dir, "doc.mdw"), "w") as f:
-            f.write(st.doc)
-        for fname, content in st.files.items():
-            p = os.path.join(doc_dir, fname)
-            if content is None:
-                os.remove(p)
-            elif callable(content):
-                content(p)
-            else:
-                with open(p, "w") as f:
-                    f.write(content)
-        for fname in st.touch:
-            os.utime(os.path.join(doc_dir, fname), None)
-        # The fresh render runs in a copy made before the cached render can change any file.
-        fresh_dir = os.path.join(work.path, f"fresh{i}")
-        shutil.copytree(doc_dir, fresh_dir, ignore=shutil.ignore_patterns("report-*", "summary-*", "figures"))
-        r, text, s = render(doc_dir, cache, "cached")
-        fr, ftext, _ = render(fresh_dir, os.path.join(work.path, f"empty-cache{i}"), "fresh")
-        same = text is not None and text == ftext
-        check(f"{label}: cached report identical to fresh", same,
-              f"cached stderr: {r.stderr}\nfresh stderr: {fr.stderr}\n--- cached\n{text}\n--- fresh\n{ftext}")
-        check(f"{label}: exit status {st.status}", r.returncode == st.status and fr.returncode == st.status,
-              f"cached {r.returncode}, fresh {fr.returncode}\n{r.stderr}")
-        ran = {c["name"] for c in s["chunks"] if c["state"] == "ran"}
-        replayed = {c["name"] for c in s["chunks"] if c["state"] == "replayed"}
-        check(f"{label}: ran exactly {sorted(st.ran)}", ran == st.ran,
-              f"ran {sorted(ran)}; why: " + "; ".join(f"{c['name']}: {c.get('why')}" for c in s["chunks"]))
-        if st.replayed:
-            check(f"{label}: replayed {sorted(st.replayed)}", replayed == st.replayed, f"replayed {sorted(replayed)}")
-        if st.no_python:
-            check(f"{label}: Python not started", s.get("engine_started") is False, str(s))
-    work.cleanup()
+from soundlib import Step, chunks, run_scenario  # noqa: E402
+from weftlib import finish  # noqa: E402
 
 
 A = ("a", "x = 1")
