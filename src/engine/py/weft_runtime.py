@@ -450,9 +450,42 @@ def _register_lines(code, first_line):
         _install_linecache()
 
 
+_source_seen = False  # the document's lines were looked up since source_seen(clear=True)
+
+
+def source_seen(clear=False):
+    """Did code look up the document's own lines (linecache: tracebacks,
+    warnings, inspect.getsource) since the last clear? The cache keys such a
+    chunk on the document's layout, since its output shows it."""
+    global _source_seen  # pylint: disable=global-statement
+    seen = _source_seen
+    if clear:
+        _source_seen = False
+    return seen
+
+
+def _watch_linecache(linecache):
+    """Wrap linecache.getlines (getline goes through it) to notice look-ups of
+    the document's lines; once per process."""
+    real = linecache.getlines
+    if getattr(real, "_weft_watch", False):
+        return
+    doc_abs = os.path.abspath(DOC_PATH)
+
+    def getlines(filename, module_globals=None):
+        global _source_seen  # pylint: disable=global-statement
+        if filename == DOC_PATH or filename == doc_abs:
+            _source_seen = True
+        return real(filename, module_globals)
+
+    getlines._weft_watch = True
+    linecache.getlines = getlines
+
+
 def _install_linecache():
     """Give linecache the document lines run so far (the file may have changed)."""
     import linecache  # pylint: disable=import-outside-toplevel
+    _watch_linecache(linecache)
     if not _doc_lines:
         return
     last = max(_doc_lines)
@@ -676,6 +709,7 @@ def op_run(req):
             state = None
     start = time.perf_counter()
     statements = None
+    source_seen(clear=True)
     try:
         if req.get("term"):
             statements = run_term(code, first_line, ns, result)
@@ -692,6 +726,9 @@ def op_run(req):
         if state is not None:
             try:
                 reply["tracked"] = state.end_tracking(token, ns)
+                # Its output shows document lines or line numbers: keyed on the layout.
+                if source_seen() or result.status != "ok":
+                    reply["tracked"]["source_lines"] = True
             except Exception as exc:  # pylint: disable=broad-except
                 reply["tracked_error"] = "end_tracking: %s: %s" % (type(exc).__name__, exc)
     reply.update(status=result.status, seconds=seconds)
