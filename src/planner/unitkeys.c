@@ -1,6 +1,7 @@
 /* unitkeys: keys per position and source text, tracked inline spans, replay inputs; see unitkeys.h. */
 #include "planner/unitkeys.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "planner/restore.h"
@@ -62,14 +63,89 @@ void unitkeys_after_run(struct walk *w, size_t ui, const json_t *rec)
 	dataflow_mix_state(&w->df, ui, layout);
 }
 
+/*
+ * What a unit that showed document lines adds to its state key: the contents
+ * of what it left (saved names' blob hashes, names deleted, the random state
+ * after it), so a reader below still hits when only the lines moved and the
+ * values are the same (a function's pickle holds its line numbers, so it
+ * differs). The layout itself when some name could not be saved. New string.
+ */
+static char *content_mix(struct walk *w, size_t ui, const json_t *meta)
+{
+	char out[HASH_HEX_SIZE];
+	struct hasher h;
+	hasher_init(&h);
+	hasher_update_str(&h, "content-1");
+	const json_t *names = json_object_get(meta, "names");
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(meta, "writes"), i, v) {
+		const char *name = json_string_value(v);
+		if (!name)
+			continue;
+		hasher_update_str(&h, name);
+		if (!strcmp(name, DATAFLOW_RNG)) {
+			const char *rng = json_string_value(json_object_get(meta, "rng_out"));
+			if (!rng)
+				goto layout;
+			hasher_update_str(&h, rng);
+			continue;
+		}
+		const json_t *rec = json_object_get(names, name);
+		if (!rec) {
+			hasher_update_str(&h, "deleted"); /* not saved: deleted (else entry_store would have it) */
+			bool deleted = false;
+			size_t k;
+			json_t *d;
+			json_array_foreach(json_object_get(meta, "deleted"), k, d)
+				if (json_is_string(d) && !strcmp(json_string_value(d), name))
+					deleted = true;
+			if (!deleted)
+				goto layout;
+			continue;
+		}
+		const char *pickle = json_string_value(json_object_get(rec, "pickle"));
+		if (json_is_true(json_object_get(rec, "unsaveable")))
+			goto layout;
+		if (!pickle) {
+			/* Saved by description (a module by its name): the record is the value. */
+			char *text = json_dumps(rec, JSON_SORT_KEYS | JSON_COMPACT);
+			if (!text)
+				goto layout;
+			hasher_update_str(&h, text);
+			free(text);
+			continue;
+		}
+		hasher_update_str(&h, pickle);
+		size_t k;
+		json_t *b;
+		json_array_foreach(json_object_get(rec, "buffers"), k, b)
+			hasher_update_str(&h, json_string_value(b));
+	}
+	hasher_final_hex(&h, out);
+	return xstrdup(out);
+layout:
+	hasher_final_hex(&h, out); /* finish the hasher; the layout is the mix */
+	dataflow_layout(&w->df, ui, out);
+	return xstrdup(out);
+}
+
 /* See unitkeys.h. */
 void unitkeys_annotate(struct walk *w, size_t ui, const json_t *rec, json_t *meta)
 {
-	const struct unit *u = &w->df.units[ui];
+	struct unit *u = &w->df.units[ui];
 	if (json_is_true(json_object_get(rec, "source_lines"))) {
 		char layout[HASH_HEX_SIZE];
 		dataflow_layout(&w->df, ui, layout);
 		json_object_set_new(meta, "layout", json_string(layout));
+		/* The state key again, with the contents instead of the layout mixed in. */
+		char *mix = content_mix(w, ui, meta);
+		dataflow_set_state(&w->df, ui, json_object_get(meta, "files_read"),
+				   json_string_value(json_object_get(meta, "rng_in")));
+		dataflow_mix_state(&w->df, ui, mix);
+		json_object_set_new(meta, "state_mix", json_string(mix));
+		json_object_set_new(meta, "state_key", json_string(u->state_key));
+		free(mix);
 	}
 	json_object_set_new(meta, "occurrence", json_integer(dataflow_occurrence(&w->df, ui)));
 	bool with_line;
@@ -85,9 +161,10 @@ void unitkeys_annotate(struct walk *w, size_t ui, const json_t *rec, json_t *met
 /* See unitkeys.h. */
 void unitkeys_apply_hit(struct walk *w, size_t ui, const json_t *meta)
 {
-	const char *layout = meta_layout(meta);
-	if (layout)
-		dataflow_mix_state(&w->df, ui, layout);
+	if (!meta_layout(meta))
+		return;
+	const char *mix = json_string_value(json_object_get(meta, "state_mix"));
+	dataflow_mix_state(&w->df, ui, mix ? mix : meta_layout(meta));
 }
 
 /* See unitkeys.h. */
