@@ -81,6 +81,17 @@ run_scenario("comment added in a term=True chunk", [
          note="a comment in an ordinary chunk still runs nothing else"),
     Step(chunks(("t, term=True", "x = 2\n# the product\nx * 3"), ("u", "y = 1  # plain, edited")), set(),
          note="comment-only edit of an ordinary chunk runs nothing"),
+    Step(doc(prose("New\nlines\nabove."), ("t, term=True", "x = 2\n# the product\nx * 3"),
+             ("u", "y = 1  # plain, edited")), set(), note="prose above a term chunk: its transcript is the same"),
+])
+
+run_scenario("the same inline expression twice", [
+    Step(doc(("it", "it = iter(range(10))"), prose("First <%= next(it) %>, then <%= next(it) %>."),
+             ("rest", "print(next(it))")), {"it", "rest"}),
+    Step(doc(("it", "it = iter(range(10))"), prose("First <%= next(it) %>, then <%= next(it) %>."),
+             ("rest", "print(next(it), 'more')")), {"rest"}, note="reader continues after both spans"),
+    Step(doc(("it", "it = iter(range(10))"), prose("First <%= next(it) %>, then <%= next(it) %>."),
+             ("rest", "print(next(it), 'more')")), set(), no_python=True, note="nothing changed"),
 ])
 
 WARN = ("w", "import warnings\nwarnings.warn('careful')\nw = 1")
@@ -197,6 +208,14 @@ run_scenario("replay starts from the random state it saw", [
          {"seed", "gen", "more", "use"}),
     Step(chunks(RSEED, RGEN, ("more", "r = random.random()"), ("use", "print(r, list(g), random.random())")),
          {"use"}, replayed={"gen"}, note="replayed gen draws what it drew; use continues after more"),
+])
+
+run_scenario("replay of a chunk that appends to an input", [
+    Step(chunks(("log", "log = []"), ("gen", "log.append('gen')\ng = (c for c in 'ab')"),
+                ("later", "log.append('later')"), ("use", "print(log, list(g))")), {"log", "gen", "later", "use"}),
+    Step(chunks(("log", "log = []"), ("gen", "log.append('gen')\ng = (c for c in 'ab')"),
+                ("later", "log.append('later')"), ("use", "print(list(g), log)")), {"use"}, replayed={"gen"},
+         note="the replay appends to its own input version; the reader gets the later one"),
 ])
 
 run_scenario("two generators, each replay rebinding the other's name", [
