@@ -237,7 +237,9 @@ int dataflow_occurrence(const struct dataflow *df, size_t ui)
 
 bool dataflow_source_keyed(const struct unit *u, bool *with_line)
 {
-	bool code = json_is_true(json_object_get(u->analysis, "defines_code"));
+	/* Dynamic code (sys._getframe, inspect, eval) may read its own lines any way. */
+	bool code = json_is_true(json_object_get(u->analysis, "defines_code")) ||
+		    json_is_true(json_object_get(u->analysis, "dynamic"));
 	if (with_line)
 		*with_line = code;
 	return code || (u->kind == UNIT_CHUNK && u->chunk->opts.term);

@@ -97,9 +97,10 @@ void dataflow_record_writes(struct dataflow *df, size_t u, json_t *names);
 int dataflow_occurrence(const struct dataflow *df, size_t ui);
 
 /*
- * Is unit u keyed on its raw source text (term=True, or code that makes
- * functions, classes, lambdas or generators)? *with_line (may be NULL) says
- * whether its first document line counts too (code objects carry it).
+ * Is unit u keyed on its raw source text (term=True, code that makes
+ * functions, classes, lambdas or generators, or dynamic code)? *with_line (may
+ * be NULL) says whether its first document line counts too (code objects
+ * carry it; dynamic code may read frames).
  */
 bool dataflow_source_keyed(const struct unit *u, bool *with_line);
 

@@ -147,6 +147,13 @@ run_scenario("a chunk that reads its own source", [
          {"me"}, note="comment-only edit changes what it prints"),
 ])
 
+FRAME = ("here", "import sys\nprint('line', sys._getframe().f_lineno)")
+run_scenario("a chunk that prints its own line number", [
+    Step(chunks(("a", "x = 1"), FRAME), {"a", "here"}),
+    Step(doc(prose("Moved\ndown."), ("a", "x = 1"), FRAME), {"here"}, note="prose above: the frame's line moved"),
+    Step(doc(prose("Moved\ndown."), ("a", "x = 2"), FRAME), {"a"}, note="a chunk above edited, no move"),
+])
+
 # ---- class 5: inline code is a unit with reads and writes ----
 
 run_scenario("inline code mutates a list", [
