@@ -151,7 +151,7 @@ FRAME = ("here", "import sys\nprint('line', sys._getframe().f_lineno)")
 run_scenario("a chunk that prints its own line number", [
     Step(chunks(("a", "x = 1"), FRAME), {"a", "here"}),
     Step(doc(prose("Moved\ndown."), ("a", "x = 1"), FRAME), {"here"}, note="prose above: the frame's line moved"),
-    Step(doc(prose("Moved\ndown."), ("a", "x = 2"), FRAME), {"a"}, note="a chunk above edited, no move"),
+    Step(doc(prose("Moved\ndown."), ("a", "x = 1"), FRAME, ("b", "y = 2")), {"b"}, note="a chunk added below"),
 ])
 
 # ---- class 5: inline code is a unit with reads and writes ----
