@@ -8,7 +8,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from soundlib import Step, chunks, run_scenario  # noqa: E402
-from weftlib import finish  # noqa: E402
+from weftlib import Scratch, check, finish, weft  # noqa: E402
 
 
 def prose(text):
@@ -234,4 +234,32 @@ run_scenario("two generators, each replay rebinding the other's name", [
          {"use"}, replayed={"two"}, note="g1 pickles (a range iterator); g2 from two; x from two"),
 ])
 
+
+def explain_reasons():
+    """--explain names the new reasons: source text, moved lines, identical chunks."""
+    work = Scratch()
+    base = ("<<deff>>=\ndef f():\n    return 1\n@\n\n<<w>>=\nimport warnings\nwarnings.warn('x')\n@\n\n"
+            "<<same1>>=\nz = [1]\n@\n\n<<same2>>=\nz = [1]\n@\n")
+    work.file("doc.mdw", base)
+    args = ("weave", "--cache", "--explain", "-f", "markdown", "-o", "r.md", "doc.mdw")
+    weft(*args, cwd=work.path)
+    work.file("doc.mdw", "New prose.\n\n" + base.replace("return 1", "return 1  # one"))
+    r = weft(*args, cwd=work.path)
+    check("explain: a code-making chunk's source text", "deff: source text changed" in r.stderr, r.stderr)
+    check("explain: output showing moved lines", "w: its output shows document lines" in r.stderr, r.stderr)
+    work.file("doc.mdw", base.replace("<<same1>>=\nz = [1]\n@\n\n", ""))
+    r = weft(*args, cwd=work.path)
+    check("explain: an identical chunk removed above: same2 takes same1's entry",
+          "same2: cached" in r.stderr, r.stderr)
+    work.file("doc.mdw", "<<only>>=\nq = [2]\n@\n")
+    weft(*args, cwd=work.path)
+    work.file("doc.mdw", "<<new>>=\nq = [2]\n@\n\n<<only>>=\nq = [2]\n@\n")
+    r = weft(*args, cwd=work.path)
+    check("explain: an identical chunk added above",
+          "new: cached" in r.stderr and "only: an identical chunk was added or removed above it" in r.stderr,
+          r.stderr)
+    work.cleanup()
+
+
+explain_reasons()
 finish()
