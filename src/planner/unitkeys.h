@@ -45,7 +45,7 @@ void unitkeys_apply_hit(struct walk *w, size_t ui, const json_t *meta);
 /* Explain a miss that code, options and inputs do not: 1 when why was written. */
 int unitkeys_explain_miss(struct walk *w, size_t ui, const json_t *meta, struct strbuf *why);
 
-/* Start tracking an inline span about to run (weft_keys.op_track_begin). */
+/* Start tracking an inline span about to run (weft_runtime.op_track_begin). */
 int unitkeys_track_begin(struct walk *w, const json_t *reads, struct weft_error *err);
 
 /* Stop tracking it; the record (new reference), or NULL with err set. */

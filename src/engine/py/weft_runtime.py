@@ -764,6 +764,40 @@ def op_inline(req):
     return {"status": "ok", "text": text}
 
 
+# Inline spans are tracked like chunks (the planner brackets the "inline" op
+# with these two), and cached chunks' lines are registered for tracebacks.
+_inline_token = None
+
+
+def op_track_begin(req):
+    """Start tracking the next inline span, as op_run does for a chunk."""
+    global _inline_token  # pylint: disable=global-statement
+    source_seen(clear=True)
+    _inline_token = find_module("weft_state").begin_tracking(_main_ns(), req)
+    return {}
+
+
+def op_track_end(_req):
+    """Stop tracking the inline span: what it read, wrote and drew."""
+    global _inline_token  # pylint: disable=global-statement
+    if _inline_token is None:
+        return {"ok": False, "error": "track_end without track_begin"}
+    token, _inline_token = _inline_token, None
+    rec = find_module("weft_state").end_tracking(token, _main_ns())
+    if source_seen():
+        rec["source_lines"] = True
+    return {"tracked": rec}
+
+
+def op_doc_lines(req):
+    """Register the lines of units that did not run in this worker (cached
+    ones), so tracebacks and warnings through their functions quote what a
+    render without cache quotes."""
+    for unit in req.get("units", ()):
+        _register_lines(str(unit.get("code", "")), int(unit.get("line") or 1))
+    return {}
+
+
 def op_ping(_req):
     """Liveness check."""
     return {}
