@@ -32,11 +32,19 @@ Ops handled here:
                `complete` is informational: the caller joins fragments
           out: status "ok"|"error", error_type, error_message, error_line,
                statements [{"source", "line"}] (term mode), seconds,
-               tracked (weft_state.end_tracking's record, when track is set),
+               tracked (weft_state.end_tracking's record, when track is set,
+               plus "source_lines": true when the chunk looked up the
+               document's own lines or raised: its output shows them),
                tracked_error (message, when tracking itself failed)
   inline  in:  code, is_expr, line
           out: status, text (str(value) for an expression; for code the
                parent uses the stdout stream events), error_message
+  track_begin, track_end
+          bracket an "inline" request to track it like a chunk: in as
+          run's extra fields (reads, cache_dir); track_end's out: tracked
+  doc_lines
+          in:  units [{"code", "line"}]: lines of units run elsewhere (cached),
+               registered for tracebacks, warnings and inspect
   ping    out: {}
   quit    the worker exits after replying
 
