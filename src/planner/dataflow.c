@@ -215,6 +215,90 @@ static void hash_options(struct hasher *h, const struct dataflow *df, const stru
 	hasher_update_str(h, buf);
 }
 
+/* The code a unit's key is made of: the analysis' normalised digest, else the raw text. */
+static const char *unit_norm(const struct unit *u)
+{
+	const char *norm = json_string_value(json_object_get(u->analysis, "normalized"));
+	return norm ? norm : u->code;
+}
+
+int dataflow_occurrence(const struct dataflow *df, size_t ui)
+{
+	const struct unit *u = &df->units[ui];
+	const char *norm = unit_norm(u);
+	int n = 0;
+	for (size_t j = 0; j < ui; j++) {
+		const struct unit *o = &df->units[j];
+		if (o->kind == u->kind && o->evaluate && !strcmp(unit_norm(o), norm))
+			n++;
+	}
+	return n;
+}
+
+bool dataflow_source_keyed(const struct unit *u, bool *with_line)
+{
+	/* Dynamic code (sys._getframe, inspect, eval) may read its own lines any way. */
+	bool code = json_is_true(json_object_get(u->analysis, "defines_code")) ||
+		    json_is_true(json_object_get(u->analysis, "dynamic"));
+	if (with_line)
+		*with_line = code;
+	return code || (u->kind == UNIT_CHUNK && u->chunk->opts.term);
+}
+
+/*
+ * The per-position part of a key. Identical units in one render must not share
+ * an entry (two `class C: ...` chunks make two classes), so the k-th repeat of
+ * a normalised code gets k in its key: an unrelated chunk inserted above keeps
+ * every key. Units whose output or state shows their source text (term=True
+ * transcripts; functions, classes and generators, whose code carries document
+ * line numbers for tracebacks, warnings and inspect.getsource) add their raw
+ * text, and the code-making ones their first line.
+ */
+static void hash_position(struct hasher *h, const struct dataflow *df, size_t ui)
+{
+	const struct unit *u = &df->units[ui];
+	int occ = dataflow_occurrence(df, ui);
+	if (occ > 0) {
+		hasher_update_str(h, "occurrence");
+		hasher_update_u64(h, (uint64_t)occ);
+	}
+	bool with_line;
+	if (dataflow_source_keyed(u, &with_line)) {
+		hasher_update_str(h, "raw");
+		hasher_update_str(h, u->code);
+		if (with_line) {
+			hasher_update_str(h, "line");
+			hasher_update_u64(h, (uint64_t)u->line);
+		}
+	}
+}
+
+void dataflow_layout(const struct dataflow *df, size_t ui, char out[HASH_HEX_SIZE])
+{
+	struct hasher h;
+	hasher_init(&h);
+	hasher_update_str(&h, "layout-1");
+	for (size_t j = 0; j <= ui && j < df->n; j++) {
+		const struct unit *o = &df->units[j];
+		if (!o->evaluate)
+			continue;
+		hasher_update_u64(&h, (uint64_t)o->line);
+		hasher_update_str(&h, o->code);
+	}
+	hasher_final_hex(&h, out);
+}
+
+void dataflow_mix_state(struct dataflow *df, size_t ui, const char *what)
+{
+	struct unit *u = &df->units[ui];
+	struct hasher h;
+	hasher_init(&h);
+	hasher_update_str(&h, "mixed state");
+	hasher_update_str(&h, u->state_key);
+	hasher_update_str(&h, what);
+	hasher_final_hex(&h, u->state_key);
+}
+
 int dataflow_compute_key(struct dataflow *df, size_t ui, const json_t *reads, const char *extra,
 			 const char **missing)
 {
@@ -227,6 +311,7 @@ int dataflow_compute_key(struct dataflow *df, size_t ui, const json_t *reads, co
 	hasher_update_str(&h, norm ? norm : u->code);
 	hash_options(&h, df, u);
 	hasher_update_str(&h, extra);
+	hash_position(&h, df, ui);
 
 	json_decref(u->deps);
 	u->deps = json_object();

@@ -89,6 +89,34 @@ void dataflow_set_state(struct dataflow *df, size_t u, const json_t *files_read,
  */
 void dataflow_record_writes(struct dataflow *df, size_t u, json_t *names);
 
+/*
+ * How many evaluated units of the same kind before ui have the same normalised
+ * code: keys are per position, so identical units of one document get distinct
+ * keys (and an unrelated unit inserted above changes none).
+ */
+int dataflow_occurrence(const struct dataflow *df, size_t ui);
+
+/*
+ * Is unit u keyed on its raw source text (term=True, code that makes
+ * functions, classes, lambdas or generators, or dynamic code)? *with_line (may
+ * be NULL) says whether its first document line counts too (code objects
+ * carry it; dynamic code may read frames).
+ */
+bool dataflow_source_keyed(const struct unit *u, bool *with_line);
+
+/*
+ * The document layout unit ui's output can show: the first line and raw text
+ * of every evaluated unit up to and including ui (tracebacks and warnings show
+ * document lines and quote them). Written as hex into out.
+ */
+void dataflow_layout(const struct dataflow *df, size_t ui, char out[HASH_HEX_SIZE]);
+
+/*
+ * Mix `what` into unit ui's state key (e.g. the layout its output or state
+ * depends on), so downstream keys change with it.
+ */
+void dataflow_mix_state(struct dataflow *df, size_t ui, const char *what);
+
 /* The unit that last wrote `name` at this point, or -1. */
 int dataflow_writer(const struct dataflow *df, const char *name);
 

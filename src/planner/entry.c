@@ -1,5 +1,6 @@
 /* entry: storing, checking, applying and explaining cache entries; see entry.h. */
 #include "planner/entry.h"
+#include "planner/unitkeys.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,8 @@ void entry_explain_miss(struct walk *w, size_t ui, struct strbuf *why)
 		strbuf_addstr(why, "code changed");
 	} else if (strcmp(json_string_value(json_object_get(m, "options")) ?: "", opts)) {
 		strbuf_addstr(why, "options changed");
+	} else if (unitkeys_explain_miss(w, ui, m, why)) {
+		/* position or source text: unitkeys wrote the reason */
 	} else {
 		/* Same code and options: an input changed. Find the first that did. */
 		const json_t *old = json_object_get(m, "deps");
@@ -342,9 +345,11 @@ int entry_apply_hit(struct walk *w, size_t ui, json_t *meta, enum chunk_state st
 		json_decref(writes);
 		writes = json_array();
 	}
-	if (!u->state_known)
+	if (!u->state_known) {
 		dataflow_set_state(&w->df, ui, json_object_get(meta, "files_read"),
 				   json_string_value(json_object_get(meta, "rng_in")));
+		unitkeys_apply_hit(w, ui, meta);
+	}
 	dataflow_record_writes(&w->df, ui, writes);
 	restore_written_files(w, ui, meta);
 	json_decref(w->meta[ui]);
@@ -505,6 +510,7 @@ void entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *fil
 		weft_error_set(err, w->doc->path, u->line, 0, "cache: cannot build the entry of chunk %s", u->label);
 		goto out;
 	}
+	unitkeys_annotate(w, ui, rec, meta);
 	/* Its blobs are queued in the store already (readable, so later chunks of this
 	 * render can restore from them); the entry itself goes in while the next chunk runs. */
 	entry_write_pending(w);

@@ -18,6 +18,7 @@
 #include "planner/planner.h"
 #include "planner/entry.h"
 #include "planner/restore.h"
+#include "planner/unitkeys.h"
 #include "planner/walk.h"
 
 #include <errno.h>
@@ -38,7 +39,7 @@
 #include "util/hash.h"
 
 /* Namespace of the name-analysis memo; bump when weft_analysis changes its output. */
-#define ANALYSIS_MEMO "analysis-1"
+#define ANALYSIS_MEMO "analysis-2"
 
 static double now_seconds(void)
 {
@@ -153,11 +154,12 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 		output_list_init(&scratch.outputs);
 	}
 	json_t *record = NULL;
-	bool track = w->caching && u->kind == UNIT_CHUNK;
+	bool track = w->caching;
 	int rc = 0;
 
 	if (w->caching) {
-		if (walk_engine(w, err) < 0 || restore_deps(w, u->deps, err) < 0 || restore_rng(w, err) < 0)
+		if (walk_engine(w, err) < 0 || unitkeys_restore_inputs(w, u->deps, -1, err) < 0 ||
+		    unitkeys_register_lines(w, ui, err) < 0)
 			return -1;
 	}
 	if (out)
@@ -191,8 +193,10 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 		json_array_append_new(writes, json_string(DATAFLOW_RNG));
 	}
 	json_t *files_read = entry_fingerprint_files(w, record ? json_object_get(record, "files_read") : NULL);
-	if (u->key_known)
+	if (u->key_known) {
 		dataflow_set_state(&w->df, ui, files_read, rng_in);
+		unitkeys_after_run(w, ui, record);
+	}
 	char *rng_in_copy = rng_in ? xstrdup(rng_in) : NULL;
 	dataflow_record_writes(&w->df, ui, writes);
 	size_t i;
@@ -203,7 +207,7 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 		w->live_rng = (int)ui;
 
 	bool ok = out ? out->status == RUN_OK : w->res->inl[u->seg->inline_index].status == RUN_OK;
-	if (u->cached && u->key_known && ok) {
+	if (u->cached && u->key_known && ok && (record || !track)) {
 		/* Inline expressions run untracked and write nothing: an empty record. */
 		json_t *empty = record ? NULL : json_object();
 		entry_store(w, ui, record ? record : empty, files_read, rng_in_copy, rng_changed, seconds);
@@ -327,7 +331,7 @@ static int walk_unit(struct walk *w, size_t ui, struct weft_error *err)
 		return run_unit(w, ui, NULL, err);
 
 	reads = dataflow_reads(&w->df, ui);
-	bool cacheable = u->cached && !(u->kind == UNIT_INLINE && u->seg->kind == SEG_INLINE_CODE);
+	bool cacheable = u->cached;
 	char *extra = cacheable ? eval_cache_extra(w, ui, err) : xstrdup("");
 	if (!extra) {
 		json_decref(reads);
@@ -344,7 +348,7 @@ static int walk_unit(struct walk *w, size_t ui, struct weft_error *err)
 	struct strbuf why;
 	strbuf_init(&why);
 	if (!cacheable) {
-		strbuf_addstr(&why, u->kind == UNIT_CHUNK ? "not cached (cache=False)" : "inline code always runs");
+		strbuf_addstr(&why, "not cached (cache=False)");
 	} else if (rebuild_requested(w, u)) {
 		strbuf_addstr(&why, "rebuild requested");
 	} else if (u->key_known) {
@@ -352,7 +356,8 @@ static int walk_unit(struct walk *w, size_t ui, struct weft_error *err)
 		if (store_entry_get(w->store, u->key, &meta, err) == 1) {
 			struct strbuf invalid;
 			strbuf_init(&invalid);
-			if (entry_valid(w, meta, &invalid) && entry_apply_hit(w, ui, meta, CHUNK_CACHED)) {
+			if (entry_valid(w, meta, &invalid) && unitkeys_entry_valid(w, ui, meta, &invalid) &&
+			    entry_apply_hit(w, ui, meta, CHUNK_CACHED)) {
 				json_decref(meta);
 				strbuf_free(&invalid);
 				walk_set_why(w, ui, "cached: key and inputs unchanged");
@@ -448,7 +453,8 @@ static int walk_frozen_unit(struct walk *w, size_t ui, struct weft_error *err)
 		if (u->key_known)
 			dataflow_set_state(&w->df, ui, NULL, NULL);
 	} else if (u->key_known && store_entry_get(w->store, u->key, &meta, err) == 1 &&
-		   entry_valid(w, meta, &why) && !frozen_upstream_stale(w, ui, meta, &why) &&
+		   entry_valid(w, meta, &why) && unitkeys_entry_valid(w, ui, meta, &why) &&
+		   !frozen_upstream_stale(w, ui, meta, &why) &&
 		   entry_apply_hit(w, ui, meta, CHUNK_CACHED)) {
 		walk_set_why(w, ui, u->kind == UNIT_CHUNK && u->chunk->opts.cache_extra
 				       ? "cached (cache_extra not evaluated: --frozen keeps its last value)"

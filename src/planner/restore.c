@@ -1,5 +1,6 @@
 /* restore: names at the versions a fresh run would see; see restore.h. */
 #include "planner/restore.h"
+#include "planner/unitkeys.h"
 
 #include <string.h>
 
@@ -187,7 +188,8 @@ int restore_replay(struct walk *w, size_t t, struct weft_error *err)
 				      "cache: cyclic replay of chunk %s", u->label);
 	w->replaying[t] = true;
 	int rc = -1;
-	if (u->deps && restore_deps(w, u->deps, err) < 0)
+	/* The inputs it saw, all at once, and the random state it started from. */
+	if (unitkeys_restore_inputs(w, u->deps, (int)t, err) < 0)
 		goto out;
 	struct chunk_outcome scratch;
 	memset(&scratch, 0, sizeof(scratch));

@@ -1,5 +1,6 @@
 /* walk: one render's state, engine access and running code; see walk.h. */
 #include "planner/walk.h"
+#include "planner/unitkeys.h"
 
 #include <limits.h>
 #include <patchlevel.h>
@@ -119,11 +120,19 @@ int walk_run_code(struct walk *w, size_t ui, bool track, const json_t *reads,
 	if (u->kind == UNIT_INLINE) {
 		struct inline_outcome *io = &w->res->inl[u->seg->inline_index];
 		strbuf_reset(&io->text);
+		/* Tracked like a chunk (unitkeys.h): what it binds, mutates and draws. */
+		if (track && unitkeys_track_begin(w, reads, err) < 0)
+			return -1;
 		struct weft_error run_err;
 		weft_error_init(&run_err);
 		int rc = engine_eval_inline(w->engine, u->code, u->seg->kind == SEG_INLINE_EXPR, u->line, io,
 					    &run_err);
 		io->done = true;
+		if (rc == 0 && track) {
+			*record = unitkeys_track_end(w, err);
+			if (!*record)
+				return -1;
+		}
 		if (rc < 0) {
 			free(io->error_message);
 			io->error_message = xstrdup(run_err.msg.len ? run_err.msg.buf : "worker died");
@@ -187,6 +196,7 @@ void walk_init(struct walk *w, const struct document *doc, const struct planner_
 	w->meta = xcalloc(w->df.n ? w->df.n : 1, sizeof(json_t *));
 	w->replaying = xcalloc(w->df.n ? w->df.n : 1, sizeof(bool));
 	w->stale = xcalloc(w->df.n ? w->df.n : 1, sizeof(bool));
+	w->lines_sent = xcalloc(w->df.n ? w->df.n : 1, sizeof(bool));
 	w->extra = xcalloc(w->df.n ? w->df.n : 1, sizeof(char *));
 	for (size_t i = 0; i < w->df.n; i++)
 		if (w->df.units[i].evaluate && w->df.units[i].cached)
@@ -212,6 +222,7 @@ void walk_free(struct walk *w)
 	free(w->meta);
 	free(w->replaying);
 	free(w->stale);
+	free(w->lines_sent);
 	json_decref(w->live);
 	dataflow_free(&w->df);
 	free(w->identity);

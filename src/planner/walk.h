@@ -34,6 +34,7 @@ struct walk {
 	json_t **meta;             /* per unit: its cache entry (hit or new), or NULL */
 	bool *replaying;           /* per unit: replay in progress (cycle guard) */
 	bool *stale;               /* --frozen: per unit, shown results may differ from a fresh run */
+	bool *lines_sent;          /* per unit: its document lines are registered in the worker */
 	char **extra;              /* per unit: value of its cache_extra this render, or NULL */
 	char *identity;
 	/* Work for while a chunk runs (run_request.meanwhile), given the walk. */

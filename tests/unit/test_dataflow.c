@@ -193,6 +193,101 @@ TEST(complete_false_merges_into_next_unit)
 	document_free(&doc);
 }
 
+/* Keys of a document's units, each with its analysis (same for all) and no reads. */
+static void keys_of(const char *text, const char *analysis, size_t n, char keys[][HASH_HEX_SIZE])
+{
+	struct document doc;
+	read_doc(&doc, text);
+	struct dataflow df;
+	dataflow_init(&df, &doc, "CPython test", "png", true);
+	for (size_t i = 0; i < n && i < df.n; i++) {
+		analyse(&df, i, analysis);
+		settle(&df, i, "[\"C\"]");
+		memcpy(keys[i], df.units[i].key, HASH_HEX_SIZE);
+	}
+	dataflow_free(&df);
+	document_free(&doc);
+}
+
+TEST(identical_units_get_distinct_keys)
+{
+	const char *two = "<<a>>=\nclass C: pass\n@\n<<b>>=\nclass C: pass\n@\n";
+	const char *three = "<<z>>=\nz = 1\n@\n<<a>>=\nclass C: pass\n@\n<<b>>=\nclass C: pass\n@\n";
+	const char *an = "{\"normalized\": \"same\", \"reads\": []}";
+	char k2[2][HASH_HEX_SIZE], k3[3][HASH_HEX_SIZE];
+	keys_of(two, an, 2, k2);
+	CHECK(strcmp(k2[0], k2[1]) != 0); /* per position */
+	/* An unrelated chunk above (its own normalised code) keeps both keys. */
+	struct document doc;
+	read_doc(&doc, three);
+	struct dataflow df;
+	dataflow_init(&df, &doc, "CPython test", "png", true);
+	analyse(&df, 0, "{\"normalized\": \"other\", \"reads\": []}");
+	settle(&df, 0, "[\"z\"]");
+	for (size_t i = 1; i < 3; i++) {
+		analyse(&df, i, an);
+		settle(&df, i, "[\"C\"]");
+		memcpy(k3[i], df.units[i].key, HASH_HEX_SIZE);
+	}
+	CHECK(dataflow_occurrence(&df, 1) == 0);
+	CHECK(dataflow_occurrence(&df, 2) == 1);
+	dataflow_free(&df);
+	document_free(&doc);
+	CHECK(!strcmp(k2[0], k3[1]));
+	CHECK(!strcmp(k2[1], k3[2]));
+}
+
+TEST(source_keyed_units)
+{
+	const char *plain = "{\"normalized\": \"n\", \"reads\": []}";
+	const char *code = "{\"normalized\": \"n\", \"reads\": [], \"defines_code\": true}";
+	char a[1][HASH_HEX_SIZE], b[1][HASH_HEX_SIZE];
+	/* An ordinary chunk: a comment or a move changes nothing. */
+	keys_of("<<a>>=\nx = 1\n@\n", plain, 1, a);
+	keys_of("Prose.\n\n<<a>>=\nx = 1  # c\n@\n", plain, 1, b);
+	CHECK(!strcmp(a[0], b[0]));
+	/* Code objects: raw text and first line count. */
+	keys_of("<<a>>=\ndef f(): pass\n@\n", code, 1, a);
+	keys_of("<<a>>=\ndef f(): pass  # c\n@\n", code, 1, b);
+	CHECK(strcmp(a[0], b[0]) != 0);
+	keys_of("Prose.\n\n<<a>>=\ndef f(): pass\n@\n", code, 1, b);
+	CHECK(strcmp(a[0], b[0]) != 0);
+	/* term=True: raw text (the transcript shows it), not the line. */
+	keys_of("<<a, term=True>>=\nx = 1\n@\n", plain, 1, a);
+	keys_of("<<a, term=True>>=\nx = 1 # c\n@\n", plain, 1, b);
+	CHECK(strcmp(a[0], b[0]) != 0);
+	keys_of("Prose.\n\n<<a, term=True>>=\nx = 1\n@\n", plain, 1, b);
+	CHECK(!strcmp(a[0], b[0]));
+}
+
+TEST(layout_and_mixed_state)
+{
+	const char *t1 = "<<a>>=\nx = 1\n@\n<<b>>=\ny = 2\n@\n";
+	const char *t2 = "<<a>>=\nx = 1 # c\n@\n<<b>>=\ny = 2\n@\n";
+	const char *t3 = "<<a>>=\nx = 1\n@\n<<b>>=\ny = 2\n@\n<<c>>=\nz = 3\n@\n";
+	char l[3][HASH_HEX_SIZE];
+	const char *texts[3] = {t1, t2, t3};
+	for (int v = 0; v < 3; v++) {
+		struct document doc;
+		read_doc(&doc, texts[v]);
+		struct dataflow df;
+		dataflow_init(&df, &doc, "CPython test", "png", true);
+		dataflow_layout(&df, 1, l[v]);
+		if (v == 0) {
+			analyse(&df, 0, "{\"normalized\": \"a\", \"reads\": []}");
+			settle(&df, 0, "[\"x\"]");
+			char before[HASH_HEX_SIZE];
+			memcpy(before, df.units[0].state_key, HASH_HEX_SIZE);
+			dataflow_mix_state(&df, 0, "layout");
+			CHECK(strcmp(before, df.units[0].state_key) != 0);
+		}
+		dataflow_free(&df);
+		document_free(&doc);
+	}
+	CHECK(strcmp(l[0], l[1]) != 0); /* a comment above shows in quoted lines */
+	CHECK(!strcmp(l[0], l[2]));     /* a chunk below does not count */
+}
+
 int main(void)
 {
 	RUN(keys_chain_through_reads);
@@ -202,5 +297,8 @@ int main(void)
 	RUN(state_key_ignores_mtime_but_not_contents);
 	RUN(unknown_upstream_state_reported);
 	RUN(complete_false_merges_into_next_unit);
+	RUN(identical_units_get_distinct_keys);
+	RUN(source_keyed_units);
+	RUN(layout_and_mixed_state);
 	return unit_done();
 }

@@ -44,6 +44,13 @@ Each record (all name lists sorted, so replies are deterministic):
                     setattr/delattr on a module, import __main__ / builtins,
                     sys._getframe ...): treat the chunk conservatively
     statements      document lines where top-level statements start
+    suppressed      true when the last statement is an expression followed by
+                    ';' (its value is not displayed); part of `normalized` too,
+                    since the output differs
+    defines_code    true when the chunk creates code objects (def, class,
+                    lambda, generator expression): they carry document line
+                    numbers and the source text counts, so the planner keys
+                    such a chunk on its raw text and position
     syntax_error, line
                     only when the code does not parse: the message and the
                     document line; `normalized` is then a digest of the raw
@@ -1022,6 +1029,41 @@ def normalized_digest(tree):
                            digest_size=32).hexdigest()
 
 
+_CODE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.GeneratorExp)
+
+
+def _defines_code(tree):
+    """True when running the tree makes code objects that outlive it (functions,
+    classes, lambdas, generators): their line numbers and source are document
+    positions, seen by tracebacks, warnings and inspect.getsource."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, _CODE_NODES):
+            return True
+        for name in node._fields:
+            v = getattr(node, name, None)
+            if isinstance(v, ast.AST):
+                todo.append(v)
+            elif type(v) is list:
+                todo.extend(e for e in v if isinstance(e, ast.AST))
+    return False
+
+
+def _display_suppressed(code, tree):
+    """True when the chunk's last statement is an expression followed by ';'
+    (Jupyter's display suppression, as weft_runtime.ends_with_semicolon)."""
+    if not tree.body or not isinstance(tree.body[-1], ast.Expr):
+        return False
+    node = tree.body[-1]
+    lines = code.splitlines(True)
+    if node.end_lineno is None or node.end_lineno > len(lines):
+        return False
+    # The same slicing as the runtime's, so the key follows its decision exactly.
+    rest = lines[node.end_lineno - 1][node.end_col_offset:] + "".join(lines[node.end_lineno:])
+    return rest.lstrip(" \t\r\n)\\").startswith(";")
+
+
 def _unanalysable(code):
     """The record of a chunk that could not be analysed: a digest of the raw
     text and no known names (dynamic makes the planner conservative)."""
@@ -1051,6 +1093,12 @@ def analyze_chunk(code, line=1, shadowed=frozenset(), code_names=frozenset()):
         a.run(tree)
         rec = a.record()
         rec["normalized"] = normalized_digest(tree)
+        rec["suppressed"] = _display_suppressed(code, tree)
+        if rec["suppressed"]:
+            # `42` and `42;` have one AST but not one output.
+            rec["normalized"] = blake2b(b"weft-suppressed-1\0" + rec["normalized"].encode(),
+                                        digest_size=32).hexdigest()
+        rec["defines_code"] = _defines_code(tree)
     except RecursionError:
         # Absurdly deep nesting: give up on precision, never on soundness.
         rec = _unanalysable(code)

@@ -32,11 +32,19 @@ Ops handled here:
                `complete` is informational: the caller joins fragments
           out: status "ok"|"error", error_type, error_message, error_line,
                statements [{"source", "line"}] (term mode), seconds,
-               tracked (weft_state.end_tracking's record, when track is set),
+               tracked (weft_state.end_tracking's record, when track is set,
+               plus "source_lines": true when the chunk looked up the
+               document's own lines or raised: its output shows them),
                tracked_error (message, when tracking itself failed)
   inline  in:  code, is_expr, line
           out: status, text (str(value) for an expression; for code the
                parent uses the stdout stream events), error_message
+  track_begin, track_end
+          bracket an "inline" request to track it like a chunk: in as
+          run's extra fields (reads, cache_dir); track_end's out: tracked
+  doc_lines
+          in:  units [{"code", "line"}]: lines of units run elsewhere (cached),
+               registered for tracebacks, warnings and inspect
   ping    out: {}
   quit    the worker exits after replying
 
@@ -450,9 +458,42 @@ def _register_lines(code, first_line):
         _install_linecache()
 
 
+_source_seen = False  # the document's lines were looked up since source_seen(clear=True)
+
+
+def source_seen(clear=False):
+    """Did code look up the document's own lines (linecache: tracebacks,
+    warnings, inspect.getsource) since the last clear? The cache keys such a
+    chunk on the document's layout, since its output shows it."""
+    global _source_seen  # pylint: disable=global-statement
+    seen = _source_seen
+    if clear:
+        _source_seen = False
+    return seen
+
+
+def _watch_linecache(linecache):
+    """Wrap linecache.getlines (getline goes through it) to notice look-ups of
+    the document's lines; once per process."""
+    real = linecache.getlines
+    if getattr(real, "_weft_watch", False):
+        return
+    doc_abs = os.path.abspath(DOC_PATH)
+
+    def getlines(filename, module_globals=None):
+        global _source_seen  # pylint: disable=global-statement
+        if filename == DOC_PATH or filename == doc_abs:
+            _source_seen = True
+        return real(filename, module_globals)
+
+    getlines._weft_watch = True
+    linecache.getlines = getlines
+
+
 def _install_linecache():
     """Give linecache the document lines run so far (the file may have changed)."""
     import linecache  # pylint: disable=import-outside-toplevel
+    _watch_linecache(linecache)
     if not _doc_lines:
         return
     last = max(_doc_lines)
@@ -676,6 +717,7 @@ def op_run(req):
             state = None
     start = time.perf_counter()
     statements = None
+    source_seen(clear=True)
     try:
         if req.get("term"):
             statements = run_term(code, first_line, ns, result)
@@ -692,6 +734,9 @@ def op_run(req):
         if state is not None:
             try:
                 reply["tracked"] = state.end_tracking(token, ns)
+                # Its output shows document lines or line numbers: keyed on the layout.
+                if source_seen() or result.status != "ok":
+                    reply["tracked"]["source_lines"] = True
             except Exception as exc:  # pylint: disable=broad-except
                 reply["tracked_error"] = "end_tracking: %s: %s" % (type(exc).__name__, exc)
     reply.update(status=result.status, seconds=seconds)
@@ -725,6 +770,40 @@ def op_inline(req):
     finally:
         flush_figures(keep=False)
     return {"status": "ok", "text": text}
+
+
+# Inline spans are tracked like chunks (the planner brackets the "inline" op
+# with these two), and cached chunks' lines are registered for tracebacks.
+_inline_token = None
+
+
+def op_track_begin(req):
+    """Start tracking the next inline span, as op_run does for a chunk."""
+    global _inline_token  # pylint: disable=global-statement
+    source_seen(clear=True)
+    _inline_token = find_module("weft_state").begin_tracking(_main_ns(), req)
+    return {}
+
+
+def op_track_end(_req):
+    """Stop tracking the inline span: what it read, wrote and drew."""
+    global _inline_token  # pylint: disable=global-statement
+    if _inline_token is None:
+        return {"ok": False, "error": "track_end without track_begin"}
+    token, _inline_token = _inline_token, None
+    rec = find_module("weft_state").end_tracking(token, _main_ns())
+    if source_seen():
+        rec["source_lines"] = True
+    return {"tracked": rec}
+
+
+def op_doc_lines(req):
+    """Register the lines of units that did not run in this worker (cached
+    ones), so tracebacks and warnings through their functions quote what a
+    render without cache quotes."""
+    for unit in req.get("units", ()):
+        _register_lines(str(unit.get("code", "")), int(unit.get("line") or 1))
+    return {}
 
 
 def op_ping(_req):
