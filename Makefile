@@ -75,9 +75,18 @@ $(BUILD)/tools/embed: tools/embed.c
 	$(CC) -std=c17 -Wall -Wextra -Werror -O1 $(shell pkg-config --cflags python3-embed) -o $@ $< \
 		$(shell pkg-config --libs python3-embed)
 
-$(BUILD)/gen/embedded_py.c: $(BUILD)/tools/embed $(PY_SRC)
+$(BUILD)/gen/embedded_py.c: $(BUILD)/tools/embed $(PY_SRC) $(BUILD)/gen/py/weft_protocol.py
 	@mkdir -p $(dir $@)
-	$(BUILD)/tools/embed $@ $(PY_SRC)
+	$(BUILD)/tools/embed $@ $(PY_SRC) $(BUILD)/gen/py/weft_protocol.py
+
+# The protocol's Python side is generated from the C schema (one contract).
+$(BUILD)/tools/gen_protocol: tools/gen_protocol.c src/engine/protocol_schema.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -Wall -Wextra -Werror -O1 -Isrc -o $@ $<
+
+$(BUILD)/gen/py/weft_protocol.py: $(BUILD)/tools/gen_protocol
+	@mkdir -p $(dir $@)
+	$(BUILD)/tools/gen_protocol $@
 
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libweft.a $(wildcard tests/unit/*.h)

@@ -533,7 +533,7 @@ static PyObject *py_loads(PyObject *self, PyObject *args)
 	if (!PyArg_ParseTuple(args, "s#", &s, &n))
 		return NULL;
 	json_error_t jerr;
-	json_t *j = json_loadb(s, (size_t)n, JSON_DECODE_ANY, &jerr);
+	json_t *j = json_loadb(s, (size_t)n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 	if (!j)
 		return PyErr_Format(PyExc_ValueError, "bad JSON: %s (column %d)", jerr.text, jerr.column);
 	PyObject *r = json_to_py(j);
@@ -693,7 +693,8 @@ static PyObject *py_recv(PyObject *self, PyObject *args)
 		if (nl) {
 			size_t n = (size_t)(nl - rbuf.buf);
 			json_error_t jerr;
-			json_t *j = json_loadb(rbuf.buf, n, 0, &jerr);
+			/* NUL bytes are data (a chunk's code or a name may hold one) */
+			json_t *j = json_loadb(rbuf.buf, n, JSON_ALLOW_NUL, &jerr);
 			memmove(rbuf.buf, nl + 1, rbuf.len - n - 1);
 			strbuf_setlen(&rbuf, rbuf.len - n - 1);
 			if (!j)
