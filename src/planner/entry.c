@@ -304,15 +304,17 @@ int entry_apply_hit(struct walk *w, size_t ui, json_t *meta, enum chunk_state st
 		strbuf_free(&data);
 		return 0;
 	}
-	json_t *doc = json_loadb(data.buf, data.len, 0, NULL);
+	/* NUL bytes are data in outputs (a chunk printed one); as the fresh run kept them */
+	json_t *doc = json_loadb(data.buf, data.len, JSON_ALLOW_NUL, NULL);
 	strbuf_free(&data);
 	if (!doc)
 		return 0;
 	if (u->kind == UNIT_INLINE) {
 		struct inline_outcome *io = &w->res->inl[u->seg->inline_index];
-		const char *text = json_string_value(json_object_get(doc, "text"));
+		const json_t *text = json_object_get(doc, "text");
 		strbuf_reset(&io->text);
-		strbuf_addstr(&io->text, text ? text : "");
+		strbuf_add(&io->text, json_is_string(text) ? json_string_value(text) : "",
+			   json_is_string(text) ? json_string_length(text) : 0);
 		io->done = true;
 		io->status = RUN_OK;
 	} else {
