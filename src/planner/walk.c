@@ -42,7 +42,8 @@ int walk_engine(struct walk *w, struct weft_error *err)
 		.timeout = w->cfg->timeout,
 		.kernel = w->cfg->kernel,
 	};
-	int rc = engine_start(&w->engine, &ec, err);
+	int rc = w->cfg->engine_ops ? engine_start_with(&w->engine, w->cfg->engine_ops, &ec, err)
+				    : engine_start(&w->engine, &ec, err);
 	free(dir);
 	if (rc < 0)
 		return -1;
@@ -57,6 +58,12 @@ int walk_engine(struct walk *w, struct weft_error *err)
 json_t *walk_request(struct walk *w, json_t *req, struct weft_error *err)
 {
 	json_t *reply = NULL;
+	if (!req) {
+		/* a request that failed to build (proto_pack set err; a bare json_pack did not) */
+		if (err && !weft_error_isset(err))
+			weft_error_set(err, w->doc->path, 0, 0, "cache: a request to Python could not be built");
+		return NULL;
+	}
 	if (walk_engine(w, err) < 0) {
 		json_decref(req);
 		return NULL;
