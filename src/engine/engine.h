@@ -19,6 +19,11 @@
  * Protocol (python engine), one JSON object per line in each direction:
  *   request  {"op": "...", ...}
  *   reply    {"ok": true, ...} or {"ok": false, "error": "message"}
+ * Every op's fields and every event kind are listed once, in
+ * protocol_schema.h (the worker's weft_protocol.py is generated from it);
+ * protocol.h builds requests with checked helpers and decodes replies and
+ * events into typed structs. A message that cannot be built or does not
+ * conform is an error naming the chunk, never a dropped field.
  * Ops "run" and "inline" are wrapped by engine_run_chunk / engine_eval_inline.
  * Every other op (the cache's name analysis, save/restore of names, state
  * fingerprints) is dispatched by name to the Python runtime and reached

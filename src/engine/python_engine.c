@@ -7,6 +7,10 @@
  * process group, and notice crashes with waitpid. After a crash the parent
  * drains the worker's stdout/stderr pipes itself (it kept their read ends),
  * so output written just before the crash is not lost.
+ * Messages are built and decoded by protocol.c only (checked builders, typed
+ * replies and events); NUL bytes are data, and a line that is not a protocol
+ * message stops the worker with an error rather than being skipped (skipping
+ * a lost reply meant waiting forever).
  * The parent does not load libpython (see worker_loader.h): only the
  * version macros of Python's headers are used here.
  */

@@ -143,10 +143,15 @@ int walk_run_code(struct walk *w, size_t ui, bool track, const json_t *reads,
 	}
 	const struct chunk_options *o = &u->chunk->opts;
 	json_t *extra = NULL;
+	const char *untrackable = NULL; /* why tracking cannot be asked for, or NULL */
 	if (track) {
 		extra = json_pack("{s:o}", "reads", reads ? json_incref((json_t *)reads) : json_array());
-		if (w->store)
-			json_object_set_new(extra, "cache_dir", json_string(store_dir(w->store)));
+		json_t *dir = w->store ? json_string(store_dir(w->store)) : NULL;
+		if (!extra)
+			untrackable = "its tracking request could not be built";
+		else if (w->store && (!dir || json_object_set_new(extra, "cache_dir", dir) < 0))
+			/* never dropped silently: the worker would then track the cache's own files */
+			untrackable = "the cache folder's path is not valid UTF-8";
 	}
 	struct run_request req = {
 		.code = u->code,
@@ -167,6 +172,12 @@ int walk_run_code(struct walk *w, size_t ui, bool track, const json_t *reads,
 	weft_error_init(&run_err);
 	int rc = engine_run_chunk(w->engine, &req, out, track ? record : NULL, &run_err);
 	json_decref(extra);
+	if (untrackable && rc == 0) {
+		weft_warn(w->doc->path, u->line, "cache tracking failed: %s", untrackable);
+		out->tracking_failed = true;
+		json_decref(*record);
+		*record = NULL;
+	}
 	if (rc < 0) {
 		if (out->status == RUN_OK)
 			out->status = RUN_CRASHED;
