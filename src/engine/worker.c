@@ -438,9 +438,14 @@ static json_t *py_to_json(PyObject *obj, int depth)
 				json_decref(o);
 				return NULL;
 			}
-			/* keys may hold NULs in theory; jansson wants C strings */
-			json_object_set_new(o, PyBytes_AS_STRING(kb), jv);
+			/* by length: a key may hold a NUL byte; a failed set is an error, never a dropped key */
+			int set = json_object_setn_new(o, PyBytes_AS_STRING(kb), (size_t)PyBytes_GET_SIZE(kb), jv);
 			Py_DECREF(kb);
+			if (set < 0) {
+				json_decref(o);
+				PyErr_SetString(PyExc_ValueError, "cannot encode a dict key as JSON");
+				return NULL;
+			}
 		}
 		return o;
 	}
@@ -453,7 +458,11 @@ static json_t *py_to_json(PyObject *obj, int depth)
 				json_decref(a);
 				return NULL;
 			}
-			json_array_append_new(a, jv);
+			if (json_array_append_new(a, jv) < 0) {
+				json_decref(a);
+				PyErr_NoMemory();
+				return NULL;
+			}
 		}
 		return a;
 	}
