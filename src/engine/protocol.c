@@ -60,6 +60,20 @@ long proto_utf8_invalid(const char *str, size_t n)
 	return -1;
 }
 
+void proto_utf8_repair(struct strbuf *out, const char *s, size_t n)
+{
+	while (n) {
+		long bad = proto_utf8_invalid(s, n);
+		size_t good = bad < 0 ? n : (size_t)bad;
+		strbuf_add(out, s, good);
+		if (bad < 0)
+			return;
+		strbuf_addstr(out, "\xef\xbf\xbd");
+		s += good + 1;
+		n -= good + 1;
+	}
+}
+
 /* Does `v` have schema type t? */
 static bool type_ok(const json_t *v, enum proto_type t)
 {

@@ -162,6 +162,13 @@ const json_t *proto_decode_analysis(const json_t *reply, size_t expected, struct
  */
 bool proto_code_unsendable(const char *code, int first_line, int *line, struct strbuf *why);
 
+/*
+ * Append s[0..n) to out with every byte that is not valid UTF-8 replaced by
+ * U+FFFD, as the worker does with what it forwards: outputs the engine hands
+ * on are always valid UTF-8, so they can always be stored and written as JSON.
+ */
+void proto_utf8_repair(struct strbuf *out, const char *s, size_t n);
+
 /* xstrndup that shows embedded NUL bytes as "\x00" (C strings end at NUL). */
 char *proto_dup_text(const char *s, size_t n);
 

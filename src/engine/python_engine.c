@@ -337,8 +337,14 @@ static void drain_leftovers(struct python_engine *e, struct output_list *outs)
 		while ((r = read(fds[i], buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR))
 			if (r > 0)
 				strbuf_add(&text, buf, (size_t)r);
-		if (outs && text.len)
-			add_stream(outs, names[i], text.buf, text.len, -1);
+		if (outs && text.len) {
+			/* raw bytes from the pipes: made valid UTF-8 like everything the worker forwards */
+			struct strbuf valid;
+			strbuf_init(&valid);
+			proto_utf8_repair(&valid, text.buf, text.len);
+			add_stream(outs, names[i], valid.buf, valid.len, -1);
+			strbuf_free(&valid);
+		}
 		strbuf_free(&text);
 	}
 }

@@ -124,6 +124,22 @@ for name, body, status in (
     if name == "raise":
         check("NUL raise: the message is reported", "ValueError: a\\x00b" in err, err)
 
+# -- a bare JSON value as display data (json_dumps without JSON_ENCODE_ANY was NULL: a segfault)
+
+run_scenario("display data that is a bare JSON value", [
+    Step(chunks(("j", 'display({"application/json": 5, "text/plain": "five"}, raw=True)\nprint("after")')),
+         {"j"}),
+    Step(chunks(("j", 'display({"application/json": 5, "text/plain": "five"}, raw=True)\nprint("after")')),
+         set(), note="unchanged: from the cache", no_python=True),
+])
+
+# -- a crash whose last output is not UTF-8: kept (repaired), the report still written
+
+p = work.file("crash.pmd", "```python\nimport os, sys\nos.write(2, b'bad \\xff byte\\n')\nos.kill(os.getpid(), 9)\n```\n")
+r = run_bytes(["--no-cache", "-q", "-f", "markdown", "-o", "crash.md", "crash.pmd"], work.path)
+check("crash with non-UTF-8 output: exit 1 and a report", r.returncode == 1 and
+      os.path.exists(os.path.join(work.path, "crash.md")), r.stderr.decode("utf-8", "replace"))
+
 # -- a NUL byte in a document is refused with its place, never a truncated report
 
 p = os.path.join(work.path, "bin.pmd")

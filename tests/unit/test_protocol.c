@@ -168,6 +168,19 @@ TEST(code_unsendable_names_the_place)
 	strbuf_free(&why);
 }
 
+TEST(utf8_repair)
+{
+	struct strbuf sb;
+	strbuf_init(&sb);
+	proto_utf8_repair(&sb, "a\xff" "b\xc3", 4);
+	CHECK_STR(sb.buf, "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+	strbuf_reset(&sb);
+	proto_utf8_repair(&sb, "caf\xc3\xa9", 5);
+	CHECK_STR(sb.buf, "caf\xc3\xa9");
+	CHECK(proto_utf8_invalid(sb.buf, sb.len) == -1);
+	strbuf_free(&sb);
+}
+
 int main(void)
 {
 	RUN(utf8_validation);
@@ -177,5 +190,6 @@ int main(void)
 	RUN(run_reply);
 	RUN(analysis_count_must_match);
 	RUN(code_unsendable_names_the_place);
+	RUN(utf8_repair);
 	return unit_done();
 }
