@@ -124,6 +124,24 @@ for name, body, status in (
     if name == "raise":
         check("NUL raise: the message is reported", "ValueError: a\\x00b" in err, err)
 
+# -- a file whose name is not UTF-8: its record cannot carry the name, so the chunk is not cached
+#    (the name used to arrive altered, its file was never fingerprinted, and an edit went unnoticed)
+
+
+def bad_name_file(content):
+    def setup(doc_dir):
+        with open(os.path.join(doc_dir.encode(), b"d\xff.txt"), "wb") as f:
+            f.write(content)
+    return setup
+
+
+READ = ("r", 'import os\nprint(open(os.fsdecode(b"d\\xff.txt")).read())')
+run_scenario("file name that is not UTF-8", [
+    Step(chunks(READ), {"r"}, setup=bad_name_file(b"one")),
+    Step(chunks(READ), {"r"}, setup=bad_name_file(b"two"), note="the file changed"),
+    Step(chunks(READ), {"r"}, note="unchanged: still not cacheable"),
+])
+
 # -- a bare JSON value as display data (json_dumps without JSON_ENCODE_ANY was NULL: a segfault)
 
 run_scenario("display data that is a bare JSON value", [

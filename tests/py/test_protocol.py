@@ -92,4 +92,30 @@ def dispatch_refuses_a_reply_that_breaks_the_schema():
         rt._PROTOCOL[:] = []
 
 
+@tap.test
+def tracking_records_must_survive_the_crossing():
+    rec = {"bound": ["x"], "deleted": [], "mutated": [], "files_read": ["/d/a.csv"], "files_written": [],
+           "rng": False, "new_field": {"any": 1}}
+    assert proto.check_track(rec) is None
+    assert "missing" in proto.check_track(dict(rec, bound=None))
+    assert "holds a int" in proto.check_track(dict(rec, mutated=[1]))
+    assert "not valid UTF-8" in proto.check_track(dict(rec, files_read=["/d/\udcff.csv"]))
+
+
+@tap.test
+def dispatch_turns_a_bad_record_into_a_tracking_error():
+    rt._PROTOCOL[:] = [proto]
+    real = rt.op_run
+    rt.op_run = lambda req: {"status": "ok", "seconds": 0.0,
+                             "tracked": {"bound": [], "deleted": [], "mutated": [], "files_written": [],
+                                         "files_read": ["/d/\udcff"]}}
+    try:
+        r = rt.dispatch({"op": "run", "code": "", "code_line": 1, "term": False, "complete": True,
+                         "fig": False, "f_size": [6, 4], "dpi": 100, "fig_format": "png", "track": True})
+        assert r["ok"] is True and "tracked" not in r and "not valid UTF-8" in r["tracked_error"], r
+    finally:
+        rt.op_run = real
+        rt._PROTOCOL[:] = []
+
+
 tap.finish()

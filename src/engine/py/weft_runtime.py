@@ -842,6 +842,11 @@ def dispatch(req):
     bad = proto.check("REP", op, reply) if proto is not None else None
     if bad is not None:
         return {"ok": False, "error": "op %s: %s" % (op, bad)}
+    if proto is not None and reply.get("tracked") is not None:
+        bad = proto.check_track(reply["tracked"])
+        if bad is not None:  # the chunk ran; only its record cannot be trusted: never cached
+            del reply["tracked"]
+            reply.setdefault("tracked_error", "tracking record: " + bad)
     reply.setdefault("ok", True)
     return reply
 
