@@ -40,7 +40,7 @@ PY_SRC   := $(sort $(wildcard src/engine/py/*.py))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps demo check test sanitize clean fuzz bench
+.PHONY: all deps demo check test sanitize clean fuzz fuzz-protocol bench
 all: $(BUILD)/weft $(UNIT_BIN)
 
 $(BUILD)/weft: $(BUILD)/src/cli/main.o $(BUILD)/libweft.a
@@ -75,9 +75,18 @@ $(BUILD)/tools/embed: tools/embed.c
 	$(CC) -std=c17 -Wall -Wextra -Werror -O1 $(shell pkg-config --cflags python3-embed) -o $@ $< \
 		$(shell pkg-config --libs python3-embed)
 
-$(BUILD)/gen/embedded_py.c: $(BUILD)/tools/embed $(PY_SRC)
+$(BUILD)/gen/embedded_py.c: $(BUILD)/tools/embed $(PY_SRC) $(BUILD)/gen/py/weft_protocol.py
 	@mkdir -p $(dir $@)
-	$(BUILD)/tools/embed $@ $(PY_SRC)
+	$(BUILD)/tools/embed $@ $(PY_SRC) $(BUILD)/gen/py/weft_protocol.py
+
+# The protocol's Python side is generated from the C schema (one contract).
+$(BUILD)/tools/gen_protocol: tools/gen_protocol.c src/engine/protocol_schema.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -Wall -Wextra -Werror -O1 -Isrc -o $@ $<
+
+$(BUILD)/gen/py/weft_protocol.py: $(BUILD)/tools/gen_protocol
+	@mkdir -p $(dir $@)
+	$(BUILD)/tools/gen_protocol $@
 
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libweft.a $(wildcard tests/unit/*.h)
@@ -125,3 +134,15 @@ clean:
 	rm -rf build build-san build-*
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Fuzz the parent's decoding of worker messages (protocol.c) the same way,
+# from the sample messages in tests/fuzz/protocol_seeds (FUZZ_SECONDS, or FUZZ_RUNS executions).
+FUZZ_RUNS ?= -1
+fuzz-protocol:
+	$(MAKE) -j2 BUILD=build-fuzz CC=clang SANITIZE=1 FUZZ=1 build-fuzz/libweft.a
+	clang -std=c17 -g -O1 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-o build-fuzz/fuzz_protocol tests/fuzz/fuzz_protocol.c build-fuzz/libweft.a $(LDLIBS)
+	@mkdir -p build-fuzz/corpus-protocol
+	cp tests/fuzz/protocol_seeds/*.json build-fuzz/corpus-protocol/
+	build-fuzz/fuzz_protocol -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -max_len=4096 \
+		build-fuzz/corpus-protocol

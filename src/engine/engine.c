@@ -12,20 +12,6 @@
 #include "engine/python_engine.h"
 #include "util/strbuf.h"
 
-/* One implementation's operations, each on its own opaque state. */
-struct engine_ops {
-	const char *name;
-	int (*start)(void **impl, const struct engine_config *cfg, struct weft_error *err);
-	void (*stop)(void *impl);
-	bool (*alive)(const void *impl);
-	int (*run_chunk)(void *impl, const struct run_request *req, struct chunk_outcome *out,
-			 json_t **tracked, struct weft_error *err);
-	int (*eval_inline)(void *impl, const char *code, bool is_expr, int line,
-			   struct inline_outcome *out, struct weft_error *err);
-	int (*request)(void *impl, json_t *request, json_t **reply, struct weft_error *err);
-	const char *(*identity)(void *impl);
-};
-
 struct engine {
 	const struct engine_ops *ops;
 	void *impl;
@@ -74,8 +60,14 @@ ENGINE_ADAPTERS(jupyter_engine, struct jupyter_engine)
 
 int engine_start(struct engine **out, const struct engine_config *cfg, struct weft_error *err)
 {
+	return engine_start_with(out, cfg->kernel ? &jupyter_engine_ops : &python_engine_ops, cfg, err);
+}
+
+/* See engine.h: the same, with the implementation given. */
+int engine_start_with(struct engine **out, const struct engine_ops *ops, const struct engine_config *cfg,
+		      struct weft_error *err)
+{
 	*out = NULL;
-	const struct engine_ops *ops = cfg->kernel ? &jupyter_engine_ops : &python_engine_ops;
 	void *impl = NULL;
 	if (ops->start(&impl, cfg, err) < 0)
 		return -1;

@@ -19,6 +19,11 @@
  * Protocol (python engine), one JSON object per line in each direction:
  *   request  {"op": "...", ...}
  *   reply    {"ok": true, ...} or {"ok": false, "error": "message"}
+ * Every op's fields and every event kind are listed once, in
+ * protocol_schema.h (the worker's weft_protocol.py is generated from it);
+ * protocol.h builds requests with checked helpers and decodes replies and
+ * events into typed structs. A message that cannot be built or does not
+ * conform is an error naming the chunk, never a dropped field.
  * Ops "run" and "inline" are wrapped by engine_run_chunk / engine_eval_inline.
  * Every other op (the cache's name analysis, save/restore of names, state
  * fingerprints) is dispatched by name to the Python runtime and reached
@@ -68,8 +73,31 @@ struct run_request {
 	void *meanwhile_ctx;
 };
 
+/*
+ * One implementation's operations, each on its own opaque state. The planner
+ * may be handed one (planner_config.engine_ops) instead of the usual choice:
+ * tests drive the planner's walk with a scripted engine, no Python involved.
+ * `request` takes a JSON object with "op" and gives the reply (see
+ * protocol_schema.h for every op's fields).
+ */
+struct engine_ops {
+	const char *name;
+	int (*start)(void **impl, const struct engine_config *cfg, struct weft_error *err);
+	void (*stop)(void *impl);
+	bool (*alive)(const void *impl);
+	int (*run_chunk)(void *impl, const struct run_request *req, struct chunk_outcome *out,
+			 json_t **tracked, struct weft_error *err);
+	int (*eval_inline)(void *impl, const char *code, bool is_expr, int line,
+			   struct inline_outcome *out, struct weft_error *err);
+	int (*request)(void *impl, json_t *request, json_t **reply, struct weft_error *err);
+	const char *(*identity)(void *impl);
+};
+
 /* Start a worker. Returns 0, or -1 with err (e.g. the interpreter failed to start). */
 int engine_start(struct engine **out, const struct engine_config *cfg, struct weft_error *err);
+/* Start the engine `ops` implements (an injected one); as engine_start. */
+int engine_start_with(struct engine **out, const struct engine_ops *ops, const struct engine_config *cfg,
+		      struct weft_error *err);
 /* Stop the worker (if alive) and free the engine. NULL is fine. */
 void engine_stop(struct engine *e);
 /* False once the worker has died (crash, timeout, protocol failure). */

@@ -7,6 +7,7 @@
  * a message failing verification is dropped with a warning.
  */
 #include "engine/jupyter_engine.h"
+#include "engine/protocol.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -443,8 +444,17 @@ static int write_connection_file(struct jupyter_engine *e, const int ports[NCHAN
 			      "hb_port", ports[CH_HB], "ip", "127.0.0.1", "transport", "tcp",
 			      "signature_scheme", "hmac-sha256", "key", e->key, "kernel_name",
 			      e->spec.name);
-	char *text = json_dumps(j, JSON_INDENT(1));
+	char *text = j ? json_dumps(j, JSON_INDENT(1)) : NULL;
 	json_decref(j);
+	if (!text) {
+		/* e.g. a kernelspec name that is not UTF-8: say so, never write a broken file */
+		close(fd);
+		unlink(path.buf);
+		weft_error_set(err, path.buf, 0, 0, "jupyter engine: cannot encode the connection file "
+			       "(kernel name not UTF-8?)");
+		strbuf_free(&path);
+		return -1;
+	}
 	size_t len = strlen(text);
 	bool ok = write(fd, text, len) == (ssize_t)len;
 	free(text);
@@ -584,6 +594,12 @@ static int send_msg(struct jupyter_engine *e, enum chan ch, const char *type, js
 	jupyter_msg_init(&m);
 	m.header = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "msg_id", id, "session", e->session,
 			     "username", "weft", "date", date, "msg_type", type, "version", "5.3");
+	if (!m.header || !content) {
+		/* a message that failed to build is never sent with "{}" in its place */
+		json_decref(m.header);
+		json_decref(content);
+		return -1;
+	}
 	m.parent_header = json_object();
 	m.metadata = json_object();
 	m.content = content;
@@ -1259,6 +1275,23 @@ int jupyter_engine_run_chunk(struct jupyter_engine *e, const struct run_request 
 				      "the Jupyter kernel is not running");
 	}
 	const char *code = req->code ? req->code : "";
+	struct strbuf bad;
+	strbuf_init(&bad);
+	int bad_line = 0;
+	if (proto_code_unsendable(code, req->code_line, &bad_line, &bad)) {
+		/* a message that cannot be encoded is never sent half-built */
+		out->status = RUN_ERROR;
+		free(out->error_type);
+		free(out->error_message);
+		out->error_type = xstrdup("SyntaxError");
+		out->error_message = xstrdup(bad.buf);
+		out->error_line = bad_line;
+		struct output *o = output_list_add(&out->outputs, OUTPUT_ERROR);
+		o->ename = xstrdup("SyntaxError");
+		o->evalue = strbuf_detach(&bad, NULL);
+		return 0;
+	}
+	strbuf_free(&bad);
 	bool python = !strcasecmp(e->spec.language, "python");
 	double t0 = now_sec();
 	struct exec_result x;
@@ -1372,6 +1405,16 @@ int jupyter_engine_eval_inline(struct jupyter_engine *e, const char *code, bool 
 		return weft_error_set(err, e ? e->doc_path : NULL, line, 0,
 				      "the Jupyter kernel is not running");
 	}
+	struct strbuf bad;
+	strbuf_init(&bad);
+	int bad_line = 0;
+	if (proto_code_unsendable(code, line, &bad_line, &bad)) {
+		out->status = RUN_ERROR;
+		free(out->error_message);
+		out->error_message = strbuf_detach(&bad, NULL);
+		return 0;
+	}
+	strbuf_free(&bad);
 	json_t *content;
 	/* Python kernels: insert str(value) as the embedded engine does, not its repr */
 	bool python = !strcasecmp(e->spec.language, "python");

@@ -7,6 +7,10 @@
  * process group, and notice crashes with waitpid. After a crash the parent
  * drains the worker's stdout/stderr pipes itself (it kept their read ends),
  * so output written just before the crash is not lost.
+ * Messages are built and decoded by protocol.c only (checked builders, typed
+ * replies and events); NUL bytes are data, and a line that is not a protocol
+ * message stops the worker with an error rather than being skipped (skipping
+ * a lost reply meant waiting forever).
  * The parent does not load libpython (see worker_loader.h): only the
  * version macros of Python's headers are used here.
  */
@@ -29,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/protocol.h"
 #include "engine/worker_loader.h"
 #include "util/strbuf.h"
 
@@ -44,6 +49,7 @@ struct python_engine {
 	struct strbuf rbuf;   /* bytes received, not yet split into lines */
 	struct strbuf died;   /* how the worker ended ("was killed by signal 9 (Killed)") */
 	int exit_line;        /* document line of an os._exit, reported by the worker */
+	struct strbuf bad;    /* why the last message could not be decoded (RECV_BAD) */
 };
 
 #define START_TIMEOUT 60.0 /* seconds for the interpreter to say hello */
@@ -331,8 +337,14 @@ static void drain_leftovers(struct python_engine *e, struct output_list *outs)
 		while ((r = read(fds[i], buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR))
 			if (r > 0)
 				strbuf_add(&text, buf, (size_t)r);
-		if (outs && text.len)
-			add_stream(outs, names[i], text.buf, text.len, -1);
+		if (outs && text.len) {
+			/* raw bytes from the pipes: made valid UTF-8 like everything the worker forwards */
+			struct strbuf valid;
+			strbuf_init(&valid);
+			proto_utf8_repair(&valid, text.buf, text.len);
+			add_stream(outs, names[i], valid.buf, valid.len, -1);
+			strbuf_free(&valid);
+		}
 		strbuf_free(&text);
 	}
 }
@@ -366,9 +378,9 @@ static void trace(const char *dir, const char *text, size_t len)
 /* Send one JSON message. Returns 0, or -1 when the worker is unreachable. */
 static int send_json(struct python_engine *e, json_t *msg)
 {
-	char *text = json_dumps(msg, JSON_COMPACT);
+	char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
 	if (!text)
-		return -1;
+		return -1; /* requests are built by protocol.c's checked builders: not reached */
 	trace(">>", text, strlen(text));
 	size_t len = strlen(text), off = 0;
 	int rc = 0;
@@ -388,7 +400,8 @@ static int send_json(struct python_engine *e, json_t *msg)
 	return rc;
 }
 
-enum recv_result { RECV_MSG, RECV_TIMEOUT, RECV_DEAD };
+/* RECV_BAD: the worker sent a line that is not a protocol message (e->bad says why). */
+enum recv_result { RECV_MSG, RECV_TIMEOUT, RECV_DEAD, RECV_BAD };
 
 /*
  * Wait for the next message until `deadline` (<0: none). Polls in short
@@ -404,12 +417,19 @@ static enum recv_result recv_json(struct python_engine *e, double deadline, json
 			size_t n = (size_t)(nl - e->rbuf.buf);
 			trace("<<", e->rbuf.buf, n);
 			json_error_t jerr;
-			json_t *j = json_loadb(e->rbuf.buf, n, 0, &jerr);
+			json_t *j = json_loadb(e->rbuf.buf, n, PROTO_LOAD_FLAGS, &jerr);
 			memmove(e->rbuf.buf, nl + 1, e->rbuf.len - n - 1);
 			strbuf_setlen(&e->rbuf, e->rbuf.len - n - 1);
 			if (!json_is_object(j)) {
+				/* never skipped: a lost reply would leave us waiting forever */
+				strbuf_reset(&e->bad);
+				if (j)
+					strbuf_addstr(&e->bad, "a message that is not a JSON object");
+				else
+					strbuf_addf(&e->bad, "a malformed message (%s at column %d)", jerr.text,
+						    jerr.column);
 				json_decref(j);
-				continue; /* garbage can only come from a dying worker */
+				return RECV_BAD;
 			}
 			*msg = j;
 			return RECV_MSG;
@@ -441,41 +461,51 @@ static enum recv_result recv_json(struct python_engine *e, double deadline, json
 	}
 }
 
-/* Events that any request may produce, outside output collection. */
-static bool handle_common_event(struct python_engine *e, json_t *msg)
+/*
+ * Apply a decoded event: "exit" records the line of os._exit; "stream" and
+ * "output" become outputs in `outs` (when given), stdout text is also
+ * appended to `stdout_text` (when given: inline code's printed value).
+ * Returns 0, or -1 with err for an output the model cannot take.
+ */
+static int apply_event(struct python_engine *e, const struct proto_event *ev, struct output_list *outs,
+		       struct strbuf *stdout_text, struct weft_error *err)
 {
-	const char *ev = json_string_value(json_object_get(msg, "ev"));
-	if (ev && !strcmp(ev, "exit")) {
-		e->exit_line = (int)json_integer_value(json_object_get(msg, "line"));
-		return true;
+	switch (ev->kind) {
+	case PROTO_EV_EXIT:
+		e->exit_line = ev->exit_line;
+		return 0;
+	case PROTO_EV_STREAM:
+		if (stdout_text && !strcmp(ev->stream, "stdout"))
+			strbuf_add(stdout_text, ev->text, ev->text_len);
+		if (outs)
+			add_stream(outs, ev->stream, ev->text, ev->text_len, ev->statement);
+		return 0;
+	case PROTO_EV_OUTPUT: {
+		if (!outs)
+			return 0;
+		json_t *arr = json_array();
+		int rc = arr && json_array_append(arr, (json_t *)ev->output) == 0 ? 0 : -1;
+		if (rc == 0)
+			rc = output_list_from_json(outs, arr, err);
+		else
+			weft_error_set(err, NULL, 0, 0, "out of memory");
+		json_decref(arr);
+		return rc;
 	}
-	return false;
+	}
+	return 0;
 }
 
-/* Turn a "stream"/"output" event into an output in `outs`. */
-static void add_event_output(json_t *msg, struct output_list *outs)
+/* Decode an event message and apply it; a bad one is a warning naming it (the chunk goes on). */
+static void handle_event(struct python_engine *e, json_t *msg, struct output_list *outs,
+			 struct strbuf *stdout_text)
 {
-	const char *ev = json_string_value(json_object_get(msg, "ev"));
-	if (!ev || !outs)
-		return;
-	if (!strcmp(ev, "stream")) {
-		json_t *text = json_object_get(msg, "text");
-		const char *name = json_string_value(json_object_get(msg, "name"));
-		json_t *st = json_object_get(msg, "statement");
-		if (json_is_string(text))
-			add_stream(outs, name && !strcmp(name, "stderr") ? "stderr" : "stdout",
-				   json_string_value(text), json_string_length(text),
-				   json_is_integer(st) ? (int)json_integer_value(st) : -1);
-	} else if (!strcmp(ev, "output")) {
-		json_t *arr = json_array();
-		json_array_append(arr, json_object_get(msg, "output"));
-		struct weft_error ignored;
-		weft_error_init(&ignored);
-		if (output_list_from_json(outs, arr, &ignored) < 0)
-			weft_warn(NULL, 0, "python engine: %s", weft_error_text(&ignored));
-		weft_error_free(&ignored);
-		json_decref(arr);
-	}
+	struct proto_event ev;
+	struct weft_error perr;
+	weft_error_init(&perr);
+	if (proto_decode_event(msg, &ev, &perr) < 0 || apply_event(e, &ev, outs, stdout_text, &perr) < 0)
+		weft_warn(e->doc_path, 0, "python engine: an output was lost: %s", weft_error_text(&perr));
+	weft_error_free(&perr);
 }
 
 /* ---- engine.h ---- */
@@ -536,6 +566,7 @@ int python_engine_start(struct python_engine **out, const struct engine_config *
 	e->python = strbuf_detach(&python, NULL);
 	strbuf_init(&e->rbuf);
 	strbuf_init(&e->died);
+	strbuf_init(&e->bad);
 	struct strbuf id;
 	strbuf_init(&id);
 	identity_of(e->python, &id);
@@ -549,7 +580,7 @@ int python_engine_start(struct python_engine **out, const struct engine_config *
 		json_t *msg;
 		enum recv_result r = recv_json(e, deadline, &msg);
 		if (r == RECV_MSG && json_object_get(msg, "ev")) {
-			add_event_output(msg, &early);
+			handle_event(e, msg, &early, NULL);
 			json_decref(msg);
 			continue;
 		}
@@ -565,6 +596,8 @@ int python_engine_start(struct python_engine **out, const struct engine_config *
 			json_decref(msg);
 		} else if (r == RECV_TIMEOUT) {
 			strbuf_addf(&why, "no answer within %g s", START_TIMEOUT);
+		} else if (r == RECV_BAD) {
+			strbuf_addf(&why, "it sent %s", e->bad.buf);
 		}
 		engine_die(e, &early);
 		if (r != RECV_MSG)
@@ -608,6 +641,7 @@ void python_engine_stop(struct python_engine *e)
 	free(e->identity);
 	strbuf_free(&e->rbuf);
 	strbuf_free(&e->died);
+	strbuf_free(&e->bad);
 	free(e);
 }
 
@@ -670,15 +704,7 @@ static enum recv_result transact(struct python_engine *e, json_t *req, double ti
 			*reply = msg;
 			return RECV_MSG;
 		}
-		if (!handle_common_event(e, msg)) {
-			const char *ev = json_string_value(json_object_get(msg, "ev"));
-			const char *name = json_string_value(json_object_get(msg, "name"));
-			if (stdout_text && ev && !strcmp(ev, "stream") && name && !strcmp(name, "stdout")) {
-				json_t *t = json_object_get(msg, "text");
-				strbuf_add(stdout_text, json_string_value(t), json_string_length(t));
-			}
-			add_event_output(msg, outs);
-		}
+		handle_event(e, msg, outs, stdout_text);
 		json_decref(msg);
 	}
 }
@@ -715,6 +741,9 @@ static int report_death(struct python_engine *e, enum recv_result r, const char 
 	if (r == RECV_TIMEOUT) {
 		*status = RUN_TIMEOUT;
 		strbuf_addf(&msg, "timed out after %g s; the Python worker was killed", e->timeout);
+	} else if (r == RECV_BAD) {
+		*status = RUN_CRASHED;
+		strbuf_addf(&msg, "the Python worker sent %s and was stopped", e->bad.buf);
 	} else {
 		*status = RUN_CRASHED;
 		strbuf_addf(&msg, "the Python worker %s", e->died.buf);
@@ -730,11 +759,80 @@ static int report_death(struct python_engine *e, enum recv_result r, const char 
 	return -1;
 }
 
-/* Copy of a string member, or NULL. */
-static char *dup_json_string(json_t *obj, const char *key)
+/* "chunk NAME" or "chunk" for messages. */
+static void chunk_what(const struct run_request *req, char *what, size_t size)
 {
-	json_t *v = json_object_get(obj, key);
-	return json_is_string(v) ? xstrndup(json_string_value(v), json_string_length(v)) : NULL;
+	snprintf(what, size, "chunk%s%s", req->name ? " " : "", req->name ? req->name : "");
+}
+
+/*
+ * A request that cannot be built fails the chunk, nothing runs: code that is
+ * not UTF-8 as a SyntaxError at the bad byte (as python fails on such a source
+ * file), any other field as weft's own failure naming it.
+ */
+static void fail_unsendable(const char *code, const struct proto_req *pr, int first_line,
+			    enum run_status *status, char **error_type, char **error_message,
+			    int *error_line, struct output_list *outs)
+{
+	int line = first_line;
+	struct strbuf m;
+	strbuf_init(&m);
+	if (!proto_code_unsendable(code, first_line, &line, &m)) {
+		if (pr->bad_offset >= 0)
+			strbuf_addf(&m, "field '%s' is not valid UTF-8 (byte 0x%02x at offset %ld)",
+				    pr->bad_field, pr->bad_byte, pr->bad_offset);
+		else
+			strbuf_addf(&m, "weft could not build field '%s' of its request", pr->bad_field);
+	}
+	const char *type = !strcmp(pr->bad_field, "code") ? "SyntaxError" : "WeftRuntimeError";
+	*status = RUN_ERROR;
+	if (error_type) {
+		free(*error_type);
+		*error_type = xstrdup(type);
+	}
+	free(*error_message);
+	*error_message = xstrdup(m.buf);
+	if (error_line)
+		*error_line = line;
+	if (outs) {
+		struct output *o = output_list_add(outs, OUTPUT_ERROR);
+		o->ename = xstrdup(type);
+		o->evalue = xstrdup(m.buf);
+	}
+	strbuf_free(&m);
+}
+
+/* Build the "run" request of `req`: every field checked (protocol.h). */
+static void build_run(struct proto_req *pr, const struct run_request *req)
+{
+	proto_req_init(pr, "run");
+	proto_req_str(pr, "code", req->code ? req->code : "");
+	proto_req_int(pr, "code_line", req->code_line);
+	if (req->name)
+		proto_req_str(pr, "name", req->name);
+	proto_req_bool(pr, "term", req->term);
+	proto_req_bool(pr, "complete", req->complete);
+	proto_req_bool(pr, "fig", req->fig);
+	proto_req_json(pr, "f_size", json_pack("[ff]", req->f_size[0] > 0 ? req->f_size[0] : 6.0,
+					       req->f_size[1] > 0 ? req->f_size[1] : 4.0));
+	proto_req_int(pr, "dpi", req->dpi > 0 ? req->dpi : 200);
+	proto_req_str(pr, "fig_format", req->fig_format ? req->fig_format : "png");
+	proto_req_bool(pr, "track", req->track);
+	proto_req_merge(pr, req->extra);
+}
+
+/* The runtime itself failed (a weft bug, or a reply that breaks the protocol): the chunk's error. */
+static void runtime_failure(struct chunk_outcome *out, const char *m, int line)
+{
+	struct output *o = output_list_add(&out->outputs, OUTPUT_ERROR);
+	o->ename = xstrdup("WeftRuntimeError");
+	o->evalue = xstrdup(m ? m : "unknown failure");
+	out->status = RUN_ERROR;
+	free(out->error_type);
+	out->error_type = xstrdup("WeftRuntimeError");
+	free(out->error_message);
+	out->error_message = xstrdup(o->evalue);
+	out->error_line = line;
 }
 
 /* Send a "run" request; events become outputs, the reply fills the outcome. */
@@ -750,82 +848,77 @@ int python_engine_run_chunk(struct python_engine *e, const struct run_request *r
 		return weft_error_set(err, e ? e->doc_path : NULL, req->code_line, 0,
 				      "the Python worker is not running");
 	}
-	json_t *j = json_object();
-	json_object_set_new(j, "op", json_string("run"));
-	json_object_set_new(j, "code", json_string(req->code ? req->code : ""));
-	json_object_set_new(j, "code_line", json_integer(req->code_line));
-	if (req->name)
-		json_object_set_new(j, "name", json_string(req->name));
-	json_object_set_new(j, "term", json_boolean(req->term));
-	json_object_set_new(j, "complete", json_boolean(req->complete));
-	json_object_set_new(j, "fig", json_boolean(req->fig));
-	json_object_set_new(j, "f_size", json_pack("[ff]", req->f_size[0] > 0 ? req->f_size[0] : 6.0,
-						   req->f_size[1] > 0 ? req->f_size[1] : 4.0));
-	json_object_set_new(j, "dpi", json_integer(req->dpi > 0 ? req->dpi : 200));
-	json_object_set_new(j, "fig_format", json_string(req->fig_format ? req->fig_format : "png"));
-	json_object_set_new(j, "track", json_boolean(req->track));
-	if (req->extra && json_is_object(req->extra))
-		json_object_update_missing(j, (json_t *)req->extra);
+	char what[256];
+	chunk_what(req, what, sizeof(what));
+	struct proto_req pr;
+	build_run(&pr, req);
+	if (proto_req_failed(&pr)) {
+		/* never sent half-built: the chunk fails where Python would have */
+		fail_unsendable(req->code, &pr, req->code_line, &out->status, &out->error_type,
+				&out->error_message, &out->error_line, &out->outputs);
+		proto_req_discard(&pr);
+		if (req->meanwhile)
+			req->meanwhile(req->meanwhile_ctx);
+		return 0;
+	}
+	json_t *j = proto_req_finish(&pr, e->doc_path, req->code_line, what, err);
 
 	double t0 = now_sec();
 	json_t *reply;
 	enum recv_result r = transact(e, j, e->timeout, &out->outputs, NULL, req, &reply);
 	json_decref(j);
 	out->seconds = now_sec() - t0;
-	char what[256];
-	snprintf(what, sizeof(what), "chunk%s%s", req->name ? " " : "", req->name ? req->name : "");
 	if (r != RECV_MSG)
 		return report_death(e, r, what, req->code_line, &out->status, &out->error_message,
 				    &out->error_line, &out->outputs, err);
 
 	if (!json_is_true(json_object_get(reply, "ok"))) {
-		/* the runtime itself failed (a weft bug): show it as the chunk's error */
-		const char *m = json_string_value(json_object_get(reply, "error"));
-		struct output *o = output_list_add(&out->outputs, OUTPUT_ERROR);
-		o->ename = xstrdup("WeftRuntimeError");
-		o->evalue = xstrdup(m ? m : "unknown failure");
-		out->status = RUN_ERROR;
-		free(out->error_type);
-		out->error_type = xstrdup("WeftRuntimeError");
-		free(out->error_message);
-		out->error_message = xstrdup(o->evalue);
-		out->error_line = req->code_line;
+		const json_t *m = json_object_get(reply, "error");
+		char *text = json_is_string(m) ? proto_dup_text(json_string_value(m), json_string_length(m)) : NULL;
+		runtime_failure(out, text, req->code_line);
+		free(text);
 		json_decref(reply);
 		return 0;
 	}
-	const char *status = json_string_value(json_object_get(reply, "status"));
-	out->status = status && !strcmp(status, "error") ? RUN_ERROR : RUN_OK;
+	struct proto_run_reply rr;
+	struct weft_error derr;
+	weft_error_init(&derr);
+	if (proto_decode_run_reply(reply, &rr, &derr) < 0) {
+		runtime_failure(out, derr.msg.buf, req->code_line);
+		weft_error_free(&derr);
+		json_decref(reply);
+		return 0;
+	}
+	weft_error_free(&derr);
+	out->status = rr.status;
 	free(out->error_type);
 	free(out->error_message);
-	out->error_type = dup_json_string(reply, "error_type");
-	out->error_message = dup_json_string(reply, "error_message");
-	out->error_line = (int)json_integer_value(json_object_get(reply, "error_line"));
-	json_t *secs = json_object_get(reply, "seconds");
-	if (json_is_number(secs))
-		out->seconds = json_number_value(secs);
-	json_t *stmts = json_object_get(reply, "statements");
-	if (json_is_array(stmts)) {
+	out->error_type = rr.error_type;
+	out->error_message = rr.error_message;
+	rr.error_type = rr.error_message = NULL;
+	out->error_line = rr.error_line;
+	out->seconds = rr.seconds;
+	if (rr.has_statements) {
 		for (size_t i = 0; i < out->nstatements; i++)
 			free(out->statements[i].source);
 		free(out->statements);
-		out->nstatements = json_array_size(stmts);
-		out->statements = xcalloc(out->nstatements ? out->nstatements : 1,
-					  sizeof(*out->statements));
-		for (size_t i = 0; i < out->nstatements; i++) {
-			json_t *s = json_array_get(stmts, i);
-			char *src = dup_json_string(s, "source");
-			out->statements[i].source = src ? src : xstrdup("");
-			out->statements[i].line = (int)json_integer_value(json_object_get(s, "line"));
+		out->statements = rr.statements;
+		out->nstatements = rr.nstatements;
+		rr.statements = NULL;
+		rr.nstatements = 0;
+	}
+	if (req->track) {
+		if (rr.tracked_error) {
+			weft_warn(e->doc_path, req->code_line, "cache tracking failed: %s", rr.tracked_error);
+			out->tracking_failed = true;
+		} else if (!rr.tracked) {
+			weft_warn(e->doc_path, req->code_line, "cache tracking failed: no tracking record");
+			out->tracking_failed = true;
+		} else if (tracked) {
+			*tracked = json_incref(rr.tracked);
 		}
 	}
-	if (tracked && req->track) {
-		json_t *t = json_object_get(reply, "tracked");
-		if (t && !json_is_null(t))
-			*tracked = json_incref(t);
-		const char *te = json_string_value(json_object_get(reply, "tracked_error"));
-		if (te)
-			weft_warn(e->doc_path, req->code_line, "cache tracking failed: %s", te);
-	}
+	proto_run_reply_free(&rr);
 	json_decref(reply);
 	return 0;
 }
@@ -842,8 +935,18 @@ int python_engine_eval_inline(struct python_engine *e, const char *code, bool is
 		return weft_error_set(err, e ? e->doc_path : NULL, line, 0,
 				      "the Python worker is not running");
 	}
-	json_t *j = json_pack("{s:s, s:s, s:b, s:i}", "op", "inline", "code", code ? code : "",
-			      "is_expr", is_expr, "line", line);
+	struct proto_req pr;
+	proto_req_init(&pr, "inline");
+	proto_req_str(&pr, "code", code ? code : "");
+	proto_req_bool(&pr, "is_expr", is_expr);
+	proto_req_int(&pr, "line", line);
+	strbuf_reset(&out->text);
+	if (proto_req_failed(&pr)) {
+		fail_unsendable(code, &pr, line, &out->status, NULL, &out->error_message, NULL, NULL);
+		proto_req_discard(&pr);
+		return 0;
+	}
+	json_t *j = proto_req_finish(&pr, e->doc_path, line, "inline code", err);
 	struct strbuf printed;
 	strbuf_init(&printed);
 	json_t *reply;
@@ -855,43 +958,60 @@ int python_engine_eval_inline(struct python_engine *e, const char *code, bool is
 		return report_death(e, r, "inline code", line, &out->status, &out->error_message,
 				    &at, NULL, err);
 	}
-	const char *status = json_string_value(json_object_get(reply, "status"));
-	strbuf_reset(&out->text);
-	if (!json_is_true(json_object_get(reply, "ok")) || !status || strcmp(status, "ok")) {
+	struct proto_inline_reply ir;
+	struct weft_error derr;
+	weft_error_init(&derr);
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		out->status = RUN_ERROR;
+		const json_t *m = json_object_get(reply, "error");
+		free(out->error_message);
+		out->error_message = json_is_string(m) ? proto_dup_text(json_string_value(m), json_string_length(m))
+						       : xstrdup("inline code failed");
+	} else if (proto_decode_inline_reply(reply, &ir, &derr) < 0) {
 		out->status = RUN_ERROR;
 		free(out->error_message);
-		out->error_message = dup_json_string(reply, "error_message");
-		if (!out->error_message)
-			out->error_message = dup_json_string(reply, "error");
-		if (!out->error_message)
-			out->error_message = xstrdup("inline code failed");
+		out->error_message = xstrdup(derr.msg.buf);
+	} else if (!ir.ok) {
+		out->status = RUN_ERROR;
+		free(out->error_message);
+		out->error_message = ir.error_message ? ir.error_message : xstrdup("inline code failed");
+		ir.error_message = NULL;
+		proto_inline_reply_free(&ir);
 	} else {
 		out->status = RUN_OK;
-		if (is_expr) {
-			json_t *t = json_object_get(reply, "text");
-			strbuf_add(&out->text, json_string_value(t), json_string_length(t));
-		} else {
+		if (is_expr)
+			strbuf_add(&out->text, ir.text, ir.text_len);
+		else
 			strbuf_add(&out->text, printed.buf, printed.len);
-		}
+		proto_inline_reply_free(&ir);
 	}
+	weft_error_free(&derr);
 	strbuf_free(&printed);
 	json_decref(reply);
 	return 0;
 }
 
-/* Any other op: no timeout, events are dropped. */
+/* Any other op: no timeout, events are dropped; a listed op's reply is checked against the schema. */
 int python_engine_request(struct python_engine *e, json_t *request, json_t **reply, struct weft_error *err)
 {
 	*reply = NULL;
 	if (!python_engine_alive(e))
 		return weft_error_set(err, NULL, 0, 0, "the Python worker is not running");
+	if (!json_is_object(request))
+		return weft_error_set(err, e->doc_path, 0, 0, "a request to the Python worker could not be built");
 	const char *op = json_string_value(json_object_get(request, "op"));
 	enum recv_result r = transact(e, request, 0, NULL, NULL, NULL, reply);
+	if (r == RECV_BAD)
+		return weft_error_set(err, e->doc_path, 0, 0, "op %s: the Python worker sent %s and was stopped",
+				      op ? op : "?", e->bad.buf);
 	if (r != RECV_MSG)
 		return weft_error_set(err, e->doc_path, e->exit_line, 0, "op %s: the Python worker %s",
 				      op ? op : "?", e->died.buf);
 	if (json_is_true(json_object_get(*reply, "ok")))
-		return 0;
-	const char *m = json_string_value(json_object_get(*reply, "error"));
-	return weft_error_set(err, NULL, 0, 0, "op %s: %s", op ? op : "?", m ? m : "failed");
+		return op ? proto_check(PROTO_REP, op, *reply, err) : 0;
+	const json_t *m = json_object_get(*reply, "error");
+	char *text = json_is_string(m) ? proto_dup_text(json_string_value(m), json_string_length(m)) : NULL;
+	weft_error_set(err, NULL, 0, 0, "op %s: %s", op ? op : "?", text ? text : "failed");
+	free(text);
+	return -1;
 }

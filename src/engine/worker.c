@@ -438,9 +438,14 @@ static json_t *py_to_json(PyObject *obj, int depth)
 				json_decref(o);
 				return NULL;
 			}
-			/* keys may hold NULs in theory; jansson wants C strings */
-			json_object_set_new(o, PyBytes_AS_STRING(kb), jv);
+			/* by length: a key may hold a NUL byte; a failed set is an error, never a dropped key */
+			int set = json_object_setn_new(o, PyBytes_AS_STRING(kb), (size_t)PyBytes_GET_SIZE(kb), jv);
 			Py_DECREF(kb);
+			if (set < 0) {
+				json_decref(o);
+				PyErr_SetString(PyExc_ValueError, "cannot encode a dict key as JSON");
+				return NULL;
+			}
 		}
 		return o;
 	}
@@ -453,7 +458,11 @@ static json_t *py_to_json(PyObject *obj, int depth)
 				json_decref(a);
 				return NULL;
 			}
-			json_array_append_new(a, jv);
+			if (json_array_append_new(a, jv) < 0) {
+				json_decref(a);
+				PyErr_NoMemory();
+				return NULL;
+			}
 		}
 		return a;
 	}
@@ -533,7 +542,7 @@ static PyObject *py_loads(PyObject *self, PyObject *args)
 	if (!PyArg_ParseTuple(args, "s#", &s, &n))
 		return NULL;
 	json_error_t jerr;
-	json_t *j = json_loadb(s, (size_t)n, JSON_DECODE_ANY, &jerr);
+	json_t *j = json_loadb(s, (size_t)n, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 	if (!j)
 		return PyErr_Format(PyExc_ValueError, "bad JSON: %s (column %d)", jerr.text, jerr.column);
 	PyObject *r = json_to_py(j);
@@ -693,7 +702,8 @@ static PyObject *py_recv(PyObject *self, PyObject *args)
 		if (nl) {
 			size_t n = (size_t)(nl - rbuf.buf);
 			json_error_t jerr;
-			json_t *j = json_loadb(rbuf.buf, n, 0, &jerr);
+			/* NUL bytes are data (a chunk's code or a name may hold one) */
+			json_t *j = json_loadb(rbuf.buf, n, JSON_ALLOW_NUL, &jerr);
 			memmove(rbuf.buf, nl + 1, rbuf.len - n - 1);
 			strbuf_setlen(&rbuf, rbuf.len - n - 1);
 			if (!j)

@@ -220,11 +220,35 @@ static int load_source(struct document *doc, struct chunk *c, struct weft_error 
 	return 0;
 }
 
+/*
+ * A NUL byte is not text: the model keeps text in C strings, so one would
+ * silently cut off the rest of its block (a binary file "rendered" to a few
+ * bytes). Refuse it, naming the line and column.
+ */
+static int refuse_nul(const char *path, const char *text, size_t len, struct weft_error *err)
+{
+	const char *nul = memchr(text, '\0', len);
+	if (!nul)
+		return 0;
+	int line = 1, col = 1;
+	for (const char *p = text; p < nul; p++) {
+		if (*p == '\n')
+			line++, col = 1;
+		else
+			col++;
+	}
+	return weft_error_set(err, path, line, col,
+			      "the document contains a NUL byte (is it a binary file?); weft reads text");
+}
+
 int document_read_buffer(struct document *doc, const char *path, const char *format,
 			 const char *text, size_t len, struct weft_error *err)
 {
 	size_t skip = 0;
 	int first_line = 1, rc;
+
+	if (refuse_nul(path, text, len, err) < 0)
+		return -1;
 
 	/* A UTF-8 byte order mark is not text (editors on Windows add one). */
 	if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) {

@@ -44,6 +44,7 @@ struct chunk_outcome {
 	int error_line;                /* document line the error points at, 0 if unknown */
 	double seconds;                /* run time (from the cache entry for cached chunks) */
 	char *why;                     /* planner: why it ran / why it is stale, or NULL */
+	bool tracking_failed;          /* engine: the cache could not track this run (never cached) */
 };
 
 struct inline_outcome {

@@ -248,8 +248,14 @@ int output_list_from_json(struct output_list *l, const json_t *arr, struct weft_
 			json_object_foreach((json_t *)data, mime, v) {
 				strbuf_reset(&tmp);
 				if (json_multiline(&tmp, v) < 0) {
-					/* application/json and friends: keep the serialised JSON */
-					char *dump = json_dumps(v, JSON_COMPACT);
+					/* application/json and friends: keep the serialised JSON
+					 * (any value: a bare number or null is JSON too) */
+					char *dump = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+					if (!dump) {
+						strbuf_free(&tmp);
+						return weft_error_set(err, NULL, 0, 0,
+								      "outputs: cannot encode the %s data", mime);
+					}
 					output_add_mime(o, mime, dump, strlen(dump));
 					free(dump);
 					continue;

@@ -307,15 +307,17 @@ int entry_apply_hit(struct walk *w, size_t ui, json_t *meta, enum chunk_state st
 		strbuf_free(&data);
 		return 0;
 	}
-	json_t *doc = json_loadb(data.buf, data.len, 0, NULL);
+	/* NUL bytes are data in outputs (a chunk printed one); as the fresh run kept them */
+	json_t *doc = json_loadb(data.buf, data.len, JSON_ALLOW_NUL, NULL);
 	strbuf_free(&data);
 	if (!doc)
 		return 0;
 	if (u->kind == UNIT_INLINE) {
 		struct inline_outcome *io = &w->res->inl[u->seg->inline_index];
-		const char *text = json_string_value(json_object_get(doc, "text"));
+		const json_t *text = json_object_get(doc, "text");
 		strbuf_reset(&io->text);
-		strbuf_addstr(&io->text, text ? text : "");
+		strbuf_add(&io->text, json_is_string(text) ? json_string_value(text) : "",
+			   json_is_string(text) ? json_string_length(text) : 0);
 		io->done = true;
 		io->status = RUN_OK;
 	} else {
@@ -380,14 +382,24 @@ json_t *entry_fingerprint_files(const struct walk *w, const json_t *paths)
 static json_t *outputs_doc(struct walk *w, size_t ui)
 {
 	const struct unit *u = &w->df.units[ui];
-	if (u->kind == UNIT_INLINE)
-		return json_pack("{s:s}", "text", w->res->inl[u->seg->inline_index].text.buf);
+	/* Checked builds (NULL on any failure, never a dropped field); text by length: NUL is data. */
+	if (u->kind == UNIT_INLINE) {
+		const struct strbuf *t = &w->res->inl[u->seg->inline_index].text;
+		json_t *text = json_stringn(t->buf, t->len);
+		return text ? json_pack("{s:o}", "text", text) : NULL;
+	}
 	const struct chunk_outcome *o = walk_outcome(w, ui);
 	json_t *st = json_array();
-	for (size_t i = 0; i < o->nstatements; i++)
-		json_array_append_new(st, json_pack("{s:s, s:i}", "source", o->statements[i].source, "line",
-						    o->statements[i].line));
-	return json_pack("{s:o, s:o}", "outputs", output_list_to_json(&o->outputs, true), "statements", st);
+	for (size_t i = 0; i < o->nstatements; i++) {
+		json_t *src = json_string(o->statements[i].source);
+		json_t *item = src ? json_pack("{s:o, s:i}", "source", src, "line", o->statements[i].line) : NULL;
+		if (!item || json_array_append_new(st, item) < 0) {
+			json_decref(st);
+			return NULL;
+		}
+	}
+	json_t *outs = output_list_to_json(&o->outputs, true);
+	return outs ? json_pack("{s:o, s:o}", "outputs", outs, "statements", st) : (json_decref(st), NULL);
 }
 
 /* A chunk that ran fine must not fail the render because it could not be cached: a warning. */
@@ -467,8 +479,15 @@ void entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *fil
 		goto out;
 	}
 	json_t *odoc = outputs_doc(w, ui);
-	char *otext = json_dumps(odoc, JSON_COMPACT);
+	char *otext = odoc ? json_dumps(odoc, JSON_COMPACT) : NULL;
 	json_decref(odoc);
+	if (!otext) {
+		weft_error_set(err, w->doc->path, u->line, 0, "cannot encode the outputs of chunk %s", u->label);
+		free(rng_out);
+		json_decref(written);
+		json_decref(names);
+		goto out;
+	}
 	char oh[STORE_HASH_SIZE];
 	int orc = store_blob_put_mem(w->store, otext, strlen(otext), oh, err);
 	free(otext);

@@ -34,6 +34,7 @@
 
 #include "cache/store.h"
 #include "engine/engine.h"
+#include "engine/protocol.h"
 #include "planner/dataflow.h"
 #include "util/fsutil.h"
 #include "util/hash.h"
@@ -65,7 +66,15 @@ static int load_analyses(struct walk *w, struct weft_error *err)
 			u->analysis = memo;
 			continue;
 		}
-		json_array_append_new(todo, json_pack("{s:s, s:i}", "code", u->code, "line", u->line));
+		/*
+		 * Checked: code Python cannot be given (not UTF-8) is left out, with no
+		 * analysis (it reads anything; it fails as it runs); a silently failed
+		 * item would shift every later analysis onto the wrong chunk.
+		 */
+		json_t *code = proto_string(u->code, strlen(u->code), NULL);
+		json_t *item = code ? json_pack("{s:o, s:i}", "code", code, "line", u->line) : NULL;
+		if (!item || json_array_append_new(todo, item) < 0)
+			continue;
 		json_array_append_new(todo_units, json_integer((json_int_t)i));
 	}
 	int rc = 0;
@@ -74,11 +83,10 @@ static int load_analyses(struct walk *w, struct weft_error *err)
 	 * no analysis, so its key cannot match and it reads as "code changed".
 	 */
 	if (json_array_size(todo) && !w->cfg->frozen) {
-		json_t *reply = walk_request(w, json_pack("{s:s, s:O}", "op", "analyze", "chunks", todo), err);
-		const json_t *chunks = reply ? json_object_get(reply, "chunks") : NULL;
-		if (!json_is_array(chunks) || json_array_size(chunks) != json_array_size(todo)) {
-			if (reply)
-				weft_error_set(err, w->doc->path, 0, 0, "name analysis gave a malformed reply");
+		json_t *reply = walk_request(w, proto_pack(err, w->doc->path, 0, "name analysis", "{s:s, s:O}",
+							   "op", "analyze", "chunks", todo), err);
+		const json_t *chunks = reply ? proto_decode_analysis(reply, json_array_size(todo), err) : NULL;
+		if (!chunks) {
 			rc = -1;
 		} else {
 			for (size_t k = 0; k < json_array_size(chunks); k++) {
@@ -139,6 +147,23 @@ static json_t *static_writes(const struct unit *u)
 	return arr;
 }
 
+/*
+ * What a chunk whose tracking failed may have written: what it binds or
+ * deletes by its analysis, and everything it may read (it could have mutated
+ * any of it). Its state stays unknown, so readers never take an entry.
+ */
+static json_t *untracked_writes(struct walk *w, size_t ui)
+{
+	json_t *arr = static_writes(&w->df.units[ui]);
+	json_t *reads = dataflow_reads(&w->df, ui);
+	size_t i;
+	json_t *v;
+	json_array_foreach(reads, i, v)
+		json_array_append(arr, v);
+	json_decref(reads);
+	return arr;
+}
+
 /* ---- hits ---- */
 
 /* ---- misses: run and store ---- */
@@ -179,8 +204,12 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 		goto done;
 
 	/* What it did: names written, files read, random state consumed. */
+	/* Tracking asked for but failed (a chunk's outcome says so; an inline span gives no record). */
+	bool untracked = out ? out->tracking_failed : track && !record;
 	json_t *writes;
-	if (record)
+	if (untracked)
+		writes = untracked_writes(w, ui);
+	else if (record)
 		writes = record_writes(record);
 	else
 		writes = static_writes(u);
@@ -193,7 +222,7 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 		json_array_append_new(writes, json_string(DATAFLOW_RNG));
 	}
 	json_t *files_read = entry_fingerprint_files(w, record ? json_object_get(record, "files_read") : NULL);
-	if (u->key_known) {
+	if (u->key_known && !untracked) { /* untracked: state unknown, readers are never cached */
 		dataflow_set_state(&w->df, ui, files_read, rng_in);
 		unitkeys_after_run(w, ui, record);
 	}
@@ -207,7 +236,7 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 		w->live_rng = (int)ui;
 
 	bool ok = out ? out->status == RUN_OK : w->res->inl[u->seg->inline_index].status == RUN_OK;
-	if (u->cached && u->key_known && ok && (record || !track)) {
+	if (u->cached && u->key_known && ok && !untracked && (record || !track)) {
 		/* Inline expressions run untracked and write nothing: an empty record. */
 		json_t *empty = record ? NULL : json_object();
 		entry_store(w, ui, record ? record : empty, files_read, rng_in_copy, rng_changed, seconds);
@@ -243,10 +272,17 @@ static char *eval_cache_extra(struct walk *w, size_t ui, struct weft_error *err)
 	if (!expr)
 		return xstrdup("");
 	/* The expression may read names; make those the document's versions first. */
-	json_t *an = walk_request(w, json_pack("{s:s, s:[{s:s, s:i}]}", "op", "analyze", "chunks", "code", expr,
-					       "line", u->chunk->header_line), err);
+	char what[160];
+	snprintf(what, sizeof(what), "chunk %s: cache_extra", u->label);
+	json_t *an = walk_request(w, proto_pack(err, w->doc->path, u->chunk->header_line, what,
+						"{s:s, s:[{s:s, s:i}]}", "op", "analyze", "chunks", "code", expr,
+						"line", u->chunk->header_line), err);
 	if (!an)
 		return NULL;
+	if (!proto_decode_analysis(an, 1, err)) {
+		json_decref(an);
+		return NULL;
+	}
 	const json_t *reads = json_object_get(json_array_get(json_object_get(an, "chunks"), 0), "reads");
 	size_t i;
 	json_t *v;
@@ -258,11 +294,14 @@ static char *eval_cache_extra(struct walk *w, size_t ui, struct weft_error *err)
 		}
 	}
 	json_decref(an);
-	json_t *r = walk_request(w, json_pack("{s:s, s:s, s:s}", "op", "eval_extra", "expr", expr, "filename",
-					      w->doc->path), err);
+	json_t *r = walk_request(w, proto_pack(err, w->doc->path, u->chunk->header_line, what, "{s:s, s:s, s:s}",
+						"op", "eval_extra", "expr", expr, "filename", w->doc->path), err);
 	if (!r) {
+		/* the reason is err's own message: copy it before err is rewritten */
+		char *reason = xstrdup(err->msg.buf);
 		weft_error_set(err, w->doc->path, u->chunk->header_line, 0,
-			       "chunk %s: cache_extra=%s failed: %s", u->label, expr, err->msg.buf);
+			       "chunk %s: cache_extra=%s failed: %s", u->label, expr, reason);
+		free(reason);
 		return NULL;
 	}
 	char *val = xstrdup(json_string_value(json_object_get(r, "value")) ?: "");
@@ -374,8 +413,15 @@ static int walk_unit(struct walk *w, size_t ui, struct weft_error *err)
 		if (!why.len)
 			entry_explain_miss(w, ui, &why);
 	}
-	if (!u->key_known && !why.len)
-		strbuf_addf(&why, "reads %s from a chunk that could not run", missing ? missing : "a name");
+	if (!u->key_known && !why.len) {
+		int mw = missing ? dataflow_writer(&w->df, missing) : -1;
+		const struct chunk_outcome *mo = mw >= 0 ? walk_outcome(w, (size_t)mw) : NULL;
+		if (mo && mo->tracking_failed)
+			strbuf_addf(&why, "reads %s from chunk %s, which weft could not track", missing,
+				    w->df.units[mw].label);
+		else
+			strbuf_addf(&why, "reads %s from a chunk that could not run", missing ? missing : "a name");
+	}
 	rc = run_unit(w, ui, reads, err);
 	walk_set_why(w, ui, why.buf);
 	if (u->kind == UNIT_CHUNK)
@@ -599,6 +645,20 @@ int planner_status(const struct document *doc, const struct planner_config *cfg,
 	return rc;
 }
 
+/* A summary string field: checked, so a name that is not UTF-8 is an error, not a missing field. */
+static json_t *summary_str(const char *s, const char *what, const char *path, struct weft_error *err)
+{
+	if (!s)
+		return json_null();
+	long bad;
+	json_t *v = proto_string(s, strlen(s), &bad);
+	if (!v)
+		weft_error_set(err, path, 0, 0,
+			       "--summary-json: %s is not valid UTF-8 (byte 0x%02x at offset %ld); JSON holds text only",
+			       what, (unsigned char)s[bad], bad);
+	return v;
+}
+
 int planner_write_summary(const struct document *doc, const struct weave_results *res, const char *path,
 			  struct weft_error *err)
 {
@@ -608,16 +668,35 @@ int planner_write_summary(const struct document *doc, const struct weave_results
 		const struct chunk_outcome *o = &res->chunks[i];
 		const char *status = o->status == RUN_OK ? "ok" : o->status == RUN_ERROR ? "error"
 								: o->status == RUN_CRASHED ? "crashed" : "timeout";
-		json_array_append_new(chunks, json_pack("{s:s?, s:i, s:i, s:s, s:s, s:s?, s:f}",
-							"name", c->opts.name, "number", c->number,
-							"line", c->header_line ? c->header_line : c->code_line,
-							"state", chunk_state_name(o->state), "status", status,
-							"why", o->why, "seconds", o->seconds));
+		json_t *name = summary_str(c->opts.name, "a chunk name", path, err);
+		json_t *why = name ? summary_str(o->why, "a chunk's reason", path, err) : NULL;
+		json_t *item = why ? json_pack("{s:o, s:i, s:i, s:s, s:s, s:o, s:f}", "name", name, "number",
+					       c->number, "line", c->header_line ? c->header_line : c->code_line,
+					       "state", chunk_state_name(o->state), "status", status, "why", why,
+					       "seconds", o->seconds)
+				   : NULL;
+		if (!why)
+			json_decref(name);
+		if (!item || json_array_append_new(chunks, item) < 0) {
+			if (why && !weft_error_isset(err))
+				weft_error_set(err, path, 0, 0, "--summary-json: cannot build chunk %zu's record", i);
+			json_decref(chunks);
+			return -1;
+		}
 	}
-	json_t *doc_json = json_pack("{s:s, s:b, s:o}", "document", doc->path, "engine_started",
-				     res->engine_started, "chunks", chunks);
-	char *text = json_dumps(doc_json, JSON_INDENT(2));
+	json_t *docname = summary_str(doc->path, "the document's file name", path, err);
+	json_t *doc_json = docname ? json_pack("{s:o, s:b, s:o}", "document", docname, "engine_started",
+					       res->engine_started, "chunks", chunks)
+				   : NULL;
+	if (!docname)
+		json_decref(chunks);
+	char *text = doc_json ? json_dumps(doc_json, JSON_INDENT(2)) : NULL;
 	json_decref(doc_json);
+	if (!text) {
+		if (docname)
+			weft_error_set(err, path, 0, 0, "--summary-json: cannot build the record");
+		return -1;
+	}
 	struct strbuf sb;
 	strbuf_init(&sb);
 	strbuf_addstr(&sb, text);

@@ -19,6 +19,7 @@
 #include "util/error.h"
 
 struct store;
+struct engine_ops;
 
 enum planner_event {
 	PLANNER_UNIT_START, /* a chunk starts running */
@@ -44,6 +45,9 @@ struct planner_config {
 	planner_progress_fn progress;
 	void *progress_ctx;
 	struct store *store;       /* the cache store, opened by planner_open_store (NULL: none) */
+	/* The engine to run chunks with, or NULL for the usual one (embedded Python,
+	 * or --kernel). Tests inject a scripted engine here (tests/unit/test_planner.c). */
+	const struct engine_ops *engine_ops;
 };
 
 /*

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/protocol.h"
 #include "planner/restore.h"
 #include "util/hash.h"
 
@@ -16,8 +17,15 @@ int unitkeys_register_lines(struct walk *w, size_t ui, struct weft_error *err)
 	json_t *units = json_array();
 	for (size_t j = 0; j < ui; j++) {
 		const struct unit *o = &w->df.units[j];
-		if (o->evaluate && !w->lines_sent[j])
-			json_array_append_new(units, json_pack("{s:s, s:i}", "code", o->code, "line", o->line));
+		/* A unit that is not valid UTF-8 never ran (it fails as a SyntaxError): no lines. */
+		if (!o->evaluate || w->lines_sent[j] || proto_utf8_invalid(o->code, strlen(o->code)) >= 0)
+			continue;
+		json_t *one = proto_pack(err, w->doc->path, o->line, o->label, "{s:s, s:i}", "code", o->code,
+					 "line", o->line);
+		if (!one || json_array_append_new(units, one) < 0) {
+			json_decref(units);
+			return -1;
+		}
 	}
 	if (!json_array_size(units)) {
 		json_decref(units);
@@ -199,9 +207,14 @@ int unitkeys_explain_miss(struct walk *w, size_t ui, const json_t *meta, struct 
 /* See unitkeys.h. */
 int unitkeys_track_begin(struct walk *w, const json_t *reads, struct weft_error *err)
 {
-	json_t *req = json_pack("{s:s, s:O}", "op", "track_begin", "reads", reads ? reads : json_array());
+	struct proto_req pr;
+	proto_req_init(&pr, "track_begin");
+	proto_req_json(&pr, "reads", reads ? json_copy((json_t *)reads) : json_array());
 	if (w->store)
-		json_object_set_new(req, "cache_dir", json_string(store_dir(w->store)));
+		proto_req_str(&pr, "cache_dir", store_dir(w->store));
+	json_t *req = proto_req_finish(&pr, w->doc->path, 0, "inline tracking", err);
+	if (!req)
+		return -1;
 	json_t *r = walk_request(w, req, err);
 	if (!r)
 		return -1;
@@ -220,6 +233,10 @@ json_t *unitkeys_track_end(struct walk *w, struct weft_error *err)
 	if (!json_is_object(rec)) {
 		json_decref(rec);
 		weft_error_set(err, w->doc->path, 0, 0, "inline tracking gave no record");
+		return NULL;
+	}
+	if (proto_check_track(rec, err) < 0) {
+		json_decref(rec);
 		return NULL;
 	}
 	return rec;

@@ -43,7 +43,8 @@ int walk_engine(struct walk *w, struct weft_error *err)
 		.timeout = w->cfg->timeout,
 		.kernel = w->cfg->kernel,
 	};
-	int rc = engine_start(&w->engine, &ec, err);
+	int rc = w->cfg->engine_ops ? engine_start_with(&w->engine, w->cfg->engine_ops, &ec, err)
+				    : engine_start(&w->engine, &ec, err);
 	free(dir);
 	if (rc < 0)
 		return -1;
@@ -58,6 +59,12 @@ int walk_engine(struct walk *w, struct weft_error *err)
 json_t *walk_request(struct walk *w, json_t *req, struct weft_error *err)
 {
 	json_t *reply = NULL;
+	if (!req) {
+		/* a request that failed to build (proto_pack set err; a bare json_pack did not) */
+		if (err && !weft_error_isset(err))
+			weft_error_set(err, w->doc->path, 0, 0, "cache: a request to Python could not be built");
+		return NULL;
+	}
 	if (walk_engine(w, err) < 0) {
 		json_decref(req);
 		return NULL;
@@ -145,10 +152,15 @@ int walk_run_code(struct walk *w, size_t ui, bool track, const json_t *reads,
 	}
 	const struct chunk_options *o = &u->chunk->opts;
 	json_t *extra = NULL;
+	const char *untrackable = NULL; /* why tracking cannot be asked for, or NULL */
 	if (track) {
 		extra = json_pack("{s:o}", "reads", reads ? json_incref((json_t *)reads) : json_array());
-		if (w->store)
-			json_object_set_new(extra, "cache_dir", json_string(store_dir(w->store)));
+		json_t *dir = w->store ? json_string(store_dir(w->store)) : NULL;
+		if (!extra)
+			untrackable = "its tracking request could not be built";
+		else if (w->store && (!dir || json_object_set_new(extra, "cache_dir", dir) < 0))
+			/* never dropped silently: the worker would then track the cache's own files */
+			untrackable = "the cache folder's path is not valid UTF-8";
 	}
 	struct run_request req = {
 		.code = u->code,
@@ -169,6 +181,12 @@ int walk_run_code(struct walk *w, size_t ui, bool track, const json_t *reads,
 	weft_error_init(&run_err);
 	int rc = engine_run_chunk(w->engine, &req, out, track ? record : NULL, &run_err);
 	json_decref(extra);
+	if (untrackable && rc == 0) {
+		weft_warn(w->doc->path, u->line, "cache tracking failed: %s", untrackable);
+		out->tracking_failed = true;
+		json_decref(*record);
+		*record = NULL;
+	}
 	if (rc < 0) {
 		if (out->status == RUN_OK)
 			out->status = RUN_CRASHED;

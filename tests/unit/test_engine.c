@@ -758,7 +758,10 @@ TEST(tracking_hook)
 		    "st = types.ModuleType('weft_state')\n"
 		    "def begin_tracking(ns, req):\n    return (set(ns), req.get('reads'))\n"
 		    "def end_tracking(token, ns):\n"
-		    "    return {'new': sorted(set(ns) - token[0]), 'reads': token[1]}\n"
+		    "    if token[1] == ['bad']:\n"
+		    "        return {'new': []}\n"
+		    "    return {'bound': sorted(set(ns) - token[0]), 'deleted': [], 'mutated': [],\n"
+		    "            'files_read': [], 'files_written': [], 'reads': token[1]}\n"
 		    "st.begin_tracking, st.end_tracking = begin_tracking, end_tracking\n"
 		    "sys.modules['weft_state'] = st\n", &o);
 	chunk_outcome_free(&o);
@@ -775,8 +778,20 @@ TEST(tracking_hook)
 	CHECK(o.status == RUN_ERROR); /* tracked although the chunk raised */
 	char *s = tracked ? json_dumps(tracked, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	/* source_lines: the traceback shows document lines, so the cache keys it on them. */
-	CHECK_STR(s, "{\"new\":[\"qq\",\"zz\"],\"reads\":[\"x\"],\"source_lines\":true}");
+	CHECK_STR(s, "{\"bound\":[\"qq\",\"zz\"],\"deleted\":[],\"files_read\":[],\"files_written\":[],"
+		     "\"mutated\":[],\"reads\":[\"x\"],\"source_lines\":true}");
+	CHECK(!o.tracking_failed);
 	free(s);
+	json_decref(tracked);
+	json_decref(extra);
+	/* a record that breaks the protocol: no record, and the chunk is marked untracked */
+	chunk_outcome_free(&o);
+	extra = json_pack("{s:[s]}", "reads", "bad");
+	req.extra = extra;
+	tracked = NULL;
+	CHECK(engine_run_chunk(e, &req, &o, &tracked, &err) == 0);
+	CHECK(tracked == NULL);
+	CHECK(o.tracking_failed);
 	json_decref(tracked);
 	json_decref(extra);
 	weft_error_free(&err);

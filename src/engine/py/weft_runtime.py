@@ -48,6 +48,10 @@ Ops handled here:
   ping    out: {}
   quit    the worker exits after replying
 
+Every op's request and reply fields and every event kind are defined once, in
+src/engine/protocol_schema.h; the build generates weft_protocol.py from it and
+dispatch() checks each request and reply of a listed op against it.
+
 Every other op NAME is dispatched to a function ``op_NAME(req) -> dict`` in
 an embedded module named weft_*.py (imported on first use) or in any module
 already in sys.modules whose name starts with "weft_". Exceptions become
@@ -897,10 +901,14 @@ def dispatch(req):
     if not isinstance(req, dict):
         return {"ok": False, "error": "request is not a JSON object"}
     op = req.get("op")
+    proto = _protocol()
     try:
         fn = find_op(op)
         if fn is None:
             return {"ok": False, "error": "unknown op %r" % (op,)}
+        bad = proto.check("REQ", op, req) if proto is not None else None
+        if bad is not None:  # a field the parent failed to build: never run on a partial request
+            return {"ok": False, "error": "op %s: %s" % (op, bad)}
         reply = fn(req)
     except _Quit:
         raise
@@ -910,8 +918,27 @@ def dispatch(req):
         reply = {}
     if not isinstance(reply, dict):
         return {"ok": False, "error": "op %s returned %s, not a dict" % (op, type(reply).__name__)}
+    bad = proto.check("REP", op, reply) if proto is not None else None
+    if bad is not None:
+        return {"ok": False, "error": "op %s: %s" % (op, bad)}
+    if proto is not None and reply.get("tracked") is not None:
+        bad = proto.check_track(reply["tracked"])
+        if bad is not None:  # the chunk ran; only its record cannot be trusted: never cached
+            del reply["tracked"]
+            reply.setdefault("tracked_error", "tracking record: " + bad)
     reply.setdefault("ok", True)
     return reply
+
+
+_PROTOCOL = []
+
+
+def _protocol():
+    """The generated schema module (weft_protocol, from protocol_schema.h), imported once;
+    None outside the worker (tests importing this file directly)."""
+    if not _PROTOCOL:
+        _PROTOCOL.append(find_module("weft_protocol") if _weft is not None else None)
+    return _PROTOCOL[0]
 
 
 # ---------------------------------------------------------------------------
