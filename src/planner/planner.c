@@ -18,6 +18,7 @@
 #include "planner/planner.h"
 #include "planner/entry.h"
 #include "planner/restore.h"
+#include "planner/settings.h"
 #include "planner/walk.h"
 
 #include <errno.h>
@@ -157,7 +158,8 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 	int rc = 0;
 
 	if (w->caching) {
-		if (walk_engine(w, err) < 0 || restore_deps(w, u->deps, err) < 0 || restore_rng(w, err) < 0)
+		if (walk_engine(w, err) < 0 || restore_deps(w, u->deps, err) < 0 || restore_rng(w, err) < 0 ||
+		    settings_sync(w, u->deps, err) < 0)
 			return -1;
 	}
 	if (out)
@@ -190,6 +192,7 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 		rng_in = rw < 0 ? "initial" : w->df.units[rw].state_key;
 		json_array_append_new(writes, json_string(DATAFLOW_RNG));
 	}
+	settings_record_run(w, ui, record, writes);
 	json_t *files_read = entry_fingerprint_files(w, record ? json_object_get(record, "files_read") : NULL);
 	if (u->key_known)
 		dataflow_set_state(&w->df, ui, files_read, rng_in);
@@ -444,7 +447,9 @@ static int walk_frozen_unit(struct walk *w, size_t ui, struct weft_error *err)
 		if (o)
 			o->state = CHUNK_SKIPPED;
 		walk_set_why(w, ui, "not cached (cache=False); --frozen runs nothing");
-		dataflow_record_writes(&w->df, ui, static_writes(u));
+		json_t *fw = static_writes(u);
+		settings_frozen_writes(w, ui, fw);
+		dataflow_record_writes(&w->df, ui, fw);
 		if (u->key_known)
 			dataflow_set_state(&w->df, ui, NULL, NULL);
 	} else if (u->key_known && store_entry_get(w->store, u->key, &meta, err) == 1 &&

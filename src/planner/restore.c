@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "planner/settings.h"
 #include "util/hash.h"
 
 /* Turn a saved-name record into a restore item with blob paths. NULL if a blob is bad. */
@@ -57,6 +58,8 @@ static bool unit_deleted(const struct walk *w, size_t t, const char *name)
  */
 int restore_version(struct walk *w, const char *name, int target, struct weft_error *err)
 {
+	if (settings_is_pseudo(name))
+		return settings_restore(w, name, target, err);
 	json_t *cur = json_object_get(w->live, name);
 	if (target < 0) {
 		if (cur && json_integer_value(cur) >= 0) {
@@ -187,7 +190,7 @@ int restore_replay(struct walk *w, size_t t, struct weft_error *err)
 				      "cache: cyclic replay of chunk %s", u->label);
 	w->replaying[t] = true;
 	int rc = -1;
-	if (u->deps && restore_deps(w, u->deps, err) < 0)
+	if (u->deps && (restore_deps(w, u->deps, err) < 0 || settings_sync(w, u->deps, err) < 0))
 		goto out;
 	struct chunk_outcome scratch;
 	memset(&scratch, 0, sizeof(scratch));
