@@ -558,11 +558,21 @@ def _start_env_audit():
         _audit_on = True
 
 
+_env_prev = [None, None, None]    # [os.environ's raw data copy, C environment copy, snapshot]
+
+
 def _env_snapshot():
+    data = getattr(os.environ, "_data", None)
+    prev = _env_prev
+    if type(data) is dict and prev[0] is not None and data == prev[0] and _cenv == prev[1]:
+        return prev[2]
     env = dict(os.environ)
     cdiff = {k: v for k, v in _cenv.items() if env.get(k) != v}
     cdiff.update((k, None) for k in env if k not in _cenv)
-    return (env, cdiff)
+    snap = (env, cdiff)
+    if type(data) is dict:
+        prev[:] = [dict(data), dict(_cenv), snap]
+    return snap
 
 
 def _env_apply(v):
@@ -616,6 +626,11 @@ _file_digest = {}       # path -> ((mtime_ns, size), hex)
 def _local_file(path):
     """Is `path` a module file inside the document's folder (not an installed package)?"""
     if not isinstance(path, str):
+        return False
+    # A cheap test first: most modules come from elsewhere, and realpath costs
+    # a system call per path component (38 ms for numpy + pandas + pyplot).
+    path = path if os.path.isabs(path) else os.path.abspath(path)
+    if not path.startswith(_START_DIR + os.sep):
         return False
     path = os.path.realpath(path)
     return path.startswith(_START_DIR + os.sep) and "-packages" + os.sep not in path
@@ -672,7 +687,25 @@ class _Assigned(tuple):
     """A sys.modules description holding an object's identity: no stable hash."""
 
 
+_modules_prev = [None, None]    # [copy of sys.modules, its snapshot]: most chunks import nothing
+
+
 def _modules_snapshot():
+    cur = dict(sys.modules)
+    prev, snap = _modules_prev
+    try:
+        # identical entries compare equal without calling their __eq__
+        if prev is not None and cur == prev and not isinstance(snap, _Assigned) and \
+                not any(d[1] == "local" for d in snap):
+            return snap
+    except Exception:  # pylint: disable=broad-except
+        pass
+    snap = _modules_scan()
+    _modules_prev[:] = [cur, snap]
+    return snap
+
+
+def _modules_scan():
     out = []
     for name, obj in list(sys.modules.items()):
         known = _module_kind.get(name)
