@@ -98,7 +98,9 @@ json_t *settings_save(struct walk *w, size_t ui, json_t *blobs)
 		const char *path = json_string_value(json_object_get(it, "path"));
 		json_t *rec = json_pack("{s:O}", "hash", v);
 		char h[STORE_HASH_SIZE];
-		if (path && store_blob_put_file(w->store, path, h, &err) == 0) {
+		if (json_is_true(json_object_get(it, "pristine"))) {
+			json_object_set_new(rec, "pristine", json_true());
+		} else if (path && store_blob_put_file(w->store, path, h, &err) == 0) {
 			json_object_set_new(rec, "blob", json_string(h));
 			json_array_append_new(blobs, json_string(h));
 		} else {
@@ -163,7 +165,16 @@ int settings_restore(struct walk *w, const char *name, int target, struct weft_e
 	const json_t *rec = w->meta[target] ? json_object_get(json_object_get(w->meta[target], "settings"), name)
 					    : NULL;
 	const char *blob = json_string_value(json_object_get(rec, "blob"));
-	if (blob && store_blob_verify(w->store, blob) == 1) {
+	if (json_is_true(json_object_get(rec, "pristine"))) {
+		/* The value a fresh worker has (saved as such, also where values never are). */
+		int rc = apply_value(w, name, NULL, (size_t)t->line, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 1) {
+			json_object_set_new(w->live, name, json_integer(target));
+			return 0;
+		}
+	} else if (blob && store_blob_verify(w->store, blob) == 1) {
 		struct strbuf p;
 		strbuf_init(&p);
 		int rc = store_blob_path(w->store, blob, &p) == 0 ? apply_value(w, name, p.buf, (size_t)t->line, err)

@@ -64,7 +64,8 @@ void settings_frozen_writes(struct walk *w, size_t ui, json_t *writes);
 /*
  * Save the values of the settings unit ui wrote (right after it ran) into
  * blobs, adding their hashes to `blobs`. Returns the entry's "settings"
- * object {name: {"hash": h|null, "blob": hash} | {"hash", "unsaveable": why}},
+ * object {name: {"hash": h|null, "blob": hash} | {"hash", "pristine": true} |
+ * {"hash", "unsaveable": why}} ("pristine": a fresh worker's value),
  * or NULL when the unit wrote none. Never fails the entry: a value that
  * cannot be saved is marked so, and rebuilt by replay when needed.
  */

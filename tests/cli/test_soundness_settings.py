@@ -23,11 +23,12 @@ def scenario(name, setup_v1, setup_v2, reader, other=("other", "print('independe
     unchanged: later chunks stay cached (keys hash the setting's value).
     """
     reader2 = reader2 or (reader[0], reader[1] + "\nprint('edited')")
+    rname = reader[0].split(",")[0]
     steps = [
-        Step(chunks(("setup", setup_v1), reader, other), {"setup", reader[0], "other"}),
-        Step(chunks(("setup", setup_v1), reader2, other), {reader[0]},
+        Step(chunks(("setup", setup_v1), reader, other), {"setup", rname, "other"}),
+        Step(chunks(("setup", setup_v1), reader2, other), {rname},
              note="edit the reader; setup cached"),
-        Step(chunks(("setup", setup_v2), reader2, other), {"setup", reader[0], "other"},
+        Step(chunks(("setup", setup_v2), reader2, other), {"setup", rname, "other"},
              note="change the setting: later chunks re-run"),
     ]
     if setup_same:
@@ -263,6 +264,78 @@ run_scenario("report setup chunk with several settings", [
          {"a"}),
     Step(chunks(("setup", SETUP.replace("yes", "no")), ("a", "print(np.e * np.ones(2))"),
                 ("b", "print(os.environ['WEFT_T_ALL'])")), {"setup", "a", "b"}),
+])
+
+# ---- logging (not saved: replayed) ----
+run_scenario("logging.basicConfig in a setup chunk", [
+    Step(chunks(("setup", "import logging\nlogging.basicConfig(level=logging.INFO, format='%(levelname)s|%(message)s')"),
+                ("log", "import logging\nlogging.info('hello')\nprint('done')")), {"setup", "log"}),
+    Step(chunks(("setup", "import logging\nlogging.basicConfig(level=logging.INFO, format='%(levelname)s|%(message)s')"),
+                ("log", "import logging\nlogging.info('hello again')\nprint('done')")), {"log"}, replayed={"setup"},
+         note="handlers cannot be saved: the setup chunk is replayed"),
+    Step(chunks(("setup", "import logging\nlogging.basicConfig(level=logging.WARNING, format='%(levelname)s|%(message)s')"),
+                ("log", "import logging\nlogging.info('hello again')\nprint('done')")), {"setup", "log"}),
+])
+
+# ---- locale ----
+scenario("locale.setlocale",
+         "import locale\nlocale.setlocale(locale.LC_ALL, 'C.UTF-8')",
+         "import locale\nlocale.setlocale(locale.LC_ALL, 'C')",
+         ("show", "import locale\nprint(locale.setlocale(locale.LC_CTYPE))"))
+
+# ---- values without a stable text ----
+run_scenario("numpy formatter lambda (unsaveable value: replay)", [
+    Step(chunks(("setup", "import numpy as np\nnp.set_printoptions(formatter={'float': lambda x: f'<{x:.1f}>'})"),
+                ("show", "print(np.array([1/3, 2.5]))")), {"setup", "show"}),
+    Step(chunks(("setup", "import numpy as np\nnp.set_printoptions(formatter={'float': lambda x: f'<{x:.1f}>'})"),
+                ("show", "print(np.array([1/3, 2.5]), 'x')")), {"show"}, replayed={"setup"}),
+    Step(chunks(("setup", "import numpy as np\nnp.set_printoptions(formatter={'float': lambda x: f'[{x:.2f}]'})"),
+                ("show", "print(np.array([1/3, 2.5]), 'x')")), {"setup", "show"}),
+])
+
+run_scenario("pandas float_format bound method", [
+    Step(chunks(("setup", "import pandas as pd\npd.options.display.float_format = '{:.1f}'.format"),
+                ("show", "print(pd.DataFrame({'v': [1/3, 2/3]}))")), {"setup", "show"}),
+    Step(chunks(("setup", "import pandas as pd\npd.options.display.float_format = '{:.1f}'.format"),
+                ("show", "print(pd.DataFrame({'v': [1/3, 2/7]}))")), {"show"}),
+    Step(chunks(("setup", "import pandas as pd\npd.options.display.float_format = '{:.3f}'.format"),
+                ("show", "print(pd.DataFrame({'v': [1/3, 2/7]}))")), {"setup", "show"}),
+])
+
+# ---- the writer goes away, or moves ----
+run_scenario("setup chunk removed, then moved after the reader", [
+    Step(chunks(("setup", "import numpy as np\nnp.set_printoptions(precision=2)"),
+                ("show", "import numpy as np\nprint(np.array([1/3]))")), {"setup", "show"}),
+    Step(chunks(("show", "import numpy as np\nprint(np.array([1/3]))")), {"show"}, note="setup removed"),
+    Step(chunks(("show", "import numpy as np\nprint(np.array([1/3]))"),
+                ("setup", "import numpy as np\nnp.set_printoptions(precision=2)"),
+                ("after", "print(np.array([2/3]))")), {"setup", "after"}, note="setup after the reader"),
+    Step(chunks(("show", "import numpy as np\nprint(np.array([1/3]))"),
+                ("setup", "import numpy as np\nnp.set_printoptions(precision=2)"),
+                ("after", "print(np.array([2/3]))")), set(), no_python=True, note="nothing changed"),
+])
+
+# ---- term=True reader, inline expression reader ----
+scenario("term=True reader",
+         "import numpy as np\nnp.set_printoptions(precision=2)",
+         "import numpy as np\nnp.set_printoptions(precision=4)",
+         ("show, term=True", "import numpy as np\nnp.array([1/3, 1/7])"),
+         reader2=("show, term=True", "import numpy as np\nnp.array([1/3, 1/7])\n1 + 1"))
+
+INLINE_DOC = ("<<setup>>=\nimport numpy as np\nnp.set_printoptions(precision={p})\n@\n\n"
+              "The value is <%= np.array([1/3]) %> here.\n\n<<show>>=\nprint(np.array([2/3]){extra})\n@\n")
+run_scenario("inline expression after a setting", [
+    Step(INLINE_DOC.format(p=2, extra=""), {"setup", "show"}),
+    Step(INLINE_DOC.format(p=2, extra=", 1"), {"show"}),
+    Step(INLINE_DOC.format(p=5, extra=", 1"), {"setup", "show"}),
+])
+
+# ---- a chunk that changes a setting and raises ----
+run_scenario("setting made by a chunk that raised (error=True)", [
+    Step(chunks(("setup, error=True", "import numpy as np\nnp.set_printoptions(precision=2)\nraise ValueError('x')"),
+                ("show", "import numpy as np\nprint(np.array([1/3]))")), {"setup", "show"}),
+    Step(chunks(("setup, error=True", "import numpy as np\nnp.set_printoptions(precision=2)\nraise ValueError('x')"),
+                ("show", "import numpy as np\nprint(np.array([1/3]), 2)")), None),
 ])
 
 finish()

@@ -11,7 +11,8 @@ edit that leaves a setting's value alone re-runs nothing downstream).
 
 Each setting has
     snapshot()  -> a value comparable with ==, picklable when it can be restored
-    apply(v)    puts value v in force
+    apply(v)    puts value v in force (None: values are never saved; a chunk
+                after the writer gets the setting by replaying the writer)
     reset()     puts back what a fresh worker had (or None: the value seen first)
     module      the module it belongs to, or None; while that module is not
                 imported the setting costs nothing (its snapshot is None) and a
@@ -37,7 +38,8 @@ The tracking calls (weft_state.begin_tracking / end_tracking):
 Ops (dispatched by the runtime as op_<name>(req)):
 
     op_settings_save({"names": [pseudo-names], "dir": path[, "fsync": false]})
-        -> {"items": {name: {"path": file} | {"unsaveable": reason}}}
+        -> {"items": {name: {"path": file} | {"pristine": true} | {"unsaveable": reason}}}
+        ("pristine": the value a fresh worker has; restored by reset()).
         The values as the last tracked chunk left them, one pickle file each.
     op_settings_apply({"items": [{"name": pseudo-name, "path": file or null}]})
         -> {"errors": {name: message}}
@@ -45,7 +47,7 @@ Ops (dispatched by the runtime as op_<name>(req)):
         registry order; a setting of a module not imported waits for its import.
 
 Not tracked (named in the README): settings kept inside objects that chunks
-hold (a Figure's own properties), the logging configuration, locale, signal
+hold (a Figure's own properties), loggers other than the root logger, signal
 handlers, thread-local or context-local state other than the decimal context,
 values written to os.environ that hold the document's absolute folder (a moved
 document keeps the old path), and entries put in sys.modules under the dotted
@@ -62,9 +64,10 @@ _MODULE_TYPE = type(sys)
 class _Setting:
     """One registered setting."""
 
-    __slots__ = ("name", "snapshot", "apply", "reset", "module")
+    __slots__ = ("name", "snapshot", "apply", "reset", "module", "pristine")
 
-    def __init__(self, name, snapshot, apply, reset, module):
+    def __init__(self, name, snapshot, apply, reset, module, pristine):
+        self.pristine = pristine
         self.name = name
         self.snapshot = snapshot
         self.apply = apply
@@ -84,10 +87,12 @@ def pseudo(name):
     return PREFIX + name + ">"
 
 
-def register(name, snapshot, apply, reset=None, module=None):
-    """Add (or replace) a setting; see the module docstring. Returns its pseudo-name."""
+def register(name, snapshot, apply, reset=None, module=None, pristine=None):
+    """Add (or replace) a setting; see the module docstring. Returns its pseudo-name.
+    `pristine`, when given, is the value reset() gives: a value equal to it is
+    restored by reset(), even for a setting whose values are never saved."""
     key = pseudo(name)
-    _REGISTRY[key] = _Setting(key, snapshot, apply, reset, module)
+    _REGISTRY[key] = _Setting(key, snapshot, apply, reset, module, pristine)
     if module is None or module in sys.modules:
         try:
             _initial.setdefault(key, snapshot())
@@ -346,6 +351,17 @@ def op_settings_save(req):
             items[key] = {"unsaveable": "unknown setting"}
             continue
         value = _last.get(key)
+        s = _REGISTRY[key]
+        try:
+            if s.pristine is not None and s.reset is not None and type(value) is type(s.pristine) \
+                    and value == s.pristine:
+                items[key] = {"pristine": True}
+                continue
+        except Exception:  # pylint: disable=broad-except
+            pass
+        if s.apply is None:
+            items[key] = {"unsaveable": "restored by replaying the chunk that made it"}
+            continue
         if isinstance(value, _Broken):
             items[key] = {"unsaveable": value.why}
             continue
@@ -790,6 +806,53 @@ def _decimal_reset():
     decimal.setcontext(decimal.Context())
 
 
+# locale: the C library's, through _locale (built in, no import cost)
+
+def _locale_categories():
+    import _locale  # pylint: disable=import-outside-toplevel
+    return [getattr(_locale, n) for n in ("LC_CTYPE", "LC_COLLATE", "LC_TIME", "LC_MONETARY",
+                                          "LC_NUMERIC", "LC_MESSAGES") if hasattr(_locale, n)]
+
+
+def _locale_snapshot():
+    import _locale  # pylint: disable=import-outside-toplevel
+    return tuple(_locale.setlocale(c, None) for c in _locale_categories())
+
+
+def _locale_apply(v):
+    import _locale  # pylint: disable=import-outside-toplevel
+    for c, name in zip(_locale_categories(), v):
+        if _locale.setlocale(c, None) != name:
+            _locale.setlocale(c, name)
+
+
+# logging: the root logger's level and handlers, and logging.disable. Handlers
+# hold streams and files, so the value is not saved: a chunk after the one that
+# configured logging gets it by replaying that chunk (the value is still hashed,
+# so readers are keyed on what it is).
+
+def _logging_snapshot():
+    logging = sys.modules["logging"]
+    root = logging.getLogger()
+    hs = []
+    for h in root.handlers:
+        fmt = getattr(h, "formatter", None)
+        stream = getattr(h, "stream", None)
+        hs.append((type(h).__module__ + "." + type(h).__qualname__, h.level,
+                   getattr(fmt, "_fmt", None), getattr(fmt, "datefmt", None),
+                   getattr(h, "baseFilename", None), getattr(stream, "name", None), len(h.filters)))
+    return (root.level, tuple(hs), len(root.filters), logging.root.manager.disable)
+
+
+def _logging_reset():
+    logging = sys.modules["logging"]
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    root.setLevel(logging.WARNING)
+    logging.disable(logging.NOTSET)
+
+
 def _register_builtin():
     """The settings weft knows, in the order they are applied."""
     register("os.chdir", _cwd_snapshot, _cwd_apply)
@@ -798,6 +861,9 @@ def _register_builtin():
     register("sys.modules", _modules_snapshot, _modules_apply, reset=_modules_reset)
     register("sys.recursionlimit", sys.getrecursionlimit, sys.setrecursionlimit)
     register("warnings.filters", _warnings_snapshot, _warnings_apply)
+    register("locale", _locale_snapshot, _locale_apply)
+    register("logging.root", _logging_snapshot, None, reset=_logging_reset, module="logging",
+             pristine=(30, (), 0, 0))
     register("decimal.context", _decimal_snapshot, _decimal_apply, reset=_decimal_reset, module="decimal")
     register("numpy.printoptions", _np_print_snapshot, _np_print_apply, reset=_np_print_reset,
              module="numpy")
