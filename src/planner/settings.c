@@ -134,67 +134,40 @@ void settings_apply_hit(struct walk *w, size_t ui, const json_t *meta)
 	json_decref(values);
 }
 
-/* Ask the worker to apply one setting value (path NULL: a fresh worker's). 1 done, 0 refused, -1 error. */
-static int apply_value(struct walk *w, const char *name, const char *path, size_t line, struct weft_error *err)
+/* Replay unit t to rebuild its value of setting `name` (one that could not be saved). */
+static int replay_for(struct walk *w, const char *name, int target, struct weft_error *err)
 {
-	json_t *r = walk_request(w, json_pack("{s:s, s:[{s:s, s:s?}]}", "op", "settings_apply", "items", "name",
-					      name, "path", path), err);
-	if (!r)
-		return -1;
-	const char *why = json_string_value(json_object_get(json_object_get(r, "errors"), name));
-	if (why)
-		weft_warn(w->doc->path, (int)line, "could not put setting %s back (%s)", name, why);
-	json_decref(r);
-	return why ? 0 : 1;
-}
-
-int settings_restore(struct walk *w, const char *name, int target, struct weft_error *err)
-{
-	json_t *cur = json_object_get(w->live, name);
-	if (target < 0) {
-		if (!cur || json_integer_value(cur) < 0)
-			return 0;
-		if (apply_value(w, name, NULL, 0, err) < 0)
-			return -1;
-		json_object_del(w->live, name);
-		return 0;
-	}
-	if (cur && json_integer_value(cur) == target)
-		return 0;
-	const struct unit *t = &w->df.units[target];
-	const json_t *rec = w->meta[target] ? json_object_get(json_object_get(w->meta[target], "settings"), name)
-					    : NULL;
-	const char *blob = json_string_value(json_object_get(rec, "blob"));
-	if (json_is_true(json_object_get(rec, "pristine"))) {
-		/* The value a fresh worker has (saved as such, also where values never are). */
-		int rc = apply_value(w, name, NULL, (size_t)t->line, err);
-		if (rc < 0)
-			return -1;
-		if (rc == 1) {
-			json_object_set_new(w->live, name, json_integer(target));
-			return 0;
-		}
-	} else if (blob && store_blob_verify(w->store, blob) == 1) {
-		struct strbuf p;
-		strbuf_init(&p);
-		int rc = store_blob_path(w->store, blob, &p) == 0 ? apply_value(w, name, p.buf, (size_t)t->line, err)
-								  : 0;
-		strbuf_free(&p);
-		if (rc < 0)
-			return -1;
-		if (rc == 1) {
-			json_object_set_new(w->live, name, json_integer(target));
-			return 0;
-		}
-	}
-	/* Not saved (unsaveable value, uncached chunk, bad blob): rebuild by replaying its writer. */
 	if (restore_replay(w, (size_t)target, err) < 0)
 		return -1;
 	json_object_set_new(w->live, name, json_integer(target));
 	return 0;
 }
 
-/* One pass of settings_sync; sets *changed when some setting was restored. */
+/*
+ * The file holding unit target's saved value of `name`: 1 with the path in
+ * p, 0 for a fresh worker's value (target -1, or saved as "pristine"), -1
+ * when there is none (not saved, uncached unit, bad blob).
+ */
+static int saved_value(struct walk *w, const char *name, int target, struct strbuf *p)
+{
+	if (target < 0)
+		return 0;
+	const json_t *rec = w->meta[target] ? json_object_get(json_object_get(w->meta[target], "settings"), name)
+					    : NULL;
+	if (json_is_true(json_object_get(rec, "pristine")))
+		return 0;
+	const char *blob = json_string_value(json_object_get(rec, "blob"));
+	if (blob && store_blob_verify(w->store, blob) == 1 && store_blob_path(w->store, blob, p) == 0)
+		return 1;
+	return -1;
+}
+
+/*
+ * One pass of settings_sync; sets *changed when some setting was not in
+ * place. Values that must be rebuilt are replayed first; the rest go in one
+ * request, which the worker applies in its registry order (the working
+ * directory and sys.path before the modules that may need them).
+ */
 static int sync_pass(struct walk *w, const json_t *deps, bool *changed, struct weft_error *err)
 {
 	json_t *todo = json_object();
@@ -206,6 +179,9 @@ static int sync_pass(struct walk *w, const json_t *deps, bool *changed, struct w
 	json_object_foreach((json_t *)deps, name, v)
 		if (settings_is_pseudo(name))
 			json_object_set(todo, name, v);
+	json_t *items = json_array(), *targets = json_object();
+	struct strbuf p;
+	strbuf_init(&p);
 	int rc = 0;
 	json_object_foreach(todo, name, v) {
 		int target = (int)json_integer_value(v);
@@ -213,9 +189,46 @@ static int sync_pass(struct walk *w, const json_t *deps, bool *changed, struct w
 		if (target < 0 ? !cur || json_integer_value(cur) < 0 : cur && json_integer_value(cur) == target)
 			continue;
 		*changed = true;
-		if ((rc = settings_restore(w, name, target, err)) < 0)
-			break;
+		strbuf_reset(&p);
+		int saved = saved_value(w, name, target, &p);
+		if (saved < 0) {
+			if ((rc = replay_for(w, name, target, err)) < 0)
+				break;
+			continue;
+		}
+		json_array_append_new(items, json_pack("{s:s, s:s?}", "name", name, "path", saved ? p.buf : NULL));
+		json_object_set(targets, name, v);
 	}
+	strbuf_free(&p);
+	if (rc == 0 && json_array_size(items)) {
+		json_t *r = walk_request(w, json_pack("{s:s, s:O}", "op", "settings_apply", "items", items), err);
+		if (!r) {
+			rc = -1;
+		} else {
+			const json_t *errors = json_object_get(r, "errors");
+			json_object_foreach(targets, name, v) {
+				int target = (int)json_integer_value(v);
+				const char *why = json_string_value(json_object_get(errors, name));
+				if (!why) {
+					if (target < 0)
+						json_object_del(w->live, name);
+					else
+						json_object_set_new(w->live, name, json_integer(target));
+					continue;
+				}
+				int line = target >= 0 ? w->df.units[target].line : 0;
+				weft_warn(w->doc->path, line, "could not put setting %s back (%s)%s", name, why,
+					  target >= 0 ? "; replaying the chunk that made it" : "");
+				if (target >= 0 && (rc = replay_for(w, name, target, err)) < 0)
+					break;
+				if (target < 0)
+					json_object_del(w->live, name);
+			}
+			json_decref(r);
+		}
+	}
+	json_decref(items);
+	json_decref(targets);
 	json_decref(todo);
 	return rc;
 }

@@ -75,15 +75,11 @@ json_t *settings_save(struct walk *w, size_t ui, json_t *blobs);
 void settings_apply_hit(struct walk *w, size_t ui, const json_t *meta);
 
 /*
- * Make the worker hold unit `target`'s value of setting `name` (-1: a fresh
- * worker's value): from target's entry, else by replaying target.
- */
-int settings_restore(struct walk *w, const char *name, int target, struct weft_error *err);
-
-/*
  * Before a unit runs (or is replayed) with dependencies `deps`: every setting
  * at the version in deps, and every setting the worker holds a changed value
- * of but deps do not name back to a fresh worker's value.
+ * of but deps do not name back to a fresh worker's value; from the writers'
+ * entries in one request, else by replaying the writer. restore_deps leaves
+ * settings to this (restore_version does nothing for them): call it after.
  */
 int settings_sync(struct walk *w, const json_t *deps, struct weft_error *err);
 

@@ -338,4 +338,16 @@ run_scenario("setting made by a chunk that raised (error=True)", [
                 ("show", "import numpy as np\nprint(np.array([1/3]), 2)")), None),
 ])
 
+# ---- local modules that import each other, found through sys.path ----
+LIBS = {"lib/alpha.py": "import beta\nA = beta.B + 1\nprint('alpha loaded')\n", "lib/beta.py": "B = 10\nprint('beta loaded')\n"}
+run_scenario("local modules importing each other through sys.path", [
+    Step(chunks(("setup", "import sys\nsys.path.insert(0, 'lib')\nimport alpha"),
+                ("use", "import alpha, beta\nprint(alpha.A, alpha.beta is beta)")), {"setup", "use"}, files=LIBS),
+    Step(chunks(("setup", "import sys\nsys.path.insert(0, 'lib')\nimport alpha"),
+                ("use", "import alpha, beta\nprint(alpha.A, alpha.beta is beta, 2)")), {"use"}),
+    Step(chunks(("setup", "import sys\nsys.path.insert(0, 'lib')\nimport alpha"),
+                ("use", "import alpha, beta\nprint(alpha.A, alpha.beta is beta, 2)")), {"setup", "use"},
+         files={"lib/beta.py": "B = 20\nprint('beta loaded')\n"}, note="an imported module's file changed"),
+])
+
 finish()

@@ -768,14 +768,17 @@ def _modules_apply(v):
     if isinstance(v, _Assigned) or any(d[1] == "assigned" for d in v):
         raise ValueError("modules put in sys.modules by a chunk cannot be restored")
     want = {d[0]: d for d in v}
-    cur = {d[0]: d for d in _modules_snapshot()}
+    cur = {d[0]: d for d in _modules_scan()}
     for name in cur:
         if name not in want:
             sys.modules.pop(name, None)
     for name in sorted(want, key=lambda n: n.count(".")):
-        if cur.get(name) != want[name]:
-            sys.modules.pop(name, None)
-            _import_local(name, want[name][2])
+        obj = sys.modules.get(name)
+        # (an earlier module of the list may have imported this one already)
+        if obj is not None and (name,) + (_describe_module(name, obj) or ()) == want[name]:
+            continue
+        sys.modules.pop(name, None)
+        _import_local(name, want[name][2])
 
 
 def _modules_reset():
