@@ -552,26 +552,46 @@ def _warnings_apply(v):
     warnings._filters_mutated()  # pylint: disable=protected-access
 
 
-# environment: os.environ, and the C environment changed by os.putenv/unsetenv
-# (seen through their audit events), which os.environ does not show.
+# environment: os.environ, and the C environment changed by os.putenv/unsetenv,
+# which os.environ does not show. os.environ's own changes call os.putenv and
+# os.unsetenv too (looked up in os at each call), so wrapping those two module
+# functions sees every change; an audit hook would too, but would run for
+# every audited event of the process (each id(), open, import...).
 
 _cenv = {}
-_audit_on = False
+_env_wrapped = False
 
 
-def _env_audit(event, args):
-    if event == "os.putenv":
-        _cenv[os.fsdecode(args[0])] = os.fsdecode(args[1])
-    elif event == "os.unsetenv":
-        _cenv.pop(os.fsdecode(args[0]), None)
+def _wrap_env_function(real, record):
+    """os.putenv / os.unsetenv that first records the change in _cenv."""
+    def wrapper(*args):
+        real(*args)
+        record(*args)
+    wrapper.__name__ = real.__name__
+    wrapper.__qualname__ = real.__qualname__
+    wrapper.__doc__ = real.__doc__
+    wrapper.__module__ = "os"
+    wrapper._weft_real = real  # pylint: disable=protected-access
+    return wrapper
 
 
-def _start_env_audit():
-    global _audit_on
-    if not _audit_on:
+def _record_putenv(key, value):
+    _cenv[os.fsdecode(key)] = os.fsdecode(value)
+
+
+def _record_unsetenv(key):
+    _cenv.pop(os.fsdecode(key), None)
+
+
+def _start_env_tracking():
+    global _env_wrapped
+    if not _env_wrapped:
         _cenv.update(os.environ)
-        sys.addaudithook(_env_audit)
-        _audit_on = True
+        if not hasattr(os.putenv, "_weft_real"):
+            os.putenv = _wrap_env_function(os.putenv, _record_putenv)
+        if not hasattr(os.unsetenv, "_weft_real"):
+            os.unsetenv = _wrap_env_function(os.unsetenv, _record_unsetenv)
+        _env_wrapped = True
 
 
 _env_prev = [None, None, None]    # [os.environ's raw data copy, C environment copy, snapshot]
@@ -875,5 +895,5 @@ def _register_builtin():
     register("matplotlib.rcParams", _mpl_snapshot, _mpl_apply, reset=_mpl_reset, module="matplotlib")
 
 
-_start_env_audit()
+_start_env_tracking()
 _register_builtin()
