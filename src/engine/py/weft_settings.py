@@ -50,8 +50,10 @@ Not tracked (named in the README): settings kept inside objects that chunks
 hold (a Figure's own properties), loggers other than the root logger, signal
 handlers, thread-local or context-local state other than the decimal context,
 values written to os.environ that hold the document's absolute folder (a moved
-document keeps the old path), and entries put in sys.modules under the dotted
-name of a real package's submodule.
+document keeps the old path), entries put in sys.modules under the dotted
+name of a real package's submodule, and the warnings registries behind the
+"once" and "default" actions (CPython keeps the version that validates them
+out of reach, so they cannot be put back faithfully).
 """
 
 import os
