@@ -22,7 +22,8 @@
 /* Every op the parent may send. */
 #define PROTO_OPS(O)                                                                         \
 	O(run) O(inline) O(ping) O(quit) O(analyze) O(save) O(restore) O(delete) O(rng_get) \
-	O(rng_set) O(eval_extra) O(names) O(fingerprint) O(track_begin) O(track_end) O(doc_lines)
+	O(rng_set) O(eval_extra) O(names) O(fingerprint) O(track_begin) O(track_end) O(doc_lines) \
+	O(settings_save) O(settings_apply)
 
 /* Every event kind the worker may send while a request runs. */
 #define PROTO_EVENTS(E) E(stream) E(output) E(exit)
@@ -81,6 +82,12 @@
 	F(REQ, track_begin, cache_dir, STR, 0)            \
 	F(REP, track_end, tracked, OBJECT, 1)             \
 	F(REQ, doc_lines, units, ARRAY, 1)                \
+	F(REQ, settings_save, names, ARRAY, 1)            \
+	F(REQ, settings_save, dir, STR, 1)                \
+	F(REQ, settings_save, fsync, BOOL, 0)             \
+	F(REP, settings_save, items, OBJECT, 1)           \
+	F(REQ, settings_apply, items, ARRAY, 1)           \
+	F(REP, settings_apply, errors, OBJECT, 1)         \
 	F(EVT, stream, name, STR, 1)                      \
 	F(EVT, stream, text, STR, 1)                      \
 	F(EVT, stream, statement, INT, 0)                 \

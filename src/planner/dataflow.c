@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "planner/settings.h"
+
 /* Version of the key recipe: bump it whenever what goes into a key changes. */
-#define KEY_RECIPE "weft-key-1"
+#define KEY_RECIPE "weft-key-2" /* 2: process-wide settings (settings.h) */
 
 static void unit_add(struct dataflow *df, size_t *alloc, struct unit u)
 {
@@ -82,6 +84,7 @@ void dataflow_free(struct dataflow *df)
 		json_decref(u->analysis);
 		json_decref(u->writes);
 		json_decref(u->deps);
+		json_decref(u->settings);
 	}
 	free(df->units);
 	json_decref(df->writer);
@@ -196,6 +199,8 @@ json_t *dataflow_reads(struct dataflow *df, size_t ui)
 	json_decref(visited);
 	json_decref(direct);
 	json_object_del(set, DATAFLOW_RNG);
+	/* Process-wide settings: every unit may depend on them. */
+	settings_add_reads(df, set);
 	json_t *arr = set_sorted(set);
 	json_decref(set);
 	return arr;
@@ -325,6 +330,8 @@ int dataflow_compute_key(struct dataflow *df, size_t ui, const json_t *reads, co
 		hasher_update_str(&h, name);
 		if (w < 0) {
 			hasher_update_str(&h, NULL);
+		} else if (settings_hash_dep(df, w, name, &h)) {
+			/* a setting: keyed on its value, whichever chunk wrote it */
 		} else if (!df->units[w].state_known) {
 			if (rc == 0 && missing)
 				*missing = name;

@@ -42,6 +42,7 @@ struct unit {
 	bool key_known, state_known;
 	char key[HASH_HEX_SIZE];
 	char state_key[HASH_HEX_SIZE];
+	json_t *settings;                 /* settings it wrote: pseudo-name -> value hash or null (settings.h) */
 };
 
 struct dataflow {

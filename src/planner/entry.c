@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "planner/settings.h"
 #include "util/fsutil.h"
 #include "util/hash.h"
 
@@ -122,6 +123,17 @@ void entry_explain_miss(struct walk *w, size_t ui, struct strbuf *why)
 			}
 			if (wr < 0 && oldstate) {
 				strbuf_addf(why, "%s is no longer defined by an earlier chunk", name);
+				break;
+			}
+			const char *value = settings_value(&w->df, wr, name);
+			if (value) {
+				/* A setting is keyed on its value: only a new value counts. */
+				const char *oldvalue = json_string_value(json_object_get(od, "value"));
+				if (oldvalue && !strcmp(oldvalue, value))
+					continue;
+				strbuf_addf(why, "setting %.*s (made by chunk %s) changed",
+					    (int)(strlen(name) - strlen(SETTINGS_PREFIX) - 1), name + strlen(SETTINGS_PREFIX),
+					    w->df.units[wr].label);
 				break;
 			}
 			if (wr >= 0 && (!oldstate || strcmp(oldstate, cur))) {
@@ -353,6 +365,7 @@ int entry_apply_hit(struct walk *w, size_t ui, json_t *meta, enum chunk_state st
 		unitkeys_apply_hit(w, ui, meta);
 	}
 	dataflow_record_writes(&w->df, ui, writes);
+	settings_apply_hit(w, ui, meta);
 	restore_written_files(w, ui, meta);
 	json_decref(w->meta[ui]);
 	w->meta[ui] = json_incref(meta);
@@ -505,10 +518,13 @@ void entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *fil
 	json_t *wi;
 	json_object_foreach(u->deps, name, wi) {
 		int wr = (int)json_integer_value(wi);
-		json_object_set_new(deps, name,
-				    wr < 0 ? json_object()
-					   : json_pack("{s:s, s:s}", "from", w->df.units[wr].label, "state",
-						       w->df.units[wr].state_key));
+		json_t *dep = wr < 0 ? json_object()
+				     : json_pack("{s:s, s:s}", "from", w->df.units[wr].label, "state",
+						 w->df.units[wr].state_key);
+		const char *value = settings_value(&w->df, wr, name);
+		if (value)
+			json_object_set_new(dep, "value", json_string(value));
+		json_object_set_new(deps, name, dep);
 	}
 	char *opts = unit_options_text(w, u);
 	const char *norm = json_string_value(json_object_get(u->analysis, "normalized"));
@@ -530,6 +546,9 @@ void entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *fil
 		goto out;
 	}
 	unitkeys_annotate(w, ui, rec, meta);
+	json_t *settings = settings_save(w, ui, blobs);
+	if (settings)
+		json_object_set_new(meta, "settings", settings);
 	/* Its blobs are queued in the store already (readable, so later chunks of this
 	 * render can restore from them); the entry itself goes in while the next chunk runs. */
 	entry_write_pending(w);

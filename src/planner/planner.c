@@ -19,6 +19,7 @@
 #include "planner/entry.h"
 #include "planner/restore.h"
 #include "planner/unitkeys.h"
+#include "planner/settings.h"
 #include "planner/walk.h"
 
 #include <errno.h>
@@ -221,6 +222,7 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 		rng_in = rw < 0 ? "initial" : w->df.units[rw].state_key;
 		json_array_append_new(writes, json_string(DATAFLOW_RNG));
 	}
+	settings_record_run(w, ui, record, writes);
 	json_t *files_read = entry_fingerprint_files(w, record ? json_object_get(record, "files_read") : NULL);
 	if (u->key_known && !untracked) { /* untracked: state unknown, readers are never cached */
 		dataflow_set_state(&w->df, ui, files_read, rng_in);
@@ -495,7 +497,9 @@ static int walk_frozen_unit(struct walk *w, size_t ui, struct weft_error *err)
 		if (o)
 			o->state = CHUNK_SKIPPED;
 		walk_set_why(w, ui, "not cached (cache=False); --frozen runs nothing");
-		dataflow_record_writes(&w->df, ui, static_writes(u));
+		json_t *fw = static_writes(u);
+		settings_frozen_writes(w, ui, fw);
+		dataflow_record_writes(&w->df, ui, fw);
 		if (u->key_known)
 			dataflow_set_state(&w->df, ui, NULL, NULL);
 	} else if (u->key_known && store_entry_get(w->store, u->key, &meta, err) == 1 &&

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "planner/settings.h"
 #include "util/hash.h"
 
 /* Turn a saved-name record into a restore item with blob paths. NULL if a blob is bad. */
@@ -58,6 +59,8 @@ static bool unit_deleted(const struct walk *w, size_t t, const char *name)
  */
 int restore_version(struct walk *w, const char *name, int target, struct weft_error *err)
 {
+	if (settings_is_pseudo(name))
+		return 0; /* put in force together, in order, by settings_sync */
 	json_t *cur = json_object_get(w->live, name);
 	if (target < 0) {
 		if (cur && json_integer_value(cur) >= 0) {

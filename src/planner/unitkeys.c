@@ -6,6 +6,7 @@
 
 #include "engine/protocol.h"
 #include "planner/restore.h"
+#include "planner/settings.h"
 #include "util/hash.h"
 
 /* Hard cap on restore passes: each pass that moves something replayed a chunk. */
@@ -324,6 +325,9 @@ int unitkeys_restore_inputs(struct walk *w, const json_t *deps, int replay_of, s
 {
 	for (int pass = 0; pass < MAX_RESTORE_PASSES; pass++) {
 		if (deps && restore_deps(w, deps, err) < 0)
+			return -1;
+		/* process-wide settings after the names (a replay for a name may change them) */
+		if (settings_sync(w, deps, err) < 0)
 			return -1;
 		if (put_rng_of(w, rng_target(w, replay_of), err) < 0)
 			return -1;

@@ -27,6 +27,9 @@ Tracking (called by the runtime around a chunk that runs with tracking on):
                  group not bound to the same object here; in a fresh run they
                  are that object, so they changed too. The planner may restore
                  them (op_restore shares the object) and count them as written.
+      "settings": {"<setting:NAME>": value hash or null} for process-wide
+                 settings the chunk changed (weft_settings: numpy print options,
+                 rcParams, warnings filters, os.environ, cwd, sys.path, ...),
       "rng":     true when the chunk used, seeded or first imported random's
                  or numpy's global generator (the planner treats the generator
                  state as a name the chunk reads and writes, and saves the
@@ -427,6 +430,8 @@ class _Token:
                 if group:
                     self.groups[n] = group
         self.rng = _rng_state()
+        import weft_settings  # pylint: disable=import-outside-toplevel
+        self.settings = weft_settings.snapshot_all()
 
     def note_file(self, path, kind):
         """Remember a file opened with `kind` (first access decides read-first)."""
@@ -511,11 +516,14 @@ def end_tracking(token, ns):
         else:
             files_read.append(path)
     rng = _rng_changed(token.rng, _rng_state())
+    import weft_settings  # pylint: disable=import-outside-toplevel
+    settings = weft_settings.changes(token.settings)
     token.before = None
     return {
         "bound": sorted(bound), "deleted": sorted(deleted), "mutated": sorted(mutated),
         "files_read": sorted(files_read), "files_written": sorted(files_written),
         "unsaveable": unsaveable, "rng": rng, "mutated_aliases": mutated_aliases,
+        "settings": settings,
     }
 
 
