@@ -466,12 +466,20 @@ def _rng_changed(before, after):
     return before != after
 
 
+def _inputs():
+    """weft_inputs (listings, existence checks, environment, cwd, subprocesses,
+    deletions), imported with the first tracked chunk."""
+    import weft_inputs
+    return weft_inputs
+
+
 def begin_tracking(ns, req):
     """Start tracking a chunk about to run in namespace `ns`."""
     global _active
     _install_hook()
     tok = _Token(ns, req or {})
     _active = tok
+    _inputs().begin(tok)
     return tok
 
 
@@ -480,6 +488,7 @@ def end_tracking(token, ns):
     global _active
     if _active is token:
         _active = None
+    extra = _inputs().end(token)
     before = token.before
     bound, mutated, unsaveable = [], [], {}
     kinds = _unsaveable_types()
@@ -516,6 +525,7 @@ def end_tracking(token, ns):
         "bound": sorted(bound), "deleted": sorted(deleted), "mutated": sorted(mutated),
         "files_read": sorted(files_read), "files_written": sorted(files_written),
         "unsaveable": unsaveable, "rng": rng, "mutated_aliases": mutated_aliases,
+        "inputs": extra["inputs"], "subprocesses": extra["subprocesses"], "fs_ops": extra["fs_ops"],
     }
 
 
