@@ -16,6 +16,10 @@ weft_state calls, around a chunk that runs with tracking on:
               (os.stat/lstat, pathlib's stat, exists, is_file...: "m"); a
               file the chunk tried to open for reading and that was not a
               file ("k"): an optional file that appears later is seen.
+          {"t": "content", "p": path, "h": hex}   a file the chunk read and
+              then changed (opened for update, rewritten, deleted, renamed
+              over): BLAKE2b-256 of the bytes it held before the change (the
+              fingerprint of files read is taken after the chunk).
           {"t": "list", "p": path, "h": hex}   a folder listed (os.listdir,
               os.scandir, hence glob, os.walk, pathlib iterdir/glob): h is
               listing_digest(path) when listed.
@@ -44,13 +48,16 @@ Recording is active only while a chunk is tracked: wrappers replace os.stat,
 os.lstat, os.getcwd(b), the os.path checks and os.environ's class at begin and
 are put back at end; one audit hook (installed once) returns at once when no
 chunk is tracked. Calls made by weft's own code (first non-stdlib caller is an
-embedded '<weft>/' module) are not recorded. Paths under token.prefixes (the
-cache, Python's own files, /usr/lib, ...) are ignored, as for files opened.
+embedded '<weft>/' module) are not recorded, nor the import system's scans
+of sys.path folders. Paths under token.prefixes (the cache, Python's own
+files, /usr/lib, ...) are ignored, as for files opened.
 
 Known limits: functions bound before tracking began (`from os.path import
 exists` in a module imported earlier) and C code reading the file system or
 the environment directly (getenv in an extension) are not seen; a listing
-through a file descriptor (os.fwalk) is not recorded.
+through a file descriptor (os.fwalk) is not recorded; a local module that
+appears later and would shadow an installed one imported by a cached chunk is
+not seen (the import system's folder scans are not inputs).
 """
 
 # Cheap at import: the worker imports this with weft_state for the first tracked chunk.
@@ -89,6 +96,7 @@ class _Record:
         self.subprocesses = []
         self.fs_ops = []
         self.env_own = set()      # variables the chunk set itself before reading them
+        self.opened = set()       # paths opened so far
 
     def add(self, key, item):
         """Record an input once: the first observation is what came from outside."""
@@ -132,9 +140,11 @@ def _ignored(path):
     return tok is None or path.startswith(tok.prefixes) or "/__pycache__/" in path
 
 
-def _weft_caller():
-    """True when the first caller outside the standard library is weft's own
-    embedded code (weft_state noting a file calls abspath, realpath...)."""
+def _caller():
+    """Who made the call being recorded: "weft" when the first caller outside
+    the standard library is weft's own embedded code (weft_state noting a file
+    calls abspath, realpath...), "import" for the import system's own
+    directory scans, else "user" (the chunk, or a library it called)."""
     global _stdlib
     if _stdlib is None:
         _stdlib = posixpath.dirname(posixpath.__file__) + "/"
@@ -145,14 +155,21 @@ def _weft_caller():
             f = f.f_back
             continue
         if fn.startswith(_OWN_DIR):
-            return True
+            return "weft"
+        if fn == "<frozen importlib._bootstrap_external>":
+            return "import"
         if not fn.startswith(_stdlib) and not fn.startswith("<frozen "):
-            return False
+            return "user"
         f = f.f_back
-    return False
+    return "user"
 
 
-_SELF = _weft_caller.__code__.co_filename
+def _weft_caller():
+    """True when weft's own code made the call (see _caller)."""
+    return _caller() == "weft"
+
+
+_SELF = _caller.__code__.co_filename
 _OWN_DIR = posixpath.dirname(_SELF) + "/"       # "<weft>/" when embedded
 
 
@@ -365,28 +382,135 @@ def _audit(event, args):
         return
     try:
         _busy = True
-        if event in ("os.listdir", "os.scandir"):
+        if event == "open":
+            _note_open(rec, args)
+        elif event in ("os.listdir", "os.scandir"):
             path = args[0] if args else None
             if isinstance(path, int):
                 return
             p = _abs("." if path is None else path)
-            if not _ignored(p) and ("list", p) not in rec.seen:
+            if not _ignored(p) and ("list", p) not in rec.seen and _caller() == "user":
                 rec.add(("list", p), {"t": "list", "p": p, "h": listing_digest(p)})
         elif event in _SUBPROCESS_EVENTS:
             rec.subprocesses.append(_command_text(event, args))
         elif event in ("os.remove", "os.rmdir", "shutil.rmtree", "os.mkdir"):
             if len(args) > 1 and args[-1] not in (None, -1):
                 return                              # relative to a dir_fd: unknown path
+            if event != "os.mkdir":
+                _note_content_before_change(rec, args[0], event == "shutil.rmtree")
             _fs_op({"os.remove": "rm", "os.rmdir": "rmdir", "shutil.rmtree": "rmtree",
                     "os.mkdir": "mkdir"}[event], args[0])
         elif event in ("os.rename", "os.replace"):
             src = args[0]
             if not isinstance(src, int) and os.path.lexists(src):
+                _note_content_before_change(rec, src, False)
                 _fs_op("rm", src)
+            if not isinstance(args[1], int):
+                _note_content_before_change(rec, args[1], False)
     except Exception:
         pass
     finally:
         _busy = False
+
+
+def _content_digest(path):
+    """BLAKE2b-256 (hex) of a file's bytes, or None when it cannot be read."""
+    h = blake2b(digest_size=32)
+    try:
+        with open(path, "rb", buffering=0) as f:   # _busy is set: not recorded
+            while True:
+                b = f.read(1 << 20)
+                if not b:
+                    break
+                h.update(b)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def _note_content(rec, p):
+    """Record what a file held when the chunk read it, before the chunk changes it."""
+    if ("content", p) in rec.seen:
+        return
+    h = _content_digest(p)
+    if h is not None:
+        rec.add(("content", p), {"t": "content", "p": p, "h": h})
+
+
+def _note_content_before_change(rec, path, tree):
+    """A file (or, for a tree, any file under it) the chunk read first is about to be
+    deleted or replaced: the fingerprint taken after the chunk cannot say what it read."""
+    if isinstance(path, int) or path is None:
+        return
+    p = _abs(path)
+    files = rec.token.files
+    if tree:
+        prefix = p + "/"
+        for q, (first, _) in list(files.items()):
+            if first & 1 and q.startswith(prefix):
+                _note_content(rec, q)
+    else:
+        entry = files.get(p)
+        if entry is not None and entry[0] & 1:
+            _note_content(rec, p)
+
+
+def _note_open(rec, args):
+    """An "open" event (weft_state's hook has noted the file already): a read of a
+    missing file is an existence check; a file opened for update, or written after
+    the chunk read it, is recorded with the content it had before the change."""
+    path, mode, flags = args
+    if isinstance(path, int) or path is None:
+        return
+    if isinstance(mode, str):
+        write = any(c in mode for c in "wxa+")
+        update = "+" in mode and ("r" in mode or "a" in mode)
+    elif isinstance(flags, int):
+        acc = flags & (os.O_RDONLY | os.O_WRONLY | os.O_RDWR)
+        write = acc != os.O_RDONLY
+        update = acc == os.O_RDWR and not flags & os.O_TRUNC
+    else:
+        return
+    p = _abs(path)
+    if _ignored(p):
+        return
+    if not write:
+        rec.opened.add(p)
+        key = ("stat", p, True, "k")
+        if key not in rec.seen:
+            try:
+                st = _ORIG_STAT(p)
+                kind = None if _kind_of(st) == "file" else _kind_of(st)
+            except OSError as exc:
+                kind = _err_kind(exc)
+            if kind is not None:
+                rec.add(key, {"t": "stat", "p": p, "l": 0, "lv": "k", "k": kind})
+        return
+    entry = rec.token.files.get(p)
+    opened_before = p in rec.opened
+    rec.opened.add(p)
+    # read first (earlier, or by this very open for update), now changed in place
+    if entry is not None and entry[0] & 1 and (update or opened_before):
+        _note_content(rec, p)
+
+
+def memmaps_written(ns, names):
+    """Files behind writable np.memmap objects among `names` of ns (bound or
+    mutated by the chunk), flushed: writes through the mapping change the file
+    without any open, so weft_state counts these files as written."""
+    np = sys.modules.get("numpy")
+    if np is None:
+        return []
+    out = []
+    for n in names:
+        v = ns.get(n)
+        if isinstance(v, np.memmap) and getattr(v, "filename", None) and v.mode in ("r+", "w+"):
+            try:
+                v.flush()
+            except Exception:
+                pass
+            out.append(v.filename)
+    return out
 
 
 def _fs_op(op, path):
@@ -486,22 +610,6 @@ def end(token):
     if rec is None or rec.token is not token:
         _tok = None
         return {"inputs": [], "subprocesses": [], "fs_ops": []}
-    _busy = True
-    try:
-        # Files it tried to read that were not files: an optional input that may appear.
-        for path, (first, _) in list(token.files.items()):
-            if first & 1 and ("stat", path, True, "k") not in rec.seen:
-                try:
-                    st = _ORIG_STAT(path)
-                except OSError as exc:
-                    rec.add(("stat", path, True, "k"),
-                            {"t": "stat", "p": path, "l": 0, "lv": "k", "k": _err_kind(exc)})
-                    continue
-                k = _kind_of(st)
-                if k != "file":
-                    rec.add(("stat", path, True, "k"), {"t": "stat", "p": path, "l": 0, "lv": "k", "k": k})
-    finally:
-        _busy = False
-        _tok = None
+    _tok = None
     subs = list(dict.fromkeys(rec.subprocesses))
     return {"inputs": rec.inputs, "subprocesses": subs, "fs_ops": rec.fs_ops}

@@ -102,7 +102,8 @@ _UNSAVEABLE = (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorTyp
 # The same, from modules that may not be loaded (then no object can be theirs).
 _UNSAVEABLE_IN = {"sqlite3": ("Connection", "Cursor"), "socket": ("socket",),
                   "threading": ("Thread",), "_thread": ("LockType", "RLock"),
-                  "_io": ("_IOBase",), "mmap": ("mmap",), "_queue": ("SimpleQueue",),
+                  "_io": ("_IOBase",), "mmap": ("mmap",),
+                  "numpy": ("memmap",), "_queue": ("SimpleQueue",),
                   "multiprocessing.connection": ("Connection",)}
 
 
@@ -509,6 +510,8 @@ def end_tracking(token, ns):
                 others = [m for m in token.groups.get(k, ()) if ns.get(m, token) is not ns[k]]
                 if others:
                     mutated_aliases[k] = others
+    for path in _inputs().memmaps_written(ns, bound + mutated):
+        token.note_file(path, _WRITE)
     files_read, files_written = [], []
     for path, (first, seen) in token.files.items():
         if not os.path.isfile(path):
