@@ -19,6 +19,7 @@ sys.path.insert(0, HERE)
 
 from tap import test  # noqa: E402
 import tap  # noqa: E402
+import pathlib  # noqa: E402,F401  (imported before tracking, as in a worker that ran pathlib code)
 import weft_inputs as wi  # noqa: E402
 import weft_state as ws  # noqa: E402
 
@@ -29,11 +30,11 @@ def eq(got, want):
     assert got == want, f"got {got!r}, want {want!r}"
 
 
-def run_chunk(code, **names):
+def run_chunk(code, reads=(), **names):
     """Run `code` tracked in a fresh namespace holding `names`; the record."""
     ns = {"__name__": "__main__", "__builtins__": __builtins__}
     ns.update(names)
-    tok = ws.begin_tracking(ns, {"reads": []})
+    tok = ws.begin_tracking(ns, {"reads": list(reads)})
     try:
         exec(compile(textwrap.dedent(code), "<chunk>", "exec"), ns)
     finally:
@@ -113,7 +114,7 @@ def existence_checks_and_optional_files():
     eq(got[("data/b.csv", "s")]["size"], 5)
     eq(got[("data/notes.txt", "m")]["size"], 9)
     assert got[("data/notes.txt", "m")]["mtime"] > 0
-    eq(got[("other.csv", "m")]["k"], "missing")
+    eq(got[("other.csv", "k")]["k"], "missing")      # pathlib's exists: the kind only
     eq(got[("maybe.csv", "k")]["k"], "missing")
     # the inner os.stat of os.path.exists is not a whole-stat record of its own
     assert ("data/a.csv", "m") not in got
@@ -200,6 +201,54 @@ def deletions_and_folders_in_order():
     eq([[op, p[len(d) + 1:]] for op, p in rec["fs_ops"]],
        [["mkdir", "tmp"], ["mkdir", "tmp/deep"], ["rm", "data/a.csv"], ["rmtree", "tmp"], ["rm", "x.tmp"]])
     eq(rec["files_written"], [d + "/x.txt"])
+
+
+@test
+def content_before_the_chunk_changes_a_file_it_read():
+    d = folder()
+    for n in ("counter.txt", "upd.bin", "gone.txt", "log.txt", "fresh.txt"):
+        with open(os.path.join(d, n), "w") as f:
+            f.write("7")
+    rec = run_chunk("""
+        n = int(open(d + '/counter.txt').read())
+        open(d + '/counter.txt', 'w').write(str(n + 1))
+        with open(d + '/upd.bin', 'r+') as f:
+            f.write('9')
+        open(d + '/gone.txt').read()
+        import os
+        os.remove(d + '/gone.txt')
+        open(d + '/log.txt', 'a').write('appended')
+        open(d + '/fresh.txt', 'w').write('overwritten unread')
+        """, d=d)
+    got = {i["p"][len(d) + 1:]: i["h"] for i in of_type(rec, "content")}
+    seven = wi._content_digest(os.path.join(d, "log.txt"))  # any file still holding "7"
+    with open(os.path.join(d, "x7"), "w") as f:
+        f.write("7")
+    seven = wi._content_digest(os.path.join(d, "x7"))
+    eq(got, {"counter.txt": seven, "upd.bin": seven, "gone.txt": seven})
+
+
+@test
+def subprocess_machine_queries_are_not_inputs():
+    rec = run_chunk("import platform\nplatform._uname_cache = None\nplatform.processor()\n"
+                    "import ctypes.util\nctypes.util.find_library('c')")
+    eq(rec["subprocesses"], [])
+
+
+@test
+def memmap_writes_are_written_files():
+    import numpy as np
+    d = folder()
+    path = os.path.join(d, "m.dat")
+    mm = np.memmap(path, dtype="float64", mode="w+", shape=(4,))
+    ro = np.memmap(path, dtype="float64", mode="r", shape=(4,))
+    rec = run_chunk("mm[1] = 5.0\nv = ro[:2]", reads=["mm", "ro"], mm=mm, ro=ro)
+    eq(rec["mutated"], ["mm", "ro"])       # ro maps the same file: its content changed too
+    eq(rec["files_written"], [path])       # once: ro is read-only
+    eq(np.fromfile(path)[1], 5.0)          # flushed
+    rec = run_chunk("x = mm.sum()", reads=["mm"], mm=mm)
+    eq(rec["files_written"], [])           # read, not written
+    assert ws._unsaveable_reason(mm) is not None, "a memmap is replayed, not pickled as a plain array"
 
 
 @test

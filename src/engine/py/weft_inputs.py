@@ -34,6 +34,9 @@ weft_state calls, around a chunk that runs with tracking on:
               (os.getcwd, hence abspath of a relative path, Path.cwd()).
       "subprocesses": [command text]: subprocess.Popen, os.system, os.exec*,
               os.posix_spawn*, os.spawn*, os.fork: their reads are unknown.
+              Not counted: the machine queries of platform, ctypes.util and
+              uuid, and subprocesses a library module starts while it is
+              imported (its top-level code: pandas asks for `uname -p`).
       "fs_ops": [[op, path]] in order: "rm" (os.remove/unlink, and the
               source of os.rename/replace), "rmdir", "rmtree", "mkdir".
     }
@@ -135,9 +138,34 @@ def _abs(path):
 
 
 def _ignored(path):
-    """Paths that are not the document's inputs (the token's prefixes)."""
+    """Paths that are not the document's inputs: under the token's prefixes, or
+    the folders leading to Python's own files (realpath walking /usr/bin)."""
     tok = _tok
-    return tok is None or path.startswith(tok.prefixes) or "/__pycache__/" in path
+    return tok is None or path.startswith(tok.prefixes) or "/__pycache__/" in path or \
+        path in _system_paths()
+
+
+_system = None
+
+
+def _system_paths():
+    """The interpreter and the folders leading to it, to its library and to
+    matplotlib's configuration folders: libraries stat them while importing."""
+    global _system
+    if _system is None:
+        out = set()
+        home = posixpath.expanduser("~")
+        roots = [os.path.realpath(sys.executable), sys.executable, "/usr/lib/python3", "/usr/share/",
+                 home + "/.cache/matplotlib/", home + "/.config/matplotlib/"]
+        roots += [posixpath.join(os.path.realpath(p), "lib/") for p in (sys.prefix, sys.base_prefix)]
+        for r in roots:
+            r = posixpath.normpath(r)
+            while r not in out and r != "/":
+                out.add(r)
+                r = posixpath.dirname(r)
+        out.add("/")
+        _system = frozenset(out)
+    return _system
 
 
 def _caller():
@@ -392,7 +420,8 @@ def _audit(event, args):
             if not _ignored(p) and ("list", p) not in rec.seen and _caller() == "user":
                 rec.add(("list", p), {"t": "list", "p": p, "h": listing_digest(p)})
         elif event in _SUBPROCESS_EVENTS:
-            rec.subprocesses.append(_command_text(event, args))
+            if not _machine_query():
+                rec.subprocesses.append(_command_text(event, args))
         elif event in ("os.remove", "os.rmdir", "shutil.rmtree", "os.mkdir"):
             if len(args) > 1 and args[-1] not in (None, -1):
                 return                              # relative to a dir_fd: unknown path
@@ -529,6 +558,31 @@ def _fs_op(op, path):
     ops.append([op, p])
 
 
+# Standard-library modules whose subprocesses ask about the machine (uname -p,
+# ldconfig), not about the document's files: outside the contract, like the clock.
+_MACHINE_QUERIES = ("platform.py", "ctypes/util.py", "uuid.py")
+
+
+def _machine_query():
+    """Is the subprocess being started a query about the machine rather than a
+    reader of the document's inputs: started by platform/ctypes.util/uuid, or
+    by a library module's own top-level code while it is imported (pandas'
+    __init__ asks platform for the processor)?"""
+    global _stdlib
+    if _stdlib is None:
+        _stdlib = posixpath.dirname(posixpath.__file__) + "/"
+    prefixes = _tok.prefixes if _tok is not None else ()
+    f = sys._getframe(2)
+    while f is not None:
+        fn = f.f_code.co_filename
+        if fn.startswith(_stdlib) and fn[len(_stdlib):] in _MACHINE_QUERIES:
+            return True
+        if f.f_code.co_name == "<module>" and fn.startswith(prefixes):
+            return True
+        f = f.f_back
+    return False
+
+
 def _command_text(event, args):
     """A short text naming a subprocess, for the reason shown to the user."""
     try:
@@ -563,6 +617,14 @@ def _install():
         (posixpath, "islink"): _wrap_check(posixpath.islink, False, "k"),
         (posixpath, "getsize"): _wrap_check(posixpath.getsize, True, "s"),
     }
+    pathlib = sys.modules.get("pathlib")
+    if pathlib is not None:
+        # only the kind is visible (their inner stat() is not recorded on its own);
+        # pathlib imported by the chunk itself gets the os.stat record instead
+        for name, follow in (("exists", True), ("is_file", True), ("is_dir", True), ("is_symlink", False)):
+            orig = pathlib.Path.__dict__.get(name)
+            if orig is not None:
+                wrappers[(pathlib.Path, name)] = _wrap_check(orig, follow, "k")
     for (mod, name), fn in wrappers.items():
         _saved[(mod, name)] = getattr(mod, name)
         setattr(mod, name, fn)
