@@ -246,8 +246,8 @@ def memmap_writes_are_written_files():
     eq(rec["mutated"], ["mm", "ro"])       # ro maps the same file: its content changed too
     eq(rec["files_written"], [path])       # once: ro is read-only
     eq(np.fromfile(path)[1], 5.0)          # flushed
-    rec = run_chunk("x = mm.sum()", reads=["mm"], mm=mm)
-    eq(rec["files_written"], [])           # read, not written
+    rec = run_chunk("x = ro.sum()", reads=["ro"], ro=ro)
+    eq(rec["files_written"], [])           # a read-only map writes nothing
     assert ws._unsaveable_reason(mm) is not None, "a memmap is replayed, not pickled as a plain array"
 
 
