@@ -98,8 +98,11 @@ class _Record:
         self.seen = set()         # keys of inputs recorded (first one wins)
         self.subprocesses = []
         self.fs_ops = []
-        self.env_own = set()      # variables the chunk set itself before reading them
         self.opened = set()       # paths opened so far
+        # (path as passed, follow, level) of checks already recorded: repeated calls
+        # skip the caller walk; emptied when the working directory changes
+        self.fast = set()
+        self.env_seen = set()     # variable names already recorded (or the chunk's own)
 
     def add(self, key, item):
         """Record an input once: the first observation is what came from outside."""
@@ -212,6 +215,8 @@ def _probe(path, follow, level, st=None, exc=None):
     rec = _rec
     _busy = True
     try:
+        if isinstance(path, (str, bytes)):
+            rec.fast.add((path, follow, level))     # the same call again records nothing new
         p = _abs(path)
         if _ignored(p):
             return
@@ -242,7 +247,9 @@ def _probe(path, follow, level, st=None, exc=None):
 def _wrap_stat(orig, follow):
     """os.stat / os.lstat: the whole result is visible to the caller."""
     def stat(path, *args, **kw):
-        if not _active() or args or kw.get("dir_fd") is not None or isinstance(path, int):
+        rec = _rec
+        if rec is None or _busy or args or kw.get("dir_fd") is not None or isinstance(path, int) or \
+                (path, follow, "m") in rec.fast or not _active():
             return orig(path, *args, **kw)
         try:
             st = orig(path, *args, **kw)
@@ -259,9 +266,11 @@ def _wrap_check(orig, follow, level):
     """os.path.exists & co.: only the kind (or the size) is visible."""
     def check(path, *args, **kw):
         global _busy
-        if not _active() or isinstance(path, int):
+        rec = _rec
+        if rec is None or _busy or isinstance(path, int):
             return orig(path, *args, **kw)
-        _probe(path, follow, level)
+        if (path, follow, level) not in rec.fast and not _weft_caller():
+            _probe(path, follow, level)
         _busy = True            # its inner os.stat is not a stat of its own
         try:
             return orig(path, *args, **kw)
@@ -312,10 +321,11 @@ def environ_digest(env):
 def _note_env(name):
     """Record an environment variable read by the chunk."""
     rec = _rec
-    if rec is None or _busy or not isinstance(name, str) or name in rec.env_own or name in _ENV_IGNORED:
+    if rec is None or _busy or name in rec.env_seen or not isinstance(name, str) or name in _ENV_IGNORED:
         return
     if _weft_caller():
         return
+    rec.env_seen.add(name)
     v = _environ0().get(os.fsencode(name))
     rec.add(("env", name), {"t": "env", "n": name, "v": None if v is None else os.fsdecode(v)})
 
@@ -350,12 +360,12 @@ def _tracked_environ_class(base):
 
         def __setitem__(self, key, value):
             if _rec is not None:
-                _rec.env_own.add(key)
+                _rec.env_seen.add(key)
             base.__setitem__(self, key, value)
 
         def __delitem__(self, key):
             if _rec is not None:
-                _rec.env_own.add(key)
+                _rec.env_seen.add(key)
             base.__delitem__(self, key)
 
         def copy(self):
@@ -412,6 +422,8 @@ def _audit(event, args):
         _busy = True
         if event == "open":
             _note_open(rec, args)
+        elif event == "os.chdir":
+            rec.fast.clear()
         elif event in ("os.listdir", "os.scandir"):
             path = args[0] if args else None
             if isinstance(path, int):
