@@ -221,7 +221,6 @@ def content_before_the_chunk_changes_a_file_it_read():
         open(d + '/fresh.txt', 'w').write('overwritten unread')
         """, d=d)
     got = {i["p"][len(d) + 1:]: i["h"] for i in of_type(rec, "content")}
-    seven = wi._content_digest(os.path.join(d, "log.txt"))  # any file still holding "7"
     with open(os.path.join(d, "x7"), "w") as f:
         f.write("7")
     seven = wi._content_digest(os.path.join(d, "x7"))

@@ -215,7 +215,7 @@ def _probe(path, follow, level, st=None, exc=None):
     rec = _rec
     _busy = True
     try:
-        if isinstance(path, (str, bytes)):
+        if type(path) in (str, bytes):
             rec.fast.add((path, follow, level))     # the same call again records nothing new
         p = _abs(path)
         if _ignored(p):
@@ -249,7 +249,7 @@ def _wrap_stat(orig, follow):
     def stat(path, *args, **kw):
         rec = _rec
         if rec is None or _busy or args or kw.get("dir_fd") is not None or isinstance(path, int) or \
-                (path, follow, "m") in rec.fast or not _active():
+                (type(path) in (str, bytes) and (path, follow, "m") in rec.fast) or not _active():
             return orig(path, *args, **kw)
         try:
             st = orig(path, *args, **kw)
@@ -269,7 +269,7 @@ def _wrap_check(orig, follow, level):
         rec = _rec
         if rec is None or _busy or isinstance(path, int):
             return orig(path, *args, **kw)
-        if (path, follow, level) not in rec.fast and not _weft_caller():
+        if not (type(path) in (str, bytes) and (path, follow, level) in rec.fast) and not _weft_caller():
             _probe(path, follow, level)
         _busy = True            # its inner os.stat is not a stat of its own
         try:
@@ -321,7 +321,7 @@ def environ_digest(env):
 def _note_env(name):
     """Record an environment variable read by the chunk."""
     rec = _rec
-    if rec is None or _busy or name in rec.env_seen or not isinstance(name, str) or name in _ENV_IGNORED:
+    if rec is None or _busy or not isinstance(name, str) or name in rec.env_seen or name in _ENV_IGNORED:
         return
     if _weft_caller():
         return
