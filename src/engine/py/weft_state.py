@@ -31,6 +31,11 @@ Tracking (called by the runtime around a chunk that runs with tracking on):
                  or numpy's global generator (the planner treats the generator
                  state as a name the chunk reads and writes, and saves the
                  states after it with op_rng_get),
+      "inputs", "subprocesses", "fs_ops": what else it read (listings, existence
+                 checks, environment, cwd, content before it changed a file it
+                 read), subprocesses started, deletions and folders made: see
+                 weft_inputs. A writable np.memmap it bound or mutated makes
+                 its file a file written (flushed first).
     }
     req may carry "reads" (list, or "*" for every name), "maybe_mutates",
     "cache_dir" (files under it are ignored).
@@ -71,8 +76,8 @@ in RUNTIME_NAMES (or starting with "_weft") are never reported or saved.
 
 Known limits: names are saved one by one, so two names bound to one object
 (b = a) come back as two objects; a mutation through one is then not seen
-through the other. Files a chunk lists (glob, os.listdir) or deletes are not
-recorded, nor files opened by C code without an audit event.
+through the other. Files opened by C code without an audit event are not
+recorded (listings, deletions and the rest: weft_inputs).
 """
 
 # Only cheap modules at import time: the worker imports this module for the
