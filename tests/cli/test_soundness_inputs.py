@@ -59,6 +59,15 @@ scenario("os.walk, os.listdir, scandir and pathlib iterdir", [
     Step(None, {"walk"}, files={"data/newdir/q.txt": "q"}, note="a new subfolder"),
 ])
 
+RGLOB = ("rglob", "import glob, pathlib\nprint(sorted(glob.glob('data/**/*.csv', recursive=True)))\n"
+                  "print(sorted(p.name for p in pathlib.Path('data').glob('*/*.csv')))")
+scenario("recursive glob and pathlib glob", [
+    Step(chunks(RGLOB), {"rglob"}, files={"data/a.csv": "1", "data/x/b.csv": "2"}),
+    Step(None, set(), note="nothing changed", no_python=True),
+    Step(None, {"rglob"}, files={"data/x/y/c.csv": "3"}, note="a file two folders down"),
+    Step(None, {"rglob"}, files={"data/z/d.csv": "4"}, note="a new folder with a match"),
+])
+
 # ---- existence checks, optional files ----
 
 OPT = ("opt", """
@@ -127,6 +136,15 @@ scenario("environment variables read", [
     Step(None, {"env", "getenv"}, note="all unset again: the reader's first entry matches"),
 ])
 
+DEF = ("deff", "import os\ndef threshold():\n    return float(os.environ.get('WEFT_T_THRESHOLD', '0.5'))")
+CALL = ("call", "t = threshold()\nprint('threshold', t)")
+AFTER = ("after", "print(t * 2)")
+scenario("environment read inside a function defined in an earlier chunk", [
+    Step(chunks(DEF, CALL, AFTER), {"deff", "call", "after"}),
+    Step(None, set(), note="nothing changed", no_python=True),
+    Step(None, {"call", "after"}, env={"WEFT_T_THRESHOLD": "0.9"}, note="the chunk calling it re-runs"),
+])
+
 ALL = ("all", "import os\nprint(sorted(k for k in dict(os.environ) if k.startswith('WEFT_T_')))")
 scenario("whole environment read", [
     Step(chunks(ALL), {"all"}),
@@ -160,6 +178,23 @@ scenario("subprocess with depends_on_files", [
     Step(None, {"sub", "read"}, files={"data/b.csv": "b\n"}, note="a file now matches the pattern"),
     Step(None, set(), files={"data/notes.txt": "n\n"}, note="a file the pattern does not match",
          no_python=True),
+])
+
+WC = ("wc, depends_on_files='data.csv'",
+      "import subprocess\nn = int(subprocess.check_output(['wc', '-l', 'data.csv']).split()[0])\nprint(n, 'lines')")
+scenario("subprocess reading one declared file", [
+    Step(chunks(WC), {"wc"}, files={"data.csv": "a\nb\n"}),
+    Step(None, set(), note="nothing changed", no_python=True),
+    Step(None, {"wc"}, files={"data.csv": "a\nb\nc\n"}, note="the file changed"),
+    Step(None, {"wc"}, files={"data.csv": None}, status=1, note="the file removed: an error, as fresh"),
+])
+
+TMPF = ("tmpf", "import tempfile, os\nwith tempfile.TemporaryDirectory() as d:\n"
+                "    p = os.path.join(d, 'x.txt')\n    open(p, 'w').write('hello')\n"
+                "    size = os.path.getsize(p)\n    names = os.listdir(d)\nprint(size, names)")
+scenario("scratch work in a temporary folder is not an input", [
+    Step(chunks(TMPF), {"tmpf"}),
+    Step(None, set(), note="nothing changed", no_python=True),
 ])
 
 SYS = ("sys, cache_extra=open('data/a.csv').read()",
@@ -208,6 +243,17 @@ scenario("file written then renamed", [
     Step(chunks(MOVE, SEE), {"move", "see"}),
     Step(chunks(MOVE, ("see", "import os\nprint(sorted(n for n in os.listdir('.') if n.endswith('.txt')))")),
          {"see"}, note="reader edited"),
+])
+
+PL = ("pl", "import pathlib\np = pathlib.Path('work')\np.mkdir(exist_ok=True)\n(p / 'a.tmp').write_text('a')\n"
+            "(p / 'a.tmp').rename(p / 'a.txt')\n(p / 'b.txt').write_text('b')")
+PL2 = ("pl2", "import pathlib\npathlib.Path('work/b.txt').unlink()")
+PLS = ("pls", "import os\nprint(sorted(os.listdir('work')))")
+scenario("pathlib mkdir, rename and unlink", [
+    Step(chunks(PL, PL2, PLS), {"pl", "pl2", "pls"}),
+    Step(None, set(), note="nothing changed", no_python=True),
+    Step(chunks(PL, PL2, ("pls", "import os\nprint(sorted(os.listdir('work')), 'again')")), {"pls"},
+         files={"work": None}, note="folder removed, reader edited: the hits redo it all"),
 ])
 
 MM = ("mm", "import numpy as np\nmm = np.memmap('m.dat', dtype='float64', mode='w+', shape=(4,))\nmm[:] = 1.0\n"

@@ -251,6 +251,21 @@ def memmap_writes_are_written_files():
 
 
 @test
+def a_folder_the_chunk_made_is_its_own():
+    d = folder()
+    rec = run_chunk("""
+        import os, tempfile
+        with tempfile.TemporaryDirectory(dir=d) as t:
+            open(os.path.join(t, 'x'), 'w').write('1')
+            names = os.listdir(t)
+            ok = os.path.isdir(os.path.join(t, 'sub'))
+        os.makedirs(d + '/data', exist_ok=True)
+        listed = os.listdir(d + '/data')
+        """, d=d)
+    eq([i["p"] for i in rec["inputs"] if i["t"] in ("list", "stat")], [d + "/data"])
+
+
+@test
 def wrappers_removed_after_tracking():
     run_chunk("x = 1")
     assert os.stat is wi._ORIG_STAT and os.getcwd is wi._ORIG_GETCWD

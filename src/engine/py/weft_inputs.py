@@ -103,6 +103,19 @@ class _Record:
         # skip the caller walk; emptied when the working directory changes
         self.fast = set()
         self.env_seen = set()     # variable names already recorded (or the chunk's own)
+        self.made = set()         # folders the chunk made (they did not exist before)
+
+    def own(self, p):
+        """Is p inside a folder this chunk made? Then checks and listings there are
+        its own effects (a temporary folder), not inputs from outside."""
+        made = self.made
+        if not made:
+            return False
+        while p != "/":
+            if p in made:
+                return True
+            p = posixpath.dirname(p)
+        return False
 
     def add(self, key, item):
         """Record an input once: the first observation is what came from outside."""
@@ -221,7 +234,7 @@ def _probe(path, follow, level, st=None, exc=None):
         if _ignored(p):
             return
         files = rec.token.files.get(p)
-        if files is not None and files[1] & 2:      # the chunk wrote it first: its own effect
+        if files is not None and files[1] & 2 or rec.own(p):   # the chunk's own file or folder
             return
         if st is None and exc is None:
             try:
@@ -429,7 +442,7 @@ def _audit(event, args):
             if isinstance(path, int):
                 return
             p = _abs("." if path is None else path)
-            if not _ignored(p) and ("list", p) not in rec.seen and _caller() == "user":
+            if not _ignored(p) and ("list", p) not in rec.seen and not rec.own(p) and _caller() == "user":
                 rec.add(("list", p), {"t": "list", "p": p, "h": listing_digest(p)})
         elif event in _SUBPROCESS_EVENTS:
             if not _machine_query():
@@ -439,6 +452,8 @@ def _audit(event, args):
                 return                              # relative to a dir_fd: unknown path
             if event != "os.mkdir":
                 _note_content_before_change(rec, args[0], event == "shutil.rmtree")
+            elif not isinstance(args[0], int) and not os.path.lexists(args[0]):
+                rec.made.add(_abs(args[0]))         # what happens inside is the chunk's own doing
             _fs_op({"os.remove": "rm", "os.rmdir": "rmdir", "shutil.rmtree": "rmtree",
                     "os.mkdir": "mkdir"}[event], args[0])
         elif event in ("os.rename", "os.replace"):
