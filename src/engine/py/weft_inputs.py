@@ -528,7 +528,7 @@ def _note_open(rec, args):
     else:
         return
     p = _abs(path)
-    if _ignored(p):
+    if _ignored(p) or rec.own(p):
         return
     if not write:
         rec.opened.add(p)
