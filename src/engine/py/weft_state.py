@@ -483,9 +483,10 @@ def begin_tracking(ns, req):
     """Start tracking a chunk about to run in namespace `ns`."""
     global _active
     _install_hook()
+    inputs = _inputs()           # imported before tracking starts: not a file the chunk read
     tok = _Token(ns, req or {})
     _active = tok
-    _inputs().begin(tok)
+    inputs.begin(tok)
     return tok
 
 
