@@ -848,6 +848,16 @@ static void free_dependson(struct chunk_options *o)
 	o->ndependson = 0;
 }
 
+/* Free the depends_on_files list. */
+static void free_depends_on_files(struct chunk_options *o)
+{
+	for (size_t i = 0; i < o->ndepends_on_files; i++)
+		free(o->depends_on_files[i]);
+	free(o->depends_on_files);
+	o->depends_on_files = NULL;
+	o->ndepends_on_files = 0;
+}
+
 void chunk_options_free(struct chunk_options *o)
 {
 	free(o->name);
@@ -860,6 +870,7 @@ void chunk_options_free(struct chunk_options *o)
 	free(o->width);
 	free(o->cache_extra);
 	free_dependson(o);
+	free_depends_on_files(o);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -1029,6 +1040,28 @@ static int apply_option(struct chunk_options *r, const struct chunk_option *o, c
 		for (size_t i = 0; i < v->nitems; i++)
 			r->dependson[i] = xstrdup(v->items[i].s);
 		r->ndependson = v->nitems;
+		return 0;
+	}
+	if (!strcmp(k, "depends_on_files")) {
+		/* A path or pattern, or a list of them (issue 8: inputs weft cannot see). */
+		free_depends_on_files(r);
+		if (v->kind == OPTVAL_NONE)
+			return 0;
+		if (v->kind == OPTVAL_STRING) {
+			r->depends_on_files = xmalloc(sizeof(char *));
+			r->depends_on_files[0] = xstrdup(v->s);
+			r->ndepends_on_files = 1;
+			return 0;
+		}
+		if (v->kind != OPTVAL_LIST)
+			return bad_type(o, file, err, "a file name or pattern, or a list of them");
+		for (size_t i = 0; i < v->nitems; i++)
+			if (v->items[i].kind != OPTVAL_STRING)
+				return bad_type(o, file, err, "a file name or pattern, or a list of them");
+		r->depends_on_files = xcalloc(v->nitems ? v->nitems : 1, sizeof(char *));
+		for (size_t i = 0; i < v->nitems; i++)
+			r->depends_on_files[i] = xstrdup(v->items[i].s);
+		r->ndepends_on_files = v->nitems;
 		return 0;
 	}
 	if (!strcmp(k, "cache_extra")) {

@@ -112,6 +112,9 @@ struct chunk_options {
 	char **dependson;    /* extra dependencies: chunk names */
 	size_t ndependson;
 	char *cache_extra;   /* Python source of the cache_extra expression, or NULL */
+	char **depends_on_files; /* files the chunk reads unseen (e.g. through a subprocess):
+	                            paths or glob patterns, relative to the document's folder */
+	size_t ndepends_on_files;
 };
 
 void chunk_options_init_defaults(struct chunk_options *o);

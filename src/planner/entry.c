@@ -1,6 +1,7 @@
 /* entry: storing, checking, applying and explaining cache entries; see entry.h. */
 #include "planner/entry.h"
 #include "planner/unitkeys.h"
+#include "planner/inputs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,9 @@ int entry_valid(struct walk *w, const json_t *meta, struct strbuf *why)
 		}
 	}
 	strbuf_free(&file);
+	/* listings, existence checks, environment, cwd; a volatile entry never holds */
+	if (!inputs_valid(w, meta, why))
+		return 0;
 	const char *rng_in = json_string_value(json_object_get(meta, "rng_in"));
 	if (rng_in) {
 		int rw = dataflow_writer(&w->df, DATAFLOW_RNG);
@@ -299,7 +303,8 @@ static void restore_written_files(struct walk *w, size_t ui, const json_t *meta)
 		struct weft_error err;
 		weft_error_init(&err);
 		if (hash && store_blob_read(w->store, hash, &data, &err) == 1) {
-			if (fs_write_atomic(path, data.buf, data.len, &err) < 0)
+			/* its folder may be gone: the chunk made it, or found it, in a fresh run */
+			if (inputs_make_parents(path, &err) < 0 || fs_write_atomic(path, data.buf, data.len, &err) < 0)
 				weft_warn(w->doc->path, w->df.units[ui].line, "%s", weft_error_text(&err));
 		}
 		weft_error_free(&err);
@@ -363,9 +368,11 @@ int entry_apply_hit(struct walk *w, size_t ui, json_t *meta, enum chunk_state st
 		dataflow_set_state(&w->df, ui, json_object_get(meta, "files_read"),
 				   json_string_value(json_object_get(meta, "rng_in")));
 		unitkeys_apply_hit(w, ui, meta);
+		inputs_mix_state(w, ui, meta, false);
 	}
 	dataflow_record_writes(&w->df, ui, writes);
 	settings_apply_hit(w, ui, meta);
+	inputs_apply_fs_ops(w, ui, meta); /* deletions and folders made, in order, then its files */
 	restore_written_files(w, ui, meta);
 	json_decref(w->meta[ui]);
 	w->meta[ui] = json_incref(meta);
@@ -538,6 +545,8 @@ void entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *fil
 			 "rng_out", rng_out, "outputs", oh, "seconds", seconds);
 	free(opts);
 	free(rng_out);
+	if (meta)
+		inputs_to_meta(rec, meta);
 	if (meta && w->extra[ui])
 		/* Kept so --frozen, which evaluates nothing, can rebuild the key. */
 		json_object_set_new(meta, "extra", json_string(w->extra[ui]));

@@ -17,6 +17,7 @@
  */
 #include "planner/planner.h"
 #include "planner/entry.h"
+#include "planner/inputs.h"
 #include "planner/restore.h"
 #include "planner/unitkeys.h"
 #include "planner/settings.h"
@@ -224,9 +225,11 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 	}
 	settings_record_run(w, ui, record, writes);
 	json_t *files_read = entry_fingerprint_files(w, record ? json_object_get(record, "files_read") : NULL);
+	inputs_after_run(w, ui, record, files_read);
 	if (u->key_known && !untracked) { /* untracked: state unknown, readers are never cached */
 		dataflow_set_state(&w->df, ui, files_read, rng_in);
 		unitkeys_after_run(w, ui, record);
+		inputs_mix_state(w, ui, record, true);
 	}
 	char *rng_in_copy = rng_in ? xstrdup(rng_in) : NULL;
 	dataflow_record_writes(&w->df, ui, writes);

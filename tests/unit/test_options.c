@@ -470,6 +470,31 @@ TEST(truthiness)
 	CHECK(optval_truthy(&v));
 }
 
+/* depends_on_files (issue 8): a path or pattern, or a list of them. */
+TEST(depends_on_files)
+{
+	struct chunk_options o;
+	struct weft_error err;
+	weft_error_init(&err);
+	CHECK(resolve("s, depends_on_files=['a.csv', 'data/*.txt']", &o, &err) == 0);
+	CHECK(o.ndepends_on_files == 2);
+	if (o.ndepends_on_files == 2) {
+		CHECK_STR(o.depends_on_files[0], "a.csv");
+		CHECK_STR(o.depends_on_files[1], "data/*.txt");
+	}
+	chunk_options_free(&o);
+	CHECK(resolve("s, depends_on_files='one.csv'", &o, &err) == 0);
+	CHECK(o.ndepends_on_files == 1 && !strcmp(o.depends_on_files[0], "one.csv"));
+	chunk_options_free(&o);
+	CHECK(resolve("s", &o, &err) == 0);
+	CHECK(o.ndepends_on_files == 0 && o.depends_on_files == NULL);
+	chunk_options_free(&o);
+	CHECK(resolve("s, depends_on_files=[1]", &o, &err) == -1);
+	CHECK(strstr(weft_error_text(&err), "'depends_on_files' must be a file name or pattern") != NULL);
+	chunk_options_free(&o);
+	weft_error_free(&err);
+}
+
 int main(void)
 {
 	RUN(name_and_basic_values);
@@ -487,5 +512,6 @@ int main(void)
 	RUN(document_defaults_then_chunk);
 	RUN(copy_and_append_are_deep);
 	RUN(truthiness);
+	RUN(depends_on_files);
 	return unit_done();
 }

@@ -34,6 +34,11 @@ Tracking (called by the runtime around a chunk that runs with tracking on):
                  or numpy's global generator (the planner treats the generator
                  state as a name the chunk reads and writes, and saves the
                  states after it with op_rng_get),
+      "inputs", "subprocesses", "fs_ops": what else it read (listings, existence
+                 checks, environment, cwd, content before it changed a file it
+                 read), subprocesses started, deletions and folders made: see
+                 weft_inputs. A writable np.memmap it bound or mutated makes
+                 its file a file written (flushed first).
     }
     req may carry "reads" (list, or "*" for every name), "maybe_mutates",
     "cache_dir" (files under it are ignored).
@@ -74,8 +79,8 @@ in RUNTIME_NAMES (or starting with "_weft") are never reported or saved.
 
 Known limits: names are saved one by one, so two names bound to one object
 (b = a) come back as two objects; a mutation through one is then not seen
-through the other. Files a chunk lists (glob, os.listdir) or deletes are not
-recorded, nor files opened by C code without an audit event.
+through the other. Files opened by C code without an audit event are not
+recorded (listings, deletions and the rest: weft_inputs).
 """
 
 # Only cheap modules at import time: the worker imports this module for the
@@ -105,7 +110,8 @@ _UNSAVEABLE = (types.GeneratorType, types.CoroutineType, types.AsyncGeneratorTyp
 # The same, from modules that may not be loaded (then no object can be theirs).
 _UNSAVEABLE_IN = {"sqlite3": ("Connection", "Cursor"), "socket": ("socket",),
                   "threading": ("Thread",), "_thread": ("LockType", "RLock"),
-                  "_io": ("_IOBase",), "mmap": ("mmap",), "_queue": ("SimpleQueue",),
+                  "_io": ("_IOBase",), "mmap": ("mmap",),
+                  "numpy": ("memmap",), "_queue": ("SimpleQueue",),
                   "multiprocessing.connection": ("Connection",)}
 
 
@@ -471,12 +477,21 @@ def _rng_changed(before, after):
     return before != after
 
 
+def _inputs():
+    """weft_inputs (listings, existence checks, environment, cwd, subprocesses,
+    deletions), imported with the first tracked chunk."""
+    import weft_inputs
+    return weft_inputs
+
+
 def begin_tracking(ns, req):
     """Start tracking a chunk about to run in namespace `ns`."""
     global _active
     _install_hook()
+    inputs = _inputs()           # imported before tracking starts: not a file the chunk read
     tok = _Token(ns, req or {})
     _active = tok
+    inputs.begin(tok)
     return tok
 
 
@@ -485,6 +500,7 @@ def end_tracking(token, ns):
     global _active
     if _active is token:
         _active = None
+    extra = _inputs().end(token)
     before = token.before
     bound, mutated, unsaveable = [], [], {}
     kinds = _unsaveable_types()
@@ -505,6 +521,8 @@ def end_tracking(token, ns):
                 others = [m for m in token.groups.get(k, ()) if ns.get(m, token) is not ns[k]]
                 if others:
                     mutated_aliases[k] = others
+    for path in _inputs().memmaps_written(ns, bound + mutated):
+        token.note_file(path, _WRITE)
     files_read, files_written = [], []
     for path, (first, seen) in token.files.items():
         if not os.path.isfile(path):
@@ -524,6 +542,7 @@ def end_tracking(token, ns):
         "files_read": sorted(files_read), "files_written": sorted(files_written),
         "unsaveable": unsaveable, "rng": rng, "mutated_aliases": mutated_aliases,
         "settings": settings,
+        "inputs": extra["inputs"], "subprocesses": extra["subprocesses"], "fs_ops": extra["fs_ops"],
     }
 
 
