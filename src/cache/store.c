@@ -358,6 +358,9 @@ static int key_load(struct store *st, struct weft_error *err)
 	strbuf_add(&dir, path.buf, (size_t)(strrchr(path.buf, '/') - path.buf));
 	if (mkdir_p(dir.buf, err) < 0)
 		goto out;
+	/* A key folder others can write lets them swap the key file for one they know. */
+	if (check_private(dir.buf, "cache key folder", 1, S_IWGRP | S_IWOTH, err) < 0)
+		goto out;
 	int fd = open(path.buf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT) {
 		if (key_create(path.buf, err) < 0)

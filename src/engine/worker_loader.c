@@ -2,6 +2,7 @@
 #include "engine/worker_loader.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -76,7 +77,7 @@ static void *open_image(struct strbuf *why)
 	}
 	const char *tmp = getenv("TMPDIR");
 	snprintf(path, sizeof(path), "%s/weft-worker-XXXXXX.so", tmp && *tmp ? tmp : "/tmp");
-	fd = mkstemps(path, 3);
+	fd = mkostemps(path, 3, O_CLOEXEC); /* not held open by what the worker spawns */
 	if (fd < 0) {
 		strbuf_addf(why, "; %s: %s", path, strerror(errno));
 		return NULL;

@@ -93,6 +93,8 @@ int front_matter_read(struct document *doc, const char *text, size_t len, size_t
 	if (!body_end)
 		return 0;
 
+	if (yaml_nesting_check(text + body, body_end - body, doc->path, 2, 1, err) < 0)
+		return -1;
 	char *yaml = xstrndup(text + body, body_end - body);
 	yaml_parser_t parser;
 	yaml_document_t ydoc;

@@ -5,28 +5,76 @@
 #include <fcntl.h>
 #include <string.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+int fs_create_temp_beside(const char *path, mode_t mode, struct strbuf *tmp)
+{
+	static const char digits[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	for (int attempt = 0; attempt < 100; attempt++) {
+		unsigned char rnd[8];
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			return -1;
+		strbuf_reset(tmp);
+		strbuf_addf(tmp, "%s.tmp.", path);
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			strbuf_addch(tmp, digits[rnd[i] % (sizeof(digits) - 1)]);
+		int fd = open(tmp->buf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+int fs_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	for (size_t done = 0; done < len;) {
+		ssize_t n = write(fd, p + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			errno = EIO;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int fs_same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
+		return 0;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+const char *fs_tmpdir(void)
+{
+	const char *t = getenv("TMPDIR");
+	return t && *t ? t : "/tmp";
+}
 
 int fs_write_atomic(const char *path, const char *data, size_t len, struct weft_error *err)
 {
 	struct strbuf tmp;
 	strbuf_init(&tmp);
-	strbuf_addf(&tmp, "%s.tmp.%d", path, (int)getpid());
-	int fd = open(tmp.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		goto fail;
-	for (size_t done = 0; done < len;) {
-		ssize_t n = write(fd, data + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			close(fd);
-			goto fail;
-		}
-		done += (size_t)n;
+	int fd = fs_create_temp_beside(path, 0666, &tmp);
+	if (fd < 0) {
+		weft_error_errno(err, path, "cannot create a temporary file to write");
+		strbuf_free(&tmp);
+		return -1;
 	}
-	if (fsync(fd) < 0) {
+	if (fs_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		int e = errno;
 		close(fd);
+		errno = e;
 		goto fail;
 	}
 	if (close(fd) < 0 || rename(tmp.buf, path) < 0)
