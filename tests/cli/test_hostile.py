@@ -17,13 +17,12 @@ silently accepted bad value or an overwritten file before it was fixed.
 """
 
 import os
-import shutil
 import stat
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from weftlib import WEFT, Scratch, check, finish, skip, weft  # noqa: E402
+from weftlib import WEFT, Scratch, check, finish, weft  # noqa: E402
 
 work = Scratch()
 
@@ -152,17 +151,21 @@ else:
 # --- TMPDIR ------------------------------------------------------------------------
 d = folder("tmpdir")
 write(os.path.join(d, "doc.pmd"), "Text\n\n```python\nprint(1)\n```\n")
-if shutil.which("pandoc"):
-    missing = os.path.join(d, "no-such-tmp")
-    r = weft("--no-cache", "-f", "pandoc2html", "-o", "doc.html", "doc.pmd", cwd=d, env={"TMPDIR": missing})
-    check("TMPDIR: pandoc's temporary input goes to $TMPDIR (a missing one is named in the error)",
-          r.returncode != 0 and "no-such-tmp/weft-pandoc-" in r.stderr, short(r))
-    mine = folder("tmpdir/mytmp")
-    r = weft("--no-cache", "-f", "pandoc2html", "-o", "doc.html", "doc.pmd", cwd=d, env={"TMPDIR": mine})
-    check("TMPDIR: render works with a private TMPDIR and leaves nothing in it",
-          r.returncode == 0 and os.listdir(mine) == [], short(r))
-else:
-    skip("TMPDIR: pandoc formats", "pandoc not installed")
+# A stand-in pandoc (weft finds it on PATH) reports where its input file lives.
+fakebin = folder("tmpdir/bin")
+write(os.path.join(fakebin, "pandoc"), "#!/bin/sh\nreadlink /proc/self/fd/0\ncat >/dev/null\n")
+os.chmod(os.path.join(fakebin, "pandoc"), 0o755)
+path = fakebin + os.pathsep + os.environ.get("PATH", "")
+mine = folder("tmpdir/mytmp")
+r = weft("--no-cache", "-f", "pandoc2html", "-o", "doc.html", "doc.pmd", cwd=d, env={"TMPDIR": mine, "PATH": path})
+out = read(os.path.join(d, "doc.html")).decode() if os.path.exists(os.path.join(d, "doc.html")) else ""
+check("TMPDIR: pandoc's temporary input is made in $TMPDIR and removed after",
+      r.returncode == 0 and os.path.join(mine, "weft-pandoc-") in out and os.listdir(mine) == [],
+      short(r) + "\n" + out[:300])
+missing = os.path.join(d, "no-such-tmp")
+r = weft("--no-cache", "-f", "pandoc2html", "-o", "doc2.html", "doc.pmd", cwd=d, env={"TMPDIR": missing, "PATH": path})
+check("TMPDIR: a missing $TMPDIR is named in the error", r.returncode != 0 and "no-such-tmp/weft-pandoc-" in r.stderr,
+      short(r))
 
 # --- the cache key folder ----------------------------------------------------------
 d = folder("keydir")
