@@ -31,6 +31,24 @@ HEADER = [re.compile(r"^```+\s*\{?\s*python\b[ ,]*(.*?)\}?\s*$", re.M),
           re.compile(r"^#\|\s?(.*)$", re.M)]
 
 
+# A few seeds of forms the documents above lack (front matter keys weft reads; nbformat 4 and 3).
+BUILTIN = {
+    "front_matter": [
+        "---\ntitle: Report\nweft:\n  echo: false\n  f_size: [5, 3]\n  cache: true\n---\n",
+        "---\ntitle: \"A: b\"\nauthor: [x, y]\nweft: {results: hidden, dpi: 72, wrap: False}\n...\n",
+        "---\nweft:\n  source: lib.py\n  dependson: [a, b]\n  caption: 'Fig'\n---\n",
+    ],
+    "notebook": [
+        '{"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# T\\n", "text"]},'
+        ' {"cell_type": "code", "execution_count": null, "metadata": {"tags": ["echo=False"]},'
+        ' "outputs": [], "source": "#| label: a\\nx = 1"}], "metadata": {"kernelspec":'
+        ' {"name": "python3", "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}',
+        '{"worksheets": [{"cells": [{"cell_type": "code", "input": ["x = 1"], "language": "python",'
+        ' "outputs": [], "metadata": {}}]}], "metadata": {"name": "n"}, "nbformat": 3, "nbformat_minor": 0}',
+    ],
+}
+
+
 def put(out, target, data):
     """Store one seed (bytes) for `target`, named by its hash."""
     if not data or len(data) > MAX:
@@ -75,6 +93,9 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     out = sys.argv[1]
+    for target, seeds in BUILTIN.items():
+        for text in seeds:
+            put(out, target, text.encode())
     for src in sys.argv[2:]:
         if os.path.isfile(src) and src.endswith(".c"):
             seed_c_strings(out, src)

@@ -47,12 +47,40 @@ int fs_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+/* Split `path` into its folder (in dir) and last component (returned, inside path). */
+static const char *split_parent(const char *path, struct strbuf *dir)
+{
+	const char *slash = strrchr(path, '/');
+	strbuf_reset(dir);
+	if (!slash) {
+		strbuf_addstr(dir, ".");
+		return path;
+	}
+	if (slash == path)
+		strbuf_addstr(dir, "/");
+	else
+		strbuf_add(dir, path, (size_t)(slash - path));
+	return slash + 1;
+}
+
 int fs_same_file(const char *a, const char *b)
 {
 	struct stat sa, sb;
-	if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
+	int ea = stat(a, &sa), eb = stat(b, &sb);
+	if (ea == 0 && eb == 0)
+		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	if (ea == 0 || eb == 0)
 		return 0;
-	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	/* Neither exists yet: the same name in the same folder is the same file to be. */
+	struct strbuf da, db;
+	strbuf_init(&da);
+	strbuf_init(&db);
+	const char *na = split_parent(a, &da), *nb = split_parent(b, &db);
+	int same = *na && !strcmp(na, nb) && stat(da.buf, &sa) == 0 && stat(db.buf, &sb) == 0 &&
+		   sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	strbuf_free(&da);
+	strbuf_free(&db);
+	return same;
 }
 
 const char *fs_tmpdir(void)

@@ -43,7 +43,9 @@ int fs_write_all(int fd, const void *data, size_t len);
 /*
  * Are `a` and `b` the same existing file (same device and inode, links
  * followed)? So an output reached by another spelling (./doc.pmd, an absolute
- * path, a hard link, a symlink) is still recognised as the source. 1 or 0.
+ * path, a hard link, a symlink) is still recognised as the source. When
+ * neither exists yet, the same name in the same folder (by inode) counts as
+ * the same file (r.md and ./r.md). 1 or 0.
  */
 int fs_same_file(const char *a, const char *b);
 

@@ -1,8 +1,9 @@
 /*
  * Tests for the readers (markdown, noweb, script, notebook), front matter,
  * inline code, Quarto option lines and source=, on Pweave's own test
- * documents (../shared/compat/pweave, relative to the repository root) and
- * on small documents written here.
+ * documents (the compat corpus fetched into build/pweave-tests, see
+ * compat_corpus.h; those tests SKIP when it is missing) and on small
+ * documents written here.
  */
 #include <stdio.h>
 #include <stdlib.h>
