@@ -109,6 +109,10 @@ static int write_all(int fd, const void *buf, size_t len)
 				continue;
 			return -1;
 		}
+		if (n == 0) { /* no progress: an error with its own errno, not a loop */
+			errno = EIO;
+			return -1;
+		}
 		p += n;
 		len -= (size_t)n;
 	}

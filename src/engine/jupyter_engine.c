@@ -447,7 +447,7 @@ static int write_connection_file(struct jupyter_engine *e, const int ports[NCHAN
 	char *text = json_dumps(j, JSON_INDENT(1));
 	json_decref(j);
 	size_t len = strlen(text);
-	bool ok = write(fd, text, len) == (ssize_t)len;
+	bool ok = fs_write_all(fd, text, len) == 0; /* errno is the failed write's own */
 	free(text);
 	if (close(fd) < 0 || !ok) {
 		weft_error_errno(err, path.buf, "jupyter engine: writing the connection file");

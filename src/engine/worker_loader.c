@@ -25,6 +25,8 @@ static int write_all(int fd, const void *buf, size_t n)
 		ssize_t w = write(fd, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w == 0)
+			errno = EIO; /* no progress: say so rather than leave a stale errno */
 		if (w <= 0)
 			return -1;
 		p += w;
