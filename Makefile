@@ -114,6 +114,8 @@ bench: all
 # FUZZ_SECONDS, seeded (tools/fuzz_seeds.py) from Pweave's own test documents
 # (fetched into build/pweave-tests, see tools/fetch_pweave_tests.py) and the
 # repository's examples and tests. Corpora grow in build-fuzz/corpus/<target>.
+# Inputs that once crashed a target are kept in tests/fuzz/regressions/<target>-*
+# and replayed first.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := markdown noweb script notebook options front_matter
 FUZZ_FLAGS   ?=
@@ -128,6 +130,7 @@ fuzz: deps
 		clang -std=c17 -g -O1 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 			-o build-fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c build-fuzz/libweft.a $(LDLIBS); \
 		mkdir -p build-fuzz/corpus/$$t; \
+		for f in tests/fuzz/regressions/$$t-*; do [ ! -f "$$f" ] || build-fuzz/fuzz_$$t "$$f"; done; \
 		build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -close_fd_mask=2 \
 			$(FUZZ_FLAGS) build-fuzz/corpus/$$t; \
 	done
