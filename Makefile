@@ -125,7 +125,7 @@ fuzz: deps
 		echo "fuzz: Pweave's test documents unavailable; seeding from the repository only"
 	@mkdir -p build-fuzz/corpus
 	/usr/bin/python3 tools/fuzz_seeds.py build-fuzz/corpus examples tests tests/unit/test_options.c \
-		$(wildcard build/pweave-tests)
+		$$([ -d build/pweave-tests ] && echo build/pweave-tests)
 	set -e; for t in $(FUZZ_TARGETS); do \
 		clang -std=c17 -g -O1 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 			-o build-fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c build-fuzz/libweft.a $(LDLIBS); \
