@@ -89,8 +89,30 @@ const char *fs_tmpdir(void)
 	return t && *t ? t : "/tmp";
 }
 
+/* Write into an existing device, FIFO or socket in place: renaming over it (as root,
+ * `-o /dev/null`) would replace the device node with a regular file. */
+static int write_in_place(const char *path, const char *data, size_t len, struct weft_error *err)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return weft_error_errno(err, path, "cannot write");
+	if (fs_write_all(fd, data, len) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return weft_error_errno(err, path, "cannot write");
+	}
+	if (close(fd) < 0)
+		return weft_error_errno(err, path, "cannot write");
+	return 0;
+}
+
 int fs_write_atomic(const char *path, const char *data, size_t len, struct weft_error *err)
 {
+	struct stat st;
+	if (stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ||
+				     S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+		return write_in_place(path, data, len, err);
 	struct strbuf tmp;
 	strbuf_init(&tmp);
 	int fd = fs_create_temp_beside(path, 0666, &tmp);

@@ -16,7 +16,9 @@
  * A reader sees the old file or the new one, never a part. The temporary file
  * gets an unpredictable name and is created with O_EXCL|O_NOFOLLOW, so a link
  * planted beside the output is never followed; the rename replaces a link at
- * `path` itself rather than writing through it. 0, or -1 with err.
+ * `path` itself rather than writing through it. An existing device, FIFO or
+ * socket at `path` (-o /dev/null, /dev/stdout) is written in place instead:
+ * renaming over it would replace the device node. 0, or -1 with err.
  */
 int fs_write_atomic(const char *path, const char *data, size_t len, struct weft_error *err);
 

@@ -12,6 +12,8 @@ silently accepted bad value or an overwritten file before it was fixed.
 - A symlink planted at the report's old temporary name OUT.tmp.<pid> (the pid
   is known: the shell execs weft) and at a figure's name: the victim files
   are not written through.
+- A FIFO as the output (as /dev/null is a device): written in place; renaming
+  over it, as root, replaced /dev/null with a regular file.
 - TMPDIR honoured by the pandoc formats' temporary input.
 - A cache key folder others can write: refused with a clear message.
 """
@@ -114,6 +116,16 @@ check("alias: --summary-json onto the report refused", r.returncode == 2 and "ov
 # a different file is fine
 r = weft("--no-cache", "-f", "markdown", "-o", "r.md", "--summary-json", "s.json", "doc.pmd", cwd=d)
 check("alias: distinct outputs still written", r.returncode == 0 and os.path.exists(os.path.join(d, "s.json")),
+      short(r))
+
+# a FIFO (as /dev/null, /dev/stdout) as the output is written into, never replaced by a file
+fifo = os.path.join(d, "report.fifo")
+os.mkfifo(fifo)
+reader = subprocess.Popen(["sh", "-c", 'cat report.fifo > got.md'], cwd=d)
+r = weft("--no-cache", "-f", "markdown", "-o", "report.fifo", "doc.pmd", cwd=d)
+reader.wait(timeout=60)
+check("output to a FIFO written in place (device nodes are never renamed over)",
+      r.returncode == 0 and stat.S_ISFIFO(os.lstat(fifo).st_mode) and b"print(1)" in read(os.path.join(d, "got.md")),
       short(r))
 
 # --- planted links at temporary and figure names -----------------------------------

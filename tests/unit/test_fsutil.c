@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/fsutil.h"
@@ -63,6 +64,33 @@ TEST(atomic_write_replaces_link_not_target)
 	CHECK(lstat(at("out.md"), &st) == 0 && S_ISREG(st.st_mode));
 	CHECK_STR(content(at("out.md")), "report\n");
 	CHECK(count_prefixed("out.md.tmp.") == 0); /* nothing left behind */
+	weft_error_free(&err);
+}
+
+/* A FIFO (like /dev/null or /dev/stdout) is written into, not replaced by a regular file. */
+TEST(atomic_write_into_fifo_in_place)
+{
+	struct weft_error err;
+	weft_error_init(&err);
+	CHECK(mkfifo(at("pipe"), 0600) == 0);
+	pid_t pid = fork();
+	if (pid == 0) { /* the reader: copies the FIFO into a file */
+		struct strbuf got;
+		strbuf_init(&got);
+		int ok = strbuf_read_file(&got, at("pipe")) == 0;
+		struct weft_error e2;
+		weft_error_init(&e2);
+		ok = ok && fs_write_atomic(at("pipe.got"), got.buf, got.len, &e2) == 0;
+		_exit(ok ? 0 : 1);
+	}
+	CHECK(pid > 0);
+	CHECK(fs_write_atomic(at("pipe"), "through\n", 8, &err) == 0);
+	int status = -1;
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	struct stat st;
+	CHECK(lstat(at("pipe"), &st) == 0 && S_ISFIFO(st.st_mode));
+	CHECK_STR(content(at("pipe.got")), "through\n");
+	CHECK(count_prefixed("pipe.tmp.") == 0);
 	weft_error_free(&err);
 }
 
@@ -173,6 +201,7 @@ int main(void)
 		return 1;
 	}
 	RUN(atomic_write_replaces_link_not_target);
+	RUN(atomic_write_into_fifo_in_place);
 	RUN(temp_names_random_and_exclusive);
 	RUN(same_file_by_inode);
 	RUN(write_all_reports_true_errno);
