@@ -140,6 +140,10 @@ fail:
 
 int fs_write_if_changed(const char *path, const char *data, size_t len, struct weft_error *err)
 {
+	/* Only a regular file is read back: reading a FIFO would block or steal its data. */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return fs_write_atomic(path, data, len, err);
 	struct strbuf old;
 	strbuf_init(&old);
 	int same = strbuf_read_file(&old, path) == 0 && old.len == len && !memcmp(old.buf, data, len);
