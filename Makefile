@@ -118,17 +118,31 @@ sanitize: deps
 bench: all
 	sh bench/run.sh
 
-# Fuzz the readers and the option parser with libFuzzer (clang, ASan + UBSan)
-# for FUZZ_SECONDS, starting from the Pweave compatibility documents.
+# Fuzz with libFuzzer (clang, ASan + UBSan): one target per entry point in
+# tests/fuzz (every reader, the option parsers, front matter), each for
+# FUZZ_SECONDS, seeded (tools/fuzz_seeds.py) from Pweave's own test documents
+# (fetched into build/pweave-tests, see tools/fetch_pweave_tests.py) and the
+# repository's examples and tests. Corpora grow in build-fuzz/corpus/<target>.
+# Inputs that once crashed a target are kept in tests/fuzz/regressions/<target>-*
+# and replayed first.
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := markdown noweb script notebook options front_matter
+FUZZ_FLAGS   ?=
 fuzz: deps
 	$(MAKE) -j2 BUILD=build-fuzz CC=clang SANITIZE=1 FUZZ=1 build-fuzz/libweft.a
-	clang -std=c17 -g -O1 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-		-o build-fuzz/fuzz_readers tests/fuzz/fuzz_readers.c build-fuzz/libweft.a $(LDLIBS)
+	@/usr/bin/python3 tools/fetch_pweave_tests.py build/pweave-tests || \
+		echo "fuzz: Pweave's test documents unavailable; seeding from the repository only"
 	@mkdir -p build-fuzz/corpus
-	@find ../shared/compat/pweave -type f \( -name '*.pmd' -o -name '*.mdw' -o -name '*.texw' \
-		-o -name '*.txt' -o -name '*.ipynb' \) -exec cp {} build-fuzz/corpus/ \; 2>/dev/null || true
-	build-fuzz/fuzz_readers -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build-fuzz/corpus
+	/usr/bin/python3 tools/fuzz_seeds.py build-fuzz/corpus examples tests tests/unit/test_options.c \
+		$$([ -d build/pweave-tests ] && echo build/pweave-tests)
+	set -e; for t in $(FUZZ_TARGETS); do \
+		clang -std=c17 -g -O1 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+			-o build-fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c build-fuzz/libweft.a $(LDLIBS); \
+		mkdir -p build-fuzz/corpus/$$t; \
+		for f in tests/fuzz/regressions/$$t-*; do [ ! -f "$$f" ] || build-fuzz/fuzz_$$t "$$f"; done; \
+		build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -close_fd_mask=2 \
+			$(FUZZ_FLAGS) build-fuzz/corpus/$$t; \
+	done
 
 clean:
 	rm -rf build build-san build-*

@@ -109,6 +109,10 @@ static int write_all(int fd, const void *buf, size_t len)
 				continue;
 			return -1;
 		}
+		if (n == 0) { /* no progress: an error with its own errno, not a loop */
+			errno = EIO;
+			return -1;
+		}
 		p += n;
 		len -= (size_t)n;
 	}
@@ -357,6 +361,9 @@ static int key_load(struct store *st, struct weft_error *err)
 		goto out;
 	strbuf_add(&dir, path.buf, (size_t)(strrchr(path.buf, '/') - path.buf));
 	if (mkdir_p(dir.buf, err) < 0)
+		goto out;
+	/* A key folder others can write lets them swap the key file for one they know. */
+	if (check_private(dir.buf, "cache key folder", 1, S_IWGRP | S_IWOTH, err) < 0)
 		goto out;
 	int fd = open(path.buf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT) {

@@ -94,7 +94,7 @@ int cmd_convert(int argc, char **argv)
 	char *outpath = output ? xstrdup(output)
 			       : convert_default_output(path, informat, (enum convert_format)to);
 
-	if (!strcmp(outpath, path)) {
+	if (!strcmp(outpath, path) || (strcmp(outpath, "-") && fs_same_file(outpath, path))) {
 		fprintf(stderr, "weft: converting would overwrite %s; choose another path with -o\n",
 			path);
 		status = 2;

@@ -24,6 +24,7 @@
 
 #include "cli/commands.h"
 #include "util/error.h"
+#include "util/fsutil.h"
 #include "util/strbuf.h"
 
 static const char publish_usage[] =
@@ -313,7 +314,8 @@ int cmd_publish(int argc, char **argv)
 	else
 		outpath = output ? xstrdup(output) : with_extension(path, "pdf");
 	texpath = with_extension(outpath, "tex");
-	if (!strcmp(texpath, path) || !strcmp(outpath, path)) {
+	if (!strcmp(texpath, path) || !strcmp(outpath, path) || fs_same_file(texpath, path) ||
+	    fs_same_file(outpath, path)) {
 		fprintf(stderr, "weft: publishing would overwrite %s; choose another path with -o\n",
 			path);
 		goto out;

@@ -1,5 +1,6 @@
 /* cmd_weave: `weft weave`, `weft tangle`, `weft formats`; see commands.h. */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,7 +205,7 @@ int cmd_weave(int argc, char **argv)
 		case OPT_TIMEOUT: {
 			char *end;
 			pc.timeout = strtod(optarg, &end);
-			if (*end || pc.timeout < 0) {
+			if (end == optarg || *end || !isfinite(pc.timeout) || pc.timeout < 0) {
 				fprintf(stderr, "weft: --timeout wants seconds, not '%s'\n", optarg);
 				free(rebuild);
 				return 2;
@@ -278,8 +279,14 @@ int cmd_weave(int argc, char **argv)
 	highlighter_init(&hl, NULL);
 	struct store *store = NULL;
 
-	if (!strcmp(outpath, path)) {
+	if (!strcmp(outpath, path) || fs_same_file(outpath, path)) {
 		fprintf(stderr, "weft: the report would overwrite %s; choose another path with -o\n", path);
+		goto out;
+	}
+	if (summary && (!strcmp(summary, path) || fs_same_file(summary, path) ||
+			!strcmp(summary, outpath) || fs_same_file(summary, outpath))) {
+		fprintf(stderr, "weft: --summary-json %s would overwrite %s; choose another path\n",
+			summary, !strcmp(summary, path) || fs_same_file(summary, path) ? path : outpath);
 		goto out;
 	}
 	if (document_read(&doc, path, informat, &err) < 0) {
@@ -376,7 +383,7 @@ int cmd_tangle(int argc, char **argv)
 	strbuf_init(&code);
 	char *outpath = output ? xstrdup(output) : default_output(path, "py");
 	int status = 2;
-	if (!strcmp(outpath, path)) {
+	if (!strcmp(outpath, path) || fs_same_file(outpath, path)) {
 		fprintf(stderr, "weft: tangling would overwrite %s; choose another path with -o\n", path);
 	} else if (document_read(&doc, path, informat, &err) < 0 ||
 		   tangle_document(&doc, &code) < 0 ||

@@ -30,6 +30,7 @@
 #include <sodium.h>
 
 #include "engine/zmq_api.h"
+#include "util/fsutil.h"
 
 #define START_TIMEOUT 60.0      /* seconds for the kernel to answer kernel_info */
 #define KERNEL_INFO_RETRY 1.0   /* re-ask kernel_info this often until iopub speaks */
@@ -430,8 +431,8 @@ static int write_connection_file(struct jupyter_engine *e, const int ports[NCHAN
 	struct strbuf path;
 	strbuf_init(&path);
 	strbuf_addf(&path, "%s/weft-kernel-XXXXXX.json",
-		    rt && *rt && access(rt, W_OK) == 0 ? rt : "/tmp");
-	int fd = mkstemps(path.buf, 5);
+		    rt && *rt && access(rt, W_OK) == 0 ? rt : fs_tmpdir());
+	int fd = mkostemps(path.buf, 5, O_CLOEXEC);
 	if (fd < 0) {
 		weft_error_errno(err, path.buf, "jupyter engine: connection file");
 		strbuf_free(&path);
@@ -456,7 +457,7 @@ static int write_connection_file(struct jupyter_engine *e, const int ports[NCHAN
 		return -1;
 	}
 	size_t len = strlen(text);
-	bool ok = write(fd, text, len) == (ssize_t)len;
+	bool ok = fs_write_all(fd, text, len) == 0; /* errno is the failed write's own */
 	free(text);
 	if (close(fd) < 0 || !ok) {
 		weft_error_errno(err, path.buf, "jupyter engine: writing the connection file");
@@ -493,12 +494,13 @@ static int launch_kernel(struct jupyter_engine *e, const char *workdir, struct w
 	char **argv = xcalloc(e->spec.argc + 1, sizeof(char *));
 	for (size_t i = 0; i < e->spec.argc; i++)
 		argv[i] = substitute(e->spec.argv[i], e);
-	char tmpl[] = "/tmp/weft-kernel-log-XXXXXX";
-	e->log_fd = mkstemp(tmpl);
-	if (e->log_fd >= 0) {
-		unlink(tmpl);
-		fcntl(e->log_fd, F_SETFD, FD_CLOEXEC);
-	}
+	struct strbuf tmpl;
+	strbuf_init(&tmpl);
+	strbuf_addf(&tmpl, "%s/weft-kernel-log-XXXXXX", fs_tmpdir());
+	e->log_fd = mkostemp(tmpl.buf, O_CLOEXEC);
+	if (e->log_fd >= 0)
+		unlink(tmpl.buf);
+	strbuf_free(&tmpl);
 	fflush(NULL);
 	pid_t parent = getpid();
 	pid_t pid = fork();

@@ -2,6 +2,7 @@
 #include "engine/worker_loader.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -24,6 +25,8 @@ static int write_all(int fd, const void *buf, size_t n)
 		ssize_t w = write(fd, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w == 0)
+			errno = EIO; /* no progress: say so rather than leave a stale errno */
 		if (w <= 0)
 			return -1;
 		p += w;
@@ -76,7 +79,7 @@ static void *open_image(struct strbuf *why)
 	}
 	const char *tmp = getenv("TMPDIR");
 	snprintf(path, sizeof(path), "%s/weft-worker-XXXXXX.so", tmp && *tmp ? tmp : "/tmp");
-	fd = mkstemps(path, 3);
+	fd = mkostemps(path, 3, O_CLOEXEC); /* not held open by what the worker spawns */
 	if (fd < 0) {
 		strbuf_addf(why, "; %s: %s", path, strerror(errno));
 		return NULL;

@@ -107,6 +107,9 @@ bool optval_truthy(const struct optval *v)
 
 /* ---- the Pweave option parser ----------------------------------------- */
 
+/* Deepest nesting of ( and [ the recursive literal parser accepts (Python's limit). */
+#define OPTIONS_MAX_NESTING 200
+
 struct optparser {
 	const char *text;
 	size_t len, pos;
@@ -432,6 +435,10 @@ static int parse_container(struct optparser *p, struct optval *v, char close, in
 {
 	size_t open = p->pos - 1;
 	int literal = 1, had_comma = 0;
+	/* The parser recurses once per level: bound it (as Python's own tokenizer does, at
+	 * 200 levels) so that hostile nesting is an error naming the place, not a stack overflow. */
+	if (depth >= OPTIONS_MAX_NESTING)
+		return parser_fail(p, open, "brackets nested deeper than %d levels", OPTIONS_MAX_NESTING);
 	v->kind = OPTVAL_LIST;
 	v->is_tuple = close == ')';
 	for (;;) {

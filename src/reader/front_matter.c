@@ -75,9 +75,11 @@ int front_matter_read(struct document *doc, const char *text, size_t len, size_t
 		return 0;
 	pos = next;
 	/* "---" then a blank line is a horizontal rule, not front matter. */
-	size_t n2;
-	if (!line_len(text + pos, len - pos, &n2) ||
-	    strspn(text + pos, " \t\r") >= line_len(text + pos, len - pos, &n2))
+	size_t n2, l2 = line_len(text + pos, len - pos, &n2), blank = 0;
+	/* bounded by the line: text need not be NUL-terminated (found by fuzz_front_matter) */
+	while (blank < l2 && strchr(" \t\r", text[pos + blank]) && text[pos + blank])
+		blank++;
+	if (!l2 || blank >= l2)
 		return 0;
 	size_t body = pos, body_end = 0;
 	while (pos < len) {
@@ -93,6 +95,8 @@ int front_matter_read(struct document *doc, const char *text, size_t len, size_t
 	if (!body_end)
 		return 0;
 
+	if (yaml_nesting_check(text + body, body_end - body, doc->path, 2, 1, err) < 0)
+		return -1;
 	char *yaml = xstrndup(text + body, body_end - body);
 	yaml_parser_t parser;
 	yaml_document_t ydoc;

@@ -90,11 +90,22 @@ static void type_plain(const char *s, struct optval *out)
 	out->s = xstrdup(s);
 }
 
-int yaml_value_from_node(yaml_document_t *doc, yaml_node_t *node, const char *text,
-			 const char *file, int line0, int col0, struct optval *out,
-			 struct weft_error *err)
+/* Deepest list nesting converted (libyaml parses deeper input without recursing; this
+ * conversion recurses once per level, so hostile nesting must be an error, not a crash). */
+#define YAML_VALUE_MAX_NESTING 200
+
+/* yaml_value_from_node at nesting `depth`: refuses lists nested deeper than the bound. */
+static int from_node(yaml_document_t *doc, yaml_node_t *node, const char *text, const char *file,
+		     int line0, int col0, struct optval *out, struct weft_error *err, int depth)
 {
 	memset(out, 0, sizeof(*out));
+	if (depth >= YAML_VALUE_MAX_NESTING) {
+		int line = line0 + (int)node->start_mark.line;
+		int col = (node->start_mark.line ? 1 : col0) + (int)node->start_mark.column;
+		return weft_error_set(err, file, line, col,
+				      "an option value nests lists deeper than %d levels",
+				      YAML_VALUE_MAX_NESTING);
+	}
 	size_t b = node->start_mark.index, e = node->end_mark.index;
 	size_t tlen = strlen(text);
 	if (e > tlen)
@@ -122,8 +133,8 @@ int yaml_value_from_node(yaml_document_t *doc, yaml_node_t *node, const char *te
 		out->items = n ? xcalloc(n, sizeof(*out->items)) : NULL;
 		for (size_t i = 0; i < n; i++) {
 			yaml_node_t *child = yaml_document_get_node(doc, it[i]);
-			if (!child || yaml_value_from_node(doc, child, text, file, line0, col0,
-							   &out->items[i], err) < 0) {
+			if (!child || from_node(doc, child, text, file, line0, col0, &out->items[i],
+						err, depth + 1) < 0) {
 				out->nitems = i + 1;
 				optval_free(out);
 				return -1;
@@ -143,6 +154,50 @@ int yaml_value_from_node(yaml_document_t *doc, yaml_node_t *node, const char *te
 	return 0;
 }
 
+int yaml_value_from_node(yaml_document_t *doc, yaml_node_t *node, const char *text,
+			 const char *file, int line0, int col0, struct optval *out,
+			 struct weft_error *err)
+{
+	return from_node(doc, node, text, file, line0, col0, out, err, 0);
+}
+
+int yaml_nesting_check(const char *text, size_t len, const char *file, int line, int column,
+		       struct weft_error *err)
+{
+	int depth = 0, l = line, c = column;
+	char quote = 0;
+	for (size_t i = 0; i < len; i++, c++) {
+		char ch = text[i], prev = i ? text[i - 1] : '\n';
+		if (ch == '\n') {
+			l++;
+			c = 0;
+			quote = 0;
+			/* a line starting at column 1 is a new top-level entry */
+			if (i + 1 < len && !strchr(" \t\r\n]},#", text[i + 1]))
+				depth = 0;
+			continue;
+		}
+		if (quote) {
+			if (ch == '\\' && quote == '"' && i + 1 < len)
+				i++, c++;
+			else if (ch == quote)
+				quote = 0;
+			continue;
+		}
+		if ((ch == '"' || ch == '\'') && strchr(" \t\n[{,:", prev))
+			quote = ch;
+		else if (ch == '#' && strchr(" \t\n", prev))
+			while (i + 1 < len && text[i + 1] != '\n')
+				i++, c++;
+		else if ((ch == '[' || ch == '{') && ++depth > YAML_VALUE_MAX_NESTING)
+			return weft_error_set(err, file, l, c,
+					      "YAML nested deeper than %d levels", YAML_VALUE_MAX_NESTING);
+		else if ((ch == ']' || ch == '}') && depth > 0)
+			depth--;
+	}
+	return 0;
+}
+
 int yaml_value_parse(const char *text, const char *file, int line, int column,
 		     struct optval *out, struct weft_error *err)
 {
@@ -151,6 +206,8 @@ int yaml_value_parse(const char *text, const char *file, int line, int column,
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	if (yaml_nesting_check(text, strlen(text), file, line, column, err) < 0)
+		return -1;
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
 	if (!yaml_parser_load(&parser, &doc)) {

@@ -24,6 +24,15 @@ int yaml_value_from_node(yaml_document_t *doc, yaml_node_t *node, const char *te
 			 struct weft_error *err);
 
 /*
+ * Refuse YAML whose flow collections ([ ], { }) nest deeper than 200 levels,
+ * before libyaml sees it: libyaml's scanner takes time quadratic in that depth
+ * and the conversion recurses once per level. `text` (len bytes) starts at
+ * (line, column) of `file`. Returns 0, or -1 with err naming the place.
+ */
+int yaml_nesting_check(const char *text, size_t len, const char *file, int line, int column,
+		       struct weft_error *err);
+
+/*
  * Parse `text` (one YAML flow value, e.g. " [a, 'b c']") into `out`.
  * `text` starts at (line, column) of `file`. Returns 0 or -1 with err set.
  */

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "reader/reader.h"
+#include "util/fsutil.h"
 
 extern char **environ;
 
@@ -547,17 +548,16 @@ static int run_pandoc(const struct document *doc, int line, const char *args, co
 	}
 	argv[n] = NULL;
 
-	const char *tmpdir = getenv("TMPDIR");
 	struct strbuf tmp, got;
 	strbuf_init(&tmp);
 	strbuf_init(&got);
-	strbuf_addf(&tmp, "%s/weft-convert-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-	int rc = -1, fd = mkstemp(tmp.buf), pipefd[2] = { -1, -1 };
+	strbuf_addf(&tmp, "%s/weft-convert-XXXXXX", fs_tmpdir());
+	int rc = -1, fd = mkostemp(tmp.buf, O_CLOEXEC), pipefd[2] = { -1, -1 };
 	if (fd < 0) {
 		weft_error_errno(err, tmp.buf, "cannot create a temporary file for pandoc");
 		goto out;
 	}
-	if (write(fd, in, len) != (ssize_t)len) {
+	if (fs_write_all(fd, in, len) < 0) {
 		weft_error_errno(err, tmp.buf, "cannot write pandoc's input");
 		goto out;
 	}

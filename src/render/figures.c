@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "util/fsutil.h"
+
 const char *const figures_for_latex[] = {"application/pdf", "image/png", "image/jpeg",
 					 "image/jpg", NULL};
 const char *const figures_for_html[] = {"image/svg+xml", "image/png", "image/jpeg", "image/jpg",
@@ -153,16 +155,9 @@ int figure_write(const struct render_options *opts, const struct document *doc,
 	strbuf_addstr(&path, name);
 
 	int rc = make_parent_dirs(path.buf, err);
-	if (rc == 0) {
-		FILE *fp = fopen(path.buf, "wb");
-		if (!fp) {
-			rc = weft_error_errno(err, path.buf, "cannot write figure");
-		} else {
-			size_t w = fwrite(img->data, 1, img->len, fp);
-			if (fclose(fp) != 0 || w != img->len)
-				rc = weft_error_errno(err, path.buf, "cannot write figure");
-		}
-	}
+	/* Atomically (temp + rename), never through a link planted at the name. */
+	if (rc == 0)
+		rc = fs_write_atomic(path.buf, (const char *)img->data, img->len, err);
 	strbuf_free(&path);
 	return rc;
 }

@@ -115,6 +115,8 @@ static int hl_write_all(int fd, const char *data, size_t len)
 		ssize_t w = send(fd, data, len, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w == 0)
+			errno = EIO; /* no progress: say so rather than leave a stale errno */
 		if (w <= 0)
 			return -1;
 		data += w;

@@ -33,6 +33,7 @@
 #include "render/chunk_walk.h"
 #include "render/figures.h"
 #include "render/md2html_style.h"
+#include "util/fsutil.h"
 
 extern char **environ;
 
@@ -845,12 +846,15 @@ static int html_render_pandoc(struct html_ctx *hx, const char *format)
 	struct strbuf md;
 	strbuf_init(&md);
 	int rc = render_document(hx->doc, hx->res, &mdopts, &md, hx->err);
-	char tmpl[] = "/tmp/weft-pandoc-XXXXXX";
-	int fd = rc == 0 ? mkstemp(tmpl) : -1;
+	struct strbuf tmppath;
+	strbuf_init(&tmppath);
+	strbuf_addf(&tmppath, "%s/weft-pandoc-XXXXXX", fs_tmpdir());
+	char *tmpl = tmppath.buf;
+	int fd = rc == 0 ? mkostemp(tmpl, O_CLOEXEC) : -1;
 	if (rc == 0 && fd < 0)
 		rc = weft_error_errno(hx->err, tmpl, "cannot create a temporary file for pandoc");
 	if (fd >= 0) {
-		if (write(fd, md.buf, md.len) != (ssize_t)md.len)
+		if (fs_write_all(fd, md.buf, md.len) < 0)
 			rc = weft_error_errno(hx->err, tmpl, "cannot write pandoc's input");
 		close(fd);
 	}
@@ -884,6 +888,7 @@ static int html_render_pandoc(struct html_ctx *hx, const char *format)
 	}
 	if (fd >= 0)
 		unlink(tmpl);
+	strbuf_free(&tmppath);
 	strbuf_free(&md);
 	strbuf_free(&pandoc);
 	return rc;

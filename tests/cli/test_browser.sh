@@ -16,7 +16,7 @@ OUTDIR="$TOP/$WEFT_BUILD/browser"
 mkdir -p "$OUTDIR"
 
 if [ ! -x "$CHROMIUM" ]; then
-	echo "# skip: $CHROMIUM not installed, browser checks not run"
+	skip "browser checks" "$CHROMIUM not installed"
 	exit 0
 fi
 

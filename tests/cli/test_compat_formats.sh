@@ -9,6 +9,7 @@
 #     plus output block. Only lines of that chunk may differ.
 #   - softcover: no "\label{fig:None}" for unnamed chunks.
 . "$(dirname "$0")/../lib.sh"
+require_compat "test_compat_formats.sh: Pweave's reference outputs"
 
 cp "$COMPAT/formats/formatters_test.pmd" "$TMP"/
 cd "$TMP" || exit 1

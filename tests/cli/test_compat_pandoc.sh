@@ -10,6 +10,7 @@
 #   - printed numbers: numpy's repr of the AR coefficients depends on its
 #     version; compared with digits masked.
 . "$(dirname "$0")/../lib.sh"
+require_compat "test_compat_pandoc.sh: Pweave's reference outputs"
 
 REF="$COMPAT/weave/pandoc"
 cp "$REF"/simple.mdw "$REF"/ar_yw.mdw "$REF"/inline_chunks.mdw "$TMP"/

@@ -9,6 +9,7 @@
 #   2. weft writes no \label{fig:None} for unnamed chunks (Pweave labels every unnamed
 #      figure fig:None, a LaTeX "multiply defined" warning); dropped from the reference.
 . "$(dirname "$0")/../lib.sh"
+require_compat "test_compat_tex.sh: Pweave's reference outputs"
 
 cp "$COMPAT/weave/tex/FIR_design_verb.texw" "$TMP/FIR_design_verb.texw"
 sed -i 's/window = "hanning"/window = "hann"/' "$TMP/FIR_design_verb.texw"

@@ -7,7 +7,7 @@
 
 if [ ! -f /usr/share/jupyter/kernels/python3/kernel.json ] ||
 	! /usr/bin/python3 -c 'import ipykernel' 2>/dev/null; then
-	echo "# skipped: python3-ipykernel is not installed"
+	skip "jupyter kernel checks" "python3-ipykernel is not installed"
 	exit 0
 fi
 
@@ -129,5 +129,5 @@ EOF
 	check_contains "R error" r.tex "boom"
 	check_contains "R error located" r.log "doc.texw:"
 else
-	echo "# skipped R: IRkernel is not installed"
+	skip "R kernel checks" "IRkernel is not installed"
 fi

@@ -1,11 +1,29 @@
-"""TAP-style runner shared by the Python tests: each test prints
-"ok - name" or "not ok - name" with the traceback as "#" lines; tests/run.sh
-counts them. Call tap.finish() last: it exits 1 if any test failed."""
+"""TAP runner shared by the Python tests: each test prints one numbered line,
+"ok N - name", "not ok N - name" (the traceback follows as "#" lines) or
+"ok N - name # SKIP why" for a test that could not run (it raised tap.Skip);
+tests/run.sh counts passed, failed and skipped apart. Call tap.finish() last:
+it prints the plan "1..N" and exits 1 if any test failed."""
 
 import sys
 import traceback
 
 failed = 0
+number = 0
+
+
+class Skip(Exception):
+    """Raised by a test that cannot run here (a missing tool, a missing corpus); the message says why."""
+
+
+def _line(status, name):
+    global number
+    number += 1
+    print(f"{status} {number} - {name}", flush=True)
+
+
+def skip(name, why):
+    """Report `name` as skipped, saying why."""
+    _line("ok", f"{name} # SKIP {why}")
 
 
 def run(name, fn):
@@ -13,12 +31,15 @@ def run(name, fn):
     global failed
     try:
         fn()
-        print(f"ok - {name}", flush=True)
+    except Skip as s:
+        skip(name, s)
     except Exception:  # a failing test must not stop the others
         failed += 1
-        print(f"not ok - {name}", flush=True)
+        _line("not ok", name)
         for line in traceback.format_exc().splitlines():
             print("#   " + line)
+    else:
+        _line("ok", name)
 
 
 def test(fn):
@@ -28,5 +49,6 @@ def test(fn):
 
 
 def finish():
-    """Exit with status 1 if any test failed."""
+    """Print the plan; exit with status 1 if any test failed."""
+    print(f"1..{number}", flush=True)
     sys.exit(1 if failed else 0)

@@ -1,6 +1,6 @@
 /*
  * pweave_executed: test-only loader for Pweave's executed chunk list
- * (compat/pweave/formats/formatters_test_executed.json), so renderers can be
+ * (formats/formatters_test_executed.json of the compat corpus), so renderers can be
  * tested against Pweave's reference outputs without running any code.
  *
  * The JSON is a list of Pweave chunks: {"type": "doc", "content": ...} and
@@ -48,29 +48,22 @@
 #include "util/error.h"
 #include "util/strbuf.h"
 
+#include "compat_corpus.h"
+
 struct pweave_executed {
 	struct document doc;
 	struct weave_results res;
 };
 
 /*
- * Path of `rel` inside the Pweave compatibility corpus: $WEFT_COMPAT if set,
- * else ../shared/compat/pweave (tests run from the repository top), else
- * /work/shared/compat/pweave. Returns a static buffer.
+ * Path of `rel` inside the Pweave compatibility corpus (compat_corpus.h: $WEFT_COMPAT,
+ * else build/pweave-tests). Returns a static buffer.
  */
 static inline const char *pweave_compat_path(const char *rel)
 {
 	static char buf[4096];
-	const char *bases[] = {getenv("WEFT_COMPAT"), "../shared/compat/pweave",
-			       "shared/compat/pweave", "/work/shared/compat/pweave"};
-	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
-		if (!bases[i] || !*bases[i])
-			continue;
-		snprintf(buf, sizeof(buf), "%s/%s", bases[i], rel);
-		if (access(buf, R_OK) == 0)
-			return buf;
-	}
-	snprintf(buf, sizeof(buf), "/work/shared/compat/pweave/%s", rel);
+	find_compat();
+	snprintf(buf, sizeof(buf), "%s/%s", compat, rel);
 	return buf;
 }
 

@@ -24,14 +24,7 @@ static bool have_kernel;
 /* Report one check group of a shared kernel session (RUN's output, without its call). */
 static void report(const char *name)
 {
-	if (unit_current_failed) {
-		unit_failed_tests++;
-		printf("not ok - %s\n", name);
-	} else {
-		unit_passed_tests++;
-		printf("ok - %s\n", name);
-	}
-	fflush(stdout);
+	unit_report(name);
 }
 
 static double now(void)
@@ -741,7 +734,8 @@ int main(void)
 		test_python3_kernel();
 		test_message_kernel();
 	} else {
-		printf("# skipped kernel tests: python3-ipykernel is not installed\n");
+		unit_skip("python3_kernel", "python3-ipykernel is not installed");
+		unit_skip("message_kernel", "python3-ipykernel is not installed");
 	}
 
 	char rm[300];

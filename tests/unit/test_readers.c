@@ -1,8 +1,9 @@
 /*
  * Tests for the readers (markdown, noweb, script, notebook), front matter,
  * inline code, Quarto option lines and source=, on Pweave's own test
- * documents (../shared/compat/pweave, relative to the repository root) and
- * on small documents written here.
+ * documents (the compat corpus fetched into build/pweave-tests, see
+ * compat_corpus.h; those tests SKIP when it is missing) and on small
+ * documents written here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -876,17 +877,15 @@ TEST(notebook_v3_from_pweave)
 
 int main(void)
 {
-	if (find_compat() < 0)
-		return 1;
-	RUN(markdown_reader_pmd_all_fence_forms);
+	RUN_COMPAT(markdown_reader_pmd_all_fence_forms);
 	RUN(markdown_fence_variants);
 	RUN(unterminated_chunks_are_errors);
-	RUN(noweb_fir_design);
-	RUN(noweb_wrap_and_options);
+	RUN_COMPAT(noweb_fir_design);
+	RUN_COMPAT(noweb_wrap_and_options);
 	RUN(empty_chunks_dropped_but_counted);
-	RUN(inline_chunks_mdw);
+	RUN_COMPAT(inline_chunks_mdw);
 	RUN(inline_code_edge_cases);
-	RUN(script_publish_test);
+	RUN_COMPAT(script_publish_test);
 	RUN(script_markers_and_inline);
 	RUN(front_matter_defaults);
 	RUN(front_matter_unknown_key_warned_once);
@@ -898,6 +897,6 @@ int main(void)
 	RUN(crlf_lines);
 	RUN(notebook_v4);
 	RUN(notebook_many_cells_lines);
-	RUN(notebook_v3_from_pweave);
+	RUN_COMPAT(notebook_v3_from_pweave);
 	return unit_done();
 }

@@ -774,15 +774,15 @@ int main(void)
 		printf("not ok - mkdtemp\n");
 		return 1;
 	}
-	RUN(ref_markdown);
-	RUN(ref_pandoc);
-	RUN(ref_leanpub);
-	RUN(ref_softcover);
-	RUN(ref_rst);
-	RUN(ref_sphinx);
-	RUN(figure_files);
-	RUN(figure_svg_format);
-	RUN(figure_pdf_format);
+	RUN_COMPAT(ref_markdown);
+	RUN_COMPAT(ref_pandoc);
+	RUN_COMPAT(ref_leanpub);
+	RUN_COMPAT(ref_softcover);
+	RUN_COMPAT(ref_rst);
+	RUN_COMPAT(ref_sphinx);
+	RUN_COMPAT(figure_files);
+	RUN_COMPAT(figure_svg_format);
+	RUN_COMPAT(figure_pdf_format);
 	RUN(interleaved_order);
 	RUN(term_transcript);
 	RUN(results_and_include);

@@ -342,8 +342,8 @@ int main(void)
 		printf("not ok - mkdtemp\n");
 		return 1;
 	}
-	RUN(ref_notebook_structure);
-	RUN(nbformat_valid_and_nbconvert);
+	RUN_COMPAT(ref_notebook_structure);
+	RUN_COMPAT(nbformat_valid_and_nbconvert);
 	RUN(notebook_options);
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

@@ -77,8 +77,7 @@ TEST(ptangle_markdown_and_noweb)
 TEST(live_ptangle_when_installed)
 {
 	if (system("command -v ptangle >/dev/null 2>&1") != 0) {
-		printf("#   ptangle not installed: live comparison skipped\n");
-		return;
+		SKIP("ptangle (Pweave) not installed: no live comparison");
 	}
 	/* one run: ptangle takes seconds to start */
 	const char *docs[] = { "formats/formatters_test.pmd" };
@@ -164,11 +163,9 @@ TEST(source_and_quarto_lines)
 
 int main(void)
 {
-	if (find_compat() < 0)
-		return 1;
-	RUN(publish_test_reference);
-	RUN(ptangle_markdown_and_noweb);
-	RUN(live_ptangle_when_installed);
+	RUN_COMPAT(publish_test_reference);
+	RUN_COMPAT(ptangle_markdown_and_noweb);
+	RUN_COMPAT(live_ptangle_when_installed);
 	RUN(main_option_and_trailing_space);
 	RUN(source_and_quarto_lines);
 	return unit_done();
