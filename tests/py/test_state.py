@@ -100,11 +100,11 @@ def odd_namespace_keys_and_hook_robustness():
 
 
 @test
-def function_rebinding_only():
+def function_attributes_are_state():
     ns = fresh_ns()
     exec("def f():\n    return 1\ng = f", ns)
     rec = run_chunk(ns, "f.attr = 1", reads=["f"])
-    eq(rec["mutated"], [])                   # functions are not fingerprinted
+    eq(rec["mutated"], ["f", "g"])           # a function's attributes are its state
     rec = run_chunk(ns, "def f():\n    return 2", reads=[])
     eq(rec["bound"], ["f"])
 
@@ -173,7 +173,10 @@ def mutation_of_restored_mapped_array():
     probe = ws.mutation_probe(ns["_t_m"])
     assert probe.startswith(b"map:"), probe[:20]          # no hash of the data
     eq(run_chunk(ns, "s = float(_t_m[::1000].sum())", reads=["_t_m"])["mutated"], [])
-    eq(run_chunk(ns, "v = _t_m[10:20]; t = v.copy()", reads=["_t_m"])["mutated"], [])
+    eq(run_chunk(ns, "t = _t_m[10:20].copy()", reads=["_t_m"])["mutated"], [])
+    # a view kept under a name links it to its base: saved with it, so written too
+    eq(run_chunk(ns, "v = _t_m[10:20]", reads=["_t_m"])["shared"], ["_t_m"])
+    del ns["v"]
     # a write anywhere in the buffer, through the name or through a view
     eq(run_chunk(ns, "_t_m[2_999_999] = -1.0", reads=["_t_m"])["mutated"], ["_t_m"])
     ns = restored()
@@ -191,7 +194,7 @@ def mutation_of_restored_mapped_array():
     ns = restored()
     ns["_t_v"] = ns["_t_m"][100:200]
     assert ws.mutation_probe(ns["_t_v"]).startswith(b"map:")
-    eq(run_chunk(ns, "_t_m[150] = 3.0", reads=["_t_v"])["mutated"], ["_t_v"])
+    eq(run_chunk(ns, "_t_m[150] = 3.0", reads=["_t_v"])["mutated"], ["_t_m", "_t_v"])  # linked by the base
     # where the page table cannot be read (a locked-down /proc), contents are hashed
     saved = ws._written_pages
     ws._written_pages = lambda lo, hi, np: None

@@ -209,8 +209,10 @@ def fingerprint_kind(obj):
 def fingerprint(obj):
     """Content fingerprint of obj as bytes; b"" when content can only change by
     rebinding (immutable values, code); None when it cannot be computed."""
-    if isinstance(obj, _IMMUTABLE) or isinstance(obj, _CODE):
+    if isinstance(obj, _IMMUTABLE):
         return b""
+    if isinstance(obj, _CODE) or _is_lru(obj):
+        return _code_fingerprint(obj)
     np = sys.modules.get("numpy")
     h = blake2b(digest_size=32)
     if np is not None and type(obj) is np.ndarray and not obj.dtype.hasobject:
@@ -415,8 +417,11 @@ class _Token:
             if wanted:
                 ids = {id(self.before[n]) for n in wanted}
                 wanted.update(n for n, v in self.before.items() if id(v) in ids)
+        self.walks = _walk_names(ns, self.before) if wanted else {}
+        if self.walks:
+            wanted = _reach().linked(self.walks, wanted)
         for n in wanted:
-            self.fps[n] = mutation_probe(self.before[n])
+            self.fps[n] = _probe(self.before[n], self.walks.get(n))
         # Names restored from a group whose other members are not bound to
         # the same object here: in a fresh run those would change too.
         self.groups = {}
@@ -493,9 +498,10 @@ def end_tracking(token, ns):
                 unsaveable[k] = _typename(v)
     deleted = [k for k in before if k not in ns]
     mutated_aliases = {}
+    after = _walk_names(ns, ns) if (bound or token.fps) else {}
     for k, fp in token.fps.items():
         if k in ns and ns[k] is before[k]:
-            if fp is None or mutation_probe(ns[k]) != fp:
+            if fp is None or _probe(ns[k], after.get(k)) != fp:
                 mutated.append(k)
                 others = [m for m in token.groups.get(k, ()) if ns.get(m, token) is not ns[k]]
                 if others:
@@ -511,11 +517,14 @@ def end_tracking(token, ns):
         else:
             files_read.append(path)
     rng = _rng_changed(token.rng, _rng_state())
+    shared = _shared_writes(after, bound, mutated, ns)
+    mutated = sorted(set(mutated) | set(shared))
     token.before = None
     return {
         "bound": sorted(bound), "deleted": sorted(deleted), "mutated": sorted(mutated),
         "files_read": sorted(files_read), "files_written": sorted(files_written),
         "unsaveable": unsaveable, "rng": rng, "mutated_aliases": mutated_aliases,
+        "shared": shared,
     }
 
 
@@ -661,6 +670,9 @@ def save_name(name, directory, ns=None, aliases=None, sync=True):
         return {"name": name, "missing": True}
     obj = ns[name]
     tname = _typename(obj)
+    reason = _code_unsaveable(obj)
+    if reason is not None:
+        return {"name": name, "unsaveable": True, "type": tname, "reason": reason}
     if isinstance(obj, types.ModuleType):
         return {"name": name, "kind": "module", "module": obj.__name__, "type": "module"}
     reason = _unsaveable_reason(obj)
@@ -760,6 +772,9 @@ def restore_item(item, ns=None):
         return
     if kind != "pickle":
         raise ValueError(f"{name}: nothing saved to restore")
+    if item.get("member"):
+        _restore_member(item, ns)
+        return
     key = None
     if item.get("group"):
         # Names saved bound to one object share one blob: the second of them
@@ -816,6 +831,9 @@ def op_save(req):
         if n in ns and fingerprint_kind(ns[n]) == "content":
             by_id.setdefault(id(ns[n]), []).append(n)
     items, done = [], set()
+    for comp in _linked_groups(ns, names):
+        items.extend(save_group(comp, directory, ns, sync))
+        done.update(comp)
     for n in names:
         if n in done:
             continue
@@ -896,3 +914,199 @@ def op_fingerprint(req):
             fp = fingerprint(ns[n])
             out[n] = None if fp is None else fp.hex()
     return {"fingerprints": out}
+
+
+# -- reachability: aliases, views, code state (weft_reach does the walking) ------
+
+def _reach():
+    """weft_reach, imported on first need."""
+    import weft_reach
+    return weft_reach
+
+
+def _is_lru(obj):
+    """True for a functools.lru_cache wrapper (its cache is state)."""
+    ft = sys.modules.get("functools")
+    return ft is not None and type(obj) is getattr(ft, "_lru_cache_wrapper", None)
+
+
+def _code_fingerprint(obj):
+    """The in-place state of a class, function, method or module (b"" for
+    builtins, which user code cannot change)."""
+    fp = _reach().code_fingerprint(obj)
+    return b"" if fp is None else fp
+
+
+# ids of classes, functions and modules a tracked chunk changed in place, with
+# the objects (kept alive so an id is never reused for another object)
+_changed_code = {}
+
+
+def _walkable(v):
+    """Values whose walk can meet another name's: not immutable leaves or modules."""
+    return not isinstance(v, _IMMUTABLE) and type(v) is not types.ModuleType
+
+
+def _walk_names(ns, names):
+    """{name: weft_reach.Reach} for the user names of `names` bound in ns to
+    something that can share objects."""
+    wr = _reach()
+    skip = wr._excluded_ids()
+    skip.add(id(ns))
+    lv = wr.local_values()
+    out = {}
+    for n in names:
+        if is_user_name(n) and n in ns and _walkable(ns[n]) and not isinstance(ns[n], _Token):
+            out[n] = wr.reach(ns[n], skip, lv=lv)
+    return out
+
+
+def _probe(obj, walk):
+    """mutation_probe, plus the state of the user classes and functions the
+    object reaches (an instance changes when its class does)."""
+    base = mutation_probe(obj)
+    if base is None or walk is None or not walk.code:
+        return base
+    wr = _reach()
+    h = blake2b(base, digest_size=32)
+    for i in sorted(walk.code):
+        fp = wr.code_fingerprint(walk.code[i])
+        h.update(fp if fp is not None else b"?")
+    return h.digest()
+
+
+def _shared_writes(after, bound, mutated, ns):
+    """Names the chunk did not bind or change that now share a mutable object
+    with a name it did: in a fresh run they are one object from here on, so
+    they are saved with it (one pickle) and count as written. Also notes the
+    code objects the chunk changed in place (see _code_unsaveable)."""
+    wr = _reach()
+    for k in mutated:
+        if k in ns and (wr.is_code(ns[k]) or _is_lru(ns[k])):
+            _changed_code[id(ns[k])] = ns[k]
+    written = set(bound) | set(mutated)
+    if not written or len(after) < 2:
+        return []
+    out = set()
+    for comp in wr.components(after):
+        if written.intersection(comp):
+            out.update(n for n in comp if n not in written)
+    return sorted(out)
+
+
+def _code_unsaveable(obj):
+    """Why obj's state cannot be saved faithfully (a module or a by-reference
+    class or function changed in place, an lru_cache with contents, a global
+    of a local module), else None; the planner then replays its chunk."""
+    if isinstance(obj, _IMMUTABLE):
+        return None
+    return _reach().unsaveable_reason(obj, _changed_code)
+
+
+def _linked_groups(ns, names):
+    """Groups (two or more) of `names` linked through shared mutable objects
+    that are not all one object (those are op_save's identity groups)."""
+    if len(names) < 2:
+        return []
+    walks = _walk_names(ns, names)
+    if len(walks) < 2:
+        return []
+    out = []
+    for comp in _reach().components(walks):
+        if len({id(ns[n]) for n in comp}) > 1:
+            out.append(comp)
+    return out
+
+
+def save_group(names, directory, ns, sync=True):
+    """Save linked names as one pickle of {name: object} (views of a shared
+    array base stay views): one item per name, each with its own files of
+    equal content, "group" and "member": restore_item takes its name out of
+    the dict, and names of one group restored together share objects."""
+    for n in names:
+        obj = ns[n]
+        reason = _code_unsaveable(obj) or _unsaveable_reason(obj)
+        if reason is not None:
+            return [{"name": m, "unsaveable": True, "type": _typename(ns[m]),
+                     "reason": (f"shares objects with {n}, which cannot be saved: {reason}"
+                                if m != n else reason)} for m in names]
+    wr = _reach()
+    walks = _walk_names(ns, names)
+    try:
+        data, bufs = wr.dump_group({n: ns[n] for n in names}, ns, wr.shared_roots(walks.values()))
+    except Exception as e:
+        return [{"name": m, "unsaveable": True, "type": _typename(ns[m]),
+                 "reason": f"{type(e).__name__}: {e}"} for m in names]
+    paths, hashes = [], []
+    try:
+        fd, ppath = _new_file(directory, ".pkl")
+        paths.append(ppath)
+        try:
+            hashes.append(_write_all(fd, data, sync))
+        finally:
+            os.close(fd)
+        bpaths = []
+        for b in bufs:
+            fd, bpath = _new_file(directory, ".buf")
+            paths.append(bpath)
+            bpaths.append(bpath)
+            try:
+                hashes.append(_write_all(fd, b.raw() if _contiguous(b) else memoryview(b).tobytes(), sync))
+            finally:
+                os.close(fd)
+    except BaseException:
+        for p in paths:
+            try:
+                os.unlink(p)
+            except OSError:
+                pass
+        raise
+    finally:
+        for b in bufs:
+            b.release()
+    first = {"name": names[0], "kind": "pickle", "pickle": ppath, "buffers": bpaths,
+             "type": _typename(ns[names[0]]), "group": list(names), "member": True}
+    if None not in hashes:
+        first["hashes"] = hashes
+    items = [first]
+    for other in names[1:]:
+        items.append(dict(first, name=other, type=_typename(ns[other]),
+                          pickle=_link_copy(ppath, directory),
+                          buffers=[_link_copy(b, directory) for b in bpaths]))
+    return items
+
+
+# real path of a linked group's pickle -> (the loaded {name: object}, names restored from it)
+_shared_groups = {}
+
+
+def _restore_member(item, ns):
+    """restore_item for a member of a linked group: a member restored while
+    the members restored before from the same pickle are still bound to its
+    objects joins them (sharing kept); else the pickle is loaded afresh."""
+    name = item["name"]
+    key = os.path.realpath(item["pickle"])
+    for k in [k for k, (d, done) in _shared_groups.items()
+              if not any(ns.get(m, _shared_groups) is d.get(m) for m in done)]:
+        del _shared_groups[k]
+    ent = _shared_groups.get(key)
+    if ent is not None and name not in ent[1] and name in ent[0]:
+        ns[name] = ent[0][name]
+        ent[1].add(name)
+        return
+    bufs = [_map_buffer(p) for p in item.get("buffers", ())]
+    with open(item["pickle"], "rb") as f:
+        data = f.read()
+    import _pickle
+    had = ns.get("__builtins__", _shared)
+    try:
+        group = _pickle.loads(data, buffers=bufs)
+    finally:
+        if had is _shared:
+            ns.pop("__builtins__", None)
+        elif ns.get("__builtins__", _shared) is not had:
+            ns["__builtins__"] = had
+    if not isinstance(group, dict) or name not in group:
+        raise ValueError(f"{name}: not in its group's pickle")
+    ns[name] = group[name]
+    _shared_groups[key] = (group, {name})
