@@ -717,6 +717,78 @@ def names_and_fingerprints():
         del __main__.__dict__["_weft_internal"], __main__.__dict__["weft_test_arr"]
 
 
+# -- reachability and code state (weft_reach) ----------------------------------------------
+
+@test
+def linked_names_by_reachability():
+    ns = fresh_ns()
+    exec("outer = [[0], [1]]\nlog = []\nother = [5]", ns)
+    rec = run_chunk(ns, "inner = outer[0]\nadd = log.append", reads=["outer", "log"])
+    eq(rec["bound"], ["add", "inner"])
+    eq(rec["shared"], ["log", "outer"])           # they share objects with new names now
+    rec = run_chunk(ns, "inner.append(1)\nadd(2)", reads=["inner", "add"])
+    eq(rec["mutated"], ["add", "inner", "log", "outer"])
+    rec = run_chunk(ns, "other.append(1)", reads=["other"])
+    eq(rec["mutated"], ["other"])                 # nothing linked to it
+
+
+@test
+def code_state_fingerprinted():
+    ns = fresh_ns()
+    exec("import functools\nclass C:\n    reg = []\nc = C()\n"
+         "def f(x, acc=[]):\n    acc.append(x)\n"
+         "def mk():\n    n = [0]\n    def inc():\n        n[0] += 1\n    return inc\ninc = mk()\n"
+         "@functools.lru_cache\ndef sq(x):\n    return x * x", ns)
+    eq(run_chunk(ns, "C.reg.append(1)", reads=["C"])["mutated"], ["C", "c"])
+    eq(run_chunk(ns, "C.x = 2", reads=["C"])["mutated"], ["C", "c"])
+    eq(run_chunk(ns, "y = C.reg[0]", reads=["C"])["mutated"], [])
+    eq(run_chunk(ns, "f(1)", reads=["f"])["mutated"], ["f"])
+    eq(run_chunk(ns, "inc()", reads=["inc"])["mutated"], ["inc"])
+    eq(run_chunk(ns, "sq(3)", reads=["sq"])["mutated"], ["sq"])
+    eq(run_chunk(ns, "sq(3)", reads=["sq"])["mutated"], [])      # a hit is no change
+    import json as mod
+    ns["mod"] = mod
+    eq(run_chunk(ns, "mod._weft_test_attr = 1", reads=["mod"])["mutated"], ["mod"])
+    del mod._weft_test_attr
+    item = ws.save_name("mod", TMP, ns)
+    assert item.get("unsaveable") and "changed in place" in item["reason"], item
+    item = ws.save_name("sq", TMP, ns)
+    assert item.get("unsaveable") and "lru_cache" in item["reason"], item
+
+
+@test
+def linked_group_keeps_views_and_sharing():
+    d = tempfile.mkdtemp(dir=TMP)
+    blobs = os.path.join(d, "blobs")
+    os.makedirs(blobs)
+    out = python(f"""
+        import json
+        import numpy as np
+        import weft_state as ws
+        arr = np.zeros(100_000)
+        v = arr[10:20:2]
+        outer = [[0]]
+        inner = outer[0]
+        r = ws.op_save({{"names": ["arr", "v", "outer", "inner"], "dir": {d!r}}})
+        print(json.dumps(r["items"]))
+        """)
+    items = {it["name"]: it for it in json.loads(out)}
+    eq(items["v"]["group"], ["arr", "v"])
+    eq(items["inner"]["group"], ["inner", "outer"])
+    stored = {n: _store_like(it, blobs) for n, it in items.items()}
+    out = python(f"""
+        import json
+        import weft_state as ws
+        items = json.loads({json.dumps(json.dumps(stored))})
+        ws.op_restore({{"items": [items["v"], items["arr"], items["inner"], items["outer"]]}})
+        v += 1
+        inner.append(1)
+        print(json.dumps([float(arr[10]), float(arr[12]), float(arr[11]), outer, v.base is not None]))
+        """)
+    eq(json.loads(out), [1.0, 1.0, 0.0, [[0, 1]], True])
+
+
 if __name__ == "__main__":
     shutil.rmtree(TMP, ignore_errors=True)
     tap.finish()
+

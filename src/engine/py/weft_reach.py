@@ -46,8 +46,8 @@ from _blake2 import blake2b
 _BUDGET = 50000
 
 _LEAVES = frozenset({type(None), bool, int, float, complex, str, bytes, range,
-                     type(Ellipsis), types.CodeType, types.BuiltinFunctionType,
-                     types.WrapperDescriptorType, types.MethodWrapperType,
+                     type(Ellipsis), types.CodeType,
+                     types.WrapperDescriptorType,
                      types.MethodDescriptorType, types.GetSetDescriptorType,
                      types.MemberDescriptorType, types.ModuleType, types.FrameType,
                      type(type.__dict__)})
@@ -168,6 +168,9 @@ def reach(obj, skip=None, budget=_BUDGET, lv=None):
         if t is types.MethodType:
             stack.append(o.__func__)
             stack.append(o.__self__)
+            continue
+        if t is types.BuiltinMethodType or t is types.MethodWrapperType:
+            stack.append(o.__self__)          # log.append reaches log (a module is a leaf)
             continue
         if t is tuple or t is frozenset:
             stack.extend(o)
@@ -335,6 +338,8 @@ def code_fingerprint(obj, depth=2):
         local = is_user_code(obj)
         h.update(b"class%d" % id(obj))
         for k, v in list(vars(obj).items()):
+            if k == "__slotnames__":
+                continue          # copyreg's cache, filled by pickling (ours too)
             h.update(k.encode() if isinstance(k, str) else repr(k).encode())
             h.update(_value_fp(v, local, depth))
         return h.digest()

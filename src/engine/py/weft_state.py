@@ -797,7 +797,7 @@ def restore_item(item, ns=None):
     # globals (here: this namespace) to a dict: put the module back.
     had = ns.get("__builtins__", _shared)
     try:
-        obj = _pickle.loads(data, buffers=bufs)
+        obj = _load_keeping_classes(data, bufs, lambda o: [o])
     finally:
         if had is _shared:
             ns.pop("__builtins__", None)
@@ -1100,7 +1100,8 @@ def _restore_member(item, ns):
     import _pickle
     had = ns.get("__builtins__", _shared)
     try:
-        group = _pickle.loads(data, buffers=bufs)
+        group = _load_keeping_classes(
+            data, bufs, lambda g: list(g.values()) if isinstance(g, dict) else [])
     finally:
         if had is _shared:
             ns.pop("__builtins__", None)
@@ -1110,3 +1111,38 @@ def _restore_member(item, ns):
         raise ValueError(f"{name}: not in its group's pickle")
     ns[name] = group[name]
     _shared_groups[key] = (group, {name})
+
+
+def _load_keeping_classes(data, bufs, tops):
+    """Unpickle; a class of __main__ that already exists here (cloudpickle
+    finds it by its tracker id) keeps its current attributes, unless it is
+    itself one of the restored objects (`tops(result)`): an instance saved
+    before `C.x = 2` must not put the old x back on the live class."""
+    import _pickle
+    if b"_class_setstate" not in data:
+        return _pickle.loads(data, buffers=bufs)
+    try:
+        import cloudpickle.cloudpickle as cp
+        import cloudpickle.cloudpickle_fast as cpf
+        tracker = cp._DYNAMIC_CLASS_TRACKER_BY_CLASS
+        orig = cpf._class_setstate
+    except (ImportError, AttributeError):
+        return _pickle.loads(data, buffers=bufs)
+    existing = {id(c) for c in list(tracker.keys())}
+    skipped = []
+
+    def setstate(obj, state):
+        if id(obj) in existing:
+            skipped.append((obj, state))
+            return obj
+        return orig(obj, state)
+    cpf._class_setstate = setstate
+    try:
+        result = _pickle.loads(data, buffers=bufs)
+    finally:
+        cpf._class_setstate = orig
+    top = {id(o) for o in tops(result)}
+    for obj, state in skipped:
+        if id(obj) in top:
+            orig(obj, state)
+    return result
