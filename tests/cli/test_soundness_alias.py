@@ -89,6 +89,9 @@ scenario("fig, ax = plt.subplots(), then ax.plot in the next chunk",
 scenario("class attribute C.x = 2",
          "class C:\n    x = 1\nc = C()", "C.x = 2", "C.x = 3", "print(C.x, c.x)")
 
+scenario("class attribute read through an instance only",
+         "class C:\n    x = 1\nc = C()", "C.x = 2", "C.x = 3", "print(c.x)")
+
 scenario("registry filled by __init_subclass__",
          "class Base:\n    registry = []\n    def __init_subclass__(cls, **kw):\n"
          "        super().__init_subclass__(**kw)\n        Base.registry.append(cls.__name__)",
