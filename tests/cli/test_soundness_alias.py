@@ -84,6 +84,26 @@ scenario("fig, ax = plt.subplots(), then ax.plot in the next chunk",
          "lines = ax.plot([1, 2, 3])\nlines += ax.plot([3, 2, 1])",
          "print(len(fig.axes[0].lines))\nfig")
 
+scenario("a dict holding another name's dict",
+         "opts = {'k': 1}\ncfg = {'opts': opts}", "opts['k'] = 2", "opts['k'] = 3", "print(cfg)")
+
+scenario("an attribute holding another name's list",
+         "class Holder:\n    pass\nitems = [0]\nholder = Holder()\nholder.items = items",
+         "items.append(1)", "items.append(2)", "print(holder.items)")
+
+scenario("numpy reshape view written through",
+         NP + "arr = np.arange(6)\nv = arr.reshape(2, 3)", "v[0, 0] = 50", "v[1, 2] = 70", "print(arr)")
+
+scenario("a user object's bound method",
+         "class Stack:\n    def __init__(self):\n        self.items = []\n"
+         "    def push(self, v):\n        self.items.append(v)\nst = Stack()\npush = st.push",
+         "push(1)", "push(2)", "print(st.items)")
+
+scenario("two closures sharing a cell",
+         "def make():\n    box = []\n    def add(v):\n        box.append(v)\n"
+         "    def get():\n        return list(box)\n    return add, get\nadd, get = make()",
+         "add(1)", "add(2)", "print(get())")
+
 # -- class 2: classes, functions and modules changed in place ------------------------------
 
 scenario("class attribute C.x = 2",
@@ -117,6 +137,13 @@ scenario("singledispatch register",
          "from functools import singledispatch\n@singledispatch\ndef kind(x):\n    return 'object'",
          "@kind.register(int)\ndef _(x):\n    return 'int'", "@kind.register(int)\ndef _(x):\n    return 'INT'",
          "print(kind(1), kind('s'))")
+
+scenario("a function attribute",
+         "def f():\n    return 1\nf.calls = 0", "f.calls += 1", "f.calls += 5", "print(f.calls)")
+
+scenario("keyword-only mutable default",
+         "def seen(x, *, acc=set()):\n    acc.add(x)\n    return sorted(acc)", "seen(1)", "seen(9)",
+         "print(seen(2))")
 
 HELPER = {"helper.py": "calls = []\ncount = 0\ndef record(x):\n    global count\n    calls.append(x)\n"
                        "    count += 1\n"}
