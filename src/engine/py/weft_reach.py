@@ -195,7 +195,8 @@ def reach(obj, skip=None, budget=_BUDGET, lv=None):
         if len(refs) > left:
             r.truncated = True
             break
-        stack.extend(refs)
+        # leaves filtered here, in one pass (a list of 10^5 floats is common)
+        stack.extend([x for x in refs if type(x) not in _LEAVES])
     return r
 
 
@@ -474,14 +475,26 @@ def dump_group(group, main, roots):
     return f.getbuffer(), bufs
 
 
+_local_mods = ([], -1)
+
+
+def _local_modules():
+    """The document's own modules loaded so far (rescanned when sys.modules grows)."""
+    global _local_mods
+    mods, n = _local_mods
+    if n != len(sys.modules):
+        mods = [m for m in list(sys.modules.values())
+                if m is not None and getattr(m, "__name__", None) != "__main__" and _is_local_module(m)]
+        _local_mods = (mods, len(sys.modules))
+    return mods
+
+
 def local_values():
     """{id: (value, module)} for the top-level mutable values of the
     document's own modules (a .py beside it): a copy of one restored apart
     from its module would split them."""
     out = {}
-    for m in list(sys.modules.values()):
-        if m is None or getattr(m, "__name__", None) == "__main__" or not _is_local_module(m):
-            continue
+    for m in _local_modules():
         for k, v in list(vars(m).items()):
             if type(v) in _LEAVES or (isinstance(k, str) and k.startswith("__")):
                 continue

@@ -417,7 +417,7 @@ class _Token:
             if wanted:
                 ids = {id(self.before[n]) for n in wanted}
                 wanted.update(n for n, v in self.before.items() if id(v) in ids)
-        self.walks = _walk_names(ns, self.before) if wanted else {}
+        self.walks = _walk_names(ns, self.before, fresh=set(wanted)) if wanted else {}
         if self.walks:
             wanted = _reach().linked(self.walks, wanted)
         for n in wanted:
@@ -498,7 +498,7 @@ def end_tracking(token, ns):
                 unsaveable[k] = _typename(v)
     deleted = [k for k in before if k not in ns]
     mutated_aliases = {}
-    after = _walk_names(ns, ns) if (bound or token.fps) else {}
+    after = _walk_names(ns, ns, fresh=set(bound) | set(token.fps)) if (bound or token.fps) else {}
     for k, fp in token.fps.items():
         if k in ns and ns[k] is before[k]:
             if fp is None or _probe(ns[k], after.get(k)) != fp:
@@ -518,6 +518,8 @@ def end_tracking(token, ns):
             files_read.append(path)
     rng = _rng_changed(token.rng, _rng_state())
     shared = _shared_writes(after, bound, mutated, ns)
+    if after:
+        _remember_walks(ns, after)
     mutated = sorted(set(mutated) | set(shared))
     token.before = None
     return {
@@ -792,7 +794,6 @@ def restore_item(item, ns=None):
     bufs = [_map_buffer(p) for p in item.get("buffers", ())]
     with open(item["pickle"], "rb") as f:
         data = f.read()
-    import _pickle  # the C unpickler: pickle.py would import re, struct, enum
     # cloudpickle's function setstate rebinds __builtins__ in the function's
     # globals (here: this namespace) to a dict: put the module back.
     had = ns.get("__builtins__", _shared)
@@ -947,18 +948,46 @@ def _walkable(v):
     return not isinstance(v, _IMMUTABLE) and type(v) is not types.ModuleType
 
 
-def _walk_names(ns, names):
+# name -> (object, its walk) from the last tracked chunk: a name bound to the
+# same object that no chunk since has bound, changed or read keeps its walk (a
+# change to what it reaches would have come through a name linked to it, and
+# that chunk would have walked it again)
+_walk_cache = {}
+
+
+def _walk_names(ns, names, fresh=None):
     """{name: weft_reach.Reach} for the user names of `names` bound in ns to
-    something that can share objects."""
+    something that can share objects. With `fresh` (a set of names to walk
+    again), other names reuse their cached walk."""
     wr = _reach()
-    skip = wr._excluded_ids()
-    skip.add(id(ns))
-    lv = wr.local_values()
+    skip = None
+    lv = None
     out = {}
     for n in names:
-        if is_user_name(n) and n in ns and _walkable(ns[n]) and not isinstance(ns[n], _Token):
-            out[n] = wr.reach(ns[n], skip, lv=lv)
+        if not is_user_name(n) or n not in ns:
+            continue
+        v = ns[n]
+        if not _walkable(v) or isinstance(v, _Token):
+            continue
+        if fresh is not None and n not in fresh:
+            hit = _walk_cache.get(n)
+            if hit is not None and hit[0] is v:
+                out[n] = hit[1]
+                continue
+        if skip is None:
+            skip = wr._excluded_ids()
+            skip.add(id(ns))
+            lv = wr.local_values()
+        out[n] = wr.reach(v, skip, lv=lv)
     return out
+
+
+def _remember_walks(ns, walks):
+    """Keep the walks of the names still bound (see _walk_cache)."""
+    _walk_cache.clear()
+    for n, w in walks.items():
+        if n in ns:
+            _walk_cache[n] = (ns[n], w)
 
 
 def _probe(obj, walk):
@@ -1097,7 +1126,6 @@ def _restore_member(item, ns):
     bufs = [_map_buffer(p) for p in item.get("buffers", ())]
     with open(item["pickle"], "rb") as f:
         data = f.read()
-    import _pickle
     had = ns.get("__builtins__", _shared)
     try:
         group = _load_keeping_classes(
