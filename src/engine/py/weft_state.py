@@ -10,8 +10,9 @@ Tracking (called by the runtime around a chunk that runs with tracking on):
       "deleted": names that were bound before and are gone,
       "mutated": names still bound to the same object whose content changed
                  (checked for req["reads"], req.get("maybe_mutates") and every
-                 other name bound to one of those objects; an object that
-                 cannot be fingerprinted counts as mutated),
+                 other name linked to one of those by reachability: sharing a
+                 mutable object, or a class or function the object reaches;
+                 an object that cannot be fingerprinted counts as mutated),
       "files_read", "files_written": absolute paths of regular files the chunk
                  opened (a file written counts as read only if read first;
                  appending counts as both; sqlite3 databases as read), seen
@@ -27,6 +28,10 @@ Tracking (called by the runtime around a chunk that runs with tracking on):
                  group not bound to the same object here; in a fresh run they
                  are that object, so they changed too. The planner may restore
                  them (op_restore shares the object) and count them as written.
+      "shared":  names the chunk neither bound nor changed that now share a
+                 mutable object with a name it did (b = a writes a too; see
+                 weft_reach): they are also in "mutated", so they are saved
+                 with it and count as written,
       "rng":     true when the chunk used, seeded or first imported random's
                  or numpy's global generator (the planner treats the generator
                  state as a name the chunk reads and writes, and saves the
@@ -64,15 +69,24 @@ Ops (dispatched by the runtime as op_<name>(req) -> reply dict):
     op_names({}) -> {"names": {name: typename}}   user names bound in __main__
     op_fingerprint({"names": [...]}) -> {"fingerprints": {name: hex or null}}
         Content fingerprints (null: cannot be fingerprinted; "" for immutable
-        or code objects, which only change by rebinding).
+        objects; classes, functions, lru caches and modules get a digest of
+        their in-place state, weft_reach.code_fingerprint, comparable only
+        within one process).
 
 Names starting with "__" and ending with "__" and names the runtime registers
 in RUNTIME_NAMES (or starting with "_weft") are never reported or saved.
 
-Known limits: names are saved one by one, so two names bound to one object
-(b = a) come back as two objects; a mutation through one is then not seen
-through the other. Files a chunk lists (glob, os.listdir) or deletes are not
-recorded, nor files opened by C code without an audit event.
+Names linked by shared mutable objects (weft_reach: b = a, inner = outer[0],
+a numpy view and its base, a bound method and its object) are saved as one
+pickle of {name: object} (save_group: items carry "group" and "member"), so
+restoring them together keeps the sharing. Code state that cannot be saved
+faithfully (a module or a by-reference class or function changed in place, a
+non-empty lru_cache, a global of a local module) is reported unsaveable, so
+the planner replays the chunk that made it.
+
+Known limits: a change reaches only the names live when the chunk runs.
+Files a chunk lists (glob, os.listdir) or deletes are not recorded, nor files
+opened by C code without an audit event.
 """
 
 # Only cheap modules at import time: the worker imports this module for the
