@@ -161,4 +161,13 @@ scenario("somemodule.attr = ... on a library module",
          "import json", "json.weft_marker = 5", "json.weft_marker = 6", "print(json.weft_marker)",
          replayed3=("change",))
 
+# precision: a library's own lazy state (pyplot picks its backend on first use) is no change
+PLOTS = MPL + "import numpy as np"
+run_scenario("plotting does not make pyplot a written name", [
+    Step(chunks(("imp", PLOTS), ("p1", "plt.plot([1, 2])\nprint(1)"), ("p2", "plt.plot([2, 1])\nprint(2)")),
+         {"imp", "p1", "p2"}),
+    Step(chunks(("imp", PLOTS), ("p1", "plt.plot([1, 3])\nprint(1)"), ("p2", "plt.plot([2, 1])\nprint(2)")),
+         {"p1"}, note="edit the first plot only"),
+])
+
 finish()

@@ -374,8 +374,9 @@ def code_fingerprint(obj, depth=2):
         for k, v in list(vars(obj).items()):
             if type(v) is types.ModuleType and getattr(v, "__name__", "").startswith(obj.__name__ + "."):
                 continue          # a submodule: importing it is reproducible
-            if isinstance(k, str) and k.startswith("__") and k.endswith("__"):
-                continue
+            if isinstance(k, str) and (k.startswith("__") and k.endswith("__")
+                                       or (not local and k.startswith("_"))):
+                continue      # a library's private globals are its own lazy state
             h.update(str(k).encode() + _value_fp(v, local, depth if local else 0))
         return h.digest()
     return None
