@@ -748,8 +748,9 @@ def code_state_fingerprinted():
     eq(run_chunk(ns, "sq(3)", reads=["sq"])["mutated"], [])      # a hit is no change
     import json as mod
     ns["mod"] = mod
-    eq(run_chunk(ns, "mod._weft_test_attr = 1", reads=["mod"])["mutated"], ["mod"])
-    del mod._weft_test_attr
+    eq(run_chunk(ns, "mod._weft_private = 1", reads=["mod"])["mutated"], [])   # a library's own
+    eq(run_chunk(ns, "mod.weft_test_attr = 1", reads=["mod"])["mutated"], ["mod"])
+    del mod.weft_test_attr, mod._weft_private
     item = ws.save_name("mod", TMP, ns)
     assert item.get("unsaveable") and "changed in place" in item["reason"], item
     item = ws.save_name("sq", TMP, ns)
