@@ -758,6 +758,17 @@ def code_state_fingerprinted():
 
 
 @test
+def walks_do_not_keep_deleted_objects_alive():
+    import weakref
+    ns = fresh_ns()
+    exec("class Res:\n    pass\nr = Res()\nr.items = [1]\nkeep = [2]", ns)
+    run_chunk(ns, "x = r.items", reads=["r"])          # walks r, x, keep (kept for later chunks)
+    ref = weakref.ref(ns["r"])
+    run_chunk(ns, "del r, x", reads=[])                 # reads nothing, binds nothing
+    assert ref() is None, "a deleted object outlived its chunk"
+
+
+@test
 def linked_group_keeps_views_and_sharing():
     d = tempfile.mkdtemp(dir=TMP)
     blobs = os.path.join(d, "blobs")

@@ -532,8 +532,7 @@ def end_tracking(token, ns):
             files_read.append(path)
     rng = _rng_changed(token.rng, _rng_state())
     shared = _shared_writes(after, bound, mutated, ns)
-    if after:
-        _remember_walks(ns, after)
+    _remember_walks(ns, after)
     mutated = sorted(set(mutated) | set(shared))
     token.before = None
     return {
@@ -997,8 +996,12 @@ def _walk_names(ns, names, fresh=None):
 
 
 def _remember_walks(ns, walks):
-    """Keep the walks of the names still bound (see _walk_cache)."""
+    """Keep the new walks and those of names still bound to the same object;
+    drop the rest at once (a walk holds what it met: a file object deleted by
+    the chunk must be closed now, as in a fresh run, not kept open by weft)."""
+    keep = {n: e for n, e in _walk_cache.items() if n not in walks and ns.get(n, _walk_cache) is e[0]}
     _walk_cache.clear()
+    _walk_cache.update(keep)
     for n, w in walks.items():
         if n in ns:
             _walk_cache[n] = (ns[n], w)
