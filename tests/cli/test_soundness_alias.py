@@ -157,6 +157,19 @@ run_scenario("a global of a local module changed through its function", [
          note="edit the reader: the module's change is replayed"),
 ])
 
+run_scenario("a local module's function and list imported by name", [
+    Step(chunks(("make", "from helper import record, calls"), ("change", "record(1)"),
+                ("show", "print(calls)")), {"make", "change", "show"}, files=HELPER),
+    Step(chunks(("make", "from helper import record, calls"), ("change", "record(5)"),
+                ("show", "print(calls)")), {"change", "show"}, note="edit the change"),
+    Step(chunks(("make", "from helper import record, calls"), ("change", "record(5)"),
+                ("show", "print(calls, 'x')")), {"show"}, replayed={"make", "change"},
+         note="edit the reader: the module's change is replayed"),
+    Step(chunks(("make", "from helper import record, calls"), ("change", "record(5)"),
+                ("other", "y = 1"), ("show", "print(calls, 'x')")), {"other"},
+         note="an unrelated chunk inserted"),
+])
+
 scenario("somemodule.attr = ... on a library module",
          "import json", "json.weft_marker = 5", "json.weft_marker = 6", "print(json.weft_marker)",
          replayed3=("change",))

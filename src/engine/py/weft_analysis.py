@@ -895,6 +895,11 @@ class _ChunkAnalyzer:
                     continue
                 if scope.kind == "module":
                     self.imported.add(al.asname or al.name)
+                    if node.module and not node.level and self.stmt_code is not None:
+                        # a module global taken by name (from helper import calls):
+                        # its readers read the module's state too, which a chunk
+                        # changing that module in place writes (weft_state)
+                        self.stmt_code.reads.add(f"<module {node.module}>")
                 self.bind(al.asname or al.name, scope, True)
 
     def pattern(self, p, scope):

@@ -446,6 +446,7 @@ class _Token:
                 if group:
                     self.groups[n] = group
         self.rng = _rng_state()
+        self.modules = _local_module_states()
 
     def note_file(self, path, kind):
         """Remember a file opened with `kind` (first access decides read-first)."""
@@ -533,6 +534,7 @@ def end_tracking(token, ns):
     rng = _rng_changed(token.rng, _rng_state())
     shared = _shared_writes(after, bound, mutated, ns)
     _remember_walks(ns, after)
+    mutated = sorted(set(mutated) | set(_changed_modules(token.modules)))
     mutated = sorted(set(mutated) | set(shared))
     token.before = None
     return {
@@ -681,6 +683,9 @@ def save_name(name, directory, ns=None, aliases=None, sync=True):
     `aliases`: names saved with it that are bound to the same object (see
     op_save); they share the files' content and come back as one object."""
     ns = _main_dict() if ns is None else ns
+    if name.startswith("<module "):
+        return {"name": name, "unsaveable": True, "type": "module state",
+                "reason": "a module's state is rebuilt by replaying the chunk that changed it"}
     if name not in ns:
         return {"name": name, "missing": True}
     obj = ns[name]
@@ -1191,3 +1196,27 @@ def _load_keeping_classes(data, bufs, tops):
         if id(obj) in top:
             orig(obj, state)
     return result
+
+
+def _local_module_states():
+    """{module name: (module, state digest)} for the document's own modules
+    loaded now (weft_reach.code_fingerprint); empty, and cheap, when there are none."""
+    wr = _reach()
+    return {m.__name__: (m, wr.code_fingerprint(m)) for m in wr._local_modules()}
+
+
+def _changed_modules(before):
+    """Pseudo-names "<module NAME>" of the local modules loaded before the
+    chunk whose state it changed in place. A name taken from such a module
+    (from helper import calls) reads its pseudo-name (weft_analysis), so
+    its readers depend on the chunk, which the planner replays to rebuild
+    the module's state (save_name reports the pseudo-name unsaveable)."""
+    if not before:
+        return []
+    wr = _reach()
+    out = []
+    for name, (mod, fp) in before.items():
+        if sys.modules.get(name) is mod and wr.code_fingerprint(mod) != fp:
+            _changed_code[id(mod)] = mod
+            out.append(f"<module {name}>")
+    return out
