@@ -758,6 +758,27 @@ def code_state_fingerprinted():
 
 
 @test
+def local_module_state_is_a_pseudo_name():
+    d = tempfile.mkdtemp(dir=TMP)
+    with open(os.path.join(d, "alias_t_helper.py"), "w") as f:
+        f.write("calls = []\ndef record(x):\n    calls.append(x)\n")
+    sys.path.insert(0, d)
+    try:
+        ns = fresh_ns()
+        exec("from alias_t_helper import record, calls", ns)
+        rec = run_chunk(ns, "record(1)", reads=["record"])
+        eq(rec["mutated"], ["<module alias_t_helper>", "calls", "record"])
+        eq(run_chunk(ns, "n = len(calls)", reads=["calls"])["mutated"], [])
+        item = ws.save_name("<module alias_t_helper>", TMP, ns)
+        assert item.get("unsaveable"), item
+        item = ws.save_name("calls", TMP, ns)            # a copy would split it from the module
+        assert item.get("unsaveable") and "alias_t_helper" in item["reason"], item
+    finally:
+        sys.path.remove(d)
+        sys.modules.pop("alias_t_helper", None)
+
+
+@test
 def walks_do_not_keep_deleted_objects_alive():
     import weakref
     ns = fresh_ns()

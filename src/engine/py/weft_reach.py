@@ -77,7 +77,9 @@ def _is_local_module(mod):
         return hit[1]
     f = getattr(mod, "__file__", None)
     local = False
-    if isinstance(f, str) and f.endswith(".py"):
+    if isinstance(name, str) and name.startswith(("weft_", "_weft")):
+        pass                      # weft's own runtime, wherever it was loaded from
+    elif isinstance(f, str) and f.endswith(".py"):
         import os
         real = os.path.realpath(f)
         local = "-packages" not in real and not any(
