@@ -42,7 +42,7 @@
 #include "util/hash.h"
 
 /* Namespace of the name-analysis memo; bump when weft_analysis changes its output. */
-#define ANALYSIS_MEMO "analysis-2"
+#define ANALYSIS_MEMO "analysis-4"
 
 static double now_seconds(void)
 {

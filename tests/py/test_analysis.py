@@ -40,6 +40,16 @@ def eq(got, want):
 # -- scoping ----------------------------------------------------------------------
 
 @test
+def value_built_from_code_of_the_same_chunk_reads_it():
+    # an instance's readers read its class (restored with it, and changed in place
+    # by a later chunk's C.x = 2), as for code of an earlier chunk
+    r = one("class C:\n    x = 1\nc = C()")
+    eq(r["functions"]["c"], ["C"])
+    a, b = doc("class C:\n    pass", "c = C()")
+    eq(b["functions"]["c"], ["C"])
+
+
+@test
 def read_and_rebind_same_name():
     r = one("x = x + 1")
     eq(r["reads"], ["x"])

@@ -100,11 +100,11 @@ def odd_namespace_keys_and_hook_robustness():
 
 
 @test
-def function_rebinding_only():
+def function_attributes_are_state():
     ns = fresh_ns()
     exec("def f():\n    return 1\ng = f", ns)
     rec = run_chunk(ns, "f.attr = 1", reads=["f"])
-    eq(rec["mutated"], [])                   # functions are not fingerprinted
+    eq(rec["mutated"], ["f", "g"])           # a function's attributes are its state
     rec = run_chunk(ns, "def f():\n    return 2", reads=[])
     eq(rec["bound"], ["f"])
 
@@ -173,7 +173,10 @@ def mutation_of_restored_mapped_array():
     probe = ws.mutation_probe(ns["_t_m"])
     assert probe.startswith(b"map:"), probe[:20]          # no hash of the data
     eq(run_chunk(ns, "s = float(_t_m[::1000].sum())", reads=["_t_m"])["mutated"], [])
-    eq(run_chunk(ns, "v = _t_m[10:20]; t = v.copy()", reads=["_t_m"])["mutated"], [])
+    eq(run_chunk(ns, "t = _t_m[10:20].copy()", reads=["_t_m"])["mutated"], [])
+    # a view kept under a name links it to its base: saved with it, so written too
+    eq(run_chunk(ns, "v = _t_m[10:20]", reads=["_t_m"])["shared"], ["_t_m"])
+    del ns["v"]
     # a write anywhere in the buffer, through the name or through a view
     eq(run_chunk(ns, "_t_m[2_999_999] = -1.0", reads=["_t_m"])["mutated"], ["_t_m"])
     ns = restored()
@@ -191,7 +194,7 @@ def mutation_of_restored_mapped_array():
     ns = restored()
     ns["_t_v"] = ns["_t_m"][100:200]
     assert ws.mutation_probe(ns["_t_v"]).startswith(b"map:")
-    eq(run_chunk(ns, "_t_m[150] = 3.0", reads=["_t_v"])["mutated"], ["_t_v"])
+    eq(run_chunk(ns, "_t_m[150] = 3.0", reads=["_t_v"])["mutated"], ["_t_m", "_t_v"])  # linked by the base
     # where the page table cannot be read (a locked-down /proc), contents are hashed
     saved = ws._written_pages
     ws._written_pages = lambda lo, hi, np: None
@@ -714,6 +717,111 @@ def names_and_fingerprints():
         del __main__.__dict__["_weft_internal"], __main__.__dict__["weft_test_arr"]
 
 
+# -- reachability and code state (weft_reach) ----------------------------------------------
+
+@test
+def linked_names_by_reachability():
+    ns = fresh_ns()
+    exec("outer = [[0], [1]]\nlog = []\nother = [5]", ns)
+    rec = run_chunk(ns, "inner = outer[0]\nadd = log.append", reads=["outer", "log"])
+    eq(rec["bound"], ["add", "inner"])
+    eq(rec["shared"], ["log", "outer"])           # they share objects with new names now
+    rec = run_chunk(ns, "inner.append(1)\nadd(2)", reads=["inner", "add"])
+    eq(rec["mutated"], ["add", "inner", "log", "outer"])
+    rec = run_chunk(ns, "other.append(1)", reads=["other"])
+    eq(rec["mutated"], ["other"])                 # nothing linked to it
+
+
+@test
+def code_state_fingerprinted():
+    ns = fresh_ns()
+    exec("import functools\nclass C:\n    reg = []\nc = C()\n"
+         "def f(x, acc=[]):\n    acc.append(x)\n"
+         "def mk():\n    n = [0]\n    def inc():\n        n[0] += 1\n    return inc\ninc = mk()\n"
+         "@functools.lru_cache\ndef sq(x):\n    return x * x", ns)
+    eq(run_chunk(ns, "C.reg.append(1)", reads=["C"])["mutated"], ["C", "c"])
+    eq(run_chunk(ns, "C.x = 2", reads=["C"])["mutated"], ["C", "c"])
+    eq(run_chunk(ns, "y = C.reg[0]", reads=["C"])["mutated"], [])
+    eq(run_chunk(ns, "f(1)", reads=["f"])["mutated"], ["f"])
+    eq(run_chunk(ns, "inc()", reads=["inc"])["mutated"], ["inc"])
+    eq(run_chunk(ns, "sq(3)", reads=["sq"])["mutated"], ["sq"])
+    eq(run_chunk(ns, "sq(3)", reads=["sq"])["mutated"], [])      # a hit is no change
+    import json as mod
+    ns["mod"] = mod
+    eq(run_chunk(ns, "mod._weft_private = 1", reads=["mod"])["mutated"], [])   # a library's own
+    eq(run_chunk(ns, "mod.weft_test_attr = 1", reads=["mod"])["mutated"], ["mod"])
+    del mod.weft_test_attr, mod._weft_private
+    item = ws.save_name("mod", TMP, ns)
+    assert item.get("unsaveable") and "changed in place" in item["reason"], item
+    item = ws.save_name("sq", TMP, ns)
+    assert item.get("unsaveable") and "lru_cache" in item["reason"], item
+
+
+@test
+def local_module_state_is_a_pseudo_name():
+    d = tempfile.mkdtemp(dir=TMP)
+    with open(os.path.join(d, "alias_t_helper.py"), "w") as f:
+        f.write("calls = []\ndef record(x):\n    calls.append(x)\n")
+    sys.path.insert(0, d)
+    try:
+        ns = fresh_ns()
+        exec("from alias_t_helper import record, calls", ns)
+        rec = run_chunk(ns, "record(1)", reads=["record"])
+        eq(rec["mutated"], ["<module alias_t_helper>", "calls", "record"])
+        eq(run_chunk(ns, "n = len(calls)", reads=["calls"])["mutated"], [])
+        item = ws.save_name("<module alias_t_helper>", TMP, ns)
+        assert item.get("unsaveable"), item
+        item = ws.save_name("calls", TMP, ns)            # a copy would split it from the module
+        assert item.get("unsaveable") and "alias_t_helper" in item["reason"], item
+    finally:
+        sys.path.remove(d)
+        sys.modules.pop("alias_t_helper", None)
+
+
+@test
+def walks_do_not_keep_deleted_objects_alive():
+    import weakref
+    ns = fresh_ns()
+    exec("class Res:\n    pass\nr = Res()\nr.items = [1]\nkeep = [2]", ns)
+    run_chunk(ns, "x = r.items", reads=["r"])          # walks r, x, keep (kept for later chunks)
+    ref = weakref.ref(ns["r"])
+    run_chunk(ns, "del r, x", reads=[])                 # reads nothing, binds nothing
+    assert ref() is None, "a deleted object outlived its chunk"
+
+
+@test
+def linked_group_keeps_views_and_sharing():
+    d = tempfile.mkdtemp(dir=TMP)
+    blobs = os.path.join(d, "blobs")
+    os.makedirs(blobs)
+    out = python(f"""
+        import json
+        import numpy as np
+        import weft_state as ws
+        arr = np.zeros(100_000)
+        v = arr[10:20:2]
+        outer = [[0]]
+        inner = outer[0]
+        r = ws.op_save({{"names": ["arr", "v", "outer", "inner"], "dir": {d!r}}})
+        print(json.dumps(r["items"]))
+        """)
+    items = {it["name"]: it for it in json.loads(out)}
+    eq(items["v"]["group"], ["arr", "v"])
+    eq(items["inner"]["group"], ["inner", "outer"])
+    stored = {n: _store_like(it, blobs) for n, it in items.items()}
+    out = python(f"""
+        import json
+        import weft_state as ws
+        items = json.loads({json.dumps(json.dumps(stored))})
+        ws.op_restore({{"items": [items["v"], items["arr"], items["inner"], items["outer"]]}})
+        v += 1
+        inner.append(1)
+        print(json.dumps([float(arr[10]), float(arr[12]), float(arr[11]), outer, v.base is not None]))
+        """)
+    eq(json.loads(out), [1.0, 1.0, 0.0, [[0, 1]], True])
+
+
 if __name__ == "__main__":
     shutil.rmtree(TMP, ignore_errors=True)
     tap.finish()
+

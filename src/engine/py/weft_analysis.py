@@ -368,10 +368,12 @@ class _ChunkAnalyzer:
         """A global read that happens now, at the current point of the chunk."""
         if name not in self.module.definite:
             self.reads.add(name)
-            if name in self.code_names and self.stmt_code is not None:
-                # Code of an earlier chunk used here may end up stored in
-                # what this statement binds (partial(f), [f], make_adder()).
-                self.stmt_code.reads.add(name)
+        if self.stmt_code is not None and (name in self.code_names or name in self.funcs):
+            # Code of an earlier chunk (or of this one) used here may end
+            # up stored in what this statement binds (partial(f), [f],
+            # make_adder(), C()): its readers read the code's name too, so
+            # a class changed in place later (C.x = 2) is restored with it.
+            self.stmt_code.reads.add(name)
         info = self.funcs.get(name)
         if info is not None:
             self.use_code(info)
@@ -900,6 +902,11 @@ class _ChunkAnalyzer:
                     continue
                 if scope.kind == "module":
                     self.imported.add(al.asname or al.name)
+                    if node.module and not node.level and self.stmt_code is not None:
+                        # a module global taken by name (from helper import calls):
+                        # its readers read the module's state too, which a chunk
+                        # changing that module in place writes (weft_state)
+                        self.stmt_code.reads.add(f"<module {node.module}>")
                 self.bind(al.asname or al.name, scope, True)
 
     def pattern(self, p, scope):

@@ -791,8 +791,12 @@ def _modules_apply(v):
         raise ValueError("modules put in sys.modules by a chunk cannot be restored")
     want = {d[0]: d for d in v}
     cur = {d[0]: d for d in _modules_scan()}
-    for name in cur:
-        if name not in want:
+    # A document module loaded now but not wanted stays: names bound to its
+    # objects (from helper import calls) and its own state (<module helper>,
+    # weft_state) belong to a later chunk, which a replay of an earlier one
+    # must not cut off by importing a second copy.
+    for name, d in cur.items():
+        if name not in want and d[1] != "local":
             sys.modules.pop(name, None)
     for name in sorted(want, key=lambda n: n.count(".")):
         obj = sys.modules.get(name)

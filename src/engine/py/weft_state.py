@@ -10,8 +10,9 @@ Tracking (called by the runtime around a chunk that runs with tracking on):
       "deleted": names that were bound before and are gone,
       "mutated": names still bound to the same object whose content changed
                  (checked for req["reads"], req.get("maybe_mutates") and every
-                 other name bound to one of those objects; an object that
-                 cannot be fingerprinted counts as mutated),
+                 other name linked to one of those by reachability: sharing a
+                 mutable object, or a class or function the object reaches;
+                 an object that cannot be fingerprinted counts as mutated),
       "files_read", "files_written": absolute paths of regular files the chunk
                  opened (a file written counts as read only if read first;
                  appending counts as both; sqlite3 databases as read), seen
@@ -30,6 +31,10 @@ Tracking (called by the runtime around a chunk that runs with tracking on):
       "settings": {"<setting:NAME>": value hash or null} for process-wide
                  settings the chunk changed (weft_settings: numpy print options,
                  rcParams, warnings filters, os.environ, cwd, sys.path, ...),
+      "shared":  names the chunk neither bound nor changed that now share a
+                 mutable object with a name it did (b = a writes a too; see
+                 weft_reach): they are also in "mutated", so they are saved
+                 with it and count as written,
       "rng":     true when the chunk used, seeded or first imported random's
                  or numpy's global generator (the planner treats the generator
                  state as a name the chunk reads and writes, and saves the
@@ -72,15 +77,24 @@ Ops (dispatched by the runtime as op_<name>(req) -> reply dict):
     op_names({}) -> {"names": {name: typename}}   user names bound in __main__
     op_fingerprint({"names": [...]}) -> {"fingerprints": {name: hex or null}}
         Content fingerprints (null: cannot be fingerprinted; "" for immutable
-        or code objects, which only change by rebinding).
+        objects; classes, functions, lru caches and modules get a digest of
+        their in-place state, weft_reach.code_fingerprint, comparable only
+        within one process).
 
 Names starting with "__" and ending with "__" and names the runtime registers
 in RUNTIME_NAMES (or starting with "_weft") are never reported or saved.
 
-Known limits: names are saved one by one, so two names bound to one object
-(b = a) come back as two objects; a mutation through one is then not seen
-through the other. Files opened by C code without an audit event are not
-recorded (listings, deletions and the rest: weft_inputs).
+Names linked by shared mutable objects (weft_reach: b = a, inner = outer[0],
+a numpy view and its base, a bound method and its object) are saved as one
+pickle of {name: object} (save_group: items carry "group" and "member"), so
+restoring them together keeps the sharing. Code state that cannot be saved
+faithfully (a module or a by-reference class or function changed in place, a
+non-empty lru_cache, a global of a local module) is reported unsaveable, so
+the planner replays the chunk that made it.
+
+Known limits: a change reaches only the names live when the chunk runs.
+Files opened by C code without an audit event are not recorded (listings,
+deletions and the rest: weft_inputs).
 """
 
 # Only cheap modules at import time: the worker imports this module for the
@@ -218,8 +232,10 @@ def fingerprint_kind(obj):
 def fingerprint(obj):
     """Content fingerprint of obj as bytes; b"" when content can only change by
     rebinding (immutable values, code); None when it cannot be computed."""
-    if isinstance(obj, _IMMUTABLE) or isinstance(obj, _CODE):
+    if isinstance(obj, _IMMUTABLE):
         return b""
+    if isinstance(obj, _CODE) or _is_lru(obj):
+        return _code_fingerprint(obj)
     np = sys.modules.get("numpy")
     h = blake2b(digest_size=32)
     if np is not None and type(obj) is np.ndarray and not obj.dtype.hasobject:
@@ -424,8 +440,11 @@ class _Token:
             if wanted:
                 ids = {id(self.before[n]) for n in wanted}
                 wanted.update(n for n, v in self.before.items() if id(v) in ids)
+        self.walks = _walk_names(ns, self.before, fresh=set(wanted)) if wanted else {}
+        if self.walks:
+            wanted = _reach().linked(self.walks, wanted)
         for n in wanted:
-            self.fps[n] = mutation_probe(self.before[n])
+            self.fps[n] = _probe(self.before[n], self.walks.get(n))
         # Names restored from a group whose other members are not bound to
         # the same object here: in a fresh run those would change too.
         self.groups = {}
@@ -438,6 +457,7 @@ class _Token:
         self.rng = _rng_state()
         import weft_settings  # pylint: disable=import-outside-toplevel
         self.settings = weft_settings.snapshot_all()
+        self.modules = _local_module_states()
 
     def note_file(self, path, kind):
         """Remember a file opened with `kind` (first access decides read-first)."""
@@ -514,9 +534,10 @@ def end_tracking(token, ns):
                 unsaveable[k] = _typename(v)
     deleted = [k for k in before if k not in ns]
     mutated_aliases = {}
+    after = _walk_names(ns, ns, fresh=set(bound) | set(token.fps)) if (bound or token.fps) else {}
     for k, fp in token.fps.items():
         if k in ns and ns[k] is before[k]:
-            if fp is None or mutation_probe(ns[k]) != fp:
+            if fp is None or _probe(ns[k], after.get(k)) != fp:
                 mutated.append(k)
                 others = [m for m in token.groups.get(k, ()) if ns.get(m, token) is not ns[k]]
                 if others:
@@ -536,6 +557,10 @@ def end_tracking(token, ns):
     rng = _rng_changed(token.rng, _rng_state())
     import weft_settings  # pylint: disable=import-outside-toplevel
     settings = weft_settings.changes(token.settings)
+    shared = _shared_writes(after, bound, mutated, ns)
+    _remember_walks(ns, after)
+    mutated = sorted(set(mutated) | set(_changed_modules(token.modules)))
+    mutated = sorted(set(mutated) | set(shared))
     token.before = None
     return {
         "bound": sorted(bound), "deleted": sorted(deleted), "mutated": sorted(mutated),
@@ -543,6 +568,7 @@ def end_tracking(token, ns):
         "unsaveable": unsaveable, "rng": rng, "mutated_aliases": mutated_aliases,
         "settings": settings,
         "inputs": extra["inputs"], "subprocesses": extra["subprocesses"], "fs_ops": extra["fs_ops"],
+        "shared": shared,
     }
 
 
@@ -684,10 +710,16 @@ def save_name(name, directory, ns=None, aliases=None, sync=True):
     `aliases`: names saved with it that are bound to the same object (see
     op_save); they share the files' content and come back as one object."""
     ns = _main_dict() if ns is None else ns
+    if name.startswith("<module "):
+        return {"name": name, "unsaveable": True, "type": "module state",
+                "reason": "a module's state is rebuilt by replaying the chunk that changed it"}
     if name not in ns:
         return {"name": name, "missing": True}
     obj = ns[name]
     tname = _typename(obj)
+    reason = _code_unsaveable(obj)
+    if reason is not None:
+        return {"name": name, "unsaveable": True, "type": tname, "reason": reason}
     if isinstance(obj, types.ModuleType):
         return {"name": name, "kind": "module", "module": obj.__name__, "type": "module"}
     reason = _unsaveable_reason(obj)
@@ -787,6 +819,9 @@ def restore_item(item, ns=None):
         return
     if kind != "pickle":
         raise ValueError(f"{name}: nothing saved to restore")
+    if item.get("member"):
+        _restore_member(item, ns)
+        return
     key = None
     if item.get("group"):
         # Names saved bound to one object share one blob: the second of them
@@ -804,12 +839,11 @@ def restore_item(item, ns=None):
     bufs = [_map_buffer(p) for p in item.get("buffers", ())]
     with open(item["pickle"], "rb") as f:
         data = f.read()
-    import _pickle  # the C unpickler: pickle.py would import re, struct, enum
     # cloudpickle's function setstate rebinds __builtins__ in the function's
     # globals (here: this namespace) to a dict: put the module back.
     had = ns.get("__builtins__", _shared)
     try:
-        obj = _pickle.loads(data, buffers=bufs)
+        obj = _load_keeping_classes(data, bufs, lambda o: [o])
     finally:
         if had is _shared:
             ns.pop("__builtins__", None)
@@ -843,6 +877,9 @@ def op_save(req):
         if n in ns and fingerprint_kind(ns[n]) == "content":
             by_id.setdefault(id(ns[n]), []).append(n)
     items, done = [], set()
+    for comp in _linked_groups(ns, names):
+        items.extend(save_group(comp, directory, ns, sync))
+        done.update(comp)
     for n in names:
         if n in done:
             continue
@@ -923,3 +960,290 @@ def op_fingerprint(req):
             fp = fingerprint(ns[n])
             out[n] = None if fp is None else fp.hex()
     return {"fingerprints": out}
+
+
+# -- reachability: aliases, views, code state (weft_reach does the walking) ------
+
+def _reach():
+    """weft_reach, imported on first need."""
+    import weft_reach
+    return weft_reach
+
+
+def _is_lru(obj):
+    """True for a functools.lru_cache wrapper (its cache is state)."""
+    ft = sys.modules.get("functools")
+    return ft is not None and type(obj) is getattr(ft, "_lru_cache_wrapper", None)
+
+
+def _code_fingerprint(obj):
+    """The in-place state of a class, function, method or module (b"" for
+    builtins, which user code cannot change)."""
+    fp = _reach().code_fingerprint(obj)
+    return b"" if fp is None else fp
+
+
+# ids of classes, functions and modules a tracked chunk changed in place, with
+# the objects (kept alive so an id is never reused for another object)
+_changed_code = {}
+
+
+def _walkable(v):
+    """Values whose walk can meet another name's: not immutable leaves or modules."""
+    return not isinstance(v, _IMMUTABLE) and type(v) is not types.ModuleType
+
+
+# name -> (object, its walk) from the last tracked chunk: a name bound to the
+# same object that no chunk since has bound, changed or read keeps its walk (a
+# change to what it reaches would have come through a name linked to it, and
+# that chunk would have walked it again)
+_walk_cache = {}
+
+
+def _walk_names(ns, names, fresh=None):
+    """{name: weft_reach.Reach} for the user names of `names` bound in ns to
+    something that can share objects. With `fresh` (a set of names to walk
+    again), other names reuse their cached walk."""
+    wr = _reach()
+    skip = None
+    lv = None
+    out = {}
+    for n in names:
+        if not is_user_name(n) or n not in ns:
+            continue
+        v = ns[n]
+        if not _walkable(v) or isinstance(v, _Token):
+            continue
+        if fresh is not None and n not in fresh:
+            hit = _walk_cache.get(n)
+            if hit is not None and hit[0] is v:
+                out[n] = hit[1]
+                continue
+        if skip is None:
+            skip = wr._excluded_ids()
+            skip.add(id(ns))
+            lv = wr.local_values()
+        out[n] = wr.reach(v, skip, lv=lv)
+    return out
+
+
+def _remember_walks(ns, walks):
+    """Keep the new walks and those of names still bound to the same object;
+    drop the rest at once (a walk holds what it met: a file object deleted by
+    the chunk must be closed now, as in a fresh run, not kept open by weft)."""
+    keep = {n: e for n, e in _walk_cache.items() if n not in walks and ns.get(n, _walk_cache) is e[0]}
+    _walk_cache.clear()
+    _walk_cache.update(keep)
+    for n, w in walks.items():
+        if n in ns:
+            _walk_cache[n] = (ns[n], w)
+
+
+def _probe(obj, walk):
+    """mutation_probe, plus the state of the user classes and functions the
+    object reaches (an instance changes when its class does)."""
+    base = mutation_probe(obj)
+    if base is None or walk is None or not walk.code:
+        return base
+    wr = _reach()
+    h = blake2b(base, digest_size=32)
+    for i in sorted(walk.code):
+        fp = wr.code_fingerprint(walk.code[i])
+        h.update(fp if fp is not None else b"?")
+    return h.digest()
+
+
+def _shared_writes(after, bound, mutated, ns):
+    """Names the chunk did not bind or change that now share a mutable object
+    with a name it did: in a fresh run they are one object from here on, so
+    they are saved with it (one pickle) and count as written. Also notes the
+    code objects the chunk changed in place (see _code_unsaveable)."""
+    wr = _reach()
+    for k in mutated:
+        if k in ns and (wr.is_code(ns[k]) or _is_lru(ns[k])):
+            _changed_code[id(ns[k])] = ns[k]
+    written = set(bound) | set(mutated)
+    if not written or len(after) < 2:
+        return []
+    out = set()
+    for comp in wr.components(after):
+        if written.intersection(comp):
+            out.update(n for n in comp if n not in written)
+    return sorted(out)
+
+
+def _code_unsaveable(obj):
+    """Why obj's state cannot be saved faithfully (a module or a by-reference
+    class or function changed in place, an lru_cache with contents, a global
+    of a local module), else None; the planner then replays its chunk."""
+    if isinstance(obj, _IMMUTABLE):
+        return None
+    return _reach().unsaveable_reason(obj, _changed_code)
+
+
+def _linked_groups(ns, names):
+    """Groups (two or more) of `names` linked through shared mutable objects
+    that are not all one object (those are op_save's identity groups)."""
+    if len(names) < 2:
+        return []
+    walks = _walk_names(ns, names)
+    if len(walks) < 2:
+        return []
+    out = []
+    for comp in _reach().components(walks):
+        if len({id(ns[n]) for n in comp}) > 1:
+            out.append(comp)
+    return out
+
+
+def save_group(names, directory, ns, sync=True):
+    """Save linked names as one pickle of {name: object} (views of a shared
+    array base stay views): one item per name, each with its own files of
+    equal content, "group" and "member": restore_item takes its name out of
+    the dict, and names of one group restored together share objects."""
+    for n in names:
+        obj = ns[n]
+        reason = _code_unsaveable(obj) or _unsaveable_reason(obj)
+        if reason is not None:
+            return [{"name": m, "unsaveable": True, "type": _typename(ns[m]),
+                     "reason": (f"shares objects with {n}, which cannot be saved: {reason}"
+                                if m != n else reason)} for m in names]
+    wr = _reach()
+    walks = _walk_names(ns, names)
+    try:
+        data, bufs = wr.dump_group({n: ns[n] for n in names}, ns, wr.shared_roots(walks.values()))
+    except Exception as e:
+        return [{"name": m, "unsaveable": True, "type": _typename(ns[m]),
+                 "reason": f"{type(e).__name__}: {e}"} for m in names]
+    paths, hashes = [], []
+    try:
+        fd, ppath = _new_file(directory, ".pkl")
+        paths.append(ppath)
+        try:
+            hashes.append(_write_all(fd, data, sync))
+        finally:
+            os.close(fd)
+        bpaths = []
+        for b in bufs:
+            fd, bpath = _new_file(directory, ".buf")
+            paths.append(bpath)
+            bpaths.append(bpath)
+            try:
+                hashes.append(_write_all(fd, b.raw() if _contiguous(b) else memoryview(b).tobytes(), sync))
+            finally:
+                os.close(fd)
+    except BaseException:
+        for p in paths:
+            try:
+                os.unlink(p)
+            except OSError:
+                pass
+        raise
+    finally:
+        for b in bufs:
+            b.release()
+    first = {"name": names[0], "kind": "pickle", "pickle": ppath, "buffers": bpaths,
+             "type": _typename(ns[names[0]]), "group": list(names), "member": True}
+    if None not in hashes:
+        first["hashes"] = hashes
+    items = [first]
+    for other in names[1:]:
+        items.append(dict(first, name=other, type=_typename(ns[other]),
+                          pickle=_link_copy(ppath, directory),
+                          buffers=[_link_copy(b, directory) for b in bpaths]))
+    return items
+
+
+# real path of a linked group's pickle -> (the loaded {name: object}, names restored from it)
+_shared_groups = {}
+
+
+def _restore_member(item, ns):
+    """restore_item for a member of a linked group: a member restored while
+    the members restored before from the same pickle are still bound to its
+    objects joins them (sharing kept); else the pickle is loaded afresh."""
+    name = item["name"]
+    key = os.path.realpath(item["pickle"])
+    for k in [k for k, (d, done) in _shared_groups.items()
+              if not any(ns.get(m, _shared_groups) is d.get(m) for m in done)]:
+        del _shared_groups[k]
+    ent = _shared_groups.get(key)
+    if ent is not None and name not in ent[1] and name in ent[0]:
+        ns[name] = ent[0][name]
+        ent[1].add(name)
+        return
+    bufs = [_map_buffer(p) for p in item.get("buffers", ())]
+    with open(item["pickle"], "rb") as f:
+        data = f.read()
+    had = ns.get("__builtins__", _shared)
+    try:
+        group = _load_keeping_classes(
+            data, bufs, lambda g: list(g.values()) if isinstance(g, dict) else [])
+    finally:
+        if had is _shared:
+            ns.pop("__builtins__", None)
+        elif ns.get("__builtins__", _shared) is not had:
+            ns["__builtins__"] = had
+    if not isinstance(group, dict) or name not in group:
+        raise ValueError(f"{name}: not in its group's pickle")
+    ns[name] = group[name]
+    _shared_groups[key] = (group, {name})
+
+
+def _load_keeping_classes(data, bufs, tops):
+    """Unpickle; a class of __main__ that already exists here (cloudpickle
+    finds it by its tracker id) keeps its current attributes, unless it is
+    itself one of the restored objects (`tops(result)`): an instance saved
+    before `C.x = 2` must not put the old x back on the live class."""
+    import _pickle
+    if b"_class_setstate" not in data:
+        return _pickle.loads(data, buffers=bufs)
+    try:
+        import cloudpickle.cloudpickle as cp
+        import cloudpickle.cloudpickle_fast as cpf
+        tracker = cp._DYNAMIC_CLASS_TRACKER_BY_CLASS
+        orig = cpf._class_setstate
+    except (ImportError, AttributeError):
+        return _pickle.loads(data, buffers=bufs)
+    existing = {id(c) for c in list(tracker.keys())}
+    skipped = []
+
+    def setstate(obj, state):
+        if id(obj) in existing:
+            skipped.append((obj, state))
+            return obj
+        return orig(obj, state)
+    cpf._class_setstate = setstate
+    try:
+        result = _pickle.loads(data, buffers=bufs)
+    finally:
+        cpf._class_setstate = orig
+    top = {id(o) for o in tops(result)}
+    for obj, state in skipped:
+        if id(obj) in top:
+            orig(obj, state)
+    return result
+
+
+def _local_module_states():
+    """{module name: (module, state digest)} for the document's own modules
+    loaded now (weft_reach.code_fingerprint); empty, and cheap, when there are none."""
+    wr = _reach()
+    return {m.__name__: (m, wr.code_fingerprint(m)) for m in wr._local_modules()}
+
+
+def _changed_modules(before):
+    """Pseudo-names "<module NAME>" of the local modules loaded before the
+    chunk whose state it changed in place. A name taken from such a module
+    (from helper import calls) reads its pseudo-name (weft_analysis), so
+    its readers depend on the chunk, which the planner replays to rebuild
+    the module's state (save_name reports the pseudo-name unsaveable)."""
+    if not before:
+        return []
+    wr = _reach()
+    out = []
+    for name, (mod, fp) in before.items():
+        if sys.modules.get(name) is mod and wr.code_fingerprint(mod) != fp:
+            _changed_code[id(mod)] = mod
+            out.append(f"<module {name}>")
+    return out
