@@ -452,6 +452,51 @@ static bool handle_common_event(struct python_engine *e, json_t *msg)
 	return false;
 }
 
+/*
+ * A "truncated" event (see worker.h): the worker cut a stream of this
+ * request at its limit. The report says so where the kept text ends (the
+ * last output of that stream, or inline text), and stderr says so with the
+ * document line of the request (req's code_line or line).
+ */
+static void add_truncation(struct python_engine *e, json_t *msg, json_t *req,
+			   struct output_list *outs, struct strbuf *stdout_text)
+{
+	const char *name = json_string_value(json_object_get(msg, "name"));
+	name = name && !strcmp(name, "stderr") ? "stderr" : "stdout";
+	json_int_t limit = json_integer_value(json_object_get(msg, "limit"));
+	json_int_t dropped = json_integer_value(json_object_get(msg, "dropped"));
+	json_t *line_j = json_object_get(req, "code_line");
+	if (!line_j)
+		line_j = json_object_get(req, "line");
+	int line = (int)json_integer_value(line_j);
+	char marker[160];
+	snprintf(marker, sizeof(marker), "[weft: output truncated after %lld MiB; %lld bytes dropped]\n",
+		 (long long)(limit >> 20), (long long)dropped);
+	weft_warn(e->doc_path, line, "%s of this code truncated after %lld MiB; %lld bytes dropped",
+		  name, (long long)(limit >> 20), (long long)dropped);
+	struct strbuf *text = NULL;
+	if (outs) {
+		for (size_t i = outs->n; i-- > 0;) {
+			struct output *o = &outs->items[i];
+			if (o->type == OUTPUT_STREAM && !strcmp(o->stream_name, name)) {
+				text = &o->text;
+				break;
+			}
+		}
+		if (!text) {
+			add_stream(outs, name, "", 0, -1);
+			text = &outs->items[outs->n - 1].text;
+		}
+	} else if (stdout_text && !strcmp(name, "stdout")) {
+		text = stdout_text;
+	}
+	if (!text)
+		return;
+	if (text->len && text->buf[text->len - 1] != '\n')
+		strbuf_addch(text, '\n');
+	strbuf_addstr(text, marker);
+}
+
 /* Turn a "stream"/"output" event into an output in `outs`. */
 static void add_event_output(json_t *msg, struct output_list *outs)
 {
@@ -673,7 +718,9 @@ static enum recv_result transact(struct python_engine *e, json_t *req, double ti
 		if (!handle_common_event(e, msg)) {
 			const char *ev = json_string_value(json_object_get(msg, "ev"));
 			const char *name = json_string_value(json_object_get(msg, "name"));
-			if (stdout_text && ev && !strcmp(ev, "stream") && name && !strcmp(name, "stdout")) {
+			if (ev && !strcmp(ev, "truncated"))
+				add_truncation(e, msg, req, outs, stdout_text);
+			else if (stdout_text && ev && !strcmp(ev, "stream") && name && !strcmp(name, "stdout")) {
 				json_t *t = json_object_get(msg, "text");
 				strbuf_add(stdout_text, json_string_value(t), json_string_length(t));
 			}
