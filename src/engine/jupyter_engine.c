@@ -29,6 +29,7 @@
 #include <sodium.h>
 
 #include "engine/zmq_api.h"
+#include "util/forkcheck.h"
 
 #define START_TIMEOUT 60.0      /* seconds for the kernel to answer kernel_info */
 #define KERNEL_INFO_RETRY 1.0   /* re-ask kernel_info this often until iopub speaks */
@@ -491,7 +492,15 @@ static int launch_kernel(struct jupyter_engine *e, const char *workdir, struct w
 	}
 	fflush(NULL);
 	pid_t parent = getpid();
-	pid_t pid = fork();
+	/* The child setenvs before exec: one thread only (see forkcheck.h);
+	 * the zmq context (which starts I/O threads) is made after this fork. */
+	pid_t pid = forkcheck_single_threaded("jupyter engine", err) < 0 ? -2 : fork();
+	if (pid == -2) {
+		for (size_t i = 0; i < e->spec.argc; i++)
+			free(argv[i]);
+		free(argv);
+		return -1;
+	}
 	if (pid < 0) {
 		for (size_t i = 0; i < e->spec.argc; i++)
 			free(argv[i]);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "engine/worker_loader.h"
+#include "util/forkcheck.h"
 #include "util/strbuf.h"
 
 struct python_engine {
@@ -551,6 +552,13 @@ int python_engine_start(struct python_engine **out, const struct engine_config *
 		return weft_error_errno(err, NULL, "python engine: pipe");
 	}
 	fflush(NULL); /* the child must not inherit (and later flush) our stdio buffers */
+	/* The child dlopens libpython, mallocs and setenvs before any exec:
+	 * safe only while this process has one thread (see forkcheck.h). */
+	if (forkcheck_single_threaded("python engine", err) < 0) {
+		close(sv[0]), close(sv[1]), close(op[0]), close(op[1]), close(ep[0]), close(ep[1]);
+		strbuf_free(&python);
+		return -1;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(sv[0]), close(sv[1]), close(op[0]), close(op[1]), close(ep[0]), close(ep[1]);
