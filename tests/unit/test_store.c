@@ -1586,6 +1586,7 @@ static int faulty_put(const char *dir, const char *fault, const char *want)
 	}
 	weft_error_free(&err);
 	store_close(st);
+	fflush(stdout); /* the child leaves by _exit */
 	return rc;
 }
 
