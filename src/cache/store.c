@@ -549,7 +549,8 @@ static int flock_retry(int fd, int op)
 
 /*
  * Open <dir>/lock and take it shared: every process with the store open
- * holds it so (the worker a render forks shares it), and store_gc /
+ * holds it so (a render's worker reads blobs only while its weft process,
+ * holding the lock, waits for it; the worker closes its copy), and store_gc /
  * store_clean take it exclusively before removing what a running render
  * may be using. Waits only while such a removal runs.
  */
@@ -661,15 +662,33 @@ static void index_move_aside(struct store *st, const char *why)
  * store_open found the index damaged (not a database, or corrupt where
  * opening reads): under the exclusive lock, so processes that find it so
  * at the same time rebuild it once, look again (another may have rebuilt
- * it just now), move it aside and open a fresh one.
+ * it just now), move it aside and open a fresh one. -1 (the caller runs
+ * uncached) when other processes keep the lock for more than 2 s.
  */
 static int db_rebuild(struct store *st, struct weft_error *err)
 {
 	sqlite3_close_v2(st->db);
 	st->db = NULL;
-	lock_exclusive(st, 1);
+	/* Others holding the lock may be rebuilding it too, or be long renders
+	 * that opened it before it broke: look again while waiting a little,
+	 * but never wait for a render to end (then this run goes uncached). */
+	int exclusive = 0, rc = -1;
+	for (int tries = 0; tries < 40 && !exclusive; tries++) {
+		if ((exclusive = lock_exclusive(st, 0)))
+			break;
+		weft_error_clear(err);
+		if (db_open(st, err) == 0)
+			return 0; /* rebuilt by another process meanwhile */
+		sqlite3_close_v2(st->db);
+		st->db = NULL;
+		usleep(50000);
+	}
+	if (!exclusive)
+		return weft_error_set(err, st->index_path, 0, 0,
+				      "cache index is damaged, and other processes are using the "
+				      "cache: it is rebuilt once they are done");
 	weft_error_clear(err);
-	int rc = db_open(st, err);
+	rc = db_open(st, err);
 	if (rc < 0 && db_damaged(st)) {
 		char *why = xstrdup(sqlite3_errmsg(st->db));
 		sqlite3_close_v2(st->db);
@@ -686,15 +705,17 @@ static int db_rebuild(struct store *st, struct weft_error *err)
 
 /*
  * At close, after SQLite reported the index corrupt during the run: check
- * it (PRAGMA quick_check, only in this rare case) under the exclusive lock
- * and move it aside if it is indeed damaged, so the next run starts
- * afresh instead of failing on every lookup. Closes st->db.
+ * it (PRAGMA quick_check, only in this rare case) under the exclusive lock,
+ * if no other process holds the lock, and move it aside if it is indeed
+ * damaged, so the next run starts afresh instead of failing on every
+ * lookup. Closes st->db.
  */
 static void db_close_damaged(struct store *st)
 {
 	sqlite3_close_v2(st->db);
 	st->db = NULL;
-	lock_exclusive(st, 1);
+	if (!lock_exclusive(st, 0))
+		return; /* in use by others: the last one to find it damaged moves it */
 	sqlite3 *db = NULL;
 	char *why = NULL;
 	if (sqlite3_open_v2(st->index_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
