@@ -167,9 +167,12 @@ N = 5000
 w1, w4 = Scratch(), Scratch()
 w1.file("doc.mdw", many_chunks(N))
 w4.file("doc.mdw", many_chunks(4 * N))
-t1, _, ok1, r1 = timed_render(w1, N, "--no-cache")
-t4, _, ok4, r4 = timed_render(w4, 4 * N, "--no-cache")
-check(f"{N} vs {4 * N} chunks (no cache): {t1:.2f} s vs {t4:.2f} s, ratio {t4 / t1:.1f} < 6",
+# CPU time (weft and its worker), best of two alternated runs: wall time on a
+# shared machine varies more than the 4x to 16x this tells apart.
+runs = [timed_render(w, n, "--no-cache") for _ in range(2) for w, n in ((w1, N), (w4, 4 * N))]
+t1, ok1, r1 = min(runs[0][1], runs[2][1]), runs[0][2] and runs[2][2], runs[0][3]
+t4, ok4, r4 = min(runs[1][1], runs[3][1]), runs[1][2] and runs[3][2], runs[1][3]
+check(f"{N} vs {4 * N} chunks (no cache): CPU {t1:.2f} s vs {t4:.2f} s, ratio {t4 / t1:.1f} < 6",
       ok1 and ok4 and t4 / t1 < 6, (r1.stderr + r4.stderr)[-1000:])
 w1.cleanup()
 w4.cleanup()
