@@ -13,7 +13,9 @@
  *
  *   WEFT_STORE_FAULT=write=ENOSPC@3,fsync=EIO weft doc.pmd
  *
- * Unset (the normal case) it costs one branch per call. The SQLite index
+ * The python worker's own blob writes (worker.c py_write_file) count as
+ * write calls of the worker process. Unset (the normal case) it costs one
+ * getpid and one branch per call. The SQLite index
  * itself is not covered (its writes go through SQLite's VFS, whose own
  * errors the store already reports).
  */

@@ -283,7 +283,7 @@ FDOC = """Faults.
 
 <<a>>=
 import numpy as np
-arr = np.arange(200000)
+arr = np.arange(2000000)  # 16 MB: the worker writes its blob itself
 lst = [1, 2, 3]
 print(arr.sum(), lst)
 @
@@ -305,6 +305,9 @@ for fault, words in (("write=ENOSPC", "No space left on device"), ("fsync=EIO", 
     check(f"store fault {fault}: render succeeds, correct, and warns that a chunk is not cached",
           r.returncode == 0 and text == ref and "not cached" in r.stderr and words in r.stderr,
           r.stderr)
+    if fault == "write=ENOSPC":
+        check("store fault write=ENOSPC: the worker's own blob write fails cleanly too",
+              "chunk a not cached: op save: OSError: [Errno 28]" in r.stderr, r.stderr)
     good, why = index_consistent(cache)
     check(f"store fault {fault}: index consistent afterwards ({why})", good, why)
     tmp_left = os.listdir(os.path.join(cache, "tmp"))
