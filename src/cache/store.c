@@ -11,11 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
+
+#include "cache/store_fault.h"
 
 /* How long a process waits for another one's write transaction. */
 #define STORE_BUSY_TIMEOUT_MS 30000
@@ -46,6 +49,8 @@ struct store {
 	unsigned tmp_counter;
 	struct pending_blob *pending;   /* see store_blob_flush */
 	size_t npending, pending_alloc;
+	int lock_fd;                    /* <dir>/lock, held shared while open (see store_gc) */
+	int damaged;                    /* SQLite found the index corrupt: rebuilt at close */
 };
 
 static void pending_drop(struct store *st);
@@ -103,7 +108,8 @@ static int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 	while (len) {
-		ssize_t n = write(fd, p, len > (1u << 30) ? (1u << 30) : len);
+		ssize_t n = store_fault(STORE_FAULT_WRITE) ? -1
+			    : write(fd, p, len > (1u << 30) ? (1u << 30) : len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -190,10 +196,12 @@ static int db_error(struct store *st, struct weft_error *err, const char *what)
 {
 	int code = sqlite3_errcode(st->db);
 	int damaged = code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
-	return weft_error_set(err, st->index_path, 0, 0, "cache index: %s: %s%s%s%s", what,
+	if (damaged)
+		st->damaged = 1; /* store_close moves it aside, so the next run starts afresh */
+	return weft_error_set(err, st->index_path, 0, 0, "cache index: %s: %s%s", what,
 			      sqlite3_errmsg(st->db),
-			      damaged ? " (the cache is damaged; remove " : "",
-			      damaged ? st->dir : "", damaged ? " to start afresh)" : "");
+			      damaged ? " (the index is damaged: it is moved aside and started "
+					"afresh when this run ends)" : "");
 }
 
 /* Run SQL without results. */
@@ -520,6 +528,8 @@ static void store_free(struct store *st)
 		return;
 	if (st->db)
 		sqlite3_close_v2(st->db);
+	if (st->lock_fd >= 0)
+		close(st->lock_fd); /* releases this process's share of the lock */
 	for (size_t i = 0; i < st->nused; i++) {
 		free(st->used[i].ns);
 		free(st->used[i].key);
@@ -535,6 +545,210 @@ static void store_free(struct store *st)
 	free(st);
 }
 
+/* flock, retrying EINTR. */
+static int flock_retry(int fd, int op)
+{
+	int rc;
+	while ((rc = flock(fd, op)) < 0 && errno == EINTR)
+		;
+	return rc;
+}
+
+/*
+ * Open <dir>/lock and take it shared: every process with the store open
+ * holds it so (a render's worker reads blobs only while its weft process,
+ * holding the lock, waits for it; the worker closes its copy), and store_gc /
+ * store_clean take it exclusively before removing what a running render
+ * may be using. Waits only while such a removal runs.
+ */
+static int lock_open(struct store *st, struct weft_error *err)
+{
+	char *path = path_join(st->dir, "lock");
+	int rc = -1;
+	st->lock_fd = store_fault(STORE_FAULT_CREATE) ? -1
+		      : open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	struct stat sb;
+	if (st->lock_fd < 0) {
+		weft_error_errno(err, path, "cannot open the cache's lock file");
+	} else if (fstat(st->lock_fd, &sb) < 0) {
+		weft_error_errno(err, path, "cannot inspect the cache's lock file");
+	} else if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 022)) {
+		weft_error_set(err, path, 0, 0,
+			       "cache lock file is not a private regular file of yours "
+			       "(mode %04o, uid %u); refusing to use the cache",
+			       (unsigned)(sb.st_mode & 07777), (unsigned)sb.st_uid);
+	} else if (flock_retry(st->lock_fd, LOCK_SH) < 0) {
+		weft_error_errno(err, path, "cannot lock the cache");
+	} else {
+		rc = 0;
+	}
+	free(path);
+	return rc;
+}
+
+/*
+ * Take the lock exclusively: 1 taken, 0 other processes hold it (only with
+ * !wait; the shared hold is given back). flock converts by dropping the
+ * shared lock first, so two converters cannot deadlock. Release with
+ * lock_share.
+ */
+static int lock_exclusive(struct store *st, int wait)
+{
+	if (flock_retry(st->lock_fd, LOCK_EX | LOCK_NB) == 0)
+		return 1;
+	if (wait && flock_retry(st->lock_fd, LOCK_EX) == 0)
+		return 1;
+	flock_retry(st->lock_fd, LOCK_SH);
+	return 0;
+}
+
+/* Back from exclusive to shared. */
+static void lock_share(struct store *st)
+{
+	flock_retry(st->lock_fd, LOCK_SH);
+}
+
+static uint64_t sweep_tmp(struct store *st, int dead_only);
+
+/* Was the last failure on the index a damaged database (not a busy or I/O one)? */
+static int db_damaged(struct store *st)
+{
+	int code = st->db ? sqlite3_errcode(st->db) & 0xff : 0;
+	return code == SQLITE_NOTADB || code == SQLITE_CORRUPT;
+}
+
+/* Open the index file and set it up; -1 with err set (st->db may be left open). */
+static int db_open(struct store *st, struct weft_error *err)
+{
+	if (sqlite3_open_v2(st->index_path, &st->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK) {
+		if (st->db)
+			db_error(st, err, "cannot open");
+		else
+			weft_error_set(err, st->index_path, 0, 0, "cache index: cannot open");
+		return -1;
+	}
+	/* SQLite creates with 0644 & ~umask; the directory is private anyway,
+	 * but keep the index private too. */
+	chmod(st->index_path, 0600);
+	return db_setup(st, err);
+}
+
+/*
+ * Move the damaged index (and its -wal/-shm, whose frames must not be
+ * replayed into a new file) aside to index.sqlite.corrupt*, replacing an
+ * older one, and warn, once: a damaged index must not make every later
+ * render warn and run uncached. The blobs stay, unreferenced, until
+ * store_gc. Caller holds the lock exclusively and has closed the index.
+ */
+static void index_move_aside(struct store *st, const char *why)
+{
+	struct strbuf from, to;
+	strbuf_init(&from);
+	strbuf_init(&to);
+	const char *sfx[3] = { "", "-wal", "-shm" };
+	for (int i = 0; i < 3; i++) {
+		strbuf_reset(&from);
+		strbuf_reset(&to);
+		strbuf_addf(&from, "%s%s", st->index_path, sfx[i]);
+		strbuf_addf(&to, "%s.corrupt%s", st->index_path, sfx[i]);
+		if (rename(from.buf, to.buf) < 0 && errno != ENOENT)
+			weft_warn(from.buf, 0, "cannot move the damaged cache index aside: %s",
+				  strerror(errno));
+		else if (i == 0)
+			weft_warn(st->index_path, 0,
+				  "cache index was damaged (%s); moved it aside to %s and started "
+				  "a new one: chunks run once more", why, to.buf);
+	}
+	strbuf_free(&from);
+	strbuf_free(&to);
+}
+
+/*
+ * store_open found the index damaged (not a database, or corrupt where
+ * opening reads): under the exclusive lock, so processes that find it so
+ * at the same time rebuild it once, look again (another may have rebuilt
+ * it just now), move it aside and open a fresh one. -1 (the caller runs
+ * uncached) when other processes keep the lock for more than 2 s.
+ */
+static int db_rebuild(struct store *st, struct weft_error *err)
+{
+	sqlite3_close_v2(st->db);
+	st->db = NULL;
+	/* Others holding the lock may be rebuilding it too, or be long renders
+	 * that opened it before it broke: look again while waiting a little,
+	 * but never wait for a render to end (then this run goes uncached). */
+	int exclusive = 0, rc = -1;
+	for (int tries = 0; tries < 40 && !exclusive; tries++) {
+		if ((exclusive = lock_exclusive(st, 0)))
+			break;
+		weft_error_clear(err);
+		if (db_open(st, err) == 0)
+			return 0; /* rebuilt by another process meanwhile */
+		sqlite3_close_v2(st->db);
+		st->db = NULL;
+		usleep(50000);
+	}
+	if (!exclusive)
+		return weft_error_set(err, st->index_path, 0, 0,
+				      "cache index is damaged, and other processes are using the "
+				      "cache: it is rebuilt once they are done");
+	weft_error_clear(err);
+	rc = db_open(st, err);
+	if (rc < 0 && db_damaged(st)) {
+		char *why = xstrdup(sqlite3_errmsg(st->db));
+		sqlite3_close_v2(st->db);
+		st->db = NULL;
+		index_move_aside(st, why);
+		free(why);
+		weft_error_clear(err);
+		rc = db_open(st, err);
+	}
+	st->damaged = 0;
+	lock_share(st);
+	return rc;
+}
+
+/*
+ * At close, after SQLite reported the index corrupt during the run: check
+ * it (PRAGMA quick_check, only in this rare case) under the exclusive lock,
+ * if no other process holds the lock, and move it aside if it is indeed
+ * damaged, so the next run starts afresh instead of failing on every
+ * lookup. Closes st->db.
+ */
+static void db_close_damaged(struct store *st)
+{
+	sqlite3_close_v2(st->db);
+	st->db = NULL;
+	if (!lock_exclusive(st, 0))
+		return; /* in use by others: the last one to find it damaged moves it */
+	sqlite3 *db = NULL;
+	char *why = NULL;
+	if (sqlite3_open_v2(st->index_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+			    NULL) == SQLITE_OK) {
+		sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+		sqlite3_stmt *q = NULL;
+		int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &q, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(q);
+		const char *res = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
+		int code = sqlite3_errcode(db) & 0xff;
+		if (res && strcmp(res, "ok"))
+			why = xstrdup(res);
+		else if (!res && (code == SQLITE_CORRUPT || code == SQLITE_NOTADB))
+			why = xstrdup(sqlite3_errmsg(db));
+		sqlite3_finalize(q);
+	}
+	sqlite3_close_v2(db);
+	for (char *c = why; c && *c; c++)
+		if (*c == '\n')
+			*c = ' '; /* quick_check's report spans lines */
+	if (why)
+		index_move_aside(st, why);
+	free(why);
+}
+
 int store_open(struct store **out, const char *dir, struct weft_error *err)
 {
 	*out = NULL;
@@ -543,6 +757,7 @@ int store_open(struct store **out, const char *dir, struct weft_error *err)
 	if (hash_global_init() < 0)
 		return weft_error_set(err, dir, 0, 0, "libsodium cannot initialise");
 	struct store *st = xcalloc(1, sizeof(*st));
+	st->lock_fd = -1;
 	st->dir = xstrdup(dir);
 	/* Keep "/" alone but drop a trailing slash so paths print cleanly. */
 	size_t dl = strlen(st->dir);
@@ -575,23 +790,18 @@ int store_open(struct store **out, const char *dir, struct weft_error *err)
 	strbuf_free(&side);
 	if (bad)
 		goto fail;
-	if (key_load(st, err) < 0)
+	if (key_load(st, err) < 0 || lock_open(st, err) < 0)
 		goto fail;
-
-	if (sqlite3_open_v2(st->index_path, &st->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
-			    NULL) != SQLITE_OK) {
-		if (st->db)
-			db_error(st, err, "cannot open");
-		else
-			weft_error_set(err, st->index_path, 0, 0, "cache index: cannot open");
-		goto fail;
+	if (db_open(st, err) < 0) {
+		if (!db_damaged(st))
+			goto fail;
+		weft_error_clear(err);
+		if (db_rebuild(st, err) < 0)
+			goto fail;
 	}
-	/* SQLite creates with 0644 & ~umask; the directory is private anyway,
-	 * but keep the index private too. */
-	chmod(st->index_path, 0600);
-	if (db_setup(st, err) < 0)
-		goto fail;
+	/* Temporary files of killed processes would wait for a gc: remove
+	 * them now (one readdir of a directory that is usually empty). */
+	sweep_tmp(st, 1);
 	*out = st;
 	return 0;
 fail:
@@ -682,6 +892,8 @@ void store_close(struct store *st)
 		weft_warn(err.file, 0, "%s", err.msg.buf);
 	weft_error_free(&err);
 	flush_used(st);
+	if (st->damaged && st->db)
+		db_close_damaged(st);
 	store_free(st);
 }
 
@@ -720,7 +932,7 @@ static int sync_one(const char *path, int dir)
 	/* A file is stamped with the time it is published (see blob_present). */
 	if (!dir)
 		futimens(fd, NULL);
-	int rc = dir ? fsync(fd) : fdatasync(fd);
+	int rc = store_fault(STORE_FAULT_FSYNC) ? -1 : dir ? fsync(fd) : fdatasync(fd);
 	int e = rc < 0 ? errno : 0;
 	close(fd);
 	return e;
@@ -821,7 +1033,7 @@ int store_blob_flush(struct store *st, struct weft_error *err)
 		}
 		strbuf_reset(&dst);
 		store_blob_path(st, hash, &dst);
-		if (rename(st->pending[i].tmp, dst.buf) < 0) {
+		if (store_fault(STORE_FAULT_RENAME) || rename(st->pending[i].tmp, dst.buf) < 0) {
 			weft_error_errno(err, dst.buf, "cannot store blob");
 			free(sub);
 			pending_drop(st);
@@ -963,7 +1175,8 @@ int store_blob_put_mem(struct store *st, const void *data, size_t len,
 	struct strbuf tmp;
 	strbuf_init(&tmp);
 	store_tmp_path(st, &tmp);
-	int fd = open(tmp.buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int fd = store_fault(STORE_FAULT_CREATE) ? -1
+		 : open(tmp.buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	int rc = -1;
 	if (fd < 0) {
 		weft_error_errno(err, tmp.buf, "cannot create cache file");
@@ -1200,8 +1413,33 @@ static void entry_drop(struct store *st, const char *key)
 }
 
 /*
+ * A blob's file has another size than the index recorded. Say why, which
+ * takes reading it (rare): contents that no longer match the blob's name
+ * were replaced or damaged (a shorter file that is a prefix of nothing we
+ * can check is still a hash mismatch); the blob is removed either way,
+ * as an entry cannot vouch for a file whose size it did not record.
+ */
+static void blob_wrong_size(struct store *st, const char *hash, const char *path,
+			    long long size, long long want)
+{
+	char got[STORE_HASH_SIZE];
+	struct strbuf why;
+	strbuf_init(&why);
+	if (hash_xxh128_file(path, got, NULL, NULL) < 0)
+		strbuf_addf(&why, "is unreadable (%s)", strerror(errno));
+	else if (strcmp(got, hash))
+		strbuf_addf(&why, "is corrupt: its contents do not match its hash (replaced or "
+				  "damaged; %lld bytes, the index recorded %lld)", size, want);
+	else
+		strbuf_addf(&why, "matches its hash but not the size the index recorded (%lld "
+				  "bytes, recorded %lld): the index is inconsistent", size, want);
+	blob_reject(st, hash, path, why.buf);
+	strbuf_free(&why);
+}
+
+/*
  * Are all blobs of entry `key` present with their recorded sizes? A
- * truncated blob is removed (it can never become right again).
+ * blob of the wrong size is removed (it can never become right again).
  * 1 yes, 0 no (warned), -1 error.
  */
 static int entry_blobs_present(struct store *st, const char *key, struct weft_error *err)
@@ -1233,8 +1471,9 @@ static int entry_blobs_present(struct store *st, const char *key, struct weft_er
 		if (sqlite3_column_type(s, 1) != SQLITE_NULL &&
 		    sb.st_size != (off_t)sqlite3_column_int64(s, 1)) {
 			char *h = xstrdup(hash);
+			long long want = (long long)sqlite3_column_int64(s, 1);
 			sqlite3_reset(s); /* release the read before writing */
-			blob_reject(st, h, path.buf, "has the wrong size (truncated?)");
+			blob_wrong_size(st, h, path.buf, (long long)sb.st_size, want);
 			free(h);
 			ok = 0;
 			rc = SQLITE_DONE;
@@ -1486,7 +1725,7 @@ int store_stats(struct store *st, struct store_stats *stats, struct weft_error *
  * longer exists, and any untouched for STORE_TMP_MAX_AGE_SECONDS (a live
  * writer keeps touching its file). Returns how many were removed.
  */
-static uint64_t sweep_tmp(struct store *st)
+static uint64_t sweep_tmp(struct store *st, int dead_only)
 {
 	DIR *d = opendir(st->tmp_dir);
 	if (!d)
@@ -1504,7 +1743,7 @@ static uint64_t sweep_tmp(struct store *st)
 		struct stat sb;
 		if (lstat(path.buf, &sb) < 0)
 			continue;
-		int stale = now - sb.st_mtime > STORE_TMP_MAX_AGE_SECONDS;
+		int stale = !dead_only && now - sb.st_mtime > STORE_TMP_MAX_AGE_SECONDS;
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
 		if (!stale && end != de->d_name && *end == '-' && pid > 0 && pid != (long)getpid() &&
@@ -1760,22 +1999,65 @@ static int evict_lru(struct store *st, uint64_t max_bytes, struct store_gc_repor
 	return rc;
 }
 
+/* The referenced blobs whose files exist (a stat each, nothing removed), sorted. */
+static int blob_files_present(struct store *st, const struct hash_set *referenced,
+			      struct hash_set *present)
+{
+	struct strbuf path;
+	strbuf_init(&path);
+	for (size_t i = 0; i < referenced->n; i++) {
+		struct stat sb;
+		strbuf_reset(&path);
+		if (store_blob_path(st, referenced->v[i], &path) < 0)
+			continue;
+		if (lstat(path.buf, &sb) < 0 && errno == ENOENT)
+			continue; /* gone: its entries are dead */
+		ARRAY_GROW(present->v, present->n + 1, present->alloc);
+		present->v[present->n++] = xstrdup(referenced->v[i]);
+	}
+	strbuf_free(&path);
+	if (present->n)
+		qsort(present->v, present->n, sizeof(char *), cmp_str);
+	return 0;
+}
+
 int store_gc(struct store *st, uint64_t max_bytes, struct store_gc_report *report,
 	     struct weft_error *err)
+{
+	return store_gc_wait(st, max_bytes, 0, report, err);
+}
+
+int store_gc_wait(struct store *st, uint64_t max_bytes, int wait, struct store_gc_report *report,
+		  struct weft_error *err)
 {
 	struct store_gc_report rep;
 	memset(&rep, 0, sizeof(rep));
 	flush_used(st); /* so LRU order includes this run's hits */
 	if (store_blob_flush(st, err) < 0)
 		return -1;
-	rep.tmp_removed = sweep_tmp(st);
+	/*
+	 * A running render holds the lock shared and may still read any blob
+	 * it found an entry for (its hits are only marked used at its end, so
+	 * LRU order cannot protect them), or one whose entry another render
+	 * just replaced. So blobs and entries are removed only under the
+	 * exclusive lock; beside a render only what no render can use goes:
+	 * temporary files of dead processes and entries whose blobs are gone.
+	 */
+	int exclusive = lock_exclusive(st, wait);
+	rep.renders_running = !exclusive;
+	rep.tmp_removed = sweep_tmp(st, !exclusive);
 
 	struct hash_set referenced = { 0 }, present = { 0 };
 	if (tx_begin(st, err) < 0)
-		return -1;
-	if (hash_set_load(st, &referenced, "SELECT DISTINCT hash FROM entry_blob", err) < 0 ||
-	    sweep_blob_files(st, &referenced, 0, &present, &rep, err) < 0)
+		goto fail_notx;
+	if (hash_set_load(st, &referenced, "SELECT DISTINCT hash FROM entry_blob", err) < 0)
 		goto fail;
+	if (exclusive) {
+		if (sweep_blob_files(st, &referenced, 0, &present, &rep, err) < 0)
+			goto fail;
+	} else if (blob_files_present(st, &referenced, &present) < 0) {
+		goto fail;
+	}
 	/* Referenced blobs whose file is gone: their entries are dead. */
 	for (size_t i = 0; i < referenced.n; i++) {
 		if (hash_set_has(&present, referenced.v[i]))
@@ -1794,9 +2076,9 @@ int store_gc(struct store *st, uint64_t max_bytes, struct store_gc_report *repor
 			goto fail;
 	}
 	/* Blobs that only the entries dropped above referenced. */
-	if (drop_unreferenced(st, 1, &rep, err) < 0)
+	if (exclusive && drop_unreferenced(st, 1, &rep, err) < 0)
 		goto fail;
-	if (max_bytes != STORE_GC_NO_LIMIT && evict_lru(st, max_bytes, &rep, err) < 0)
+	if (exclusive && max_bytes != STORE_GC_NO_LIMIT && evict_lru(st, max_bytes, &rep, err) < 0)
 		goto fail;
 	sqlite3_stmt *s = db_prepare(st, "DELETE FROM memo WHERE last_used < ?1", err);
 	if (!s)
@@ -1806,6 +2088,8 @@ int store_gc(struct store *st, uint64_t max_bytes, struct store_gc_report *repor
 		goto fail;
 	if (tx_commit(st, err) < 0)
 		goto fail;
+	if (exclusive)
+		lock_share(st);
 	hash_set_free(&referenced);
 	hash_set_free(&present);
 	struct store_stats stats;
@@ -1819,6 +2103,9 @@ int store_gc(struct store *st, uint64_t max_bytes, struct store_gc_report *repor
 	return 0;
 fail:
 	tx_rollback(st);
+fail_notx:
+	if (exclusive)
+		lock_share(st);
 	hash_set_free(&referenced);
 	hash_set_free(&present);
 	return -1;
@@ -1831,10 +2118,17 @@ int store_clean(struct store *st, const char *doc, uint64_t *removed, struct wef
 	uint64_t n = 0;
 	if (store_blob_flush(st, err) < 0)
 		return -1;
+	/* What a running render uses must stay until it ends (see store_gc). */
+	if (!lock_exclusive(st, 0)) {
+		weft_warn(st->dir, 0, "waiting for the renders using this cache to finish");
+		lock_exclusive(st, 1);
+	}
 	if (!doc)
-		sweep_tmp(st);
-	if (tx_begin(st, err) < 0)
+		sweep_tmp(st, 0);
+	if (tx_begin(st, err) < 0) {
+		lock_share(st);
 		return -1;
+	}
 	sqlite3_stmt *s = db_prepare(st, doc ? "DELETE FROM entry WHERE doc=?1" : "DELETE FROM entry",
 				     err);
 	if (!s)
@@ -1866,10 +2160,12 @@ int store_clean(struct store *st, const char *doc, uint64_t *removed, struct wef
 		}
 		st->nused = 0;
 	}
+	lock_share(st);
 	if (removed)
 		*removed = n;
 	return 0;
 fail:
 	tx_rollback(st);
+	lock_share(st);
 	return -1;
 }

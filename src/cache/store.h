@@ -19,12 +19,16 @@
  * names are XXH3-128: that catches corruption, not forgery; forgery is kept
  * out by the directory permissions.
  *
- * Concurrency and crashes. Several processes may share a directory: the
+ * Concurrency and crashes. Several processes may share a directory: each
+ * holds <dir>/lock shared while its store is open, and gc/clean remove
+ * blobs and entries only with it taken exclusively (store_gc_wait). The
  * index is in WAL mode with a busy timeout, and every index change is one
  * transaction. A blob becomes visible only by rename after fsync of the
  * file, and its directory is fsynced before any entry refers to it. A
  * process killed at any moment leaves a usable store: at worst temporary
- * files or blobs no entry references yet, both removed by store_gc. An
+ * files (removed by the next store_open once their process is dead) or
+ * blobs no entry references yet (removed by store_gc). A damaged index is
+ * moved aside to index.sqlite.corrupt and started afresh, with a warning. An
  * entry whose blob is missing or has the wrong size is a miss; a blob whose
  * contents fail their hash is a miss with a warning, and is removed. A
  * store handle must not be used across fork(): open one in each process.
@@ -235,6 +239,8 @@ struct store_gc_report {
 	uint64_t bytes_removed;
 	uint64_t entries_removed;   /* evicted least-recently-used, or missing a blob */
 	uint64_t blobs_kept, bytes_kept, entries_kept;
+	int renders_running;        /* other processes had the store open: nothing
+				       they may use was removed (see store_gc) */
 };
 /*
  * Collect garbage: abandoned temporary files, blob files no entry
@@ -247,5 +253,17 @@ struct store_gc_report {
  */
 int store_gc(struct store *st, uint64_t max_bytes, struct store_gc_report *report,
 	     struct weft_error *err);
+/*
+ * store_gc beside running renders. Every process holds the cache's lock
+ * file (<dir>/lock) shared while its store is open; blobs and entries are
+ * removed only with the lock taken exclusively, so nothing a running
+ * render found (and may still read) can disappear under it. When other
+ * processes hold it, store_gc (wait 0) removes only temporary files of
+ * dead processes and entries whose blob files are already gone, and sets
+ * report->renders_running; wait 1 blocks until they have closed the store.
+ * store_clean always waits (with a warning saying so).
+ */
+int store_gc_wait(struct store *st, uint64_t max_bytes, int wait, struct store_gc_report *report,
+		  struct weft_error *err);
 
 #endif

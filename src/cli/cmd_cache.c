@@ -16,9 +16,10 @@ static const char cache_usage[] =
 	"           one row per chunk: name, line, fresh / stale / not cached, and why\n"
 	"       weft cache clean [--cache-dir DIR] [FILE]\n"
 	"           drop FILE's entries (or, without FILE, the whole cache)\n"
-	"       weft cache gc [--cache-dir DIR] [--max-size SIZE]\n"
+	"       weft cache gc [--cache-dir DIR] [--max-size SIZE] [--wait]\n"
 	"           drop unreferenced data, then least recently used entries down to SIZE\n"
-	"           (bytes, or with a K, M, G suffix)\n";
+	"           (bytes, or with a K, M, G suffix); while renders use the cache, only what\n"
+	"           they cannot be using goes, unless --wait: wait until they are done\n";
 
 /* Parse "512M", "2G", "1000" into bytes. -1 when malformed. */
 static int parse_size(const char *s, uint64_t *out)
@@ -63,6 +64,7 @@ int cmd_cache(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"cache-dir", required_argument, NULL, 'd'},
 		{"max-size", required_argument, NULL, 'm'},
+		{"wait", no_argument, NULL, 'w'},
 		{"cache", no_argument, NULL, 'c'},
 		{"python", required_argument, NULL, 'p'},
 		{"figure-format", required_argument, NULL, 'g'},
@@ -71,13 +73,14 @@ int cmd_cache(int argc, char **argv)
 	};
 	const char *dir = NULL, *python = NULL, *figformat = NULL;
 	uint64_t max = STORE_GC_NO_LIMIT;
-	bool cache_all = false;
+	bool cache_all = false, wait = false;
 	optind = 1;
 	int ch;
 	while ((ch = getopt_long(argc - 1, argv + 1, "g:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'c': cache_all = true; break;
+		case 'w': wait = true; break;
 		case 'p': python = optarg; break;
 		case 'g': figformat = optarg; break;
 		case 'm':
@@ -133,7 +136,7 @@ int cmd_cache(int argc, char **argv)
 		}
 		struct store_gc_report rep;
 		memset(&rep, 0, sizeof(rep));
-		if (open_store_for(NULL, dir, &st, &err) < 0 || store_gc(st, max, &rep, &err) < 0) {
+		if (open_store_for(NULL, dir, &st, &err) < 0 || store_gc_wait(st, max, wait, &rep, &err) < 0) {
 			fprintf(stderr, "weft: %s\n", weft_error_text(&err));
 		} else {
 			printf("removed %llu entries, %llu blobs (%llu bytes), %llu temporary files; "
@@ -142,6 +145,9 @@ int cmd_cache(int argc, char **argv)
 			       (unsigned long long)rep.bytes_removed, (unsigned long long)rep.tmp_removed,
 			       (unsigned long long)rep.entries_kept, (unsigned long long)rep.blobs_kept,
 			       (unsigned long long)rep.bytes_kept);
+			if (rep.renders_running)
+				printf("renders are using the cache: kept every blob and entry they may "
+				       "use (run gc again when they are done, or use --wait)\n");
 			status = 0;
 		}
 	} else {

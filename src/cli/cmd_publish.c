@@ -25,6 +25,7 @@
 #include "cli/commands.h"
 #include "util/error.h"
 #include "util/fsutil.h"
+#include "util/forkcheck.h"
 #include "util/strbuf.h"
 
 static const char publish_usage[] =
@@ -119,6 +120,16 @@ static int run_latex(const char *engine, const char *engine_path, const char *te
 	}
 	fprintf(stderr, "weft: running %s on %s\n", engine, tex);
 	fflush(stderr);
+	/* Only chdir and exec follow in the child, but keep to the rule (forkcheck.h). */
+	struct weft_error ferr;
+	weft_error_init(&ferr);
+	if (forkcheck_single_threaded("publish", &ferr) < 0) {
+		fprintf(stderr, "weft: %s: %s\n", doc, weft_error_text(&ferr));
+		weft_error_free(&ferr);
+		free(copy);
+		return -1;
+	}
+	weft_error_free(&ferr);
 	pid_t pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, "weft: %s: cannot start %s: %s\n", doc, engine, strerror(errno));

@@ -31,6 +31,7 @@
 
 #include "engine/zmq_api.h"
 #include "util/fsutil.h"
+#include "util/forkcheck.h"
 
 #define START_TIMEOUT 60.0      /* seconds for the kernel to answer kernel_info */
 #define KERNEL_INFO_RETRY 1.0   /* re-ask kernel_info this often until iopub speaks */
@@ -503,7 +504,15 @@ static int launch_kernel(struct jupyter_engine *e, const char *workdir, struct w
 	strbuf_free(&tmpl);
 	fflush(NULL);
 	pid_t parent = getpid();
-	pid_t pid = fork();
+	/* The child setenvs before exec: one thread only (see forkcheck.h);
+	 * the zmq context (which starts I/O threads) is made after this fork. */
+	pid_t pid = forkcheck_single_threaded("jupyter engine", err) < 0 ? -2 : fork();
+	if (pid == -2) {
+		for (size_t i = 0; i < e->spec.argc; i++)
+			free(argv[i]);
+		free(argv);
+		return -1;
+	}
 	if (pid < 0) {
 		for (size_t i = 0; i < e->spec.argc; i++)
 			free(argv[i]);

@@ -339,6 +339,12 @@ int proto_decode_event(const json_t *msg, struct proto_event *ev, struct weft_er
 	} else if (!strcmp(k, "output")) {
 		ev->kind = PROTO_EV_OUTPUT;
 		ev->output = json_object_get(msg, "output");
+	} else if (!strcmp(k, "truncated")) {
+		ev->kind = PROTO_EV_TRUNCATED;
+		const char *name = json_string_value(json_object_get(msg, "name"));
+		ev->stream = !strcmp(name, "stderr") ? "stderr" : "stdout";
+		ev->trunc_limit = json_integer_value(json_object_get(msg, "limit"));
+		ev->trunc_dropped = json_integer_value(json_object_get(msg, "dropped"));
 	} else {
 		ev->kind = PROTO_EV_EXIT;
 		ev->exit_status = (int)json_integer_value(json_object_get(msg, "status"));

@@ -94,17 +94,18 @@ json_t *proto_string(const char *s, size_t n, long *bad);
 
 /* ---- decoding ---- */
 
-enum proto_event_kind { PROTO_EV_STREAM, PROTO_EV_OUTPUT, PROTO_EV_EXIT };
+enum proto_event_kind { PROTO_EV_STREAM, PROTO_EV_OUTPUT, PROTO_EV_EXIT, PROTO_EV_TRUNCATED };
 
 /* One event; pointers borrow from the message. */
 struct proto_event {
 	enum proto_event_kind kind;
-	const char *stream;   /* "stdout" or "stderr" */
+	const char *stream;   /* "stdout" or "stderr" (stream, truncated) */
 	const char *text;     /* stream text (may hold NUL bytes) */
 	size_t text_len;
 	int statement;        /* term-mode statement, -1 none */
 	const json_t *output; /* nbformat output object */
 	int exit_status, exit_line;
+	long long trunc_limit, trunc_dropped; /* truncated: bytes kept at most, bytes dropped */
 };
 
 /*

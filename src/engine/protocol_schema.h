@@ -26,7 +26,7 @@
 	O(settings_save) O(settings_apply)
 
 /* Every event kind the worker may send while a request runs. */
-#define PROTO_EVENTS(E) E(stream) E(output) E(exit)
+#define PROTO_EVENTS(E) E(stream) E(output) E(exit) E(truncated)
 
 #define PROTO_FIELDS(F)                                   \
 	F(REQ, run, code, STR, 1)                         \
@@ -93,6 +93,9 @@
 	F(EVT, stream, statement, INT, 0)                 \
 	F(EVT, output, output, OBJECT, 1)                 \
 	F(EVT, exit, status, INT, 0)                      \
+	F(EVT, truncated, name, STR, 1)                   \
+	F(EVT, truncated, limit, INT, 1)                  \
+	F(EVT, truncated, dropped, INT, 1)                \
 	F(EVT, exit, line, INT, 0)
 
 /* Fields of one tracking record (run reply "tracked"); extra fields are allowed. */

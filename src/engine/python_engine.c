@@ -35,6 +35,7 @@
 
 #include "engine/protocol.h"
 #include "engine/worker_loader.h"
+#include "util/forkcheck.h"
 #include "util/strbuf.h"
 
 struct python_engine {
@@ -462,15 +463,62 @@ static enum recv_result recv_json(struct python_engine *e, double deadline, json
 }
 
 /*
+ * A "truncated" event (see worker.h): the worker cut a stream of this
+ * request at its limit. The report says so where the kept text ends (the
+ * last output of that stream, or inline text), and stderr says so with the
+ * document line of the request (req's code_line or line).
+ */
+static void add_truncation(struct python_engine *e, const struct proto_event *ev, const json_t *req,
+			   struct output_list *outs, struct strbuf *stdout_text)
+{
+	const char *name = ev->stream;
+	long long limit = ev->trunc_limit, dropped = ev->trunc_dropped;
+	json_t *line_j = json_object_get(req, "code_line");
+	if (!line_j)
+		line_j = json_object_get(req, "line");
+	int line = (int)json_integer_value(line_j);
+	char marker[160];
+	snprintf(marker, sizeof(marker), "[weft: output truncated after %lld MiB; %lld bytes dropped]\n",
+		 limit >> 20, dropped);
+	weft_warn(e->doc_path, line, "%s of this code truncated after %lld MiB; %lld bytes dropped",
+		  name, limit >> 20, dropped);
+	struct strbuf *text = NULL;
+	if (outs) {
+		for (size_t i = outs->n; i-- > 0;) {
+			struct output *o = &outs->items[i];
+			if (o->type == OUTPUT_STREAM && !strcmp(o->stream_name, name)) {
+				text = &o->text;
+				break;
+			}
+		}
+		if (!text) {
+			add_stream(outs, name, "", 0, -1);
+			text = &outs->items[outs->n - 1].text;
+		}
+	} else if (stdout_text && !strcmp(name, "stdout")) {
+		text = stdout_text;
+	}
+	if (!text)
+		return;
+	if (text->len && text->buf[text->len - 1] != '\n')
+		strbuf_addch(text, '\n');
+	strbuf_addstr(text, marker);
+}
+
+/*
  * Apply a decoded event: "exit" records the line of os._exit; "stream" and
  * "output" become outputs in `outs` (when given), stdout text is also
- * appended to `stdout_text` (when given: inline code's printed value).
+ * appended to `stdout_text` (when given: inline code's printed value);
+ * "truncated" marks where a stream of request `req` was cut.
  * Returns 0, or -1 with err for an output the model cannot take.
  */
-static int apply_event(struct python_engine *e, const struct proto_event *ev, struct output_list *outs,
-		       struct strbuf *stdout_text, struct weft_error *err)
+static int apply_event(struct python_engine *e, const struct proto_event *ev, const json_t *req,
+		       struct output_list *outs, struct strbuf *stdout_text, struct weft_error *err)
 {
 	switch (ev->kind) {
+	case PROTO_EV_TRUNCATED:
+		add_truncation(e, ev, req, outs, stdout_text);
+		return 0;
 	case PROTO_EV_EXIT:
 		e->exit_line = ev->exit_line;
 		return 0;
@@ -497,13 +545,13 @@ static int apply_event(struct python_engine *e, const struct proto_event *ev, st
 }
 
 /* Decode an event message and apply it; a bad one is a warning naming it (the chunk goes on). */
-static void handle_event(struct python_engine *e, json_t *msg, struct output_list *outs,
+static void handle_event(struct python_engine *e, json_t *msg, const json_t *req, struct output_list *outs,
 			 struct strbuf *stdout_text)
 {
 	struct proto_event ev;
 	struct weft_error perr;
 	weft_error_init(&perr);
-	if (proto_decode_event(msg, &ev, &perr) < 0 || apply_event(e, &ev, outs, stdout_text, &perr) < 0)
+	if (proto_decode_event(msg, &ev, &perr) < 0 || apply_event(e, &ev, req, outs, stdout_text, &perr) < 0)
 		weft_warn(e->doc_path, 0, "python engine: an output was lost: %s", weft_error_text(&perr));
 	weft_error_free(&perr);
 }
@@ -536,6 +584,13 @@ int python_engine_start(struct python_engine **out, const struct engine_config *
 		return weft_error_errno(err, NULL, "python engine: pipe");
 	}
 	fflush(NULL); /* the child must not inherit (and later flush) our stdio buffers */
+	/* The child dlopens libpython, mallocs and setenvs before any exec:
+	 * safe only while this process has one thread (see forkcheck.h). */
+	if (forkcheck_single_threaded("python engine", err) < 0) {
+		close(sv[0]), close(sv[1]), close(op[0]), close(op[1]), close(ep[0]), close(ep[1]);
+		strbuf_free(&python);
+		return -1;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(sv[0]), close(sv[1]), close(op[0]), close(op[1]), close(ep[0]), close(ep[1]);
@@ -580,7 +635,7 @@ int python_engine_start(struct python_engine **out, const struct engine_config *
 		json_t *msg;
 		enum recv_result r = recv_json(e, deadline, &msg);
 		if (r == RECV_MSG && json_object_get(msg, "ev")) {
-			handle_event(e, msg, &early, NULL);
+			handle_event(e, msg, NULL, &early, NULL);
 			json_decref(msg);
 			continue;
 		}
@@ -704,7 +759,7 @@ static enum recv_result transact(struct python_engine *e, json_t *req, double ti
 			*reply = msg;
 			return RECV_MSG;
 		}
-		handle_event(e, msg, outs, stdout_text);
+		handle_event(e, msg, req, outs, stdout_text);
 		json_decref(msg);
 	}
 }

@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "cache/store_fault.h"
 #include "engine/embedded.h"
 #include "util/strbuf.h"
 
@@ -40,6 +41,8 @@ static size_t ncarry[3];
 static int wake_rd = -1, wake_wr = -1; /* tells the pump that text is pending */
 static volatile sig_atomic_t forked; /* set in a fork of the worker (os.fork in a chunk) */
 static struct strbuf rbuf;          /* request bytes read but not yet returned */
+/* Bytes of stream text forwarded / dropped during the current request (fd 1, 2). */
+static unsigned long long sent_bytes[3], dropped_bytes[3];
 
 /* Flush pending text after this long, so output survives a later crash or timeout. */
 #define FLUSH_MS 10
@@ -212,6 +215,24 @@ static void pend_switch(int fd)
  */
 static void pend_add_bytes(int fd, const char *data, size_t n, int final)
 {
+	/* Past the limit the text is only counted: memory stays bounded however
+	 * much a chunk prints. The cut falls on a character boundary. */
+	unsigned long long room = sent_bytes[fd] < WORKER_STREAM_LIMIT_BYTES
+		? WORKER_STREAM_LIMIT_BYTES - sent_bytes[fd] : 0;
+	if (n > room) {
+		size_t keep = (size_t)room;
+		while (keep > 0 && ((unsigned char)data[keep] & 0xc0) == 0x80)
+			keep--;
+		dropped_bytes[fd] += n - keep;
+		if (!keep) {
+			dropped_bytes[fd] += ncarry[fd]; /* a held-back partial character goes too */
+			ncarry[fd] = 0;
+			return;
+		}
+		n = keep;
+		final = 1;
+	}
+	sent_bytes[fd] += n;
 	struct strbuf joined;
 	strbuf_init(&joined);
 	if (ncarry[fd]) { /* only then copy: the usual case validates in place */
@@ -610,12 +631,51 @@ static void sync_all(void)
 	pthread_mutex_unlock(&lock);
 }
 
+/* Is msg (a dict, or its JSON text) an event rather than a request's reply? */
+static bool is_event(PyObject *obj)
+{
+	if (PyDict_Check(obj))
+		return PyDict_GetItemString(obj, "ev") != NULL;
+	const char *s = NULL;
+	if (PyUnicode_Check(obj))
+		s = PyUnicode_AsUTF8(obj);
+	else if (PyBytes_Check(obj))
+		s = PyBytes_AS_STRING(obj);
+	if (!s) {
+		PyErr_Clear();
+		return false;
+	}
+	return !strncmp(s, "{\"ev\"", 5);
+}
+
+/*
+ * Before a reply: one "truncated" event per stream whose text was cut
+ * during the request (see worker.h), then the counts start afresh for the
+ * next request. Caller holds lock, after pend_flush.
+ */
+static void send_truncations(struct rawout *w)
+{
+	for (int fd = 1; fd <= 2; fd++) {
+		if (dropped_bytes[fd]) {
+			char line[160];
+			snprintf(line, sizeof(line),
+				 "{\"ev\":\"truncated\",\"name\":\"%s\",\"limit\":%llu,"
+				 "\"dropped\":%llu}\n",
+				 fd == 1 ? "stdout" : "stderr", WORKER_STREAM_LIMIT_BYTES,
+				 dropped_bytes[fd]);
+			raw_puts(w, line);
+		}
+		sent_bytes[fd] = dropped_bytes[fd] = 0;
+	}
+}
+
 /* _weft.send(msg): flush stream text, then send one protocol message (a dict, or JSON text). */
 static PyObject *py_send(PyObject *self, PyObject *args)
 {
 	PyObject *obj;
 	if (!PyArg_ParseTuple(args, "O", &obj))
 		return NULL;
+	bool reply = !is_event(obj);
 	PyObject *b;
 	if (PyUnicode_Check(obj) || PyBytes_Check(obj)) {
 		b = utf8_bytes(obj);
@@ -642,6 +702,8 @@ static PyObject *py_send(PyObject *self, PyObject *args)
 		struct rawout w;
 		w.n = 0;
 		w.failed = 0;
+		if (reply)
+			send_truncations(&w);
 		raw_put(&w, s, n);
 		raw_put(&w, "\n", 1);
 		raw_flush(&w);
@@ -851,7 +913,8 @@ static PyObject *py_write_file(PyObject *self, PyObject *args)
 		size_t n = left < piece ? left : piece;
 		XXH3_128bits_update(st, p, n);
 		for (size_t done = 0; done < n;) {
-			ssize_t w = write(fd, p + done, n - done);
+			/* the store's test hook (store_fault.h) covers the worker's blob writes too */
+			ssize_t w = store_fault(STORE_FAULT_WRITE) ? -1 : write(fd, p + done, n - done);
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w <= 0) {

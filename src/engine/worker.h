@@ -25,10 +25,24 @@
  * stack to fd 2, then flushes buffered stream text to the parent, then dies
  * of the same signal, so the parent sees the signal and keeps the output.
  *
+ * Bounded output: of each stream, at most WORKER_STREAM_LIMIT_BYTES of text
+ * per request are forwarded (a chunk printing 1 GiB must not take weft's
+ * memory with it); the rest is counted and dropped. Just before the reply
+ * of a request whose output was cut, the worker sends one event per cut
+ * stream:
+ *   {"ev": "truncated", "name": "stdout"|"stderr", "limit": bytes kept,
+ *    "dropped": bytes dropped}
+ * The limit is a constant, not a setting: a cached chunk's output must be
+ * what a render without the cache would show.
+ *
  * Debugging: WEFT_ENGINE_TRACE=1 makes the parent log every message to stderr.
  */
 #ifndef WEFT_WORKER_H
 #define WEFT_WORKER_H
+
+/* Stream text forwarded per stream and request (see above): 32 MiB. */
+#define WORKER_STREAM_LIMIT_MIB 32
+#define WORKER_STREAM_LIMIT_BYTES ((unsigned long long)WORKER_STREAM_LIMIT_MIB << 20)
 
 struct worker_setup {
 	int proto_fd;           /* child's end of the protocol socket */

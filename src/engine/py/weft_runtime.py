@@ -455,9 +455,20 @@ def flush_figures(keep=None):
 
 
 def _register_lines(code, first_line):
-    """Remember the chunk's lines so tracebacks and warnings can quote them."""
+    """Remember the chunk's lines so tracebacks and warnings can quote them.
+
+    Costs the chunk's length (plus any gap since the last chunk), not the
+    document's: _doc_line_list grows in place and linecache shares it.
+    """
+    lines = _doc_line_list
     for i, text in enumerate(code.splitlines(True)):
-        _doc_lines[first_line + i] = text
+        ln = first_line + i
+        _doc_lines[ln] = text
+        if ln < 1:
+            continue
+        if len(lines) < ln:
+            lines.extend(["\n"] * (ln - len(lines)))
+        lines[ln - 1] = text if text.endswith("\n") else text + "\n"
     if "linecache" in sys.modules:  # else the import hook installs them when needed
         _install_linecache()
 
@@ -494,16 +505,19 @@ def _watch_linecache(linecache):
     linecache.getlines = getlines
 
 
+_doc_line_list = []  # _doc_lines as linecache wants them: line i at index i - 1
+
+
 def _install_linecache():
-    """Give linecache the document lines run so far (the file may have changed)."""
+    """Give linecache the document lines run so far (the file may have changed).
+
+    The size field is not checked for entries whose mtime is None, so the
+    shared list is handed over as it is, without copying or summing it."""
     import linecache  # pylint: disable=import-outside-toplevel
     _watch_linecache(linecache)
-    if not _doc_lines:
+    if not _doc_line_list:
         return
-    last = max(_doc_lines)
-    lines = [_doc_lines.get(i, "\n") for i in range(1, last + 1)]
-    lines = [ln if ln.endswith("\n") else ln + "\n" for ln in lines]
-    linecache.cache[DOC_PATH] = (sum(map(len, lines)), None, lines, DOC_PATH)
+    linecache.cache[DOC_PATH] = (len(_doc_line_list), None, _doc_line_list, DOC_PATH)
 
 
 def shifted_source(code, first_line):
@@ -511,13 +525,63 @@ def shifted_source(code, first_line):
     return "\n" * (max(first_line, 1) - 1) + code
 
 
-def ends_with_semicolon(source, node):
-    """True when the statement `node` is followed by ';' (Jupyter's output suppression)."""
+def _shift_lines(node, delta):
+    """Add delta to the line numbers of node and everything below it (in place)."""
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if getattr(cur, "lineno", None) is not None:
+            cur.lineno += delta
+        if getattr(cur, "end_lineno", None) is not None:
+            cur.end_lineno += delta
+        for field in cur._fields:
+            value = getattr(cur, field, None)
+            if isinstance(value, list):
+                stack.extend(v for v in value if isinstance(v, ast.AST))
+            elif isinstance(value, ast.AST):
+                stack.append(value)
+
+
+def parse_at(code, first_line, mode="exec"):
+    """The AST of code whose first line is document line first_line.
+
+    Linear in the chunk: padding the source with first_line - 1 newlines
+    (shifted_source) made every chunk cost the length of the document
+    before it, so 100,000 chunks took time quadratic in their number. The
+    line numbers of the tree, and of a SyntaxError, are document lines;
+    the source lines of a node are code lines (node line - offset, see
+    source_offset).
+    """
+    delta = max(first_line, 1) - 1
+    try:
+        tree = compile(code, DOC_PATH, mode, ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        if delta and exc.filename == DOC_PATH:
+            if exc.lineno:
+                exc.lineno += delta
+            if getattr(exc, "end_lineno", None):
+                exc.end_lineno += delta
+        raise
+    if delta:
+        _shift_lines(tree, delta)
+    return tree
+
+
+def source_offset(first_line):
+    """What to subtract from a document line to index the chunk's code lines."""
+    return max(first_line, 1) - 1
+
+
+def ends_with_semicolon(source, node, offset=0):
+    """True when the statement `node` is followed by ';' (Jupyter's output suppression).
+
+    offset: source starts at document line offset + 1 (see parse_at)."""
     lines = source.splitlines(True)
-    if node.end_lineno is None or node.end_lineno > len(lines):
+    end = None if node.end_lineno is None else node.end_lineno - offset
+    if end is None or end > len(lines) or end < 1:
         return False
-    rest = lines[node.end_lineno - 1][node.end_col_offset:]
-    rest += "".join(lines[node.end_lineno:])
+    rest = lines[end - 1][node.end_col_offset:]
+    rest += "".join(lines[end:])
     rest = rest.lstrip(" \t\r\n)\\")
     return rest.startswith(";")
 
@@ -533,23 +597,24 @@ def statement_spans(source, tree):
     return spans
 
 
-def term_items(source, tree):
+def term_items(source, tree, offset=0):
     """The console transcript's entries: [(first, last, node or None)].
 
     Top-level statements, plus each comment line outside them as an entry of
     its own (node None: nothing runs), as typing it into a console would show.
+    Lines are document lines; source starts at document line offset + 1.
     """
     lines = source.splitlines()
     items = []
-    covered = 0  # last line that belongs to an entry already
+    covered = offset  # last line that belongs to an entry already
     for node, (first, last) in zip(tree.body, statement_spans(source, tree)):
         for ln in range(covered + 1, first):
-            if lines[ln - 1].lstrip().startswith("#"):
+            if lines[ln - offset - 1].lstrip().startswith("#"):
                 items.append((ln, ln, None))
         items.append((first, last, node))
         covered = last
-    for ln in range(covered + 1, len(lines) + 1):
-        if lines[ln - 1].lstrip().startswith("#"):
+    for ln in range(covered + 1, len(lines) + offset + 1):
+        if lines[ln - offset - 1].lstrip().startswith("#"):
             items.append((ln, ln, None))
     return items
 
@@ -613,15 +678,14 @@ def _main_ns():
 def run_code(code, first_line, ns, result):
     """Run a chunk as a notebook cell: the last expression's value is displayed."""
     _register_lines(code, first_line)
-    source = shifted_source(code, first_line)
     try:
-        tree = parse(source)
+        tree = parse_at(code, first_line)
     except SyntaxError as exc:
         result.record(exc)
         return
     last = None
     if (tree.body and isinstance(tree.body[-1], ast.Expr)
-            and not ends_with_semicolon(source, tree.body[-1])):
+            and not ends_with_semicolon(code, tree.body[-1], source_offset(first_line))):
         last = tree.body.pop()
     try:
         run_compiled(tree, "exec", ns)
@@ -653,15 +717,15 @@ def run_compiled(tree, mode, ns):
 def run_term(code, first_line, ns, result):
     """Run each top-level statement as a console would; returns the statements."""
     _register_lines(code, first_line)
-    source = shifted_source(code, first_line)
     try:
-        tree = parse(source)
+        tree = parse_at(code, first_line)
     except SyntaxError as exc:
         result.record(exc)
         return []
-    lines = source.splitlines(True)
-    items = term_items(source, tree)
-    statements = [{"source": "".join(lines[first - 1:last]), "line": first}
+    offset = source_offset(first_line)
+    lines = code.splitlines(True)
+    items = term_items(code, tree, offset)
+    statements = [{"source": "".join(lines[first - offset - 1:last - offset]), "line": first}
                   for first, last, _node in items]
     old_hook = sys.displayhook
     sys.displayhook = _displayhook
@@ -760,12 +824,9 @@ def op_inline(req):
     _register_lines(code, line)
     try:
         if req.get("is_expr"):
-            source = shifted_source(code.strip(), line)
-            text = str(run_compiled(compile(source, DOC_PATH, "eval", ast.PyCF_ONLY_AST,
-                                            dont_inherit=True), "eval", ns))
+            text = str(run_compiled(parse_at(code.strip(), line, "eval"), "eval", ns))
         else:
-            source = shifted_source(code.strip() + "\n", line)
-            run_compiled(parse(source), "exec", ns)
+            run_compiled(parse_at(code.strip() + "\n", line), "exec", ns)
             text = ""
     except BaseException as exc:  # pylint: disable=broad-except
         _out, err_line = error_info(exc)
