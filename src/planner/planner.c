@@ -17,6 +17,7 @@
  */
 #include "planner/planner.h"
 #include "planner/entry.h"
+#include "planner/nsorder.h"
 #include "planner/restore.h"
 #include "planner/walk.h"
 
@@ -38,7 +39,7 @@
 #include "util/hash.h"
 
 /* Namespace of the name-analysis memo; bump when weft_analysis changes its output. */
-#define ANALYSIS_MEMO "analysis-1"
+#define ANALYSIS_MEMO "analysis-2"
 
 static double now_seconds(void)
 {
@@ -157,7 +158,8 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 	int rc = 0;
 
 	if (w->caching) {
-		if (walk_engine(w, err) < 0 || restore_deps(w, u->deps, err) < 0 || restore_rng(w, err) < 0)
+		if (walk_engine(w, err) < 0 || restore_deps(w, u->deps, err) < 0 || restore_rng(w, err) < 0 ||
+		    nsorder_apply(w, ui, err) < 0)
 			return -1;
 	}
 	if (out)
@@ -166,6 +168,8 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 	double t0 = now_seconds();
 	rc = walk_run_code(w, ui, track, reads, out ? out : &scratch, &record, err);
 	double seconds = now_seconds() - t0;
+	if (record)
+		nsorder_note(w, ui, record);
 	if (out) {
 		out->state = CHUNK_RAN;
 		if (out->seconds <= 0)

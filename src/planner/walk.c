@@ -213,6 +213,7 @@ void walk_free(struct walk *w)
 	free(w->replaying);
 	free(w->stale);
 	json_decref(w->live);
+	json_decref(w->ns_tails);
 	dataflow_free(&w->df);
 	free(w->identity);
 	free(w->doc_id);

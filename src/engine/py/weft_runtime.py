@@ -670,7 +670,8 @@ def op_run(req):
     token = None
     if state is not None:
         try:
-            token = state.begin_tracking(ns, req)
+            with _quiet_weft():
+                token = state.begin_tracking(ns, req)
         except Exception as exc:  # pylint: disable=broad-except
             reply["tracked_error"] = "begin_tracking: %s: %s" % (type(exc).__name__, exc)
             state = None
@@ -691,7 +692,8 @@ def op_run(req):
         seconds = time.perf_counter() - start
         if state is not None:
             try:
-                reply["tracked"] = state.end_tracking(token, ns)
+                with _quiet_weft():
+                    reply["tracked"] = state.end_tracking(token, ns)
             except Exception as exc:  # pylint: disable=broad-except
                 reply["tracked_error"] = "end_tracking: %s: %s" % (type(exc).__name__, exc)
     reply.update(status=result.status, seconds=seconds)
@@ -813,6 +815,11 @@ def find_op(op):
     return None
 
 
+def _quiet_weft():
+    """weft_fidelity.quiet(): stdout and stderr discarded during weft's own work."""
+    return find_module("weft_fidelity").quiet()
+
+
 def dispatch(req):
     """Handle one request dict and return the reply dict."""
     if not isinstance(req, dict):
@@ -822,7 +829,11 @@ def dispatch(req):
         fn = find_op(op)
         if fn is None:
             return {"ok": False, "error": "unknown op %r" % (op,)}
-        reply = fn(req)
+        if op in ("run", "inline", "ping", "quit"):
+            reply = fn(req)
+        else:
+            with _quiet_weft():       # weft's own ops print nothing into a report
+                reply = fn(req)
     except _Quit:
         raise
     except BaseException as exc:  # pylint: disable=broad-except

@@ -66,8 +66,18 @@ Ops (dispatched by the runtime as op_<name>(req) -> reply dict):
         Content fingerprints (null: cannot be fingerprinted; "" for immutable
         or code objects, which only change by rebinding).
 
-Names starting with "__" and ending with "__" and names the runtime registers
-in RUNTIME_NAMES (or starting with "_weft") are never reported or saved.
+The interpreter's dunders (__builtins__, __name__, __spec__, ...; see
+_INTERPRETER_DUNDERS) and names the runtime registers in RUNTIME_NAMES (or
+starting with "_weft") are never reported or saved; the document's dunders
+(__version__, __all__, __doc__, __annotations__) are names like any other.
+The record also has "ns_tail": the names the chunk (re)inserted at the end of
+the namespace, in order (weft_fidelity.ns_tail).
+
+Pickling for fingerprints and saves never runs the document's code (a
+__reduce__ or __getstate__ defined in a chunk, ...): such an object has no
+fingerprint (counts as changed) and is unsaveable (rebuilt by replay); so is,
+when saving, what a restore would not give back as it was (an exception's
+traceback, a set's iteration order). See weft_fidelity.
 
 Known limits: names are saved one by one, so two names bound to one object
 (b = a) come back as two objects; a mutation through one is then not seen
@@ -84,6 +94,10 @@ import types
 from _blake2 import blake2b
 
 RUNTIME_NAMES = set()
+
+# Names of __main__ the interpreter and weft's runtime own: never tracked or saved.
+_INTERPRETER_DUNDERS = frozenset({"__builtins__", "__name__", "__loader__", "__spec__",
+                                  "__package__", "__file__", "__cached__", "__path__"})
 
 # Bulk data is hashed with OpenSSL's SHA-256: with the SHA extensions of
 # current CPUs it runs about 2.5x faster than BLAKE2b on large buffers
@@ -112,7 +126,9 @@ def is_user_name(name):
     if type(name) is not str or not name.isidentifier():
         return False
     if name.startswith("__") and name.endswith("__"):
-        return False
+        # __version__, __all__, __doc__ ... are the document's (issue 8 class 9);
+        # the interpreter's own are not
+        return name not in _INTERPRETER_DUNDERS
     return not name.startswith("_weft") and name not in RUNTIME_NAMES
 
 
@@ -224,15 +240,23 @@ def fingerprint(obj):
         return b""
     if _unsaveable_reason(obj) is not None:
         return None
+    import io
     import _pickle  # the C pickler: pickle.py would import re, struct and enum (8 ms)
+    from weft_fidelity import guarded_pickler, Unfaithful
     bufs = []
     try:
-        data = _pickle.dumps(obj, protocol=5, buffer_callback=bufs.append)
+        f = io.BytesIO()
+        # refuses (before running it) any __reduce__ etc. of the document: its
+        # side effects would show in the report
+        guarded_pickler(_pickle.Pickler, False)(f, protocol=5, buffer_callback=bufs.append).dump(obj)
+        data = f.getvalue()
+    except Unfaithful:
+        return None
     except Exception:
         # Lambdas and classes of __main__ inside containers: by value, without
         # the values of the globals they use (those are other names).
         try:
-            data, bufs = _dump(obj, _main_dict())
+            data, bufs = _dump(obj, _main_dict(), strict=False)
         except Exception:
             return None
     h.update(len(data).to_bytes(8, "little"))
@@ -415,6 +439,8 @@ class _Token:
             if wanted:
                 ids = {id(self.before[n]) for n in wanted}
                 wanted.update(n for n, v in self.before.items() if id(v) in ids)
+        from weft_fidelity import always_probe
+        wanted.update(always_probe(self.before))
         for n in wanted:
             self.fps[n] = mutation_probe(self.before[n])
         # Names restored from a group whose other members are not bound to
@@ -511,11 +537,14 @@ def end_tracking(token, ns):
         else:
             files_read.append(path)
     rng = _rng_changed(token.rng, _rng_state())
+    from weft_fidelity import ns_tail
+    tail = ns_tail(list(before), [k for k in ns if is_user_name(k)])
     token.before = None
     return {
         "bound": sorted(bound), "deleted": sorted(deleted), "mutated": sorted(mutated),
         "files_read": sorted(files_read), "files_written": sorted(files_written),
         "unsaveable": unsaveable, "rng": rng, "mutated_aliases": mutated_aliases,
+        "ns_tail": tail,
     }
 
 
@@ -617,13 +646,17 @@ def _new_file(directory, suffix):
 _OOB_MIN = 1 << 16  # smaller buffers stay in the pickle: a file and fsync each cost more
 
 
-def _dump(obj, main):
+def _dump(obj, main, strict=True):
     """Pickle obj: (pickle bytes, [PickleBuffer]). The C pickler first: it
     needs no import, while cloudpickle's costs 50 ms (more on a busy machine)
     per render. Its result is kept only when nothing in it names __main__;
-    functions and classes defined in chunks take the main-aware pickler."""
+    functions and classes defined in chunks take the main-aware pickler.
+    Both are guarded (weft_fidelity): an object whose pickling would run the
+    document's code, or (strict) that would not come back faithfully, raises
+    weft_fidelity.Unfaithful; so does (strict) a set whose order would change."""
     import io
     import _pickle
+    from weft_fidelity import guarded_pickler, Unfaithful, needs_set_check, check_sets
     bufs = []
 
     def out_of_band(b):
@@ -634,11 +667,19 @@ def _dump(obj, main):
         return False
 
     f = io.BytesIO()
+    cls = guarded_pickler(_pickle.Pickler, strict)
     try:
-        _pickle.Pickler(f, protocol=5, buffer_callback=out_of_band).dump(obj)
+        p = cls(f, protocol=5, buffer_callback=out_of_band)
+        p.dump(obj)
         data = f.getvalue()
         if b"__main__" not in data:
+            if strict and needs_set_check(data, getattr(p, "_weft_memo", {})):
+                check_sets(obj, cls)
             return data, bufs
+    except Unfaithful:
+        for b in bufs:
+            b.release()
+        raise
     except Exception:
         pass
     for b in bufs:
@@ -648,8 +689,13 @@ def _dump(obj, main):
     if _pickler_class is None:
         _pickler_class = _make_pickler_class()
     f = io.BytesIO()
-    _pickler_class(f, main, out_of_band).dump(obj)
-    return f.getbuffer(), bufs
+    cls = guarded_pickler(_pickler_class, strict)
+    p = cls(f, main, out_of_band)
+    p.dump(obj)
+    data = f.getbuffer()
+    if strict and needs_set_check(data, getattr(p, "_weft_memo", {})):
+        check_sets(obj, cls)
+    return data, bufs
 
 
 def save_name(name, directory, ns=None, aliases=None, sync=True):
