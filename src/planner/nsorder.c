@@ -94,7 +94,11 @@ static void order_apply_unit(struct walk *w, size_t t, json_t *order)
 int nsorder_apply(struct walk *w, size_t ui, struct weft_error *err)
 {
 	const json_t *a = w->df.units[ui].analysis;
-	if (a && !json_is_true(json_object_get(a, "dynamic")) && !json_object_get(a, "syntax_error"))
+	static const char *const listers[] = {"globals", "locals", "vars", "dir", "eval", "exec"};
+	bool lists = !a || json_is_true(json_object_get(a, "dynamic")) || json_object_get(a, "syntax_error");
+	for (size_t k = 0; !lists && k < sizeof(listers) / sizeof(*listers); k++)
+		lists = json_object_get(w->df.units[ui].deps, listers[k]) != NULL;
+	if (!lists)
 		return 0;
 	json_t *order = json_array();
 	for (size_t t = 0; t < ui; t++)

@@ -19,8 +19,10 @@
 void nsorder_note(struct walk *w, size_t ui, const json_t *record);
 
 /*
- * Before unit ui runs, its inputs live: when its analysis says it may list
- * the namespace (dynamic), put the worker's names in fresh-run order.
+ * Before unit ui runs, its inputs live: when it may list the namespace (its
+ * analysis says dynamic, or it reads globals, locals, vars, dir, eval or
+ * exec, itself or through a function it calls), put the worker's names in
+ * fresh-run order.
  * 0, or -1 with err when the worker failed.
  */
 int nsorder_apply(struct walk *w, size_t ui, struct weft_error *err);

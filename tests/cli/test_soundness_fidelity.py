@@ -67,6 +67,21 @@ run_scenario("a module docstring chunk binds __doc__", [
          note="edit the docstring"),
 ])
 
+NAMES = ("names", "def names():\n    return [n for n in globals() if not n.startswith('_')]")
+run_scenario("a function of an earlier chunk lists the namespace", [
+    Step(chunks(NAMES, A, B, ("c", "print(names())")), {"names", "a", "b", "c"}),
+    Step(chunks(NAMES, A, B, ("c", "print(names(), 1)")), {"c"}, note="the caller sees every name, in order"),
+    Step(chunks(NAMES, ("a", "zeta = 5\nbeta = [1]"), B, ("c", "print(names(), 1)")), {"a", "b", "c"},
+         note="edit a producer: the caller depends on every name"),
+])
+
+run_scenario("the namespace through sys.modules['__main__'] and inline code", [
+    Step(chunks(A, B, ("c", "import sys\nm = sys.modules['__main__']\nprint([n for n in vars(m) if n[0] != '_'])"))
+         + "\nNames: <%= [n for n in globals() if n[0] != '_'] %>.\n", {"a", "b", "c"}),
+    Step(chunks(A, B, ("c", "import sys\nm = sys.modules['__main__']\nprint(1, [n for n in vars(m) if n[0] != '_'])"))
+         + "\nNames: <%= [n for n in globals() if n[0] != '_'] %>.\n", {"c"}),
+])
+
 # ---- class 10: restore fidelity ----------------------------------------------
 
 TRY = ("catch", "try:\n    {}[1]\nexcept KeyError as e:\n    err = e\nprint('caught')")

@@ -570,6 +570,8 @@ class _ChunkAnalyzer:
             self.maybe -= 1
             return
         if t is ast.Attribute:
+            if node.attr == "modules" and type(node.value) is ast.Name and node.value.id == "sys":
+                self.dynamic = True       # sys.modules["__main__"]: the namespace itself
             self.expr(node.value, scope)
             return
         if t is ast.BinOp:
