@@ -816,8 +816,12 @@ def find_op(op):
 
 
 def _quiet_weft():
-    """weft_fidelity.quiet(): stdout and stderr discarded during weft's own work."""
-    return find_module("weft_fidelity").quiet()
+    """weft_fidelity.quiet(): stdout and stderr discarded during weft's own work
+    (outside the worker, where nothing is embedded: imported from sys.path)."""
+    mod = find_module("weft_fidelity")
+    if mod is None:
+        import weft_fidelity as mod  # pylint: disable=import-outside-toplevel
+    return mod.quiet()
 
 
 def dispatch(req):
