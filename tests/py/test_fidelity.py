@@ -66,11 +66,14 @@ def reduce_of_the_document_is_refused_without_running():
     try:
         msg = dump([1, {"k": ns["fz_r"]}])
         fp = ws.fingerprint(ns["fz_r"])
+        ns["fz_r"].state = [1]
+        fp2 = ws.fingerprint(ns["fz_r"])
+        fp3 = ws.fingerprint(ns["fz_r"])
         item = ws.save_name("fz_r", TMP, ns)
     finally:
         sys.stdout = old
     assert msg and "FzR.__reduce__" in msg, msg
-    eq(fp, None)
+    assert fp is not None and fp != fp2 and fp2 == fp3, (fp, fp2, fp3)   # its raw state, not its reduce
     assert item.get("unsaveable") and "FzR.__reduce__" in item["reason"], item
     eq(ns["fz_calls"], [])
     eq(out.getvalue(), "")

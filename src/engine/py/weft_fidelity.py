@@ -5,7 +5,9 @@ Used by weft_state (pickling, fingerprints, tracking) and the runtime:
 
     guarded_pickler(base, strict) -> a subclass of pickler class `base` whose
         reducer_override refuses (raises Unfaithful, before the object's own
-        reduction runs) any object whose pickling or unpickling would run code
+        reduction runs; not strict, for a fingerprint: reduces it to its raw
+        __dict__, slots and base content instead) any object whose pickling
+        or unpickling would run code
         of the document: a __reduce__, __reduce_ex__, __getstate__,
         __setstate__, __getnewargs(_ex)__, __getattr(ibute)__, __new__,
         __setattr__ or __hash__ (and the item methods of a list, dict or set
@@ -174,16 +176,58 @@ def _class_verdict(cls):
     return None
 
 
+def _stand_in(*_args):
+    """Names the reduction fingerprints use for an object they must not pickle
+    through its own methods (never called: fingerprints are not unpickled)."""
+    raise TypeError("a fingerprint stand-in is not meant to be unpickled")
+
+
+def _raw_state(obj):
+    """The state of obj read without running any of its methods: its __dict__,
+    its slots, and the content of a list / dict / set base (copied by the base
+    type's C method, not by an overridden one)."""
+    get = object.__getattribute__
+    try:
+        d = get(obj, "__dict__")
+    except (AttributeError, TypeError):
+        d = None
+    slots = []
+    for c in type(obj).__mro__:
+        names = c.__dict__.get("__slots__", ())
+        for n in ((names,) if isinstance(names, str) else names):
+            if n in ("__dict__", "__weakref__"):
+                continue
+            try:
+                slots.append((n, get(obj, n)))
+            except AttributeError:
+                slots.append((n, _stand_in))
+    base = None
+    for b in (list, dict, set, frozenset, tuple, str, bytes, int, float):
+        if isinstance(obj, b):
+            base = (list.copy(obj) if b is list else dict.copy(obj) if b is dict
+                    else set.copy(obj) if b is set else b.__new__(b, obj) if b is not tuple
+                    else tuple.__getitem__(obj, slice(None)))
+            break
+    return (d, slots, base)
+
+
 def check_object(obj, strict, memo):
     """Raise Unfaithful when pickling obj would run document code (or, strict,
-    when its restore would not be faithful). `memo`: per-pickling cache by type."""
+    when its restore would not be faithful). `memo`: per-pickling cache by type.
+    Not strict (a fingerprint): an object whose own reduction is the
+    document's is reduced to its raw state instead (returned), so a chunk
+    that only reads it does not count as changing it."""
     cls = type(obj)
     v = memo.get(cls, memo)
     if v is memo:
         v = memo[cls] = _type_verdict(cls)
     if v is not None:
+        if not strict:
+            return (_stand_in, (cls.__module__, cls.__qualname__), _raw_state(obj))  # state after memo: cycles ok
         raise Unfaithful(f"pickling it would run the document's code ({v})")
-    if isinstance(obj, type):
+    if not strict:
+        pass
+    elif isinstance(obj, type):
         v = _class_verdict(obj)
         if v is not None:
             raise Unfaithful(f"restoring it would run the document's code ({v})")
@@ -193,6 +237,7 @@ def check_object(obj, strict, memo):
                          "would not survive pickling")
     if isinstance(obj, (set, frozenset)):
         memo["sets"] = True
+    return None
 
 
 _guarded = {}
@@ -209,7 +254,9 @@ def guarded_pickler(base, strict):
 
     def reducer_override(self, obj):
         memo = self.__dict__.setdefault("_weft_memo", {})
-        check_object(obj, strict, memo)
+        sub = check_object(obj, strict, memo)
+        if sub is not None:
+            return sub
         if parent_override is not None:
             return parent_override(self, obj)
         return NotImplemented
@@ -234,11 +281,13 @@ def _set_order_kept(s):
 
 def needs_set_check(data, memo):
     """After a pickling: may the object reach a set? (the protocol 4+ set opcodes
-    EMPTY_SET / FROZENSET in the stream, or a set subclass seen by the checks)"""
+    EMPTY_SET / FROZENSET, each followed by MEMOIZE, in the stream; or a set
+    subclass seen by the checks). In-band binary data can contain the bytes
+    too: then the probe runs for nothing, which costs time, not soundness."""
     if memo.get("sets"):
         return True
     raw = data if isinstance(data, bytes) else bytes(data)
-    return b"\x8f" in raw or b"\x91" in raw
+    return b"\x8f\x94" in raw or b"\x91\x94" in raw
 
 
 def check_sets(obj, pickler_class):

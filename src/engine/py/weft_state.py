@@ -715,6 +715,8 @@ def save_name(name, directory, ns=None, aliases=None, sync=True):
     try:
         data, bufs = _dump(obj, ns)
     except Exception as e:
+        if type(e).__name__ == "Unfaithful":     # weft_fidelity refused it: the planner warns
+            return {"name": name, "unsaveable": True, "type": tname, "reason": str(e), "fidelity": True}
         return {"name": name, "unsaveable": True, "type": tname,
                 "reason": f"{type(e).__name__}: {e}"}
     paths, hashes = [], []
