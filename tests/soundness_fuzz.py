@@ -451,9 +451,12 @@ def main(argv=None):
             seq = truncate(seq, bad)
             if cls not in smallest or seq.size() < smallest[cls][0].size():
                 smallest[cls] = (seq, detail)
+                save_failure(os.path.join(args.out, cls), seq, detail)   # kept if the run is stopped
         if args.verbose:
             print(f"sequence {n + 1} ({cls}): {'stale at step %d' % (bad + 1) if bad is not None else 'sound'}",
                   flush=True)
+        if args.json:
+            _write_counts(args, counts, smallest)
     for cls, (seq, detail) in sorted(smallest.items()):
         if args.shrink > 0:
             seq = shrink(seq, args.shrink)
@@ -472,10 +475,15 @@ def main(argv=None):
         print(f"smallest failing sequence of class {cls}: {len(seq.steps)} steps, "
               f"{max(len(i) for i, _, _ in seq.steps)} items -> {os.path.join(args.out, cls)}")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"seed": args.seed, "counts": counts,
-                       "smallest": {c: os.path.join(args.out, c) for c in smallest}}, f, indent=1)
+        _write_counts(args, counts, smallest)
     return 1 if total else 0
+
+
+def _write_counts(args, counts, smallest):
+    """The counts so far as JSON (rewritten after every sequence)."""
+    with open(args.json, "w") as f:
+        json.dump({"seed": args.seed, "counts": counts,
+                   "smallest": {c: os.path.join(args.out, c) for c in smallest}}, f, indent=1)
 
 
 if __name__ == "__main__":
