@@ -17,7 +17,7 @@ Used by weft_state (pickling, fingerprints, tracking) and the runtime:
         __init_subclass__ of the document. With `strict` (saving), also what
         a restore cannot give back faithfully: an exception carrying a
         traceback, context or cause (pickle drops them).
-    check_sets(obj, pickler_class) -> None, or raises Unfaithful when obj
+    check_sets(obj) -> None, or raises Unfaithful when obj
         reaches a set whose iteration order a rebuild from its elements
         would change (a set that had removals keeps its old table).
     quiet() -> a context manager sending sys.stdout / sys.stderr nowhere,
@@ -252,25 +252,21 @@ def guarded_pickler(base, strict):
         return cls
     parent_override = getattr(base, "reducer_override", None)
 
+    def __init__(self, *args, **kwargs):
+        base.__init__(self, *args, **kwargs)
+        self._weft_memo = {}
+
     def reducer_override(self, obj):
-        memo = self.__dict__.setdefault("_weft_memo", {})
-        sub = check_object(obj, strict, memo)
+        sub = check_object(obj, strict, self._weft_memo)
         if sub is not None:
             return sub
         if parent_override is not None:
             return parent_override(self, obj)
         return NotImplemented
 
-    cls = type("Guarded" + base.__name__, (base,), {"reducer_override": reducer_override})
+    cls = type("Guarded" + base.__name__, (base,), {"__init__": __init__, "reducer_override": reducer_override})
     _guarded[key] = cls
     return cls
-
-
-class _Sink:
-    """A file that forgets what is written."""
-
-    def write(self, b):
-        return len(b)
 
 
 def _set_order_kept(s):
@@ -290,22 +286,33 @@ def needs_set_check(data, memo):
     return b"\x8f\x94" in raw or b"\x91\x94" in raw
 
 
-def check_sets(obj, pickler_class):
+def check_sets(obj, pickler_class=None):
     """Raise Unfaithful when obj reaches a set or frozenset whose iteration order
-    a rebuild would change. Walks obj as `pickler_class` does (persistent_id sees
-    every object), writing nowhere; buffers stay out of band (not copied)."""
-    class _Probe(pickler_class):
-        def persistent_id(self, o):
-            if isinstance(o, (set, frozenset)) and not _set_order_kept(o):
+    a rebuild would change. Walks what the garbage collector sees obj hold
+    (only tracked objects: atoms are skipped in C), and the items of numpy
+    object arrays (which it does not see); not into classes, modules,
+    functions and code, which pickling saves by reference or without their
+    sets. `pickler_class` is unused (the signature of an earlier probe)."""
+    import gc
+    np = sys.modules.get("numpy")
+    ndarray = np.ndarray if np is not None else ()
+    skip = (type, types.ModuleType, types.FunctionType, types.CodeType, types.FrameType)
+    seen = set()
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        if id(o) in seen:
+            continue
+        seen.add(id(o))
+        if isinstance(o, (set, frozenset)):
+            if not _set_order_kept(o):
                 raise Unfaithful("a set whose iteration order would change when rebuilt "
                                  "(elements were removed from it)")
-            return None
-    try:
-        p = _Probe(_Sink(), protocol=5, buffer_callback=lambda b: False)
-    except TypeError:              # cloudpickle's signature: (file, main, buffer_callback)
-        main = sys.modules["__main__"].__dict__
-        p = _Probe(_Sink(), main, lambda b: False)
-    p.dump(obj)
+        elif isinstance(o, skip):
+            continue
+        elif ndarray and isinstance(o, ndarray) and o.dtype.hasobject:
+            stack.extend(filter(gc.is_tracked, o.ravel().tolist()))
+        stack.extend(filter(gc.is_tracked, gc.get_referents(o)))
 
 
 class _Quiet:

@@ -674,7 +674,7 @@ def _dump(obj, main, strict=True):
         data = f.getvalue()
         if b"__main__" not in data:
             if strict and needs_set_check(data, getattr(p, "_weft_memo", {})):
-                check_sets(obj, cls)
+                check_sets(obj)
             return data, bufs
     except Unfaithful:
         for b in bufs:
@@ -694,7 +694,7 @@ def _dump(obj, main, strict=True):
     p.dump(obj)
     data = f.getbuffer()
     if strict and needs_set_check(data, getattr(p, "_weft_memo", {})):
-        check_sets(obj, cls)
+        check_sets(obj)
     return data, bufs
 
 
