@@ -133,6 +133,14 @@ run_scenario("ndarray.flags.writeable survives a restore", [
                              "rw[0] = 5\nprint(rw[:2])")), {"show"}, note="writing raises as in a fresh run"),
 ])
 
+RO_VIEW = ("mk", "import numpy as np\nbase = np.arange(10.0)\nbase.flags.writeable = False\nev = base[::2]\n"
+                "b3 = np.broadcast_to(np.arange(3.0), (2, 3))")
+run_scenario("read-only views and broadcast arrays stay read-only", [
+    Step(chunks(RO_VIEW, ("show", "print(ev.flags.writeable, b3.flags.writeable, ev.sum())")), {"mk", "show"}),
+    Step(chunks(RO_VIEW, ("show", "print(ev.flags.writeable, b3.flags.writeable, ev.sum(), 1)")), {"show"},
+         replayed={"mk"}, note="they would come back as writable copies: rebuilt by replay"),
+])
+
 COUNTER = ("mk", "calls = []\nclass Tracked:\n    def __init__(self, v):\n        self.v = v\n"
                  "    def __reduce__(self):\n        calls.append(1)\n        print('reduce ran')\n"
                  "        return (Tracked, (self.v,))\nt = Tracked(3)")

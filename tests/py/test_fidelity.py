@@ -183,6 +183,12 @@ def read_only_arrays_come_back_read_only():
         ws.restore_item(it, out)
     eq([out[n].flags.writeable for n in ("small", "big", "rw")], [False, False, True])
     eq(float(out["big"].sum()), float(ns["big"].sum()))
+    a = np.arange(10.0)
+    a.flags.writeable = False
+    for view in (a[::2], np.broadcast_to(np.arange(3.0), (4, 3))):
+        msg = dump({"v": view})
+        assert msg and "read-only array" in msg, msg
+    eq(dump(a[::2].copy()), None)
 
 
 # ---- quiet -------------------------------------------------------------------------

@@ -16,7 +16,8 @@ Used by weft_state (pickling, fingerprints, tracking) and the runtime:
         a class of the document rebuilt by value with a metaclass or
         __init_subclass__ of the document. With `strict` (saving), also what
         a restore cannot give back faithfully: an exception carrying a
-        traceback, context or cause (pickle drops them).
+        traceback, context or cause (pickle drops them), a read-only array
+        that is not contiguous (pickled as a writable copy).
     check_sets(obj) -> None, or raises Unfaithful when obj
         reaches a set whose iteration order a rebuild from its elements
         would change (a set that had removals keeps its old table).
@@ -235,6 +236,11 @@ def check_object(obj, strict, memo):
             obj.__traceback__ is not None or obj.__context__ is not None or obj.__cause__ is not None):
         raise Unfaithful(f"{cls.__qualname__} exception: its traceback, context and cause "
                          "would not survive pickling")
+    elif strict and cls.__module__ == "numpy" and cls.__name__ == "ndarray" and \
+            not obj.flags.writeable and not (obj.flags.c_contiguous or obj.flags.f_contiguous):
+        # pickled as a contiguous copy: it would come back writable
+        raise Unfaithful("a read-only array that is not contiguous (a view, np.broadcast_to) "
+                         "would come back writable")
     if isinstance(obj, (set, frozenset)):
         memo["sets"] = True
     return None
