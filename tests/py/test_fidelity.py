@@ -158,6 +158,13 @@ def set_whose_order_a_rebuild_changes_is_refused():
     assert list(s) != list(set(list(s)))            # the premise: a rebuild reorders it
     msg = dump({"nested": [s]})
     assert msg and "iteration order" in msg, msg
+    import pandas as pd
+    col = np.empty(2, dtype=object)
+    col[0], col[1] = s, 1
+    for holder in (col, pd.DataFrame({"tags": [s, {1}]}), pd.Series([s]), [np.arange(3), [s]]):
+        msg = dump(holder)                          # sets the GC does not see (object arrays)
+        assert msg and "iteration order" in msg, (type(holder), msg)
+    eq(dump(pd.DataFrame({"tags": [{1}, {2}]})), None)
     fs = frozenset(range(100)) - frozenset(range(2, 99))
     eq(dump(fs), None)                              # built from its elements: order kept
     eq(dump({64, 1}), None)

@@ -295,30 +295,43 @@ def needs_set_check(data, memo):
 def check_sets(obj, pickler_class=None):
     """Raise Unfaithful when obj reaches a set or frozenset whose iteration order
     a rebuild would change. Walks what the garbage collector sees obj hold
-    (only tracked objects: atoms are skipped in C), and the items of numpy
-    object arrays (which it does not see); not into classes, modules,
-    functions and code, which pickling saves by reference or without their
-    sets. `pickler_class` is unused (the signature of an earlier probe)."""
+    (tracked objects only: atoms, and containers of atoms only, are skipped
+    in C), numpy arrays (which it does not track) and their items when of
+    object dtype; not into classes, modules, functions and code, which
+    pickling saves by reference or without their sets. `pickler_class` is
+    unused (the signature of an earlier probe)."""
     import gc
     np = sys.modules.get("numpy")
-    ndarray = np.ndarray if np is not None else ()
+    nd = np.ndarray if np is not None else None
     skip = (type, types.ModuleType, types.FunctionType, types.CodeType, types.FrameType)
+    sets = (set, frozenset)
+    tracked = gc.is_tracked
+    referents = gc.get_referents
     seen = set()
     stack = [obj]
     while stack:
         o = stack.pop()
-        if id(o) in seen:
+        i = id(o)
+        if i in seen:
             continue
-        seen.add(id(o))
-        if isinstance(o, (set, frozenset)):
+        seen.add(i)
+        if isinstance(o, sets):
             if not _set_order_kept(o):
                 raise Unfaithful("a set whose iteration order would change when rebuilt "
                                  "(elements were removed from it)")
         elif isinstance(o, skip):
             continue
-        elif ndarray and isinstance(o, ndarray) and o.dtype.hasobject:
-            stack.extend(filter(gc.is_tracked, o.ravel().tolist()))
-        stack.extend(filter(gc.is_tracked, gc.get_referents(o)))
+        elif nd is not None and isinstance(o, nd):
+            if o.dtype.hasobject:
+                items = o.ravel().tolist()
+                stack.extend(filter(tracked, items))
+                if nd in map(type, items):
+                    stack.extend(x for x in items if type(x) is nd)
+            continue
+        refs = referents(o)
+        stack.extend(filter(tracked, refs))
+        if nd is not None and nd in map(type, refs):     # arrays are not GC-tracked
+            stack.extend(x for x in refs if type(x) is nd)
 
 
 class _Quiet:
