@@ -262,5 +262,16 @@ def op_ns_order_moves_names_to_the_end_in_order():
     eq(keys, ["fz_o2", "fz_o3", "fz_o1"])
 
 
+@test
+def analysis_flags_namespace_listings_as_dynamic():
+    import weft_analysis as wa
+    codes = {"print(dir())": True, "print(dir(x))": False, "print(vars())": True, "print(vars(x))": False,
+             "import sys\nm = sys.modules['__main__']": True, "import sys\nprint(sys.version)": False,
+             "print(len(globals()))": True, "def f():\n    return locals()": True}
+    got = wa.op_analyze({"chunks": [{"code": c, "line": 1} for c in codes]})["chunks"]
+    for (code, want), rec in zip(codes.items(), got):
+        assert rec["dynamic"] is want, (code, rec["dynamic"])
+
+
 shutil.rmtree(TMP, ignore_errors=True)
 tap.finish()
