@@ -74,6 +74,10 @@ def reduce_of_the_document_is_refused_without_running():
         sys.stdout = old
     assert msg and "FzR.__reduce__" in msg, msg
     assert fp is not None and fp != fp2 and fp2 == fp3, (fp, fp2, fp3)   # its raw state, not its reduce
+    dq = main_chunk("import collections\nclass FzQ(collections.deque):\n    def __reduce__(self):\n"
+                    "        fz_calls.append(2)\n        return (FzQ, (list(self),))\nfz_q = FzQ([1])")["fz_q"]
+    eq(ws.fingerprint(dq), None)            # its content is not in __dict__: no fingerprint, never its reduce
+    eq(ns["fz_calls"], [])
     assert item.get("unsaveable") and "FzR.__reduce__" in item["reason"], item
     eq(ns["fz_calls"], [])
     eq(out.getvalue(), "")

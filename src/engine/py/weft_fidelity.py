@@ -203,13 +203,28 @@ def _raw_state(obj):
             except AttributeError:
                 slots.append((n, _stand_in))
     base = None
-    for b in (list, dict, set, frozenset, tuple, str, bytes, int, float):
+    # the base types' own C methods: an exact copy, no method of the subclass runs
+    copiers = ((list, list.copy), (dict, dict.copy), (set, set.copy), (frozenset, frozenset.copy),
+               (tuple, lambda o: tuple.__getitem__(o, slice(None))),
+               (str, lambda o: str.__getitem__(o, slice(None))),
+               (bytes, lambda o: bytes.__getitem__(o, slice(None))),
+               (int, int.__index__), (float, float.__float__))
+    for b, copy in copiers:
         if isinstance(obj, b):
-            base = (list.copy(obj) if b is list else dict.copy(obj) if b is dict
-                    else set.copy(obj) if b is set else b.__new__(b, obj) if b is not tuple
-                    else tuple.__getitem__(obj, slice(None)))
+            base = copy(obj)
             break
     return (d, slots, base)
+
+
+_RAW_BASES = (object, list, dict, set, frozenset, tuple, str, bytes, int, float)
+_HEAPTYPE = 1 << 9
+
+
+def _raw_state_complete(cls):
+    """Does _raw_state hold all of an instance's state? Not when a class of its
+    MRO is implemented in C (other than the builtins _raw_state copies): a
+    deque or ndarray subclass keeps its content where __dict__ is not."""
+    return all(c.__flags__ & _HEAPTYPE or c in _RAW_BASES for c in cls.__mro__)
 
 
 def check_object(obj, strict, memo):
@@ -223,7 +238,7 @@ def check_object(obj, strict, memo):
     if v is memo:
         v = memo[cls] = _type_verdict(cls)
     if v is not None:
-        if not strict:
+        if not strict and _raw_state_complete(cls):
             return (_stand_in, (cls.__module__, cls.__qualname__), _raw_state(obj))  # state after memo: cycles ok
         raise Unfaithful(f"pickling it would run the document's code ({v})")
     if not strict:
