@@ -23,7 +23,7 @@
 #define PROTO_OPS(O)                                                                         \
 	O(run) O(inline) O(ping) O(quit) O(analyze) O(save) O(restore) O(delete) O(rng_get) \
 	O(rng_set) O(eval_extra) O(names) O(fingerprint) O(track_begin) O(track_end) O(doc_lines) \
-	O(settings_save) O(settings_apply)
+	O(settings_save) O(settings_apply) O(ns_order)
 
 /* Every event kind the worker may send while a request runs. */
 #define PROTO_EVENTS(E) E(stream) E(output) E(exit) E(truncated)
@@ -88,6 +88,7 @@
 	F(REP, settings_save, items, OBJECT, 1)           \
 	F(REQ, settings_apply, items, ARRAY, 1)           \
 	F(REP, settings_apply, errors, OBJECT, 1)         \
+	F(REQ, ns_order, names, ARRAY, 1)                 \
 	F(EVT, stream, name, STR, 1)                      \
 	F(EVT, stream, text, STR, 1)                      \
 	F(EVT, stream, statement, INT, 0)                 \

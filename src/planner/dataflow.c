@@ -197,6 +197,17 @@ json_t *dataflow_reads(struct dataflow *df, size_t ui)
 	json_object_foreach(direct, key, v)
 		add_function_reads(df, set, visited, key);
 	json_decref(visited);
+	/*
+	 * A function it calls lists or evaluates in the namespace (globals(),
+	 * vars(), dir(), eval...): like dynamic code, it may read any name.
+	 */
+	static const char *const listers[] = {"globals", "locals", "vars", "dir", "eval", "exec"};
+	for (size_t k = 0; k < sizeof(listers) / sizeof(*listers); k++)
+		if (json_object_get(set, listers[k]) && !json_object_get(direct, listers[k])) {
+			json_object_foreach(df->writer, key, v)
+				json_object_set_new(set, key, json_true());
+			break;
+		}
 	json_decref(direct);
 	json_object_del(set, DATAFLOW_RNG);
 	/* Process-wide settings: every unit may depend on them. */

@@ -266,6 +266,24 @@ static json_t *save_names(struct walk *w, const json_t *names, json_t *blobs, st
 	return out;
 }
 
+/*
+ * Say which names of unit ui weft refused to save because saving would run
+ * the document's code or a restore would not give them back as they are
+ * (weft_fidelity): they are rebuilt by replaying the chunk instead.
+ */
+static void entry_warn_unfaithful(const struct walk *w, size_t ui, const json_t *names)
+{
+	const struct unit *u = &w->df.units[ui];
+	const char *name;
+	json_t *rec;
+	json_object_foreach((json_t *)names, name, rec) {
+		if (json_is_true(json_object_get(rec, "fidelity")))
+			weft_warn(w->doc->path, u->line, "chunk %s: %s is not cached (%s); a chunk that needs it "
+				  "replays chunk %s", u->label, name,
+				  json_string_value(json_object_get(rec, "reason")) ?: "", u->label);
+	}
+}
+
 /* Save the random state after unit ui into a blob; returns its hash or NULL. */
 static char *save_rng(struct walk *w, json_t *blobs, struct weft_error *err)
 {
@@ -479,6 +497,7 @@ void entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *fil
 	json_decref(to_save);
 	if (!names)
 		goto out;
+	entry_warn_unfaithful(w, ui, names);
 
 	json_t *written = json_object();
 	size_t i;
@@ -547,6 +566,9 @@ void entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *fil
 	free(rng_out);
 	if (meta)
 		inputs_to_meta(rec, meta);
+	if (meta && json_is_array(json_object_get(rec, "ns_tail")))
+		/* The order the chunk put its names in (nsorder.h). */
+		json_object_set(meta, "ns_tail", json_object_get(rec, "ns_tail"));
 	if (meta && w->extra[ui])
 		/* Kept so --frozen, which evaluates nothing, can rebuild the key. */
 		json_object_set_new(meta, "extra", json_string(w->extra[ui]));

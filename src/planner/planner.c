@@ -18,6 +18,7 @@
 #include "planner/planner.h"
 #include "planner/entry.h"
 #include "planner/inputs.h"
+#include "planner/nsorder.h"
 #include "planner/restore.h"
 #include "planner/unitkeys.h"
 #include "planner/settings.h"
@@ -42,7 +43,7 @@
 #include "util/hash.h"
 
 /* Namespace of the name-analysis memo; bump when weft_analysis changes its output. */
-#define ANALYSIS_MEMO "analysis-4"
+#define ANALYSIS_MEMO "analysis-5"
 
 static double now_seconds(void)
 {
@@ -186,7 +187,7 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 
 	if (w->caching) {
 		if (walk_engine(w, err) < 0 || unitkeys_restore_inputs(w, u->deps, -1, err) < 0 ||
-		    unitkeys_register_lines(w, ui, err) < 0)
+		    unitkeys_register_lines(w, ui, err) < 0 || nsorder_apply(w, ui, err) < 0)
 			return -1;
 	}
 	if (out)
@@ -195,6 +196,8 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 	double t0 = now_seconds();
 	rc = walk_run_code(w, ui, track, reads, out ? out : &scratch, &record, err);
 	double seconds = now_seconds() - t0;
+	if (record)
+		nsorder_note(w, ui, record);
 	if (out) {
 		out->state = CHUNK_RAN;
 		if (out->seconds <= 0)

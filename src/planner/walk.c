@@ -242,6 +242,7 @@ void walk_free(struct walk *w)
 	free(w->stale);
 	free(w->lines_sent);
 	json_decref(w->live);
+	json_decref(w->ns_tails);
 	dataflow_free(&w->df);
 	free(w->identity);
 	free(w->doc_id);

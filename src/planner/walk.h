@@ -36,6 +36,7 @@ struct walk {
 	bool *stale;               /* --frozen: per unit, shown results may differ from a fresh run */
 	bool *lines_sent;          /* per unit: its document lines are registered in the worker */
 	char **extra;              /* per unit: value of its cache_extra this render, or NULL */
+	json_t *ns_tails;          /* nsorder: unit index -> names it inserted / deleted, or NULL */
 	char *identity;
 	/* Work for while a chunk runs (run_request.meanwhile), given the walk. */
 	void (*meanwhile)(void *walk);

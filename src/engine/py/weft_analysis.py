@@ -40,7 +40,7 @@ Each record (all name lists sorted, so replies are deterministic):
                     `global`, only for names that have some
     calls           global names the chunk calls while it runs
     dynamic         true when static analysis cannot be trusted (eval, exec,
-                    globals(), locals(), vars(), __import__, star imports,
+                    globals(), locals(), vars(), dir(), __import__, star imports,
                     setattr/delattr on a module, import __main__ / builtins,
                     sys._getframe ...): treat the chunk conservatively
     statements      document lines where top-level statements start
@@ -579,6 +579,8 @@ class _ChunkAnalyzer:
             self.maybe -= 1
             return
         if t is ast.Attribute:
+            if node.attr == "modules" and type(node.value) is ast.Name and node.value.id == "sys":
+                self.dynamic = True       # sys.modules["__main__"]: the namespace itself
             self.expr(node.value, scope)
             return
         if t is ast.BinOp:
@@ -612,8 +614,8 @@ class _ChunkAnalyzer:
                     self.dynamic = True
                 if type(node.args[0]) is ast.Subscript and _root_name(node.args[0]) == "sys":
                     self.dynamic = True
-            elif callee == "vars" and not node.args:
-                self.dynamic = True
+            elif callee in ("vars", "dir") and not node.args:
+                self.dynamic = True       # a listing of the namespace (issue 8 class 9)
             if self.is_global(callee, scope):
                 if scope.sink is None:
                     self.calls.add(callee)

@@ -779,7 +779,8 @@ def op_run(req):
     token = None
     if state is not None:
         try:
-            token = state.begin_tracking(ns, req)
+            with _quiet_weft():
+                token = state.begin_tracking(ns, req)
         except Exception as exc:  # pylint: disable=broad-except
             reply["tracked_error"] = "begin_tracking: %s: %s" % (type(exc).__name__, exc)
             state = None
@@ -801,7 +802,8 @@ def op_run(req):
         seconds = time.perf_counter() - start
         if state is not None:
             try:
-                reply["tracked"] = state.end_tracking(token, ns)
+                with _quiet_weft():
+                    reply["tracked"] = state.end_tracking(token, ns)
                 # Its output shows document lines or line numbers: keyed on the layout.
                 if source_seen() or result.status != "ok":
                     reply["tracked"]["source_lines"] = True
@@ -957,6 +959,15 @@ def find_op(op):
     return None
 
 
+def _quiet_weft():
+    """weft_fidelity.quiet(): stdout and stderr discarded during weft's own work
+    (outside the worker, where nothing is embedded: imported from sys.path)."""
+    mod = find_module("weft_fidelity")
+    if mod is None:
+        import weft_fidelity as mod  # pylint: disable=import-outside-toplevel
+    return mod.quiet()
+
+
 def dispatch(req):
     """Handle one request dict and return the reply dict."""
     if not isinstance(req, dict):
@@ -970,7 +981,11 @@ def dispatch(req):
         bad = proto.check("REQ", op, req) if proto is not None else None
         if bad is not None:  # a field the parent failed to build: never run on a partial request
             return {"ok": False, "error": "op %s: %s" % (op, bad)}
-        reply = fn(req)
+        if op in ("run", "inline", "ping", "quit"):
+            reply = fn(req)
+        else:
+            with _quiet_weft():       # weft's own ops print nothing into a report
+                reply = fn(req)
     except _Quit:
         raise
     except BaseException as exc:  # pylint: disable=broad-except

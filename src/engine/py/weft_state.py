@@ -81,8 +81,18 @@ Ops (dispatched by the runtime as op_<name>(req) -> reply dict):
         their in-place state, weft_reach.code_fingerprint, comparable only
         within one process).
 
-Names starting with "__" and ending with "__" and names the runtime registers
-in RUNTIME_NAMES (or starting with "_weft") are never reported or saved.
+The interpreter's dunders (__builtins__, __name__, __spec__, ...; see
+_INTERPRETER_DUNDERS) and names the runtime registers in RUNTIME_NAMES (or
+starting with "_weft") are never reported or saved; the document's dunders
+(__version__, __all__, __doc__, __annotations__) are names like any other.
+The record also has "ns_tail": the names the chunk (re)inserted at the end of
+the namespace, in order (weft_fidelity.ns_tail).
+
+Pickling for fingerprints and saves never runs the document's code (a
+__reduce__ or __getstate__ defined in a chunk, ...): such an object has no
+fingerprint (counts as changed) and is unsaveable (rebuilt by replay); so is,
+when saving, what a restore would not give back as it was (an exception's
+traceback, a set's iteration order). See weft_fidelity.
 
 Names linked by shared mutable objects (weft_reach: b = a, inner = outer[0],
 a numpy view and its base, a bound method and its object) are saved as one
@@ -106,6 +116,14 @@ import types
 from _blake2 import blake2b
 
 RUNTIME_NAMES = set()
+
+# Names of __main__ the interpreter and weft's runtime own: never tracked or saved.
+# __warningregistry__: the warnings module's per-module "already shown" record,
+# keyed by line numbers and a filters version it alone can validate; it is
+# process state of the warnings machinery (README: limits), not a document name.
+_INTERPRETER_DUNDERS = frozenset({"__builtins__", "__name__", "__loader__", "__spec__",
+                                  "__package__", "__file__", "__cached__", "__path__",
+                                  "__warningregistry__"})
 
 # Bulk data is hashed with OpenSSL's SHA-256: with the SHA extensions of
 # current CPUs it runs about 2.5x faster than BLAKE2b on large buffers
@@ -135,7 +153,9 @@ def is_user_name(name):
     if type(name) is not str or not name.isidentifier():
         return False
     if name.startswith("__") and name.endswith("__"):
-        return False
+        # __version__, __all__, __doc__ ... are the document's (issue 8 class 9);
+        # the interpreter's own are not
+        return name not in _INTERPRETER_DUNDERS
     return not name.startswith("_weft") and name not in RUNTIME_NAMES
 
 
@@ -249,15 +269,23 @@ def fingerprint(obj):
         return b""
     if _unsaveable_reason(obj) is not None:
         return None
+    import io
     import _pickle  # the C pickler: pickle.py would import re, struct and enum (8 ms)
+    from weft_fidelity import guarded_pickler, Unfaithful
     bufs = []
     try:
-        data = _pickle.dumps(obj, protocol=5, buffer_callback=bufs.append)
+        f = io.BytesIO()
+        # refuses (before running it) any __reduce__ etc. of the document: its
+        # side effects would show in the report
+        guarded_pickler(_pickle.Pickler, False)(f, protocol=5, buffer_callback=bufs.append).dump(obj)
+        data = f.getvalue()
+    except Unfaithful:
+        return None
     except Exception:
         # Lambdas and classes of __main__ inside containers: by value, without
         # the values of the globals they use (those are other names).
         try:
-            data, bufs = _dump(obj, _main_dict())
+            data, bufs = _dump(obj, _main_dict(), strict=False)
         except Exception:
             return None
     h.update(len(data).to_bytes(8, "little"))
@@ -440,6 +468,8 @@ class _Token:
             if wanted:
                 ids = {id(self.before[n]) for n in wanted}
                 wanted.update(n for n, v in self.before.items() if id(v) in ids)
+        from weft_fidelity import always_probe
+        wanted.update(always_probe(self.before))
         self.walks = _walk_names(ns, self.before, fresh=set(wanted)) if wanted else {}
         if self.walks:
             wanted = _reach().linked(self.walks, wanted)
@@ -561,6 +591,8 @@ def end_tracking(token, ns):
     _remember_walks(ns, after)
     mutated = sorted(set(mutated) | set(_changed_modules(token.modules)))
     mutated = sorted(set(mutated) | set(shared))
+    from weft_fidelity import ns_tail
+    tail = ns_tail(list(before), [k for k in ns if is_user_name(k)])
     token.before = None
     return {
         "bound": sorted(bound), "deleted": sorted(deleted), "mutated": sorted(mutated),
@@ -569,6 +601,7 @@ def end_tracking(token, ns):
         "settings": settings,
         "inputs": extra["inputs"], "subprocesses": extra["subprocesses"], "fs_ops": extra["fs_ops"],
         "shared": shared,
+        "ns_tail": tail,
     }
 
 
@@ -670,13 +703,17 @@ def _new_file(directory, suffix):
 _OOB_MIN = 1 << 16  # smaller buffers stay in the pickle: a file and fsync each cost more
 
 
-def _dump(obj, main):
+def _dump(obj, main, strict=True):
     """Pickle obj: (pickle bytes, [PickleBuffer]). The C pickler first: it
     needs no import, while cloudpickle's costs 50 ms (more on a busy machine)
     per render. Its result is kept only when nothing in it names __main__;
-    functions and classes defined in chunks take the main-aware pickler."""
+    functions and classes defined in chunks take the main-aware pickler.
+    Both are guarded (weft_fidelity): an object whose pickling would run the
+    document's code, or (strict) that would not come back faithfully, raises
+    weft_fidelity.Unfaithful; so does (strict) a set whose order would change."""
     import io
     import _pickle
+    from weft_fidelity import guarded_pickler, Unfaithful, needs_set_check, check_sets
     bufs = []
 
     def out_of_band(b):
@@ -687,11 +724,19 @@ def _dump(obj, main):
         return False
 
     f = io.BytesIO()
+    cls = guarded_pickler(_pickle.Pickler, strict)
     try:
-        _pickle.Pickler(f, protocol=5, buffer_callback=out_of_band).dump(obj)
+        p = cls(f, protocol=5, buffer_callback=out_of_band)
+        p.dump(obj)
         data = f.getvalue()
         if b"__main__" not in data:
+            if strict and needs_set_check(data, getattr(p, "_weft_memo", {})):
+                check_sets(obj)
             return data, bufs
+    except Unfaithful:
+        for b in bufs:
+            b.release()
+        raise
     except Exception:
         pass
     for b in bufs:
@@ -701,8 +746,13 @@ def _dump(obj, main):
     if _pickler_class is None:
         _pickler_class = _make_pickler_class()
     f = io.BytesIO()
-    _pickler_class(f, main, out_of_band).dump(obj)
-    return f.getbuffer(), bufs
+    cls = guarded_pickler(_pickler_class, strict)
+    p = cls(f, main, out_of_band)
+    p.dump(obj)
+    data = f.getbuffer()
+    if strict and needs_set_check(data, getattr(p, "_weft_memo", {})):
+        check_sets(obj)
+    return data, bufs
 
 
 def save_name(name, directory, ns=None, aliases=None, sync=True):
@@ -728,6 +778,8 @@ def save_name(name, directory, ns=None, aliases=None, sync=True):
     try:
         data, bufs = _dump(obj, ns)
     except Exception as e:
+        if type(e).__name__ == "Unfaithful":     # weft_fidelity refused it: the planner warns
+            return {"name": name, "unsaveable": True, "type": tname, "reason": str(e), "fidelity": True}
         return {"name": name, "unsaveable": True, "type": tname,
                 "reason": f"{type(e).__name__}: {e}"}
     paths, hashes = [], []

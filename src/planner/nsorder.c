@@ -1,0 +1,116 @@
+/* nsorder: fresh-run order of the namespace's names; see nsorder.h. */
+#include "planner/nsorder.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Remember what unit ui, which just ran with tracking record `record`, inserted and deleted. */
+void nsorder_note(struct walk *w, size_t ui, const json_t *record)
+{
+	const json_t *tail = json_object_get(record, "ns_tail");
+	if (!json_is_array(tail))
+		return;
+	if (!w->ns_tails)
+		w->ns_tails = json_object();
+	char key[32];
+	snprintf(key, sizeof(key), "%zu", ui);
+	const json_t *del = json_object_get(record, "deleted");
+	json_object_set_new(w->ns_tails, key,
+			    json_pack("{s:O, s:o}", "ns_tail", tail, "deleted",
+				      json_is_array(del) ? json_incref((json_t *)del) : json_array()));
+}
+
+/* Remove `name` from the array `order`, if there. */
+static void order_remove(json_t *order, const char *name)
+{
+	for (size_t i = 0; i < json_array_size(order); i++)
+		if (!strcmp(json_string_value(json_array_get(order, i)), name)) {
+			json_array_remove(order, i);
+			return;
+		}
+}
+
+/* Is `name` in the array `order`? */
+static bool order_has(const json_t *order, const char *name)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(order, i, v)
+		if (!strcmp(json_string_value(v), name))
+			return true;
+	return false;
+}
+
+/*
+ * Apply unit t's effect on the order: from this render's run record, else
+ * from its cache entry, else (an entry made before records had the tail, an
+ * untracked inline span) its static analysis: names it binds that are new
+ * go to the end, sorted as the analysis lists them (the closest guess).
+ */
+static void order_apply_unit(struct walk *w, size_t t, json_t *order)
+{
+	char key[32];
+	snprintf(key, sizeof(key), "%zu", t);
+	const json_t *src = w->ns_tails ? json_object_get(w->ns_tails, key) : NULL;
+	if (!src && w->meta[t] && json_is_array(json_object_get(w->meta[t], "ns_tail")))
+		src = w->meta[t];
+	size_t i;
+	json_t *v;
+	const json_t *a = w->df.units[t].analysis;
+	if (src) {
+		const json_t *deleted = json_object_get(src, "deleted");
+		json_array_foreach(deleted, i, v)
+			if (json_is_string(v))
+				order_remove(order, json_string_value(v));
+		/*
+		 * `del x` then `x = ...` in one chunk moves x to the end, which the
+		 * record cannot see when x happened to be last already where it ran:
+		 * the analysis' deletes still bound afterwards go to the end first.
+		 */
+		json_array_foreach(json_object_get(a, "deletes"), i, v) {
+			if (!json_is_string(v) || order_has(deleted, json_string_value(v)) ||
+			    !order_has(order, json_string_value(v)))
+				continue;
+			order_remove(order, json_string_value(v));
+			json_array_append(order, v);
+		}
+		json_array_foreach(json_object_get(src, "ns_tail"), i, v) {
+			if (!json_is_string(v))
+				continue;
+			order_remove(order, json_string_value(v));
+			json_array_append(order, v);
+		}
+		return;
+	}
+	json_array_foreach(json_object_get(a, "deletes"), i, v)
+		if (json_is_string(v))
+			order_remove(order, json_string_value(v));
+	json_array_foreach(json_object_get(a, "writes"), i, v)
+		if (json_is_string(v) && !order_has(order, json_string_value(v)))
+			json_array_append(order, v);
+}
+
+/* See nsorder.h. */
+int nsorder_apply(struct walk *w, size_t ui, struct weft_error *err)
+{
+	const json_t *a = w->df.units[ui].analysis;
+	static const char *const listers[] = {"globals", "locals", "vars", "dir", "eval", "exec"};
+	bool lists = !a || json_is_true(json_object_get(a, "dynamic")) || json_object_get(a, "syntax_error");
+	for (size_t k = 0; !lists && k < sizeof(listers) / sizeof(*listers); k++)
+		lists = json_object_get(w->df.units[ui].deps, listers[k]) != NULL;
+	if (!lists)
+		return 0;
+	json_t *order = json_array();
+	for (size_t t = 0; t < ui; t++)
+		if (w->df.units[t].evaluate)
+			order_apply_unit(w, t, order);
+	if (!json_array_size(order)) {
+		json_decref(order);
+		return 0;
+	}
+	json_t *r = walk_request(w, json_pack("{s:s, s:o}", "op", "ns_order", "names", order), err);
+	if (!r)
+		return -1;
+	json_decref(r);
+	return 0;
+}
