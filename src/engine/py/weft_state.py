@@ -71,7 +71,9 @@ _INTERPRETER_DUNDERS) and names the runtime registers in RUNTIME_NAMES (or
 starting with "_weft") are never reported or saved; the document's dunders
 (__version__, __all__, __doc__, __annotations__) are names like any other.
 The record also has "ns_tail": the names the chunk (re)inserted at the end of
-the namespace, in order (weft_fidelity.ns_tail).
+the namespace, in order (weft_fidelity.ns_tail), and "ns_moved": those of them
+that were bound before it (deleted and bound again; the others were new here,
+which under lazy restore need not mean new in a fresh run).
 
 Pickling for fingerprints and saves never runs the document's code (a
 __reduce__ or __getstate__ defined in a chunk, ...): such an object has no
@@ -544,7 +546,7 @@ def end_tracking(token, ns):
         "bound": sorted(bound), "deleted": sorted(deleted), "mutated": sorted(mutated),
         "files_read": sorted(files_read), "files_written": sorted(files_written),
         "unsaveable": unsaveable, "rng": rng, "mutated_aliases": mutated_aliases,
-        "ns_tail": tail,
+        "ns_tail": tail, "ns_moved": [n for n in tail if n in before],
     }
 
 
