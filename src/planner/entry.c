@@ -566,9 +566,12 @@ void entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *fil
 	free(rng_out);
 	if (meta)
 		inputs_to_meta(rec, meta);
-	if (meta && json_is_array(json_object_get(rec, "ns_tail")))
-		/* The order the chunk put its names in (nsorder.h). */
+	/* The order the chunk put its names in (nsorder.h). */
+	if (meta && json_is_array(json_object_get(rec, "ns_tail"))) {
 		json_object_set(meta, "ns_tail", json_object_get(rec, "ns_tail"));
+		if (json_is_array(json_object_get(rec, "ns_moved")))
+			json_object_set(meta, "ns_moved", json_object_get(rec, "ns_moved"));
+	}
 	if (meta && w->extra[ui])
 		/* Kept so --frozen, which evaluates nothing, can rebuild the key. */
 		json_object_set_new(meta, "extra", json_string(w->extra[ui]));

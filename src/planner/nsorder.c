@@ -15,9 +15,11 @@ void nsorder_note(struct walk *w, size_t ui, const json_t *record)
 	char key[32];
 	snprintf(key, sizeof(key), "%zu", ui);
 	const json_t *del = json_object_get(record, "deleted");
+	const json_t *moved = json_object_get(record, "ns_moved");
 	json_object_set_new(w->ns_tails, key,
-			    json_pack("{s:O, s:o}", "ns_tail", tail, "deleted",
-				      json_is_array(del) ? json_incref((json_t *)del) : json_array()));
+			    json_pack("{s:O, s:o, s:o}", "ns_tail", tail, "deleted",
+				      json_is_array(del) ? json_incref((json_t *)del) : json_array(), "ns_moved",
+				      json_is_array(moved) ? json_incref((json_t *)moved) : json_array()));
 }
 
 /* Remove `name` from the array `order`, if there. */
@@ -74,10 +76,20 @@ static void order_apply_unit(struct walk *w, size_t t, json_t *order)
 			order_remove(order, json_string_value(v));
 			json_array_append(order, v);
 		}
+		/*
+		 * A tail name the worker had bound before the unit was deleted and
+		 * bound again: it moves. One it had not bound is new there, but under
+		 * lazy restore it may be bound in a fresh run already (then a
+		 * rebinding, which keeps its place): it goes to the end only if new.
+		 */
+		const json_t *moved = json_object_get(src, "ns_moved");
 		json_array_foreach(json_object_get(src, "ns_tail"), i, v) {
 			if (!json_is_string(v))
 				continue;
-			order_remove(order, json_string_value(v));
+			const char *n = json_string_value(v);
+			if (order_has(order, n) && !order_has(moved, n))
+				continue;
+			order_remove(order, n);
 			json_array_append(order, v);
 		}
 		return;

@@ -42,6 +42,14 @@ run_scenario("a name deleted and rebound moves to the end of globals()", [
          {"b", "c"}, note="edit the rebinding chunk"),
 ])
 
+run_scenario("a rebinding under lazy restore keeps its place (found by the fuzzer)", [
+    Step(chunks(("a", "v0, v1, v3 = 1, 2, 3\nlst = [1]"), ("c", f"print({USER.format(fn='globals()')})")), {"a", "c"}),
+    Step(chunks(("a", "v0, v1, v3 = 1, 2, 3\nlst = [1]"), ("b", "del v0\nv3 = 5"),
+                ("c", f"print({USER.format(fn='globals()')})")), {"b", "c"}, note="v3 rebound where v3 was not restored"),
+    Step(chunks(("a", "v0, v1, v3 = 1, 2, 3\nlst = [1]"), ("b", "del v0\nv3 = 5"),
+                ("c", f"print(1, {USER.format(fn='globals()')})")), {"c"}, note="from the entry's record"),
+])
+
 VERSION = ("meta", "__version__ = '1.2'\n__author__ = 'Ann'\n__all__ = ['f']")
 run_scenario("dunder user names are saved and restored", [
     Step(chunks(VERSION, ("x", "x = 1"), ("show", "print(__version__, __author__, __all__, x)")),

@@ -86,7 +86,9 @@ _INTERPRETER_DUNDERS) and names the runtime registers in RUNTIME_NAMES (or
 starting with "_weft") are never reported or saved; the document's dunders
 (__version__, __all__, __doc__, __annotations__) are names like any other.
 The record also has "ns_tail": the names the chunk (re)inserted at the end of
-the namespace, in order (weft_fidelity.ns_tail).
+the namespace, in order (weft_fidelity.ns_tail), and "ns_moved": those of them
+that were bound before it (deleted and bound again; the others were new here,
+which under lazy restore need not mean new in a fresh run).
 
 Pickling for fingerprints and saves never runs the document's code (a
 __reduce__ or __getstate__ defined in a chunk, ...): such an object has no
@@ -118,12 +120,8 @@ from _blake2 import blake2b
 RUNTIME_NAMES = set()
 
 # Names of __main__ the interpreter and weft's runtime own: never tracked or saved.
-# __warningregistry__: the warnings module's per-module "already shown" record,
-# keyed by line numbers and a filters version it alone can validate; it is
-# process state of the warnings machinery (README: limits), not a document name.
 _INTERPRETER_DUNDERS = frozenset({"__builtins__", "__name__", "__loader__", "__spec__",
-                                  "__package__", "__file__", "__cached__", "__path__",
-                                  "__warningregistry__"})
+                                  "__package__", "__file__", "__cached__", "__path__"})
 
 # Bulk data is hashed with OpenSSL's SHA-256: with the SHA extensions of
 # current CPUs it runs about 2.5x faster than BLAKE2b on large buffers
@@ -601,7 +599,7 @@ def end_tracking(token, ns):
         "settings": settings,
         "inputs": extra["inputs"], "subprocesses": extra["subprocesses"], "fs_ops": extra["fs_ops"],
         "shared": shared,
-        "ns_tail": tail,
+        "ns_tail": tail, "ns_moved": [n for n in tail if n in before],
     }
 
 
