@@ -1269,6 +1269,28 @@ int store_blob_verify(struct store *st, const char *hash)
 	weft_error_init(&err);
 	if (blob_ready(st, hash, &err) < 0)
 		weft_warn(err.file, 0, "%s", err.msg.buf);
+	weft_error_clear(&err);
+	/*
+	 * The worker opens the blob by this path after the check: neither the
+	 * file nor its folder may be replaceable or writable by another user,
+	 * or what was verified is not what gets unpickled.
+	 */
+	struct stat sb;
+	char *slash = strrchr(path.buf, '/');
+	int mine = 1;
+	if (lstat(path.buf, &sb) == 0) { /* a missing blob is a miss below */
+		*slash = '\0';
+		mine = check_private(path.buf, "cached blob folder", 0, S_IWGRP | S_IWOTH, &err) == 0;
+		*slash = '/';
+		if (mine)
+			mine = check_private(path.buf, "cached blob", 0, S_IWGRP | S_IWOTH, &err) == 0;
+	}
+	if (!mine) {
+		weft_warn(err.file, 0, "%s; treating it as a cache miss", err.msg.buf);
+		weft_error_free(&err);
+		strbuf_free(&path);
+		return 0;
+	}
 	weft_error_free(&err);
 	if (hash_xxh128_file(path.buf, got, NULL, NULL) < 0) {
 		weft_warn(path.buf, 0, "cached blob is missing or unreadable; treating it as a "

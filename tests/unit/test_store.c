@@ -1425,6 +1425,53 @@ TEST(replaced_blob_reports_hash_mismatch)
 	free(dir);
 }
 
+/* Call store_blob_verify on c->key as a blob hash, for capture_stderr. */
+static void do_verify(void *arg)
+{
+	struct get_call *c = arg;
+	c->v = store_blob_verify(c->st, c->key);
+}
+
+/*
+ * The worker opens a verified blob by its path: a blob, or its folder, that
+ * another user could replace between the check and the load is not loaded.
+ */
+TEST(blob_writable_by_others_is_not_verified)
+{
+	char *dir = new_dir("foreignblob");
+	struct store *st = open_ok(dir);
+	char h[STORE_HASH_SIZE];
+	CHECK(put_str(st, "pickled bytes", h) == 0);
+	struct strbuf path, folder;
+	strbuf_init(&path);
+	strbuf_init(&folder);
+	store_blob_path(st, h, &path);
+	strbuf_add(&folder, path.buf, (size_t)(strrchr(path.buf, '/') - path.buf));
+	struct get_call c = { st, h, 0 };
+	char *text = capture_stderr(do_verify, &c);
+	CHECK(c.v == 1);
+	free(text);
+	CHECK(chmod(folder.buf, 0777) == 0);
+	text = capture_stderr(do_verify, &c);
+	CHECK(c.v == 0);
+	CHECK(text && strstr(text, "cached blob folder is accessible by other users"));
+	free(text);
+	CHECK(chmod(folder.buf, 0700) == 0);
+	CHECK(chmod(path.buf, 0666) == 0);
+	text = capture_stderr(do_verify, &c);
+	CHECK(c.v == 0);
+	CHECK(text && strstr(text, "cached blob is accessible by other users"));
+	free(text);
+	CHECK(chmod(path.buf, 0600) == 0);
+	text = capture_stderr(do_verify, &c);
+	CHECK(c.v == 1);
+	free(text);
+	store_close(st);
+	strbuf_free(&path);
+	strbuf_free(&folder);
+	free(dir);
+}
+
 /* Child: open the store, report "open" on fd `to`, hold it until fd `from` has a byte. */
 static int hold_store_open(const char *dir, int to, int from)
 {
@@ -1712,6 +1759,7 @@ int main(void)
 	RUN(kill_9_leaves_a_usable_store);
 	RUN(open_removes_temp_files_of_dead_processes);
 	RUN(replaced_blob_reports_hash_mismatch);
+	RUN(blob_writable_by_others_is_not_verified);
 	RUN(gc_beside_an_open_store_removes_nothing_it_uses);
 	RUN(gc_wait_blocks_until_renders_close);
 	RUN(io_faults_give_clear_errors_never_a_corrupt_entry);
