@@ -89,6 +89,8 @@ void dataflow_free(struct dataflow *df)
 	free(df->units);
 	json_decref(df->writer);
 	free(df->fig_format);
+	free(df->occurrence);
+	json_decref(df->occ_seen);
 	memset(df, 0, sizeof(*df));
 }
 
@@ -238,17 +240,32 @@ static const char *unit_norm(const struct unit *u)
 	return norm ? norm : u->code;
 }
 
-int dataflow_occurrence(const struct dataflow *df, size_t ui)
+int dataflow_occurrence(struct dataflow *df, size_t ui)
 {
-	const struct unit *u = &df->units[ui];
-	const char *norm = unit_norm(u);
-	int n = 0;
-	for (size_t j = 0; j < ui; j++) {
-		const struct unit *o = &df->units[j];
-		if (o->kind == u->kind && o->evaluate && !strcmp(unit_norm(o), norm))
-			n++;
+	/*
+	 * Memoised in document order (a key is made for every unit, and each
+	 * would otherwise compare its code with every unit above it: quadratic
+	 * in the chunks). A unit's analysis must be known before it is counted,
+	 * as it is when its key is made.
+	 */
+	if (!df->occurrence) {
+		df->occurrence = xcalloc(df->n ? df->n : 1, sizeof(int));
+		df->occ_seen = json_object();
 	}
-	return n;
+	for (; df->occ_known <= ui && df->occ_known < df->n; df->occ_known++) {
+		const struct unit *o = &df->units[df->occ_known];
+		struct strbuf k;
+		strbuf_init(&k);
+		strbuf_addf(&k, "%d:%s", (int)o->kind, unit_norm(o));
+		char h[HASH_HEX_SIZE]; /* a key jansson takes whatever bytes the code holds */
+		hash_blake2b_hex(k.buf, k.len, h);
+		strbuf_free(&k);
+		int n = (int)json_integer_value(json_object_get(df->occ_seen, h));
+		df->occurrence[df->occ_known] = n;
+		if (o->evaluate && json_object_set_new(df->occ_seen, h, json_integer(n + 1)) < 0)
+			abort(); /* out of memory only (the key is hex), as in strbuf.h */
+	}
+	return ui < df->n ? df->occurrence[ui] : 0;
 }
 
 bool dataflow_source_keyed(const struct unit *u, bool *with_line)
@@ -270,7 +287,7 @@ bool dataflow_source_keyed(const struct unit *u, bool *with_line)
  * line numbers for tracebacks, warnings and inspect.getsource) add their raw
  * text, and the code-making ones their first line.
  */
-static void hash_position(struct hasher *h, const struct dataflow *df, size_t ui)
+static void hash_position(struct hasher *h, struct dataflow *df, size_t ui)
 {
 	const struct unit *u = &df->units[ui];
 	int occ = dataflow_occurrence(df, ui);

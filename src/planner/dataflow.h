@@ -51,6 +51,9 @@ struct dataflow {
 	json_t *writer;                   /* current writer map: name -> unit index */
 	char identity[HASH_HEX_SIZE];     /* hash of the engine identity */
 	char *fig_format;                 /* figures are produced in this format (part of keys) */
+	int *occurrence;                  /* dataflow_occurrence of units [0, occ_known), memoised */
+	size_t occ_known;
+	json_t *occ_seen;                 /* kind and normalised code -> units so far */
 };
 
 /* Build the unit list of `doc` (complete=False chunks merged into the next). */
@@ -95,7 +98,7 @@ void dataflow_record_writes(struct dataflow *df, size_t u, json_t *names);
  * code: keys are per position, so identical units of one document get distinct
  * keys (and an unrelated unit inserted above changes none).
  */
-int dataflow_occurrence(const struct dataflow *df, size_t ui);
+int dataflow_occurrence(struct dataflow *df, size_t ui);
 
 /*
  * Is unit u keyed on its raw source text (term=True, code that makes
