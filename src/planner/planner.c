@@ -167,6 +167,24 @@ static json_t *untracked_writes(struct walk *w, size_t ui)
 	return arr;
 }
 
+/*
+ * A limit of the cache's contract (README) that weft saw happen while unit ui
+ * ran is said at render time: names whose reachability walk stopped at its
+ * budget, so sharing deeper inside them is not seen.
+ */
+static void warn_seen_limits(const struct walk *w, size_t ui, const json_t *record)
+{
+	const struct unit *u = &w->df.units[ui];
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(record, "walk_truncated"), i, v)
+		if (json_is_string(v))
+			weft_warn(w->doc->path, u->line,
+				  "chunk %s: %s reaches too many objects to check them all for sharing with other "
+				  "names; a change through a name sharing objects deep inside it may not be seen "
+				  "by the cache (README: named limits)", u->label, json_string_value(v));
+}
+
 /* ---- hits ---- */
 
 /* ---- misses: run and store ---- */
@@ -229,6 +247,7 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 	settings_record_run(w, ui, record, writes);
 	json_t *files_read = entry_fingerprint_files(w, record ? json_object_get(record, "files_read") : NULL);
 	inputs_after_run(w, ui, record, files_read);
+	warn_seen_limits(w, ui, record);
 	if (u->key_known && !untracked) { /* untracked: state unknown, readers are never cached */
 		dataflow_set_state(&w->df, ui, files_read, rng_in);
 		unitkeys_after_run(w, ui, record);

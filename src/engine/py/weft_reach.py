@@ -185,20 +185,24 @@ def reach(obj, skip=None, budget=_BUDGET, lv=None):
             if b is not None:
                 stack.append(b)
             if o.dtype.hasobject:
-                if o.size > left:
+                # leaves (a column of strings) cost no budget: they share nothing
+                items = [x for x in o.ravel(order="K").tolist() if type(x) not in _LEAVES]
+                if len(items) > left:
                     r.truncated = True
                     break
-                stack.extend(o.ravel(order="K").tolist())
+                stack.extend(items)
             continue
         try:
             refs = gc.get_referents(o)
         except Exception:
             continue
+        # leaves filtered first, in one pass (a list of 10^5 floats is common):
+        # only what can be shared counts against the budget
+        refs = [x for x in refs if type(x) not in _LEAVES]
         if len(refs) > left:
             r.truncated = True
             break
-        # leaves filtered here, in one pass (a list of 10^5 floats is common)
-        stack.extend([x for x in refs if type(x) not in _LEAVES])
+        stack.extend(refs)
     return r
 
 

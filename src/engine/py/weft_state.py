@@ -31,6 +31,8 @@ Tracking (called by the runtime around a chunk that runs with tracking on):
       "settings": {"<setting:NAME>": value hash or null} for process-wide
                  settings the chunk changed (weft_settings: numpy print options,
                  rcParams, warnings filters, os.environ, cwd, sys.path, ...),
+      "walk_truncated": names it bound whose reachability walk stopped at
+                 weft_reach's budget (sharing deeper down is not seen),
       "shared":  names the chunk neither bound nor changed that now share a
                  mutable object with a name it did (b = a writes a too; see
                  weft_reach): they are also in "mutated", so they are saved
@@ -599,6 +601,9 @@ def end_tracking(token, ns):
         "settings": settings,
         "inputs": extra["inputs"], "subprocesses": extra["subprocesses"], "fs_ops": extra["fs_ops"],
         "shared": shared,
+        # names bound here whose reachability walk stopped at its budget: sharing
+        # deeper than that is not seen (README, limits); the planner warns
+        "walk_truncated": sorted(n for n in bound if n in after and after[n].truncated),
         "ns_tail": tail, "ns_moved": [n for n in tail if n in before],
     }
 
