@@ -763,13 +763,25 @@ int store_open(struct store **out, const char *dir, struct weft_error *err)
 	size_t dl = strlen(st->dir);
 	while (dl > 1 && st->dir[dl - 1] == '/')
 		st->dir[--dl] = '\0';
-	st->index_path = path_join(st->dir, "index.sqlite");
-	st->blobs_dir = path_join(st->dir, "blobs");
-	st->tmp_dir = path_join(st->dir, "tmp");
-
 	if (mkdir_p(st->dir, err) < 0 ||
 	    check_private(st->dir, "cache directory", 1, S_IWGRP | S_IWOTH, err) < 0)
 		goto fail;
+	/*
+	 * From here on, the real path: SQLite's NOFOLLOW refuses a symbolic link
+	 * anywhere in the index's path, and a cache reached through a linked
+	 * folder (--cache-dir ~/link, a document in a linked folder) is fine;
+	 * inside the cache, links stay refused.
+	 */
+	char *real = realpath(st->dir, NULL);
+	if (!real) {
+		weft_error_errno(err, st->dir, "cannot resolve the cache directory");
+		goto fail;
+	}
+	free(st->dir);
+	st->dir = real;
+	st->index_path = path_join(st->dir, "index.sqlite");
+	st->blobs_dir = path_join(st->dir, "blobs");
+	st->tmp_dir = path_join(st->dir, "tmp");
 	const char *subdirs[2] = { st->blobs_dir, st->tmp_dir };
 	for (int i = 0; i < 2; i++) {
 		if (mkdir(subdirs[i], 0700) < 0 && errno != EEXIST) {

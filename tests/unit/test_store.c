@@ -837,6 +837,20 @@ TEST(odd_paths)
 	st = open_ok(p.buf);
 	CHECK(st && !strcmp(store_dir(st), dir));
 	store_close(st);
+	/* Reached through a link (--cache-dir ~/link, a document in a linked folder): usable. */
+	strbuf_reset(&q);
+	strbuf_addf(&q, "%s/link-to-cache", root);
+	CHECK(symlink(dir, q.buf) == 0);
+	char h[STORE_HASH_SIZE];
+	st = open_ok(q.buf);
+	CHECK(st && !strcmp(store_dir(st), dir));
+	CHECK(st && put_str(st, "through a link", h) == 0);
+	store_close(st);
+	strbuf_reset(&p);
+	strbuf_addf(&p, "%s/link-to-cache/sub", root);
+	st = open_ok(p.buf);
+	CHECK(st != NULL);
+	store_close(st);
 	strbuf_free(&p);
 	strbuf_free(&q);
 	free(dir);
