@@ -145,10 +145,9 @@ int restore_version(struct walk *w, const char *name, int target, struct weft_er
 	return 0;
 }
 
-/* Restore the random state unit ui would start from in a fresh run. */
-int restore_rng(struct walk *w, struct weft_error *err)
+/* See restore.h. */
+int restore_rng_of(struct walk *w, int rw, struct weft_error *err)
 {
-	int rw = dataflow_writer(&w->df, DATAFLOW_RNG);
 	if (rw < 0 || rw == w->live_rng)
 		return 0;
 	const char *blob = w->meta[rw] ? json_string_value(json_object_get(w->meta[rw], "rng_out")) : NULL;

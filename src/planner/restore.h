@@ -15,8 +15,11 @@
  */
 int restore_version(struct walk *w, const char *name, int target, struct weft_error *err);
 
-/* Restore the random state unit ui would start from in a fresh run. */
-int restore_rng(struct walk *w, struct weft_error *err);
+/*
+ * Put the random state as unit rw left it into the worker (none: rw < 0),
+ * from its entry, or by replaying rw when it was not saved.
+ */
+int restore_rng_of(struct walk *w, int rw, struct weft_error *err);
 
 /* Make every name in `deps` (name -> writer) live at its writer's version. */
 int restore_deps(struct walk *w, const json_t *deps, struct weft_error *err);

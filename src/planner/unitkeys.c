@@ -298,28 +298,6 @@ static bool inputs_hold(const struct walk *w, const json_t *deps, int replay_of,
 	return ok;
 }
 
-/* Put the random state of unit `rw` (its state after it ran) into the worker. */
-static int put_rng_of(struct walk *w, int rw, struct weft_error *err)
-{
-	if (rw < 0 || rw == w->live_rng)
-		return 0;
-	const char *blob = w->meta[rw] ? json_string_value(json_object_get(w->meta[rw], "rng_out")) : NULL;
-	struct strbuf p;
-	strbuf_init(&p);
-	if (blob && store_blob_verify(w->store, blob) == 1 && store_blob_path(w->store, blob, &p) == 0) {
-		json_t *r = walk_request(w, json_pack("{s:s, s:s}", "op", "rng_set", "path", p.buf), err);
-		strbuf_free(&p);
-		if (!r)
-			return -1;
-		json_decref(r);
-		w->live_rng = rw;
-		return 0;
-	}
-	strbuf_free(&p);
-	/* Not saved: rebuild it by replaying that unit (which sets live_rng). */
-	return restore_replay(w, (size_t)rw, err);
-}
-
 /* See unitkeys.h. */
 int unitkeys_restore_inputs(struct walk *w, const json_t *deps, int replay_of, struct weft_error *err)
 {
@@ -329,7 +307,7 @@ int unitkeys_restore_inputs(struct walk *w, const json_t *deps, int replay_of, s
 		/* process-wide settings after the names (a replay for a name may change them) */
 		if (settings_sync(w, deps, err) < 0)
 			return -1;
-		if (put_rng_of(w, rng_target(w, replay_of), err) < 0)
+		if (restore_rng_of(w, rng_target(w, replay_of), err) < 0)
 			return -1;
 		if (inputs_hold(w, deps, replay_of, NULL))
 			return 0;

@@ -758,33 +758,10 @@ def _dump(obj, main, strict=True):
     return data, bufs
 
 
-def save_name(name, directory, ns=None, aliases=None, sync=True):
-    """Save one name of `ns` (default __main__) into new files in `directory`.
-    `aliases`: names saved with it that are bound to the same object (see
-    op_save); they share the files' content and come back as one object."""
-    ns = _main_dict() if ns is None else ns
-    if name.startswith("<module "):
-        return {"name": name, "unsaveable": True, "type": "module state",
-                "reason": "a module's state is rebuilt by replaying the chunk that changed it"}
-    if name not in ns:
-        return {"name": name, "missing": True}
-    obj = ns[name]
-    tname = _typename(obj)
-    reason = _code_unsaveable(obj)
-    if reason is not None:
-        return {"name": name, "unsaveable": True, "type": tname, "reason": reason}
-    if isinstance(obj, types.ModuleType):
-        return {"name": name, "kind": "module", "module": obj.__name__, "type": "module"}
-    reason = _unsaveable_reason(obj)
-    if reason is not None:
-        return {"name": name, "unsaveable": True, "type": tname, "reason": reason}
-    try:
-        data, bufs = _dump(obj, ns)
-    except Exception as e:
-        if type(e).__name__ == "Unfaithful":     # weft_fidelity refused it: the planner warns
-            return {"name": name, "unsaveable": True, "type": tname, "reason": str(e), "fidelity": True}
-        return {"name": name, "unsaveable": True, "type": tname,
-                "reason": f"{type(e).__name__}: {e}"}
+def _write_pickle_files(directory, data, bufs, sync):
+    """Write a pickle and its out-of-band buffers to new files in `directory`
+    (released after); (pickle path, buffer paths, their hashes). On failure
+    no file is left behind."""
     paths, hashes = [], []
     try:
         fd, ppath = _new_file(directory, ".pkl")
@@ -812,6 +789,37 @@ def save_name(name, directory, ns=None, aliases=None, sync=True):
     finally:
         for b in bufs:
             b.release()
+    return ppath, bpaths, hashes
+
+
+def save_name(name, directory, ns=None, aliases=None, sync=True):
+    """Save one name of `ns` (default __main__) into new files in `directory`.
+    `aliases`: names saved with it that are bound to the same object (see
+    op_save); they share the files' content and come back as one object."""
+    ns = _main_dict() if ns is None else ns
+    if name.startswith("<module "):
+        return {"name": name, "unsaveable": True, "type": "module state",
+                "reason": "a module's state is rebuilt by replaying the chunk that changed it"}
+    if name not in ns:
+        return {"name": name, "missing": True}
+    obj = ns[name]
+    tname = _typename(obj)
+    reason = _code_unsaveable(obj)
+    if reason is not None:
+        return {"name": name, "unsaveable": True, "type": tname, "reason": reason}
+    if isinstance(obj, types.ModuleType):
+        return {"name": name, "kind": "module", "module": obj.__name__, "type": "module"}
+    reason = _unsaveable_reason(obj)
+    if reason is not None:
+        return {"name": name, "unsaveable": True, "type": tname, "reason": reason}
+    try:
+        data, bufs = _dump(obj, ns)
+    except Exception as e:
+        if type(e).__name__ == "Unfaithful":     # weft_fidelity refused it: the planner warns
+            return {"name": name, "unsaveable": True, "type": tname, "reason": str(e), "fidelity": True}
+        return {"name": name, "unsaveable": True, "type": tname,
+                "reason": f"{type(e).__name__}: {e}"}
+    ppath, bpaths, hashes = _write_pickle_files(directory, data, bufs, sync)
     first = {"name": name, "kind": "pickle", "pickle": ppath, "buffers": bpaths, "type": tname}
     if None not in hashes:
         first["hashes"] = hashes        # the files' XXH3-128, pickle first
@@ -1170,33 +1178,7 @@ def save_group(names, directory, ns, sync=True):
     except Exception as e:
         return [{"name": m, "unsaveable": True, "type": _typename(ns[m]),
                  "reason": f"{type(e).__name__}: {e}"} for m in names]
-    paths, hashes = [], []
-    try:
-        fd, ppath = _new_file(directory, ".pkl")
-        paths.append(ppath)
-        try:
-            hashes.append(_write_all(fd, data, sync))
-        finally:
-            os.close(fd)
-        bpaths = []
-        for b in bufs:
-            fd, bpath = _new_file(directory, ".buf")
-            paths.append(bpath)
-            bpaths.append(bpath)
-            try:
-                hashes.append(_write_all(fd, b.raw() if _contiguous(b) else memoryview(b).tobytes(), sync))
-            finally:
-                os.close(fd)
-    except BaseException:
-        for p in paths:
-            try:
-                os.unlink(p)
-            except OSError:
-                pass
-        raise
-    finally:
-        for b in bufs:
-            b.release()
+    ppath, bpaths, hashes = _write_pickle_files(directory, data, bufs, sync)
     first = {"name": names[0], "kind": "pickle", "pickle": ppath, "buffers": bpaths,
              "type": _typename(ns[names[0]]), "group": list(names), "member": True}
     if None not in hashes:
