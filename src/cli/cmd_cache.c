@@ -10,6 +10,7 @@
 #include "model/document.h"
 #include "planner/planner.h"
 #include "render/render.h"
+#include "reader/load.h"
 
 static const char cache_usage[] =
 	"usage: weft cache status [--cache] [--cache-dir DIR] FILE\n"

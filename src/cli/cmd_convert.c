@@ -1,6 +1,6 @@
 /*
  * cmd_convert: `weft convert`, Pweave's pweave-convert. Reads a document in
- * any syntax weft reads and writes it in another (render/convert.h does the
+ * any syntax weft reads and writes it in another (convert/convert.h does the
  * writing); nothing runs. See commands.h.
  *
  * Unlike pweave-convert, the input format is guessed from the file name (as
@@ -15,9 +15,10 @@
 
 #include "cli/commands.h"
 #include "model/document.h"
-#include "render/convert.h"
+#include "convert/convert.h"
 #include "util/error.h"
 #include "util/fsutil.h"
+#include "reader/load.h"
 
 static const char convert_usage[] =
 	"usage: weft convert -f FORMAT [-i INFORMAT] [-o OUT] FILE\n"

@@ -16,6 +16,7 @@
 #include "render/tangle.h"
 #include "util/error.h"
 #include "util/fsutil.h"
+#include "reader/load.h"
 
 static const char weave_usage[] =
 	"usage: weft [weave] [options] FILE\n"

@@ -93,15 +93,4 @@ const struct chunk *document_find_chunk(const struct document *doc, const char *
  */
 const char *document_guess_format(const char *path);
 
-/*
- * Read `path` into `doc` using input format `format` (NULL: guess). Parses
- * options and front matter, resolves chunk options, numbers chunks. Returns 0,
- * or -1 with err naming file:line(:column).
- */
-int document_read(struct document *doc, const char *path, const char *format,
-		  struct weft_error *err);
-/* As document_read, from a buffer (path used for messages and format guess). */
-int document_read_buffer(struct document *doc, const char *path, const char *format,
-			 const char *text, size_t len, struct weft_error *err);
-
 #endif

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reader/yaml_value.h"
+#include "model/yaml_value.h"
 
 /* ---- option lists and values ------------------------------------------ */
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "reader/yaml_value.h"
+#include "model/yaml_value.h"
 
 /* Length of the line at s (up to '\n' or end), without a trailing '\r'. */
 static size_t line_len(const char *s, size_t avail, size_t *next)

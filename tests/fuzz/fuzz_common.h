@@ -16,6 +16,7 @@
 #include "render/tangle.h"
 #include "util/error.h"
 #include "util/strbuf.h"
+#include "reader/load.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,6 +9,7 @@
 #include "render/chunk_walk.h"
 #include "render/figures.h"
 #include "unit.h"
+#include "reader/load.h"
 
 /* The log of callback calls. */
 static struct strbuf log_;

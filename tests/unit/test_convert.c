@@ -1,5 +1,5 @@
 /*
- * test_convert: the source writers behind `weft convert` (render/convert.h).
+ * test_convert: the source writers behind `weft convert` (convert/convert.h).
  * Documents are read from strings with document_read_buffer, written in
  * another syntax, and the result compared as text or read back.
  */
@@ -10,8 +10,9 @@
 #include <jansson.h>
 
 #include "model/document.h"
-#include "render/convert.h"
+#include "convert/convert.h"
 #include "unit.h"
+#include "reader/load.h"
 
 /* Read `text` as `path` (format guessed from the name); 0 or -1, message printed. */
 static int read_doc(struct document *doc, const char *path, const char *text)

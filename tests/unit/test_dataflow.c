@@ -4,6 +4,7 @@
 
 #include "planner/dataflow.h"
 #include "unit.h"
+#include "reader/load.h"
 
 /* A document of noweb chunks, read from text. */
 static void read_doc(struct document *doc, const char *text)

@@ -10,8 +10,9 @@
 #include "model/document.h"
 #include "model/options.h"
 #include "reader/front_matter.h"
-#include "reader/yaml_value.h"
+#include "model/yaml_value.h"
 #include "util/strbuf.h"
+#include "reader/load.h"
 
 /* `n` copies of `open`, then `middle`, then `n` copies of `close` (malloc'd). */
 static char *nest(int n, char open, const char *middle, char close)

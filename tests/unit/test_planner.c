@@ -22,6 +22,7 @@
 #include "engine/engine.h"
 #include "planner/planner.h"
 #include "unit.h"
+#include "reader/load.h"
 
 static char root[] = "/tmp/weft-planner-XXXXXX";
 static struct strbuf fake_log;   /* every engine call of the current render, ";"-separated */

@@ -13,6 +13,7 @@
 #include "model/document.h"
 #include "compat_corpus.h"
 #include "unit.h"
+#include "reader/load.h"
 
 /* Read compat/rel into doc (format guessed unless given); 0 or -1. */
 static int read_compat(struct document *doc, const char *rel, const char *format)

@@ -5,6 +5,7 @@
 #include "planner/dataflow.h"
 #include "planner/settings.h"
 #include "unit.h"
+#include "reader/load.h"
 
 static const char *DOC = "<<setup>>=\nimport numpy\n@\n<<b>>=\nprint(1)\n@\n<<c>>=\nprint(2)\n@\n";
 #define NP SETTINGS_PREFIX "numpy.printoptions>"

@@ -14,6 +14,7 @@
 #include "render/tangle.h"
 #include "compat_corpus.h"
 #include "unit.h"
+#include "reader/load.h"
 
 /* Tangle compat/rel into out; 0 or -1. */
 static int tangle_file(const char *path, const char *format, struct strbuf *out)

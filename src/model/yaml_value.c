@@ -1,5 +1,5 @@
 /* yaml_value: YAML nodes as chunk option values; see yaml_value.h. */
-#include "reader/yaml_value.h"
+#include "model/yaml_value.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* convert: a document model written back as literate source; see convert.h. */
-#include "render/convert.h"
+#include "convert/convert.h"
 #include "render/notebook.h"
 
 #include <ctype.h>
