@@ -2,6 +2,7 @@
 #include "planner/inputs.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <ftw.h>
 #include <glob.h>
@@ -308,16 +309,19 @@ void inputs_after_run(struct walk *w, size_t ui, json_t *rec, json_t *files_read
 	json_t *inputs = entry_items(w, json_object_get(rec, "inputs"), real_dir);
 	json_t *ops = entry_items(w, json_object_get(rec, "fs_ops"), real_dir);
 	const struct chunk_options *o = u->kind == UNIT_CHUNK ? &u->chunk->opts : NULL;
+	/* A declared pattern that cannot be recorded is no declaration (re-run, below). */
+	bool declared = o && o->ndepends_on_files;
 	for (size_t i = 0; o && i < o->ndepends_on_files; i++) {
 		char h[HASH_HEX_SIZE];
 		declared_pattern(w, o->depends_on_files[i], real_dir, files_read, h);
-		json_array_append_new(inputs, json_pack("{s:s, s:s, s:s}", "t", "glob", "p", o->depends_on_files[i],
-							"h", h));
+		json_t *it = json_pack("{s:s, s:s, s:s}", "t", "glob", "p", o->depends_on_files[i], "h", h);
+		if (!it || json_array_append_new(inputs, it) < 0)
+			declared = false;
 	}
 	json_object_set_new(rec, "inputs", inputs);
 	json_object_set_new(rec, "fs_ops", ops);
 	const json_t *subs = json_object_get(rec, "subprocesses");
-	if (json_array_size(subs) && o && !o->ndepends_on_files && !o->cache_extra) {
+	if (json_array_size(subs) && o && !declared && !o->cache_extra) {
 		struct strbuf why;
 		strbuf_init(&why);
 		strbuf_addf(&why, "it starts a subprocess (%s) whose inputs weft cannot see; declare them with "

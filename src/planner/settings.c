@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "engine/protocol.h"
 #include "planner/restore.h"
 #include "planner/walk.h"
 
@@ -196,7 +197,12 @@ static int sync_pass(struct walk *w, const json_t *deps, bool *changed, struct w
 				break;
 			continue;
 		}
-		json_array_append_new(items, json_pack("{s:s, s:s?}", "name", name, "path", saved ? p.buf : NULL));
+		json_t *it = proto_pack(err, w->doc->path, 0, name, "{s:s, s:s?}", "name", name, "path",
+					saved ? p.buf : NULL);
+		if (!it || json_array_append_new(items, it) < 0) {
+			rc = -1; /* never a setting silently left out */
+			break;
+		}
 		json_object_set(targets, name, v);
 	}
 	strbuf_free(&p);
