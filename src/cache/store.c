@@ -20,38 +20,7 @@
 
 #include "cache/store_fault.h"
 
-/* How long a process waits for another one's write transaction. */
-#define STORE_BUSY_TIMEOUT_MS 30000
-/* Memo values unused this long are dropped by store_gc. */
-#define STORE_MEMO_MAX_AGE_SECONDS (30.0 * 24 * 3600)
-
-/* An entry or memo row read during this run, whose last_used is written at close. */
-struct used_row {
-	char *ns;   /* NULL for an entry */
-	char *key;
-};
-
-/* A blob written to tmp/ and hashed, waiting to be published. */
-struct pending_blob {
-	char *tmp;
-	char hash[STORE_HASH_SIZE];
-};
-
-struct store {
-	char *dir;
-	char *index_path;
-	char *blobs_dir;
-	char *tmp_dir;
-	sqlite3 *db;
-	unsigned char key[HASH_KEY_BYTES];
-	struct used_row *used;
-	size_t nused, used_alloc;
-	unsigned tmp_counter;
-	struct pending_blob *pending;   /* see store_blob_flush */
-	size_t npending, pending_alloc;
-	int lock_fd;                    /* <dir>/lock, held shared while open (see store_gc) */
-	int damaged;                    /* SQLite found the index corrupt: rebuilt at close */
-};
+#include "cache/store_internal.h"
 
 static void pending_drop(struct store *st);
 
@@ -87,7 +56,7 @@ static const char schema_sql[] =
 /* small helpers                                                       */
 
 /* Wall-clock time as Unix seconds, for created/last_used columns. */
-static double now_seconds(void)
+double store_now_seconds(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -192,7 +161,7 @@ static int check_private_if_exists(const char *path, const char *what, mode_t fo
 }
 
 /* Record an SQLite failure on the index, with what we were doing. */
-static int db_error(struct store *st, struct weft_error *err, const char *what)
+int store_db_error(struct store *st, struct weft_error *err, const char *what)
 {
 	int code = sqlite3_errcode(st->db);
 	int damaged = code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
@@ -205,7 +174,7 @@ static int db_error(struct store *st, struct weft_error *err, const char *what)
 }
 
 /* Run SQL without results. */
-static int db_exec(struct store *st, const char *sql, struct weft_error *err)
+int store_db_exec(struct store *st, const char *sql, struct weft_error *err)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -218,11 +187,11 @@ static int db_exec(struct store *st, const char *sql, struct weft_error *err)
 }
 
 /* Prepare a statement; NULL on failure with err set. */
-static sqlite3_stmt *db_prepare(struct store *st, const char *sql, struct weft_error *err)
+sqlite3_stmt *store_db_prepare(struct store *st, const char *sql, struct weft_error *err)
 {
 	sqlite3_stmt *stmt = NULL;
 	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-		db_error(st, err, "prepare");
+		store_db_error(st, err, "prepare");
 		sqlite3_finalize(stmt);
 		return NULL;
 	}
@@ -230,7 +199,7 @@ static sqlite3_stmt *db_prepare(struct store *st, const char *sql, struct weft_e
 }
 
 /* Bind a possibly NULL C string as TEXT (copied by SQLite). */
-static void bind_text(sqlite3_stmt *stmt, int i, const char *s)
+void store_bind_text(sqlite3_stmt *stmt, int i, const char *s)
 {
 	if (s)
 		sqlite3_bind_text(stmt, i, s, -1, SQLITE_TRANSIENT);
@@ -239,12 +208,12 @@ static void bind_text(sqlite3_stmt *stmt, int i, const char *s)
 }
 
 /* Step a statement that returns no rows; finalizes it. */
-static int db_step_done(struct store *st, sqlite3_stmt *stmt, const char *what,
+int store_db_step_done(struct store *st, sqlite3_stmt *stmt, const char *what,
 			struct weft_error *err)
 {
 	int rc = sqlite3_step(stmt);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		db_error(st, err, what);
+		store_db_error(st, err, what);
 		sqlite3_finalize(stmt);
 		return -1;
 	}
@@ -254,18 +223,19 @@ static int db_step_done(struct store *st, sqlite3_stmt *stmt, const char *what,
 
 /* Take the write lock now (not at the first write), so a transaction never
  * has to upgrade a read lock and fail with SQLITE_BUSY mid-way. */
-static int tx_begin(struct store *st, struct weft_error *err)
+int store_tx_begin(struct store *st, struct weft_error *err)
 {
-	return db_exec(st, "BEGIN IMMEDIATE", err);
+	return store_db_exec(st, "BEGIN IMMEDIATE", err);
 }
 
-static int tx_commit(struct store *st, struct weft_error *err)
+/* See store_internal.h. */
+int store_tx_commit(struct store *st, struct weft_error *err)
 {
-	return db_exec(st, "COMMIT", err);
+	return store_db_exec(st, "COMMIT", err);
 }
 
 /* Roll back, keeping the error that made us give up. */
-static void tx_rollback(struct store *st)
+void store_tx_rollback(struct store *st)
 {
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -437,14 +407,14 @@ void store_default_dir(const char *doc_path, const char *cli_dir, struct strbuf 
 /* PRAGMA user_version, or -1 with err set. */
 static int read_user_version(struct store *st, struct weft_error *err)
 {
-	sqlite3_stmt *stmt = db_prepare(st, "PRAGMA user_version", err);
+	sqlite3_stmt *stmt = store_db_prepare(st, "PRAGMA user_version", err);
 	if (!stmt)
 		return -1;
 	int version = -1;
 	if (sqlite3_step(stmt) == SQLITE_ROW)
 		version = sqlite3_column_int(stmt, 0);
 	else
-		db_error(st, err, "cannot read schema version");
+		store_db_error(st, err, "cannot read schema version");
 	sqlite3_finalize(stmt);
 	return version;
 }
@@ -458,7 +428,7 @@ static int db_setup(struct store *st, struct weft_error *err)
 	 * run (~30 ms here); SQLite's automatic checkpoints bound its size. */
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	/* The first statement reads the header: a non-database fails here. */
-	sqlite3_stmt *stmt = db_prepare(st, "PRAGMA journal_mode=WAL", err);
+	sqlite3_stmt *stmt = store_db_prepare(st, "PRAGMA journal_mode=WAL", err);
 	if (!stmt)
 		goto corrupt;
 	int rc = sqlite3_step(stmt);
@@ -470,7 +440,7 @@ static int db_setup(struct store *st, struct weft_error *err)
 		rc = sqlite3_step(stmt);
 	}
 	if (rc != SQLITE_ROW) {
-		db_error(st, err, "cannot switch to WAL mode");
+		store_db_error(st, err, "cannot switch to WAL mode");
 		sqlite3_finalize(stmt);
 		goto corrupt;
 	}
@@ -478,7 +448,7 @@ static int db_setup(struct store *st, struct weft_error *err)
 	/* NORMAL in WAL mode: commits survive a killed process; only a power
 	 * loss can drop the last commits, never corrupt the index. Blobs are
 	 * fsynced before any entry points at them. */
-	if (db_exec(st, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", err) < 0)
+	if (store_db_exec(st, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", err) < 0)
 		return -1;
 	/* Usual case: the schema exists, so no write lock is needed to see it. */
 	int version = read_user_version(st, err);
@@ -486,32 +456,32 @@ static int db_setup(struct store *st, struct weft_error *err)
 		return 0;
 	if (version < 0)
 		goto corrupt;
-	if (tx_begin(st, err) < 0)
+	if (store_tx_begin(st, err) < 0)
 		goto corrupt;
 	/* Read again under the lock: another process may have just made it. */
 	version = read_user_version(st, err);
 	if (version < 0) {
-		tx_rollback(st);
+		store_tx_rollback(st);
 		return -1;
 	}
 	if (version == 0) {
 		struct strbuf sql;
 		strbuf_init(&sql);
 		strbuf_addf(&sql, "%s PRAGMA user_version=%d;", schema_sql, STORE_SCHEMA_VERSION);
-		rc = db_exec(st, sql.buf, err);
+		rc = store_db_exec(st, sql.buf, err);
 		strbuf_free(&sql);
 		if (rc < 0) {
-			tx_rollback(st);
+			store_tx_rollback(st);
 			return -1;
 		}
 	} else if (version != STORE_SCHEMA_VERSION) {
-		tx_rollback(st);
+		store_tx_rollback(st);
 		return weft_error_set(err, st->dir, 0, 0,
 				      "cache directory has index schema version %d, this weft "
 				      "knows version %d; use another --cache-dir or remove it",
 				      version, STORE_SCHEMA_VERSION);
 	}
-	return tx_commit(st, err);
+	return store_tx_commit(st, err);
 corrupt:
 	if (sqlite3_errcode(st->db) == SQLITE_NOTADB || sqlite3_errcode(st->db) == SQLITE_CORRUPT)
 		weft_error_set(err, st->index_path, 0, 0,
@@ -592,7 +562,7 @@ static int lock_open(struct store *st, struct weft_error *err)
  * shared lock first, so two converters cannot deadlock. Release with
  * lock_share.
  */
-static int lock_exclusive(struct store *st, int wait)
+int store_lock_exclusive(struct store *st, int wait)
 {
 	if (flock_retry(st->lock_fd, LOCK_EX | LOCK_NB) == 0)
 		return 1;
@@ -603,12 +573,10 @@ static int lock_exclusive(struct store *st, int wait)
 }
 
 /* Back from exclusive to shared. */
-static void lock_share(struct store *st)
+void store_lock_share(struct store *st)
 {
 	flock_retry(st->lock_fd, LOCK_SH);
 }
-
-static uint64_t sweep_tmp(struct store *st, int dead_only);
 
 /* Was the last failure on the index a damaged database (not a busy or I/O one)? */
 static int db_damaged(struct store *st)
@@ -624,7 +592,7 @@ static int db_open(struct store *st, struct weft_error *err)
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
 			    NULL) != SQLITE_OK) {
 		if (st->db)
-			db_error(st, err, "cannot open");
+			store_db_error(st, err, "cannot open");
 		else
 			weft_error_set(err, st->index_path, 0, 0, "cache index: cannot open");
 		return -1;
@@ -681,7 +649,7 @@ static int db_rebuild(struct store *st, struct weft_error *err)
 	 * but never wait for a render to end (then this run goes uncached). */
 	int exclusive = 0, rc = -1;
 	for (int tries = 0; tries < 40 && !exclusive; tries++) {
-		if ((exclusive = lock_exclusive(st, 0)))
+		if ((exclusive = store_lock_exclusive(st, 0)))
 			break;
 		weft_error_clear(err);
 		if (db_open(st, err) == 0)
@@ -706,7 +674,7 @@ static int db_rebuild(struct store *st, struct weft_error *err)
 		rc = db_open(st, err);
 	}
 	st->damaged = 0;
-	lock_share(st);
+	store_lock_share(st);
 	return rc;
 }
 
@@ -721,7 +689,7 @@ static void db_close_damaged(struct store *st)
 {
 	sqlite3_close_v2(st->db);
 	st->db = NULL;
-	if (!lock_exclusive(st, 0))
+	if (!store_lock_exclusive(st, 0))
 		return; /* in use by others: the last one to find it damaged moves it */
 	sqlite3 *db = NULL;
 	char *why = NULL;
@@ -813,7 +781,7 @@ int store_open(struct store **out, const char *dir, struct weft_error *err)
 	}
 	/* Temporary files of killed processes would wait for a gc: remove
 	 * them now (one readdir of a directory that is usually empty). */
-	sweep_tmp(st, 1);
+	store_sweep_tmp(st, 1);
 	*out = st;
 	return 0;
 fail:
@@ -840,20 +808,20 @@ void store_tmp_path(struct store *st, struct strbuf *out)
 }
 
 /* Write the last_used times of rows read during this run, in one transaction. */
-static void flush_used(struct store *st)
+void store_flush_used(struct store *st)
 {
 	if (!st->nused)
 		return;
 	struct weft_error err;
 	weft_error_init(&err);
-	double now = now_seconds();
+	double now = store_now_seconds();
 	sqlite3_stmt *e = NULL, *m = NULL;
-	if (tx_begin(st, &err) < 0)
+	if (store_tx_begin(st, &err) < 0)
 		goto out;
-	e = db_prepare(st, "UPDATE entry SET last_used=?1 WHERE key=?2", &err);
-	m = db_prepare(st, "UPDATE memo SET last_used=?1 WHERE ns=?2 AND key=?3", &err);
+	e = store_db_prepare(st, "UPDATE entry SET last_used=?1 WHERE key=?2", &err);
+	m = store_db_prepare(st, "UPDATE memo SET last_used=?1 WHERE ns=?2 AND key=?3", &err);
 	if (!e || !m) {
-		tx_rollback(st);
+		store_tx_rollback(st);
 		goto out;
 	}
 	for (size_t i = 0; i < st->nused; i++) {
@@ -861,17 +829,17 @@ static void flush_used(struct store *st)
 		sqlite3_reset(s);
 		sqlite3_bind_double(s, 1, now);
 		if (st->used[i].ns) {
-			bind_text(s, 2, st->used[i].ns);
-			bind_text(s, 3, st->used[i].key);
+			store_bind_text(s, 2, st->used[i].ns);
+			store_bind_text(s, 3, st->used[i].key);
 		} else {
-			bind_text(s, 2, st->used[i].key);
+			store_bind_text(s, 2, st->used[i].key);
 		}
 		sqlite3_step(s);
 	}
 	sqlite3_finalize(e);
 	sqlite3_finalize(m);
 	e = m = NULL;
-	tx_commit(st, &err);
+	store_tx_commit(st, &err);
 out:
 	sqlite3_finalize(e);
 	sqlite3_finalize(m);
@@ -903,7 +871,7 @@ void store_close(struct store *st)
 	if (store_blob_flush(st, &err) < 0)
 		weft_warn(err.file, 0, "%s", err.msg.buf);
 	weft_error_free(&err);
-	flush_used(st);
+	store_flush_used(st);
 	if (st->damaged && st->db)
 		db_close_damaged(st);
 	store_free(st);
@@ -1222,7 +1190,7 @@ static void blob_reject(struct store *st, const char *hash, const char *path, co
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(st->db, "DELETE FROM blob WHERE hash=?1", -1, &s, NULL) ==
 	    SQLITE_OK) {
-		bind_text(s, 1, hash);
+		store_bind_text(s, 1, hash);
 		sqlite3_step(s);
 	}
 	sqlite3_finalize(s);
@@ -1353,33 +1321,33 @@ int store_entry_put(struct store *st, const char *key, json_t *meta, const char 
 				      "cache entry %s: metadata cannot be encoded as JSON", key);
 	char mac[HASH_HEX_SIZE];
 	entry_mac(st, key, text, mac);
-	double now = now_seconds();
+	double now = store_now_seconds();
 	sqlite3_stmt *s = NULL;
 	struct strbuf path;
 	strbuf_init(&path);
 
 	/* Queued blobs reach the disk before an entry can point at them. */
-	if (store_blob_flush(st, err) < 0 || tx_begin(st, err) < 0)
+	if (store_blob_flush(st, err) < 0 || store_tx_begin(st, err) < 0)
 		goto fail_notx;
-	if (!(s = db_prepare(st, "DELETE FROM entry WHERE key=?1", err)))
+	if (!(s = store_db_prepare(st, "DELETE FROM entry WHERE key=?1", err)))
 		goto fail;
-	bind_text(s, 1, key);
-	if (db_step_done(st, s, "cannot replace entry", err) < 0)
+	store_bind_text(s, 1, key);
+	if (store_db_step_done(st, s, "cannot replace entry", err) < 0)
 		goto fail;
-	s = db_prepare(st,
+	s = store_db_prepare(st,
 		       "INSERT INTO entry(key, meta, mac, doc, chunk, seconds, created, last_used)"
 		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
 		       err);
 	if (!s)
 		goto fail;
-	bind_text(s, 1, key);
-	bind_text(s, 2, text);
-	bind_text(s, 3, mac);
-	bind_text(s, 4, doc);
-	bind_text(s, 5, chunk ? chunk : "");
+	store_bind_text(s, 1, key);
+	store_bind_text(s, 2, text);
+	store_bind_text(s, 3, mac);
+	store_bind_text(s, 4, doc);
+	store_bind_text(s, 5, chunk ? chunk : "");
 	sqlite3_bind_double(s, 6, seconds);
 	sqlite3_bind_double(s, 7, now);
-	if (db_step_done(st, s, "cannot insert entry", err) < 0)
+	if (store_db_step_done(st, s, "cannot insert entry", err) < 0)
 		goto fail;
 	for (size_t i = 0; i < nblobs; i++) {
 		/* Checked under the write lock: a gc cannot remove the blob
@@ -1393,32 +1361,32 @@ int store_entry_put(struct store *st, const char *key, json_t *meta, const char 
 					 key);
 			goto fail;
 		}
-		s = db_prepare(st,
+		s = store_db_prepare(st,
 			       "INSERT INTO blob(hash, size) VALUES (?1, ?2)"
 			       " ON CONFLICT(hash) DO UPDATE SET size=excluded.size",
 			       err);
 		if (!s)
 			goto fail;
-		bind_text(s, 1, blobs[i]);
+		store_bind_text(s, 1, blobs[i]);
 		sqlite3_bind_int64(s, 2, (sqlite3_int64)sb.st_size);
-		if (db_step_done(st, s, "cannot record blob", err) < 0)
+		if (store_db_step_done(st, s, "cannot record blob", err) < 0)
 			goto fail;
-		s = db_prepare(st, "INSERT OR IGNORE INTO entry_blob(key, hash) VALUES (?1, ?2)",
+		s = store_db_prepare(st, "INSERT OR IGNORE INTO entry_blob(key, hash) VALUES (?1, ?2)",
 			       err);
 		if (!s)
 			goto fail;
-		bind_text(s, 1, key);
-		bind_text(s, 2, blobs[i]);
-		if (db_step_done(st, s, "cannot record entry blob", err) < 0)
+		store_bind_text(s, 1, key);
+		store_bind_text(s, 2, blobs[i]);
+		if (store_db_step_done(st, s, "cannot record entry blob", err) < 0)
 			goto fail;
 	}
-	if (tx_commit(st, err) < 0)
+	if (store_tx_commit(st, err) < 0)
 		goto fail;
 	free(text);
 	strbuf_free(&path);
 	return 0;
 fail:
-	tx_rollback(st);
+	store_tx_rollback(st);
 fail_notx:
 	free(text);
 	strbuf_free(&path);
@@ -1427,11 +1395,11 @@ fail_notx:
 
 int store_entry_remove(struct store *st, const char *key, struct weft_error *err)
 {
-	sqlite3_stmt *s = db_prepare(st, "DELETE FROM entry WHERE key=?1", err);
+	sqlite3_stmt *s = store_db_prepare(st, "DELETE FROM entry WHERE key=?1", err);
 	if (!s)
 		return -1;
-	bind_text(s, 1, key);
-	if (db_step_done(st, s, "cannot remove entry", err) < 0)
+	store_bind_text(s, 1, key);
+	if (store_db_step_done(st, s, "cannot remove entry", err) < 0)
 		return -1;
 	return sqlite3_changes(st->db) > 0 ? 1 : 0;
 }
@@ -1478,13 +1446,13 @@ static void blob_wrong_size(struct store *st, const char *hash, const char *path
  */
 static int entry_blobs_present(struct store *st, const char *key, struct weft_error *err)
 {
-	sqlite3_stmt *s = db_prepare(st,
+	sqlite3_stmt *s = store_db_prepare(st,
 				     "SELECT eb.hash, b.size FROM entry_blob eb"
 				     " LEFT JOIN blob b ON b.hash = eb.hash WHERE eb.key=?1",
 				     err);
 	if (!s)
 		return -1;
-	bind_text(s, 1, key);
+	store_bind_text(s, 1, key);
 	struct strbuf path;
 	strbuf_init(&path);
 	int ok = 1, rc;
@@ -1515,7 +1483,7 @@ static int entry_blobs_present(struct store *st, const char *key, struct weft_er
 		}
 	}
 	if (ok && rc != SQLITE_DONE) {
-		db_error(st, err, "cannot read entry blobs");
+		store_db_error(st, err, "cannot read entry blobs");
 		ok = -1;
 	}
 	sqlite3_finalize(s);
@@ -1526,17 +1494,17 @@ static int entry_blobs_present(struct store *st, const char *key, struct weft_er
 int store_entry_get(struct store *st, const char *key, json_t **meta, struct weft_error *err)
 {
 	*meta = NULL;
-	sqlite3_stmt *s = db_prepare(st, "SELECT meta, mac FROM entry WHERE key=?1", err);
+	sqlite3_stmt *s = store_db_prepare(st, "SELECT meta, mac FROM entry WHERE key=?1", err);
 	if (!s)
 		return -1;
-	bind_text(s, 1, key);
+	store_bind_text(s, 1, key);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE) {
 		sqlite3_finalize(s);
 		return 0;
 	}
 	if (rc != SQLITE_ROW) {
-		db_error(st, err, "cannot look up entry");
+		store_db_error(st, err, "cannot look up entry");
 		sqlite3_finalize(s);
 		return -1;
 	}
@@ -1599,14 +1567,14 @@ static void info_from_row(struct store *st, sqlite3_stmt *s, struct store_entry_
 int store_entry_latest_for_chunk(struct store *st, const char *doc, const char *chunk,
 				 struct store_entry_info *info, struct weft_error *err)
 {
-	sqlite3_stmt *s = db_prepare(st,
+	sqlite3_stmt *s = store_db_prepare(st,
 				     "SELECT " ENTRY_COLUMNS " FROM entry WHERE doc=?1 AND chunk=?2"
 				     " ORDER BY created DESC, rowid DESC",
 				     err);
 	if (!s)
 		return -1;
-	bind_text(s, 1, doc);
-	bind_text(s, 2, chunk ? chunk : "");
+	store_bind_text(s, 1, doc);
+	store_bind_text(s, 2, chunk ? chunk : "");
 	int rc, found = 0;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		info_from_row(st, s, info);
@@ -1618,7 +1586,7 @@ int store_entry_latest_for_chunk(struct store *st, const char *doc, const char *
 	if (!found)
 		store_entry_info_free(info);
 	if (!found && rc != SQLITE_DONE) {
-		db_error(st, err, "cannot look up entries of chunk");
+		store_db_error(st, err, "cannot look up entries of chunk");
 		found = -1;
 	}
 	sqlite3_finalize(s);
@@ -1628,13 +1596,13 @@ int store_entry_latest_for_chunk(struct store *st, const char *doc, const char *
 int store_entry_list_doc(struct store *st, const char *doc, store_entry_fn fn, void *data,
 			 struct weft_error *err)
 {
-	sqlite3_stmt *s = db_prepare(st,
+	sqlite3_stmt *s = store_db_prepare(st,
 				     "SELECT " ENTRY_COLUMNS " FROM entry WHERE doc=?1"
 				     " ORDER BY created, rowid",
 				     err);
 	if (!s)
 		return -1;
-	bind_text(s, 1, doc);
+	store_bind_text(s, 1, doc);
 	/* Read everything first: fn may call back into the store (even write). */
 	struct store_entry_info *rows = NULL;
 	size_t n = 0, alloc = 0;
@@ -1647,7 +1615,7 @@ int store_entry_list_doc(struct store *st, const char *doc, store_entry_fn fn, v
 	}
 	int ret = 0;
 	if (rc != SQLITE_DONE)
-		ret = db_error(st, err, "cannot list entries");
+		ret = store_db_error(st, err, "cannot list entries");
 	sqlite3_finalize(s);
 	for (size_t i = 0; i < n; i++) {
 		if (ret == 0)
@@ -1665,15 +1633,15 @@ int store_memo_get(struct store *st, const char *ns, const char *key, json_t **v
 		   struct weft_error *err)
 {
 	*value = NULL;
-	sqlite3_stmt *s = db_prepare(st, "SELECT value, mac FROM memo WHERE ns=?1 AND key=?2", err);
+	sqlite3_stmt *s = store_db_prepare(st, "SELECT value, mac FROM memo WHERE ns=?1 AND key=?2", err);
 	if (!s)
 		return -1;
-	bind_text(s, 1, ns);
-	bind_text(s, 2, key);
+	store_bind_text(s, 1, ns);
+	store_bind_text(s, 2, key);
 	int rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
 		sqlite3_finalize(s);
-		return rc == SQLITE_DONE ? 0 : db_error(st, err, "cannot look up memo");
+		return rc == SQLITE_DONE ? 0 : store_db_error(st, err, "cannot look up memo");
 	}
 	const char *text = (const char *)sqlite3_column_text(s, 0);
 	char want[HASH_HEX_SIZE];
@@ -1703,503 +1671,19 @@ int store_memo_put(struct store *st, const char *ns, const char *key, json_t *va
 		return weft_error_set(err, st->dir, 0, 0, "memo %s: value cannot be encoded", ns);
 	char mac[HASH_HEX_SIZE];
 	memo_mac(st, ns, key, text, mac);
-	sqlite3_stmt *s = db_prepare(st,
+	sqlite3_stmt *s = store_db_prepare(st,
 				     "INSERT OR REPLACE INTO memo(ns, key, value, mac, last_used)"
 				     " VALUES (?1, ?2, ?3, ?4, ?5)",
 				     err);
 	int rc = -1;
 	if (s) {
-		bind_text(s, 1, ns);
-		bind_text(s, 2, key);
-		bind_text(s, 3, text);
-		bind_text(s, 4, mac);
-		sqlite3_bind_double(s, 5, now_seconds());
-		rc = db_step_done(st, s, "cannot store memo", err);
+		store_bind_text(s, 1, ns);
+		store_bind_text(s, 2, key);
+		store_bind_text(s, 3, text);
+		store_bind_text(s, 4, mac);
+		sqlite3_bind_double(s, 5, store_now_seconds());
+		rc = store_db_step_done(st, s, "cannot store memo", err);
 	}
 	free(text);
 	return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* housekeeping                                                        */
-
-/* One integer from a query without parameters (0 on error, with err set). */
-static int query_u64(struct store *st, const char *sql, uint64_t *out, struct weft_error *err)
-{
-	sqlite3_stmt *s = db_prepare(st, sql, err);
-	if (!s)
-		return -1;
-	int rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		db_error(st, err, "cannot count");
-		sqlite3_finalize(s);
-		return -1;
-	}
-	*out = (uint64_t)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return 0;
-}
-
-#define REFERENCED_BLOBS "FROM blob WHERE hash IN (SELECT hash FROM entry_blob)"
-
-int store_stats(struct store *st, struct store_stats *stats, struct weft_error *err)
-{
-	memset(stats, 0, sizeof(*stats));
-	if (query_u64(st, "SELECT count(*) FROM entry", &stats->entries, err) < 0 ||
-	    query_u64(st, "SELECT count(*) " REFERENCED_BLOBS, &stats->blobs, err) < 0 ||
-	    query_u64(st, "SELECT coalesce(sum(size), 0) " REFERENCED_BLOBS, &stats->blob_bytes,
-		      err) < 0 ||
-	    query_u64(st, "SELECT count(*) FROM memo", &stats->memos, err) < 0)
-		return -1;
-	return 0;
-}
-
-/*
- * Remove abandoned temporary files: those named for a process that no
- * longer exists, and any untouched for STORE_TMP_MAX_AGE_SECONDS (a live
- * writer keeps touching its file). Returns how many were removed.
- */
-static uint64_t sweep_tmp(struct store *st, int dead_only)
-{
-	DIR *d = opendir(st->tmp_dir);
-	if (!d)
-		return 0;
-	uint64_t removed = 0;
-	time_t now = time(NULL);
-	struct strbuf path;
-	strbuf_init(&path);
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		strbuf_reset(&path);
-		strbuf_addf(&path, "%s/%s", st->tmp_dir, de->d_name);
-		struct stat sb;
-		if (lstat(path.buf, &sb) < 0)
-			continue;
-		int stale = !dead_only && now - sb.st_mtime > STORE_TMP_MAX_AGE_SECONDS;
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-		if (!stale && end != de->d_name && *end == '-' && pid > 0 && pid != (long)getpid() &&
-		    kill((pid_t)pid, 0) < 0 && errno == ESRCH)
-			stale = 1;
-		if (stale && !S_ISDIR(sb.st_mode) && unlink(path.buf) == 0)
-			removed++;
-	}
-	closedir(d);
-	strbuf_free(&path);
-	return removed;
-}
-
-/* Sorted list of hash strings, for membership tests during a directory walk. */
-struct hash_set {
-	char **v;
-	size_t n, alloc;
-};
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int hash_set_has(const struct hash_set *hs, const char *h)
-{
-	return hs->n && bsearch(&h, hs->v, hs->n, sizeof(char *), cmp_str) != NULL;
-}
-
-static void hash_set_free(struct hash_set *hs)
-{
-	for (size_t i = 0; i < hs->n; i++)
-		free(hs->v[i]);
-	free(hs->v);
-	memset(hs, 0, sizeof(*hs));
-}
-
-/* Fill hs from a one-column query of hashes; sorted. */
-static int hash_set_load(struct store *st, struct hash_set *hs, const char *sql,
-			 struct weft_error *err)
-{
-	sqlite3_stmt *s = db_prepare(st, sql, err);
-	if (!s)
-		return -1;
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *h = (const char *)sqlite3_column_text(s, 0);
-		ARRAY_GROW(hs->v, hs->n + 1, hs->alloc);
-		hs->v[hs->n++] = xstrdup(h ? h : "");
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return db_error(st, err, "cannot list blobs");
-	if (hs->n)
-		qsort(hs->v, hs->n, sizeof(char *), cmp_str);
-	return 0;
-}
-
-/* Run a one-parameter statement (text). */
-static int exec_with(struct store *st, const char *sql, const char *arg, struct weft_error *err)
-{
-	sqlite3_stmt *s = db_prepare(st, sql, err);
-	if (!s)
-		return -1;
-	bind_text(s, 1, arg);
-	return db_step_done(st, s, sql, err);
-}
-
-/*
- * Walk blobs/: delete files that are not referenced, unless younger than
- * STORE_GC_GRACE_SECONDS (keep_none: delete every file), and collect the
- * referenced ones present into `present`. Runs inside a write transaction.
- */
-static int sweep_blob_files(struct store *st, const struct hash_set *referenced, int keep_none,
-			    struct hash_set *present, struct store_gc_report *rep,
-			    struct weft_error *err)
-{
-	DIR *top = opendir(st->blobs_dir);
-	if (!top)
-		return weft_error_errno(err, st->blobs_dir, "cannot list cache blobs");
-	struct strbuf sub, path;
-	strbuf_init(&sub);
-	strbuf_init(&path);
-	struct dirent *de;
-	int rc = 0;
-	time_t young = time(NULL) - STORE_GC_GRACE_SECONDS;
-	while (rc == 0 && (de = readdir(top))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		strbuf_reset(&sub);
-		strbuf_addf(&sub, "%s/%s", st->blobs_dir, de->d_name);
-		struct stat sb;
-		if (lstat(sub.buf, &sb) < 0)
-			continue;
-		if (!S_ISDIR(sb.st_mode) || !hash_is_hex(de->d_name, 2)) {
-			/* Not ours: nothing but blob directories belongs here. */
-			if (!S_ISDIR(sb.st_mode) && unlink(sub.buf) == 0)
-				rep->blobs_removed++;
-			continue;
-		}
-		DIR *d = opendir(sub.buf);
-		if (!d)
-			continue;
-		struct dirent *fe;
-		while ((fe = readdir(d))) {
-			if (!strcmp(fe->d_name, ".") || !strcmp(fe->d_name, ".."))
-				continue;
-			/* A blob's name is its hash: 2 characters of directory, 30 of file. */
-			char name[STORE_HASH_SIZE] = "";
-			if (strlen(fe->d_name) == 30) {
-				memcpy(name, de->d_name, 2);
-				memcpy(name + 2, fe->d_name, 31);
-			}
-			strbuf_reset(&path);
-			strbuf_addf(&path, "%s/%s", sub.buf, fe->d_name);
-			struct stat fb;
-			if (lstat(path.buf, &fb) < 0)
-				continue;
-			int valid = hash_is_hex(name, 32) && S_ISREG(fb.st_mode);
-			if (valid && !keep_none && hash_set_has(referenced, name)) {
-				ARRAY_GROW(present->v, present->n + 1, present->alloc);
-				present->v[present->n++] = xstrdup(name);
-				continue;
-			}
-			if (valid && !keep_none && fb.st_mtime > young)
-				continue; /* perhaps about to be referenced */
-			if (S_ISDIR(fb.st_mode) || unlink(path.buf) < 0)
-				continue;
-			rep->blobs_removed++;
-			rep->bytes_removed += (uint64_t)fb.st_size;
-			if (valid && exec_with(st, "DELETE FROM blob WHERE hash=?1", name, err) < 0) {
-				rc = -1;
-				break;
-			}
-		}
-		closedir(d);
-	}
-	closedir(top);
-	strbuf_free(&sub);
-	strbuf_free(&path);
-	if (rc == 0 && present->n)
-		qsort(present->v, present->n, sizeof(char *), cmp_str);
-	return rc;
-}
-
-/*
- * Delete blob rows (and files) no entry references any more; with grace,
- * spare those younger than STORE_GC_GRACE_SECONDS. Runs inside a write
- * transaction.
- */
-static int drop_unreferenced(struct store *st, int grace, struct store_gc_report *rep,
-			     struct weft_error *err)
-{
-	time_t young = time(NULL) - STORE_GC_GRACE_SECONDS;
-	struct hash_set gone = { 0 };
-	if (hash_set_load(st, &gone,
-			  "SELECT hash FROM blob WHERE hash NOT IN (SELECT hash FROM entry_blob)",
-			  err) < 0)
-		return -1;
-	struct strbuf path;
-	strbuf_init(&path);
-	int rc = 0;
-	for (size_t i = 0; i < gone.n && rc == 0; i++) {
-		strbuf_reset(&path);
-		struct stat sb;
-		if (store_blob_path(st, gone.v[i], &path) < 0)
-			continue;
-		int exists = lstat(path.buf, &sb) == 0;
-		if (grace && exists && sb.st_mtime > young)
-			continue; /* perhaps about to be referenced: keep row and file */
-		if (exists && unlink(path.buf) == 0) {
-			rep->blobs_removed++;
-			rep->bytes_removed += (uint64_t)sb.st_size;
-		}
-		rc = exec_with(st, "DELETE FROM blob WHERE hash=?1", gone.v[i], err);
-	}
-	strbuf_free(&path);
-	hash_set_free(&gone);
-	return rc;
-}
-
-/* Evict least recently used entries until referenced blobs fit in
- * max_bytes. Per entry, only its own blobs are checked for other users,
- * so a large eviction stays linear. */
-static int evict_lru(struct store *st, uint64_t max_bytes, struct store_gc_report *rep,
-		     struct weft_error *err)
-{
-	uint64_t total;
-	if (query_u64(st, "SELECT coalesce(sum(size), 0) FROM blob", &total, err) < 0)
-		return -1;
-	if (total <= max_bytes)
-		return 0;
-	struct hash_set keys = { 0 }, mine = { 0 };
-	/* Order matters here, so keep the query's order (no hash_set sort). */
-	sqlite3_stmt *s = db_prepare(st, "SELECT key FROM entry ORDER BY last_used, created", err);
-	if (!s)
-		return -1;
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		ARRAY_GROW(keys.v, keys.n + 1, keys.alloc);
-		keys.v[keys.n++] = xstrdup((const char *)sqlite3_column_text(s, 0));
-	}
-	sqlite3_finalize(s);
-	sqlite3_stmt *list = db_prepare(st, "SELECT hash FROM entry_blob WHERE key=?1", err);
-	sqlite3_stmt *del = db_prepare(st, "DELETE FROM entry WHERE key=?1", err);
-	sqlite3_stmt *orphan = db_prepare(st,
-					  "DELETE FROM blob WHERE hash=?1 AND NOT EXISTS"
-					  " (SELECT 1 FROM entry_blob WHERE hash=?1) RETURNING size",
-					  err);
-	int rc = list && del && orphan ? 0 : -1;
-	struct strbuf path;
-	strbuf_init(&path);
-	for (size_t i = 0; i < keys.n && total > max_bytes && rc == 0; i++) {
-		hash_set_free(&mine);
-		sqlite3_reset(list);
-		bind_text(list, 1, keys.v[i]);
-		while (sqlite3_step(list) == SQLITE_ROW) {
-			ARRAY_GROW(mine.v, mine.n + 1, mine.alloc);
-			mine.v[mine.n++] = xstrdup((const char *)sqlite3_column_text(list, 0));
-		}
-		sqlite3_reset(list);
-		sqlite3_reset(del);
-		bind_text(del, 1, keys.v[i]);
-		if (sqlite3_step(del) != SQLITE_DONE) {
-			rc = db_error(st, err, "cannot evict entry");
-			break;
-		}
-		rep->entries_removed++;
-		for (size_t k = 0; k < mine.n && rc == 0; k++) {
-			sqlite3_reset(orphan);
-			bind_text(orphan, 1, mine.v[k]);
-			int src = sqlite3_step(orphan);
-			if (src == SQLITE_ROW) {
-				uint64_t size = (uint64_t)sqlite3_column_int64(orphan, 0);
-				strbuf_reset(&path);
-				store_blob_path(st, mine.v[k], &path);
-				if (unlink(path.buf) == 0) {
-					rep->blobs_removed++;
-					rep->bytes_removed += size;
-				}
-				total = size > total ? 0 : total - size;
-				src = sqlite3_step(orphan);
-			}
-			if (src != SQLITE_DONE)
-				rc = db_error(st, err, "cannot drop evicted blob");
-		}
-	}
-	sqlite3_finalize(list);
-	sqlite3_finalize(del);
-	sqlite3_finalize(orphan);
-	strbuf_free(&path);
-	hash_set_free(&mine);
-	hash_set_free(&keys);
-	return rc;
-}
-
-/* The referenced blobs whose files exist (a stat each, nothing removed), sorted. */
-static int blob_files_present(struct store *st, const struct hash_set *referenced,
-			      struct hash_set *present)
-{
-	struct strbuf path;
-	strbuf_init(&path);
-	for (size_t i = 0; i < referenced->n; i++) {
-		struct stat sb;
-		strbuf_reset(&path);
-		if (store_blob_path(st, referenced->v[i], &path) < 0)
-			continue;
-		if (lstat(path.buf, &sb) < 0 && errno == ENOENT)
-			continue; /* gone: its entries are dead */
-		ARRAY_GROW(present->v, present->n + 1, present->alloc);
-		present->v[present->n++] = xstrdup(referenced->v[i]);
-	}
-	strbuf_free(&path);
-	if (present->n)
-		qsort(present->v, present->n, sizeof(char *), cmp_str);
-	return 0;
-}
-
-int store_gc(struct store *st, uint64_t max_bytes, struct store_gc_report *report,
-	     struct weft_error *err)
-{
-	return store_gc_wait(st, max_bytes, 0, report, err);
-}
-
-int store_gc_wait(struct store *st, uint64_t max_bytes, int wait, struct store_gc_report *report,
-		  struct weft_error *err)
-{
-	struct store_gc_report rep;
-	memset(&rep, 0, sizeof(rep));
-	flush_used(st); /* so LRU order includes this run's hits */
-	if (store_blob_flush(st, err) < 0)
-		return -1;
-	/*
-	 * A running render holds the lock shared and may still read any blob
-	 * it found an entry for (its hits are only marked used at its end, so
-	 * LRU order cannot protect them), or one whose entry another render
-	 * just replaced. So blobs and entries are removed only under the
-	 * exclusive lock; beside a render only what no render can use goes:
-	 * temporary files of dead processes and entries whose blobs are gone.
-	 */
-	int exclusive = lock_exclusive(st, wait);
-	rep.renders_running = !exclusive;
-	rep.tmp_removed = sweep_tmp(st, !exclusive);
-
-	struct hash_set referenced = { 0 }, present = { 0 };
-	if (tx_begin(st, err) < 0)
-		goto fail_notx;
-	if (hash_set_load(st, &referenced, "SELECT DISTINCT hash FROM entry_blob", err) < 0)
-		goto fail;
-	if (exclusive) {
-		if (sweep_blob_files(st, &referenced, 0, &present, &rep, err) < 0)
-			goto fail;
-	} else if (blob_files_present(st, &referenced, &present) < 0) {
-		goto fail;
-	}
-	/* Referenced blobs whose file is gone: their entries are dead. */
-	for (size_t i = 0; i < referenced.n; i++) {
-		if (hash_set_has(&present, referenced.v[i]))
-			continue;
-		sqlite3_stmt *s = db_prepare(st,
-					     "DELETE FROM entry WHERE key IN"
-					     " (SELECT key FROM entry_blob WHERE hash=?1)",
-					     err);
-		if (!s)
-			goto fail;
-		bind_text(s, 1, referenced.v[i]);
-		if (db_step_done(st, s, "cannot drop entries with missing blobs", err) < 0)
-			goto fail;
-		rep.entries_removed += (uint64_t)sqlite3_changes(st->db);
-		if (exec_with(st, "DELETE FROM blob WHERE hash=?1", referenced.v[i], err) < 0)
-			goto fail;
-	}
-	/* Blobs that only the entries dropped above referenced. */
-	if (exclusive && drop_unreferenced(st, 1, &rep, err) < 0)
-		goto fail;
-	if (exclusive && max_bytes != STORE_GC_NO_LIMIT && evict_lru(st, max_bytes, &rep, err) < 0)
-		goto fail;
-	sqlite3_stmt *s = db_prepare(st, "DELETE FROM memo WHERE last_used < ?1", err);
-	if (!s)
-		goto fail;
-	sqlite3_bind_double(s, 1, now_seconds() - STORE_MEMO_MAX_AGE_SECONDS);
-	if (db_step_done(st, s, "cannot drop old memo values", err) < 0)
-		goto fail;
-	if (tx_commit(st, err) < 0)
-		goto fail;
-	if (exclusive)
-		lock_share(st);
-	hash_set_free(&referenced);
-	hash_set_free(&present);
-	struct store_stats stats;
-	if (store_stats(st, &stats, err) < 0)
-		return -1;
-	rep.entries_kept = stats.entries;
-	rep.blobs_kept = stats.blobs;
-	rep.bytes_kept = stats.blob_bytes;
-	if (report)
-		*report = rep;
-	return 0;
-fail:
-	tx_rollback(st);
-fail_notx:
-	if (exclusive)
-		lock_share(st);
-	hash_set_free(&referenced);
-	hash_set_free(&present);
-	return -1;
-}
-
-int store_clean(struct store *st, const char *doc, uint64_t *removed, struct weft_error *err)
-{
-	struct store_gc_report rep;
-	memset(&rep, 0, sizeof(rep));
-	uint64_t n = 0;
-	if (store_blob_flush(st, err) < 0)
-		return -1;
-	/* What a running render uses must stay until it ends (see store_gc). */
-	if (!lock_exclusive(st, 0)) {
-		weft_warn(st->dir, 0, "waiting for the renders using this cache to finish");
-		lock_exclusive(st, 1);
-	}
-	if (!doc)
-		sweep_tmp(st, 0);
-	if (tx_begin(st, err) < 0) {
-		lock_share(st);
-		return -1;
-	}
-	sqlite3_stmt *s = db_prepare(st, doc ? "DELETE FROM entry WHERE doc=?1" : "DELETE FROM entry",
-				     err);
-	if (!s)
-		goto fail;
-	if (doc)
-		bind_text(s, 1, doc);
-	if (db_step_done(st, s, "cannot remove entries", err) < 0)
-		goto fail;
-	n = (uint64_t)sqlite3_changes(st->db);
-	if (doc) {
-		if (drop_unreferenced(st, 0, &rep, err) < 0)
-			goto fail;
-	} else {
-		struct hash_set none = { 0 }, present = { 0 };
-		int rc = db_exec(st, "DELETE FROM blob; DELETE FROM memo", err);
-		if (rc == 0)
-			rc = sweep_blob_files(st, &none, 1, &present, &rep, err);
-		hash_set_free(&present);
-		if (rc < 0)
-			goto fail;
-	}
-	if (tx_commit(st, err) < 0)
-		goto fail;
-	/* Forget pending use marks for rows that are gone (harmless, but tidy). */
-	if (!doc) {
-		for (size_t i = 0; i < st->nused; i++) {
-			free(st->used[i].ns);
-			free(st->used[i].key);
-		}
-		st->nused = 0;
-	}
-	lock_share(st);
-	if (removed)
-		*removed = n;
-	return 0;
-fail:
-	tx_rollback(st);
-	lock_share(st);
-	return -1;
 }
