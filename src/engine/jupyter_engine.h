@@ -78,27 +78,6 @@ void jupyter_engine_set_timeout(struct jupyter_engine *e, double seconds);
 /* "jupyter kernel NAME: IMPLEMENTATION VERSION; LANGUAGE VERSION", from kernel_info. */
 const char *jupyter_engine_identity(struct jupyter_engine *e);
 
-/* ---- kernelspecs ---- */
-
-struct jupyter_kernelspec {
-	char *name;
-	char *dir;             /* the folder holding kernel.json ({resource_dir}) */
-	char **argv;           /* NULL-terminated, placeholders not yet substituted */
-	size_t argc;
-	char *language;        /* "python", "R", ... or "" */
-	char *display_name;
-	bool interrupt_message; /* interrupt_mode "message": interrupt_request on control */
-	json_t *env;           /* object of extra environment variables, or NULL */
-};
-
-void jupyter_kernelspec_init(struct jupyter_kernelspec *ks);
-void jupyter_kernelspec_free(struct jupyter_kernelspec *ks);
-/*
- * Find and parse kernelspec `name` in the standard folders. Returns 0, or -1
- * with err naming the folders searched and the kernels that do exist.
- */
-int jupyter_kernelspec_find(struct jupyter_kernelspec *ks, const char *name, struct weft_error *err);
-
 /* ---- wire protocol ---- */
 
 /* One message's four JSON parts (each owned, never NULL after decode). */

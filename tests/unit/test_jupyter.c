@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "engine/jupyter_engine.h"
+#include "engine/jupyter_kernelspec.h"
 #include "unit.h"
 
 static char tmpdir[256];
