@@ -899,19 +899,7 @@ def restore_item(item, ns=None):
             ns[name] = ent[0]
             ent[1].add(name)
             return
-    bufs = [_map_buffer(p) for p in item.get("buffers", ())]
-    with open(item["pickle"], "rb") as f:
-        data = f.read()
-    # cloudpickle's function setstate rebinds __builtins__ in the function's
-    # globals (here: this namespace) to a dict: put the module back.
-    had = ns.get("__builtins__", _shared)
-    try:
-        obj = _load_keeping_classes(data, bufs, lambda o: [o])
-    finally:
-        if had is _shared:
-            ns.pop("__builtins__", None)
-        elif ns.get("__builtins__", _shared) is not had:
-            ns["__builtins__"] = had
+    obj = _load_item(item, ns, lambda o: [o])
     ns[name] = obj
     if key is not None:
         _shared[key] = (obj, {name}, tuple(item["group"]))
@@ -1209,22 +1197,29 @@ def _restore_member(item, ns):
         ns[name] = ent[0][name]
         ent[1].add(name)
         return
+    group = _load_item(item, ns, lambda g: list(g.values()) if isinstance(g, dict) else [])
+    if not isinstance(group, dict) or name not in group:
+        raise ValueError(f"{name}: not in its group's pickle")
+    ns[name] = group[name]
+    _shared_groups[key] = (group, {name})
+
+
+def _load_item(item, ns, tops):
+    """Unpickle a saved item's pickle and buffers (mapped copy-on-write) for
+    namespace ns; tops as in _load_keeping_classes. cloudpickle's function
+    setstate rebinds __builtins__ in the function's globals (here: ns) to a
+    dict: the module is put back."""
     bufs = [_map_buffer(p) for p in item.get("buffers", ())]
     with open(item["pickle"], "rb") as f:
         data = f.read()
     had = ns.get("__builtins__", _shared)
     try:
-        group = _load_keeping_classes(
-            data, bufs, lambda g: list(g.values()) if isinstance(g, dict) else [])
+        return _load_keeping_classes(data, bufs, tops)
     finally:
         if had is _shared:
             ns.pop("__builtins__", None)
         elif ns.get("__builtins__", _shared) is not had:
             ns["__builtins__"] = had
-    if not isinstance(group, dict) or name not in group:
-        raise ValueError(f"{name}: not in its group's pickle")
-    ns[name] = group[name]
-    _shared_groups[key] = (group, {name})
 
 
 def _load_keeping_classes(data, bufs, tops):
