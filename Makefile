@@ -40,7 +40,7 @@ PY_SRC   := $(sort $(wildcard src/engine/py/*.py))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps demo check test sanitize clean fuzz fuzz-protocol bench
+.PHONY: all deps demo check test sanitize clean fuzz fuzz-protocol bench install uninstall
 all: $(BUILD)/weft $(UNIT_BIN)
 
 $(BUILD)/weft: $(BUILD)/src/cli/main.o $(BUILD)/libweft.a
@@ -117,6 +117,28 @@ sanitize: deps
 
 bench: all
 	sh bench/run.sh
+
+# make install PREFIX=... (DESTDIR for staging): weft, Pweave's command names
+# as links to it (weft dispatches on the name it was called by), the man page
+# and bash/zsh completion.
+PREFIX ?= /usr/local
+PWEAVE_NAMES := pweave ptangle pypublish pweave-convert
+install: all
+	install -D -m 755 $(BUILD)/weft $(DESTDIR)$(PREFIX)/bin/weft
+	for n in $(PWEAVE_NAMES); do ln -sf weft $(DESTDIR)$(PREFIX)/bin/$$n; done
+	install -D -m 644 doc/weft.1 $(DESTDIR)$(PREFIX)/share/man/man1/weft.1
+	for n in $(PWEAVE_NAMES); do ln -sf weft.1 $(DESTDIR)$(PREFIX)/share/man/man1/$$n.1; done
+	install -D -m 644 tools/completion/weft.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/weft
+	for n in $(PWEAVE_NAMES); do ln -sf weft $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$n; done
+	install -D -m 644 tools/completion/_weft $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_weft
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/weft $(DESTDIR)$(PREFIX)/share/man/man1/weft.1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/weft \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_weft
+	for n in $(PWEAVE_NAMES); do rm -f $(DESTDIR)$(PREFIX)/bin/$$n \
+		$(DESTDIR)$(PREFIX)/share/man/man1/$$n.1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$n; done
 
 # Fuzz with libFuzzer (clang, ASan + UBSan): one target per entry point in
 # tests/fuzz (every reader, the option parsers, front matter), each for

@@ -81,8 +81,11 @@ int cmd_convert(int argc, char **argv)
 		return 2;
 	}
 	const char *path = argv[optind];
-	if (!informat)
-		informat = document_guess_format(path);
+	if (!informat && !(informat = document_guess_format(path))) {
+		fprintf(stderr, "weft: %s: cannot tell the input format from the file name; "
+				"give -i noweb, script, notebook or markdown\n", path);
+		return 2;
+	}
 
 	int status = 1;
 	struct weft_error err;

@@ -1,51 +1,26 @@
-/* cmd_weave: `weft weave`, `weft tangle`, `weft formats`; see commands.h. */
+/* cmd_weave: `weft weave`, `weft render`, `weft tangle`, `weft formats`; see commands.h. */
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache/store.h"
 #include "cli/commands.h"
+#include "cli/doc_list.h"
 #include "cli/progress.h"
+#include "cli/weave_args.h"
 #include "model/document.h"
 #include "planner/planner.h"
 #include "render/highlight.h"
 #include "render/render.h"
 #include "render/tangle.h"
 #include "util/error.h"
+#include "util/forkcheck.h"
 #include "util/fsutil.h"
 #include "reader/load.h"
-
-static const char weave_usage[] =
-	"usage: weft [weave] [options] FILE\n"
-	"\n"
-	"Run the code chunks of FILE (Pweave markdown, noweb, #' script or notebook)\n"
-	"and weave code, output and figures into a report.\n"
-	"\n"
-	"  -f, --format FORMAT       output format (default by extension, as Pweave; see 'weft formats')\n"
-	"  -i, --input-format FMT    markdown, noweb, script or notebook (default: by extension)\n"
-	"  -o, --output PATH         report path (default: FILE with the format's extension)\n"
-	"  -F, --figure-dir DIR      figure folder, relative to the report (default: figures)\n"
-	"  -g, --figure-format FMT   png, svg or pdf (default: pdf for LaTeX, png otherwise)\n"
-	"      --no-embed            html: link figures instead of embedding them\n"
-	"      --timeout SECONDS     stop a chunk that runs longer (default: no limit)\n"
-	"      --python PATH         run chunks with this (virtualenv) python's packages\n"
-	"      --kernel NAME         run chunks in the Jupyter kernel NAME (e.g. python3, ir);\n"
-	"                            the chunk cache is off with a kernel\n"
-	"      --cache               cache every chunk (cache=True by default)\n"
-	"      --no-cache            no cache at all: run every chunk, read and write no cache\n"
-	"      --cache-dir DIR       cache folder (default: $WEFT_CACHE_DIR, else .weft-cache/ beside FILE)\n"
-	"      --rebuild NAME        re-run chunk NAME even if cached (repeatable)\n"
-	"      --frozen              render from the cache, run nothing; list stale chunks\n"
-	"      --explain             print why each chunk runs or is taken from the cache\n"
-	"      --summary-json PATH   write a JSON record of what happened to each chunk\n"
-	"  -q, --quiet               no progress lines\n"
-	"  -h, --help                this help\n"
-	"\n"
-	"Exit status: 0 ok; 1 a chunk raised (unless error=True), crashed or timed out;\n"
-	"2 bad usage or unreadable document.\n";
 
 /* Default output path: the document with extension `ext`, as Pweave. */
 static char *default_output(const char *doc, const char *ext)
@@ -148,123 +123,98 @@ static void highlight_memo_put(void *ctx, const char *key, const char *value, si
 	json_decref(v);
 }
 
-enum {
-	OPT_NO_EMBED = 256,
-	OPT_TIMEOUT,
-	OPT_PYTHON,
-	OPT_KERNEL,
-	OPT_CACHE,
-	OPT_NO_CACHE,
-	OPT_CACHE_DIR,
-	OPT_REBUILD,
-	OPT_FROZEN,
-	OPT_EXPLAIN,
-	OPT_SUMMARY,
+/* What one document's render came to, for the summary line and the total. */
+struct weave_tally {
+	int ran, cached, replayed, failed;
+	double seconds;         /* wall time of the whole render */
 };
 
-int cmd_weave(int argc, char **argv)
+/* Monotonic seconds, for wall times. */
+static double now_seconds(void)
 {
-	static const struct option longopts[] = {
-		{"format", required_argument, NULL, 'f'},
-		{"input-format", required_argument, NULL, 'i'},
-		{"output", required_argument, NULL, 'o'},
-		{"figure-dir", required_argument, NULL, 'F'},
-		{"figure-format", required_argument, NULL, 'g'},
-		{"no-embed", no_argument, NULL, OPT_NO_EMBED},
-		{"timeout", required_argument, NULL, OPT_TIMEOUT},
-		{"python", required_argument, NULL, OPT_PYTHON},
-		{"kernel", required_argument, NULL, OPT_KERNEL},
-		{"cache", no_argument, NULL, OPT_CACHE},
-		{"no-cache", no_argument, NULL, OPT_NO_CACHE},
-		{"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
-		{"rebuild", required_argument, NULL, OPT_REBUILD},
-		{"frozen", no_argument, NULL, OPT_FROZEN},
-		{"explain", no_argument, NULL, OPT_EXPLAIN},
-		{"summary-json", required_argument, NULL, OPT_SUMMARY},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *format = NULL, *informat = NULL, *output = NULL, *figdir = "figures";
-	const char *figformat = NULL, *summary = NULL;
-	bool embed = true, quiet = false;
-	struct planner_config pc = {0};
-	const char **rebuild = xcalloc((size_t)argc, sizeof(char *));
-	pc.rebuild = rebuild;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
-	optind = 1;
-	int ch;
-	while ((ch = getopt_long(argc, argv, "f:i:o:F:g:qh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'f': format = optarg; break;
-		case 'i': informat = optarg; break;
-		case 'o': output = optarg; break;
-		case 'F': figdir = optarg; break;
-		case 'g': figformat = optarg; break;
-		case 'q': quiet = true; break;
-		case OPT_NO_EMBED: embed = false; break;
-		case OPT_TIMEOUT: {
-			char *end;
-			pc.timeout = strtod(optarg, &end);
-			if (end == optarg || *end || !isfinite(pc.timeout) || pc.timeout < 0) {
-				fprintf(stderr, "weft: --timeout wants seconds, not '%s'\n", optarg);
-				free(rebuild);
-				return 2;
-			}
-			break;
+/* Count the outcomes of a finished render into `t`. */
+static void tally_results(const struct document *doc, const struct weave_results *res,
+			  struct weave_tally *t)
+{
+	for (size_t i = 0; i < doc->nchunks; i++) {
+		const struct chunk_outcome *o = &res->chunks[i];
+		const struct chunk *c = document_chunk_const(doc, i);
+		if (o->state == CHUNK_RAN)
+			t->ran++;
+		else if (o->state == CHUNK_CACHED || o->state == CHUNK_STALE)
+			t->cached++;
+		else if (o->state == CHUNK_REPLAYED)
+			t->replayed++;
+		if (o->status != RUN_OK && !(o->status == RUN_ERROR && c->opts.error))
+			t->failed++;
+	}
+	for (size_t i = 0; i < res->ninline; i++)
+		if (res->inl[i].done && res->inl[i].status != RUN_OK)
+			t->failed++;
+}
+
+/* "3 ran, 2 cached, 1 replayed, 1 failed in 0.52s" (parts that are zero left out, but one kept). */
+static void tally_text(const struct weave_tally *t, struct strbuf *sb)
+{
+	size_t start = sb->len;
+	const struct { int n; const char *what; } parts[] = {
+		{t->ran, "ran"}, {t->cached, "cached"}, {t->replayed, "replayed"}, {t->failed, "failed"},
+	};
+	for (size_t i = 0; i < sizeof(parts) / sizeof(*parts); i++)
+		if (parts[i].n)
+			strbuf_addf(sb, "%s%d %s", sb->len > start ? ", " : "", parts[i].n, parts[i].what);
+	if (sb->len == start)
+		strbuf_addstr(sb, "nothing to run");
+	strbuf_addf(sb, " in %.2fs", t->seconds);
+}
+
+/*
+ * --rebuild names must be chunks of the document: a misspelt name that
+ * silently rebuilt nothing would leave the user trusting a result weft never
+ * re-checked.
+ */
+static int check_rebuild_names(const struct document *doc, const struct planner_config *pc)
+{
+	for (size_t i = 0; i < pc->nrebuild; i++) {
+		if (document_find_chunk(doc, pc->rebuild[i]))
+			continue;
+		struct strbuf names;
+		strbuf_init(&names);
+		for (size_t k = 0; k < doc->nchunks; k++) {
+			const struct chunk *c = document_chunk_const(doc, k);
+			if (c->opts.name)
+				strbuf_addf(&names, "%s%s", names.len ? ", " : "", c->opts.name);
 		}
-		case OPT_PYTHON: pc.python = optarg; break;
-		case OPT_KERNEL: pc.kernel = optarg; break;
-		case OPT_CACHE: pc.cache_all = true; break;
-		case OPT_NO_CACHE: pc.no_cache = true; break;
-		case OPT_CACHE_DIR: pc.cache_dir = optarg; break;
-		case OPT_REBUILD: rebuild[pc.nrebuild++] = optarg; break;
-		case OPT_FROZEN: pc.frozen = true; break;
-		case OPT_EXPLAIN: pc.explain = true; break;
-		case OPT_SUMMARY: summary = optarg; break;
-		case 'h':
-			fputs(weave_usage, stdout);
-			free(rebuild);
-			return 0;
-		default:
-			fputs(weave_usage, stderr);
-			free(rebuild);
-			return 2;
-		}
+		fprintf(stderr, "weft: --rebuild %s: %s has no chunk of that name (%s%s)\n", pc->rebuild[i],
+			doc->path, names.len ? "named chunks: " : "it has no named chunks",
+			names.len ? names.buf : "");
+		strbuf_free(&names);
+		return -1;
 	}
-	if (optind != argc - 1) {
-		fputs(weave_usage, stderr);
-		free(rebuild);
-		return 2;
-	}
-	const char *path = argv[optind];
-	if (pc.no_cache && (pc.frozen || pc.cache_all || pc.nrebuild)) {
-		fprintf(stderr, "weft: --no-cache cannot be combined with %s\n",
-			pc.frozen ? "--frozen" : pc.cache_all ? "--cache" : "--rebuild");
-		free(rebuild);
-		return 2;
-	}
-	if (pc.kernel && (pc.frozen || pc.python)) {
-		fprintf(stderr, "weft: --kernel cannot be combined with %s\n",
-			pc.frozen ? "--frozen (the cache is off with a kernel)" : "--python");
-		free(rebuild);
-		return 2;
-	}
-	if (!format)
-		format = render_default_format(path);
-	if (!render_format_known(format)) {
-		fprintf(stderr, "weft: unknown output format '%s' (see 'weft formats')\n", format);
-		free(rebuild);
-		return 2;
-	}
-	if (!figformat)
-		figformat = render_default_figure_format(format);
-	if (strcmp(figformat, "png") && strcmp(figformat, "svg") && strcmp(figformat, "pdf")) {
-		fprintf(stderr, "weft: --figure-format must be png, svg or pdf, not '%s'\n", figformat);
-		free(rebuild);
-		return 2;
-	}
+	return 0;
+}
+
+/*
+ * Render one document with the parsed arguments: read, run (or take from the
+ * cache), render, write. `one_of_many` turns the progress lines off when
+ * documents render at once (their lines would interleave) and the "wrote"
+ * line into a summary line naming the document. Returns the exit status.
+ */
+static int weave_one(const struct weave_args *a, const char *path, bool one_of_many, bool live,
+		     struct weave_tally *tally)
+{
+	double start = now_seconds();
+	struct planner_config pc = a->pc;
+	const char *format = a->format ? a->format : render_default_format(path);
+	const char *figformat = a->figformat ? a->figformat : render_default_figure_format(format);
 	pc.fig_format = figformat;
+	bool to_stdout = a->output && !strcmp(a->output, "-");
+	bool quiet = a->quiet || to_stdout || !live;
 
 	int status = 2;
 	struct weft_error err;
@@ -275,25 +225,32 @@ int cmd_weave(int argc, char **argv)
 	memset(&res, 0, sizeof(res));
 	struct strbuf report;
 	strbuf_init(&report);
-	char *outpath = output ? xstrdup(output) : default_output(path, render_extension(format));
+	/* with -o -, figures still go beside where the report would have been */
+	char *outpath = a->output && !to_stdout ? xstrdup(a->output)
+						: default_output(path, render_extension(format));
 	struct highlighter hl;
 	highlighter_init(&hl, NULL);
 	struct store *store = NULL;
 
-	if (!strcmp(outpath, path) || fs_same_file(outpath, path)) {
+	if (!to_stdout && (!strcmp(outpath, path) || fs_same_file(outpath, path))) {
 		fprintf(stderr, "weft: the report would overwrite %s; choose another path with -o\n", path);
 		goto out;
 	}
-	if (summary && (!strcmp(summary, path) || fs_same_file(summary, path) ||
-			!strcmp(summary, outpath) || fs_same_file(summary, outpath))) {
+	if (a->summary && (!strcmp(a->summary, path) || fs_same_file(a->summary, path) ||
+			   (!to_stdout && (!strcmp(a->summary, outpath) || fs_same_file(a->summary, outpath))))) {
 		fprintf(stderr, "weft: --summary-json %s would overwrite %s; choose another path\n",
-			summary, !strcmp(summary, path) || fs_same_file(summary, path) ? path : outpath);
+			a->summary, !strcmp(a->summary, path) || fs_same_file(a->summary, path) ? path : outpath);
 		goto out;
 	}
-	if (document_read(&doc, path, informat, &err) < 0) {
+	if (document_read(&doc, path, a->informat, &err) < 0) {
 		fprintf(stderr, "weft: %s\n", weft_error_text(&err));
 		goto out;
 	}
+	if (check_rebuild_names(&doc, &pc) < 0)
+		goto out;
+	if (a->no_figures) /* before any key is made: fig is part of every chunk's key */
+		for (size_t i = 0; i < doc.nchunks; i++)
+			document_chunk(&doc, i)->opts.fig = false;
 	weave_results_init(&res, doc.nchunks, doc.ninline);
 	if (pc.kernel && planner_uses_cache(&doc, &pc))
 		/* The cache's keys and saved names come from the embedded engine's Python-side ops. */
@@ -309,7 +266,7 @@ int cmd_weave(int argc, char **argv)
 	}
 
 	struct progress prog;
-	progress_init(&prog, quiet, pc.explain);
+	progress_init(&prog, quiet, pc.explain && live);
 	pc.progress = progress_event;
 	pc.progress_ctx = &prog;
 	if (planner_weave(&doc, &pc, &res, &err) < 0) {
@@ -322,28 +279,47 @@ int cmd_weave(int argc, char **argv)
 	struct render_options ro = {
 		.format = format,
 		.output_path = outpath,
-		.figure_dir = figdir,
+		.figure_dir = a->figdir,
 		.figure_format = figformat,
-		.embed_figures = embed,
+		.embed_figures = a->embed,
 		.version = WEFT_VERSION,
 		.highlight = highlight_code,
 		.highlight_ctx = &hl,
 	};
-	if (render_document(&doc, &res, &ro, &report, &err) < 0 ||
-	    fs_write_if_changed(outpath, report.buf, report.len, &err) < 0) {
+	if (render_document(&doc, &res, &ro, &report, &err) < 0) {
 		fprintf(stderr, "weft: %s\n", weft_error_text(&err));
 		goto out;
 	}
-	if (summary && planner_write_summary(&doc, &res, summary, &err) < 0) {
+	if (to_stdout ? fs_write_all(STDOUT_FILENO, report.buf, report.len) < 0
+		      : fs_write_if_changed(outpath, report.buf, report.len, &err) < 0) {
+		if (to_stdout)
+			weft_error_errno(&err, "standard output", "cannot write the report");
 		fprintf(stderr, "weft: %s\n", weft_error_text(&err));
 		goto out;
 	}
-	if (!quiet)
-		fprintf(stderr, "weft: wrote %s\n", outpath);
+	if (a->summary && planner_write_summary(&doc, &res, a->summary, &err) < 0) {
+		fprintf(stderr, "weft: %s\n", weft_error_text(&err));
+		goto out;
+	}
 	status = report_failures(&doc, &res) ? 1 : 0;
 	if (pc.frozen)
 		report_frozen(&doc, &res);
+	tally_results(&doc, &res, tally);
 out:
+	tally->seconds = now_seconds() - start;
+	if (status != 2 && (!a->quiet || one_of_many) && !to_stdout) {
+		struct strbuf line;
+		strbuf_init(&line);
+		tally_text(tally, &line);
+		if (one_of_many)
+			fprintf(stderr, "weft: %s %s %s: %s\n", status ? "FAILED" : "ok", path,
+				outpath, line.buf);
+		else
+			fprintf(stderr, "weft: wrote %s: %s\n", outpath, line.buf);
+		strbuf_free(&line);
+	} else if (status == 2 && one_of_many) {
+		fprintf(stderr, "weft: FAILED %s: not rendered\n", path);
+	}
 	highlighter_free(&hl);
 	store_close(store);
 	free(outpath);
@@ -352,30 +328,180 @@ out:
 		weave_results_free(&res);
 	document_free(&doc);
 	weft_error_free(&err);
-	free(rebuild);
 	return status;
 }
 
+/* The exit status of several documents: the worst (2 beats 1 beats 0). */
+static int worse(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/*
+ * Render documents[0..n) with up to a->jobs at once, one child process each
+ * (the parent is single-threaded; each child starts its own engine), and
+ * print the total. Documents share the cache (the store is safe for
+ * concurrent renders); the exit status is the worst of them.
+ */
+static int weave_many(const struct weave_args *a, const char *const *docs, size_t n)
+{
+	double start = now_seconds();
+	struct weave_tally total = {0};
+	int status = 0;
+	size_t ok = 0, failed = 0;
+	if (a->jobs <= 1) {
+		for (size_t i = 0; i < n; i++) {
+			struct weave_tally t = {0};
+			int st = weave_one(a, docs[i], true, !a->quiet, &t);
+			status = worse(status, st);
+			st ? failed++ : ok++;
+			total.ran += t.ran;
+			total.cached += t.cached;
+			total.replayed += t.replayed;
+			total.failed += t.failed;
+		}
+	} else {
+		size_t next = 0, running = 0;
+		fflush(NULL);
+		while (next < n || running) {
+			while (running < (size_t)a->jobs && next < n) {
+				struct weft_error err;
+				weft_error_init(&err);
+				if (forkcheck_single_threaded("weft -j", &err) < 0) {
+					fprintf(stderr, "weft: %s\n", weft_error_text(&err));
+					weft_error_free(&err);
+					return 2;
+				}
+				weft_error_free(&err);
+				pid_t pid = fork();
+				if (pid < 0) {
+					perror("weft: fork");
+					return 2;
+				}
+				if (pid == 0) {
+					struct weave_tally t = {0};
+					int st = weave_one(a, docs[next], true, false, &t);
+					fflush(NULL);
+					_exit(st);
+				}
+				next++;
+				running++;
+			}
+			int wstatus;
+			pid_t done = wait(&wstatus);
+			if (done < 0)
+				break;
+			running--;
+			int st = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 2;
+			if (!WIFEXITED(wstatus))
+				fprintf(stderr, "weft: a render process died (signal %d)\n", WTERMSIG(wstatus));
+			status = worse(status, st);
+			st ? failed++ : ok++;
+		}
+	}
+	total.seconds = now_seconds() - start;
+	fprintf(stderr, "weft: %zu document%s: %zu ok, %zu failed", n, n == 1 ? "" : "s", ok, failed);
+	if (a->jobs <= 1) {
+		struct strbuf line;
+		strbuf_init(&line);
+		tally_text(&total, &line);
+		fprintf(stderr, "; chunks: %s\n", line.buf);
+		strbuf_free(&line);
+	} else {
+		fprintf(stderr, " in %.2fs (-j %d)\n", total.seconds, a->jobs);
+	}
+	return status;
+}
+
+/* `weft [weave] FILE...` and `weft render DIR|FILE...`. */
+static int weave_command(int argc, char **argv, bool render)
+{
+	struct weave_args a;
+	enum weave_args_result r = weave_args_parse(&a, argc, argv, render);
+	if (r != WEAVE_ARGS_OK) {
+		weave_args_free(&a);
+		return r == WEAVE_ARGS_DONE ? 0 : 2;
+	}
+	int status;
+	if (!render && a.nfiles == 1) {
+		struct weave_tally t = {0};
+		status = weave_one(&a, a.files[0], false, true, &t);
+	} else {
+		struct doc_list docs;
+		doc_list_init(&docs);
+		struct weft_error err;
+		weft_error_init(&err);
+		if (doc_list_collect(&docs, a.files, a.nfiles, &err) < 0) {
+			fprintf(stderr, "weft: %s\n", weft_error_text(&err));
+			status = 2;
+		} else if (!docs.n) {
+			fprintf(stderr, "weft render: no documents found\n");
+			status = 2;
+		} else {
+			status = weave_many(&a, (const char *const *)docs.paths, docs.n);
+		}
+		weft_error_free(&err);
+		doc_list_free(&docs);
+	}
+	weave_args_free(&a);
+	return status;
+}
+
+int cmd_weave(int argc, char **argv)
+{
+	return weave_command(argc, argv, false);
+}
+
+int cmd_render(int argc, char **argv)
+{
+	return weave_command(argc, argv, true);
+}
+
+static const char tangle_usage[] =
+	"usage: weft tangle [-i FORMAT] [-o OUT] FILE\n"
+	"\n"
+	"Write the code of FILE's chunks as a Python script (Pweave's ptangle).\n"
+	"\n"
+	"  -i, --input-format FMT  markdown, noweb, script or notebook (default: by extension)\n"
+	"  -o, --output PATH       script path, '-' for standard output (default: FILE.py)\n"
+	"  -h, --help              this help\n";
+
 int cmd_tangle(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{"input-format", required_argument, NULL, 'i'},
+		{"output", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
 	const char *output = NULL, *informat = NULL;
 	optind = 1;
+	opterr = 0;
 	int ch;
-	while ((ch = getopt(argc, argv, "o:i:h")) != -1) {
+	while ((ch = getopt_long(argc, argv, ":o:i:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o': output = optarg; break;
 		case 'i': informat = optarg; break;
 		case 'h':
-			puts("usage: weft tangle [-i FORMAT] [-o OUT] FILE   (default OUT: FILE.py)");
+			fputs(tangle_usage, stdout);
 			return 0;
-		default: return 2;
+		case ':':
+			fprintf(stderr, "weft tangle: option '%s' needs a value (see 'weft tangle --help')\n",
+				argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr, "weft tangle: unknown option '%s' (see 'weft tangle --help')\n",
+				optopt ? (char[]){'-', (char)optopt, 0} : argv[optind - 1]);
+			return 2;
 		}
 	}
 	if (optind != argc - 1) {
-		fputs("usage: weft tangle [-i FORMAT] [-o OUT] FILE\n", stderr);
+		fprintf(stderr, "weft tangle: %s (see 'weft tangle --help')\n",
+			optind == argc ? "no document given" : "one document at a time");
 		return 2;
 	}
 	const char *path = argv[optind];
+	bool to_stdout = output && !strcmp(output, "-");
 	struct weft_error err;
 	weft_error_init(&err);
 	struct document doc;
@@ -384,14 +510,16 @@ int cmd_tangle(int argc, char **argv)
 	strbuf_init(&code);
 	char *outpath = output ? xstrdup(output) : default_output(path, "py");
 	int status = 2;
-	if (!strcmp(outpath, path) || fs_same_file(outpath, path)) {
+	if (!to_stdout && (!strcmp(outpath, path) || fs_same_file(outpath, path))) {
 		fprintf(stderr, "weft: tangling would overwrite %s; choose another path with -o\n", path);
-	} else if (document_read(&doc, path, informat, &err) < 0 ||
-		   tangle_document(&doc, &code) < 0 ||
-		   fs_write_atomic(outpath, code.buf, code.len, &err) < 0) {
+	} else if (document_read(&doc, path, informat, &err) < 0 || tangle_document(&doc, &code) < 0 ||
+		   (to_stdout ? (fs_write_all(STDOUT_FILENO, code.buf, code.len) < 0 &&
+				 weft_error_errno(&err, "standard output", "cannot write the code") < 0)
+			      : fs_write_atomic(outpath, code.buf, code.len, &err) < 0)) {
 		fprintf(stderr, "weft: %s\n", weft_error_text(&err));
 	} else {
-		fprintf(stderr, "weft: wrote %s\n", outpath);
+		if (!to_stdout)
+			fprintf(stderr, "weft: wrote %s\n", outpath);
 		status = 0;
 	}
 	free(outpath);

@@ -7,6 +7,7 @@
 #define WEFT_COMMANDS_H
 
 int cmd_weave(int argc, char **argv);
+int cmd_render(int argc, char **argv);
 int cmd_tangle(int argc, char **argv);
 int cmd_formats(int argc, char **argv);
 int cmd_cache(int argc, char **argv);

@@ -128,11 +128,11 @@ const char *document_guess_format(const char *path)
 	const char *dot = strrchr(base, '.');
 	/* Pweave: os.path.splitext ignores a leading dot (".pmd" has no extension). */
 	if (!dot || dot == base)
-		return "script";
+		return NULL;
 	char ext[32];
 	size_t n = strlen(dot);
 	if (n >= sizeof(ext))
-		return "script";
+		return NULL;
 	for (size_t i = 0; i <= n; i++)
 		ext[i] = (char)tolower((unsigned char)dot[i]);
 	if (!strcmp(ext, ".ipynb"))
@@ -141,5 +141,7 @@ const char *document_guess_format(const char *path)
 		return "noweb";
 	if (strstr(ext, "md"))
 		return "markdown";
-	return "script";
+	if (!strcmp(ext, ".py"))
+		return "script";
+	return NULL;
 }

@@ -88,8 +88,9 @@ const struct chunk *document_find_chunk(const struct document *doc, const char *
 /*
  * Guess the input format from a file name as Pweave does: an extension ending
  * in "w" (.texw, .Pnw, .mdw, .rstw) -> noweb; one containing "md" (.pmd, .md,
- * .Rmd) -> markdown; .ipynb -> notebook; anything else (.py, .txt, none) ->
- * script, Pweave's default. Returns a static string.
+ * .Rmd) -> markdown; .ipynb -> notebook; .py -> script. Returns a static
+ * string, or NULL for any other name: Pweave ran those (.txt, .foo, none) as
+ * scripts, weft asks for -i instead of running a text file as Python.
  */
 const char *document_guess_format(const char *path);
 

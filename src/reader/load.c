@@ -125,6 +125,11 @@ int document_read_buffer(struct document *doc, const char *path, const char *for
 		doc->path = xstrdup(path);
 	if (!format)
 		format = document_guess_format(path);
+	if (!format)
+		return weft_error_set(err, path, 0, 0,
+				      "cannot tell the input format from the file name; give -i markdown, "
+				      "noweb, script or notebook (a .py file is a script, .pmd markdown, "
+				      ".Pnw/.texw noweb, .ipynb a notebook)");
 	free(doc->input_format);
 	doc->input_format = xstrdup(format);
 

@@ -65,6 +65,14 @@ static const struct format_entry *find_format(const char *format)
 	return NULL;
 }
 
+size_t render_format_names(const char **names, size_t max)
+{
+	size_t n = sizeof(formats) / sizeof(*formats);
+	for (size_t i = 0; i < n && i < max; i++)
+		names[i] = formats[i].name;
+	return n;
+}
+
 bool render_format_known(const char *format)
 {
 	return find_format(format) != NULL;

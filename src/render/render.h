@@ -61,4 +61,7 @@ bool render_format_known(const char *format);
 /* Print "name  description" lines for every format. */
 void render_list_formats(FILE *fp);
 
+/* The output format names, alphabetical, into names[0..max); returns how many there are. */
+size_t render_format_names(const char **names, size_t max);
+
 #endif

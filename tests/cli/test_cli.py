@@ -1,0 +1,171 @@
+"""The command line a Pweave user expects (issue 12): Pweave's flags and
+command names, several documents in one command, `weft render DIR`, `-o -`,
+and one-line mistakes with suggestions."""
+
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from weftlib import WEFT, Scratch, check, finish, skip, weft  # noqa: E402
+
+DOC = "Hello\n\n```python\nx = 6 * 7\nprint(x)\n```\n"
+FAILING = "Bad\n\n```python\nraise ValueError('nope')\n```\n"
+FIG = ("Fig\n\n```python\nimport matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+       "plt.plot([1, 2])\nplt.show()\n```\n")
+
+s = Scratch()
+try:
+    a = s.file("a.pmd", DOC)
+    b = s.file("b.pmd", DOC.replace("6 * 7", "1 + 1"))
+
+    # ---- Pweave's flags, Pweave's meanings ----
+    r = weft("-l", cwd=s.path)
+    check("-l lists the formats", r.returncode == 0 and "md2html" in r.stdout, r.stderr)
+    r = weft("--list-formats", cwd=s.path)
+    check("--list-formats lists the formats", r.returncode == 0 and "notebook" in r.stdout, r.stderr)
+    r = weft("-f", "markdown", "--figure-directory", "pics", "-m", "a.pmd", cwd=s.path)
+    check("--figure-directory and -m accepted", r.returncode == 0, r.stderr)
+    r = weft("-f", "markdown", "--cache-directory", "cc", "-c", "a.pmd", cwd=s.path)
+    check("--cache-directory and -c: the cache is made there",
+          r.returncode == 0 and os.path.isdir(os.path.join(s.path, "cc")), r.stderr)
+    r = weft("-f", "markdown", "--cache-directory", "cc", "-d", "a.pmd", cwd=s.path)
+    check("-d (documentation mode) re-uses the cached chunk",
+          r.returncode == 0 and "1 cached" in r.stderr, r.stderr)
+    r = weft("-f", "markdown", "-t", "text/markdown", "-o", "t.md", "a.pmd", cwd=s.path)
+    check("-t (mimetype) accepted", r.returncode == 0, r.stderr)
+    r = weft("-k", "nosuchkernel", "a.pmd", cwd=s.path)
+    check("-k is --kernel", r.returncode != 0 and "nosuchkernel" in r.stderr, r.stderr)
+
+    # -m: no figures, as Pweave's "disable matplotlib"
+    s.file("fig.pmd", FIG)
+    r = weft("-f", "markdown", "-m", "fig.pmd", cwd=s.path)
+    out = s.read("fig.md") if r.returncode == 0 else ""
+    check("-m: no figure in the report", r.returncode == 0 and "![" not in out, r.stderr + out)
+    r = weft("-f", "markdown", "fig.pmd", cwd=s.path)
+    out = s.read("fig.md") if r.returncode == 0 else ""
+    check("without -m the figure is there", r.returncode == 0 and "![" in out, r.stderr + out)
+
+    # ---- Pweave's command names ----
+    for name in ("pweave", "ptangle", "pypublish", "pweave-convert"):
+        os.symlink(WEFT, os.path.join(s.path, name))
+    r = subprocess.run(["./pweave", "-f", "markdown", "-o", "pw.md", "a.pmd"], cwd=s.path,
+                       capture_output=True, text=True)
+    check("called as pweave, weft weaves", r.returncode == 0 and "42" in s.read("pw.md"), r.stderr)
+    r = subprocess.run(["./ptangle", "a.pmd"], cwd=s.path, capture_output=True, text=True)
+    check("called as ptangle, weft tangles", r.returncode == 0 and "x = 6 * 7" in s.read("a.py"),
+          r.stderr)
+    r = subprocess.run(["./pweave-convert", "-f", "noweb", "a.pmd"], cwd=s.path,
+                       capture_output=True, text=True)
+    check("called as pweave-convert, weft converts",
+          r.returncode == 0 and os.path.exists(os.path.join(s.path, "a.Pnw")), r.stderr)
+    r = subprocess.run(["./pypublish", "--help"], cwd=s.path, capture_output=True, text=True)
+    check("called as pypublish, weft publishes", r.returncode == 0 and "publish" in r.stdout, r.stderr)
+    r = subprocess.run(["./pweave", "--version"], cwd=s.path, capture_output=True, text=True)
+    check("pweave --version", r.returncode == 0 and r.stdout.startswith("weft "), r.stdout)
+
+    # ---- several documents ----
+    r = weft("-f", "markdown", "a.pmd", "b.pmd", cwd=s.path)
+    lines = r.stderr.splitlines()
+    check("two documents: both written, one line each and a total",
+          r.returncode == 0 and os.path.exists(os.path.join(s.path, "b.md"))
+          and any(ln.startswith("weft: ok a.pmd") for ln in lines)
+          and any(ln.startswith("weft: ok b.pmd") for ln in lines)
+          and any("2 documents: 2 ok, 0 failed" in ln for ln in lines), r.stderr)
+    s.file("bad.pmd", FAILING)
+    r = weft("-f", "markdown", "a.pmd", "bad.pmd", "b.pmd", cwd=s.path)
+    check("one failing document among three: the others are written, exit 1",
+          r.returncode == 1 and "FAILED bad.pmd" in r.stderr and "3 documents: 2 ok, 1 failed" in r.stderr,
+          r.stderr)
+    r = weft("-f", "markdown", "a.pmd", "missing.pmd", cwd=s.path)
+    check("an unreadable document among several: exit 2, the other written",
+          r.returncode == 2 and "FAILED missing.pmd" in r.stderr and "1 ok, 1 failed" in r.stderr, r.stderr)
+    os.remove(os.path.join(s.path, "a.md"))
+    r = weft("-f", "markdown", "-j", "2", "a.pmd", "bad.pmd", "b.pmd", cwd=s.path)
+    check("-j 2: every document rendered, the worst status",
+          r.returncode == 1 and os.path.exists(os.path.join(s.path, "a.md"))
+          and "3 documents: 2 ok, 1 failed" in r.stderr, r.stderr)
+    r = weft("-o", "x.md", "a.pmd", "b.pmd", cwd=s.path)
+    check("-o with several documents is refused in one line",
+          r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr)
+
+    # ---- weft render DIR ----
+    s.file("book/ch1.pmd", DOC)
+    s.file("book/part/ch2.Pnw", "Two\n\n<<>>=\nprint(3)\n@\n")
+    s.file("book/notes.txt", "not a document")
+    s.file("book/.hidden/h.pmd", DOC)
+    r = weft("render", "-f", "markdown", "book", cwd=s.path)
+    check("render DIR: every document below it, hidden folders left out",
+          r.returncode == 0 and "2 documents: 2 ok" in r.stderr
+          and os.path.exists(os.path.join(s.path, "book/part/ch2.md"))
+          and not os.path.exists(os.path.join(s.path, "book/.hidden/h.md")), r.stderr)
+    s.file("book2/_weft.yml", "documents:\n  - second.pmd\n  - first.pmd\n")
+    s.file("book2/first.pmd", DOC)
+    s.file("book2/second.pmd", DOC)
+    s.file("book2/unlisted.pmd", DOC)
+    r = weft("render", "-f", "markdown", "book2", cwd=s.path)
+    order = [ln for ln in r.stderr.splitlines() if ln.startswith("weft: ok")]
+    check("render DIR with _weft.yml: its list, in its order",
+          r.returncode == 0 and len(order) == 2 and "second.pmd" in order[0]
+          and not os.path.exists(os.path.join(s.path, "book2/unlisted.md")), r.stderr)
+    s.file("book3/_weft.yml", "documents: nope\n")
+    r = weft("render", "book3", cwd=s.path)
+    check("a bad _weft.yml: one line naming the file and line",
+          r.returncode == 2 and "_weft.yml:1" in r.stderr, r.stderr)
+
+    # ---- -o - ----
+    r = weft("-f", "markdown", "-o", "-", "a.pmd", cwd=s.path)
+    check("-o - writes the report to standard output",
+          r.returncode == 0 and "42" in r.stdout and not os.path.exists(os.path.join(s.path, "-")),
+          r.stderr)
+    r = weft("tangle", "-o", "-", "a.pmd", cwd=s.path)
+    check("tangle -o - writes the code to standard output",
+          r.returncode == 0 and "x = 6 * 7" in r.stdout and not os.path.exists(os.path.join(s.path, "-")),
+          r.stderr)
+
+    # ---- mistakes: one line, with a suggestion ----
+    r = weft("--formt", "html", "a.pmd", cwd=s.path)
+    check("a misspelt option: one line suggesting --format",
+          r.returncode == 2 and len(r.stderr.splitlines()) == 1 and "--format" in r.stderr, r.stderr)
+    r = weft("-f", "md", "a.pmd", cwd=s.path)
+    check("-f md suggests markdown", r.returncode == 2 and "'markdown'" in r.stderr, r.stderr)
+    r = weft("-f", "ipynb", "a.pmd", cwd=s.path)
+    check("-f ipynb suggests notebook", r.returncode == 2 and "'notebook'" in r.stderr, r.stderr)
+    r = weft("-f", "pdf", "a.pmd", cwd=s.path)
+    check("-f pdf points at weft publish", r.returncode == 2 and "weft publish -f pdf" in r.stderr, r.stderr)
+    r = weft("--rebuild", "nosuch", "a.pmd", cwd=s.path)
+    check("--rebuild with an unknown chunk name is refused", r.returncode == 2 and "nosuch" in r.stderr,
+          r.stderr)
+    s.file("x.foo", "print('should not run')\n")
+    r = weft("x.foo", cwd=s.path)
+    check("a file of unknown type asks for -i instead of running it",
+          r.returncode == 2 and "-i" in r.stderr and not os.path.exists(os.path.join(s.path, "x.html")),
+          r.stderr)
+    r = weft("-i", "script", "-f", "markdown", "x.foo", cwd=s.path)
+    check("with -i script it runs", r.returncode == 0 and "should not run" in s.read("x.md"), r.stderr)
+    r = weft("tangle", "--help", cwd=s.path)
+    check("tangle --help", r.returncode == 0 and "usage: weft tangle" in r.stdout, r.stderr)
+    r = weft("weave", "--help", cwd=s.path)
+    check("weave --help does not claim caching is on by default",
+          r.returncode == 0 and "cache=True by default" not in r.stdout, r.stdout)
+    r = weft("--timeout", cwd=s.path)
+    check("an option without its value: one line",
+          r.returncode == 2 and len(r.stderr.splitlines()) == 1, r.stderr)
+    r = weft("-j", "0", "a.pmd", cwd=s.path)
+    check("-j 0 is refused", r.returncode == 2 and "--jobs" in r.stderr, r.stderr)
+
+    # ---- the man page and completions ship ----
+    top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    man = subprocess.run(["man", "-l", "-P", "cat", os.path.join(top, "doc", "weft.1")],
+                         capture_output=True, text=True) if os.path.exists("/usr/bin/man") else None
+    if man is None:
+        skip("the man page renders", "man is not installed")
+    else:
+        check("the man page renders", man.returncode == 0 and "--documentation-mode" in man.stdout,
+              man.stderr)
+    r = subprocess.run(["bash", "-n", os.path.join(top, "tools", "completion", "weft.bash")],
+                       capture_output=True, text=True)
+    check("bash completion parses", r.returncode == 0, r.stderr)
+finally:
+    s.cleanup()
+finish()
