@@ -123,6 +123,18 @@ static void highlight_memo_put(void *ctx, const char *key, const char *value, si
 	json_decref(v);
 }
 
+/* `rel` (a document setting) relative to the document's folder; absolute paths kept. Owned. */
+static char *document_relative_path(const char *doc_path, const char *rel)
+{
+	const char *slash = strrchr(doc_path, '/');
+	struct strbuf sb;
+	strbuf_init(&sb);
+	if (rel[0] != '/' && slash)
+		strbuf_add(&sb, doc_path, (size_t)(slash - doc_path + 1));
+	strbuf_addstr(&sb, rel);
+	return strbuf_detach(&sb, NULL);
+}
+
 /* What one document's render came to, for the summary line and the total. */
 struct weave_tally {
 	int ran, cached, replayed, failed;
@@ -210,9 +222,6 @@ static int weave_one(const struct weave_args *a, const char *path, bool one_of_m
 {
 	double start = now_seconds();
 	struct planner_config pc = a->pc;
-	const char *format = a->format ? a->format : render_default_format(path);
-	const char *figformat = a->figformat ? a->figformat : render_default_figure_format(format);
-	pc.fig_format = figformat;
 	bool to_stdout = a->output && !strcmp(a->output, "-");
 	bool quiet = a->quiet || to_stdout || !live;
 
@@ -225,12 +234,37 @@ static int weave_one(const struct weave_args *a, const char *path, bool one_of_m
 	memset(&res, 0, sizeof(res));
 	struct strbuf report;
 	strbuf_init(&report);
-	/* with -o -, figures still go beside where the report would have been */
-	char *outpath = a->output && !to_stdout ? xstrdup(a->output)
-						: default_output(path, render_extension(format));
+	char *outpath = NULL;
 	struct highlighter hl;
 	highlighter_init(&hl, NULL);
 	struct store *store = NULL;
+
+	if (document_read(&doc, path, a->informat, &err) < 0) {
+		fprintf(stderr, "weft: %s\n", weft_error_text(&err));
+		goto out;
+	}
+	/* the command line, else the document's settings (front matter, _weft.yml, config.yaml) */
+	const struct doc_settings *ds = &doc.settings;
+	const char *format = a->format ? a->format : ds->format ? ds->format : render_default_format(path);
+	if (!render_format_known(format)) {
+		fprintf(stderr, "weft: %s: format '%s' (from its settings) is not a weft output format "
+				"(see 'weft formats')\n", path, format);
+		goto out;
+	}
+	const char *figformat = a->figformat ? a->figformat
+			      : ds->figure_format ? ds->figure_format
+			      : render_default_figure_format(format);
+	pc.fig_format = figformat;
+	if (!pc.kernel)
+		pc.kernel = ds->kernel;
+	const char *figdir = a->figdir ? a->figdir : ds->figure_dir ? ds->figure_dir : "figures";
+	/* with -o -, figures still go beside where the report would have been */
+	if (a->output && !to_stdout)
+		outpath = xstrdup(a->output);
+	else if (ds->output && !to_stdout)
+		outpath = document_relative_path(path, ds->output);
+	else
+		outpath = default_output(path, render_extension(format));
 
 	if (!to_stdout && (!strcmp(outpath, path) || fs_same_file(outpath, path))) {
 		fprintf(stderr, "weft: the report would overwrite %s; choose another path with -o\n", path);
@@ -240,10 +274,6 @@ static int weave_one(const struct weave_args *a, const char *path, bool one_of_m
 			   (!to_stdout && (!strcmp(a->summary, outpath) || fs_same_file(a->summary, outpath))))) {
 		fprintf(stderr, "weft: --summary-json %s would overwrite %s; choose another path\n",
 			a->summary, !strcmp(a->summary, path) || fs_same_file(a->summary, path) ? path : outpath);
-		goto out;
-	}
-	if (document_read(&doc, path, a->informat, &err) < 0) {
-		fprintf(stderr, "weft: %s\n", weft_error_text(&err));
 		goto out;
 	}
 	if (check_rebuild_names(&doc, &pc) < 0)
@@ -279,14 +309,15 @@ static int weave_one(const struct weave_args *a, const char *path, bool one_of_m
 	struct render_options ro = {
 		.format = format,
 		.output_path = outpath,
-		.figure_dir = a->figdir,
+		.figure_dir = figdir,
 		.figure_format = figformat,
 		.embed_figures = a->embed,
 		.version = WEFT_VERSION,
 		.highlight = highlight_code,
 		.highlight_ctx = &hl,
 	};
-	if (render_document(&doc, &res, &ro, &report, &err) < 0) {
+	if (render_document(&doc, &res, &ro, &report, &err) < 0 ||
+	    (!to_stdout && fs_make_parent_dirs(outpath, &err) < 0)) {
 		fprintf(stderr, "weft: %s\n", weft_error_text(&err));
 		goto out;
 	}
@@ -307,7 +338,7 @@ static int weave_one(const struct weave_args *a, const char *path, bool one_of_m
 	tally_results(&doc, &res, tally);
 out:
 	tally->seconds = now_seconds() - start;
-	if (status != 2 && (!a->quiet || one_of_many) && !to_stdout) {
+	if (status != 2 && (!a->quiet || one_of_many) && !to_stdout && outpath) {
 		struct strbuf line;
 		strbuf_init(&line);
 		tally_text(tally, &line);

@@ -211,7 +211,6 @@ enum weave_args_result weave_args_parse(struct weave_args *a, int argc, char **a
 {
 	const char *cmd = render ? "render" : "weave";
 	memset(a, 0, sizeof(*a));
-	a->figdir = "figures";
 	a->embed = true;
 	a->jobs = 1;
 	a->pc.rebuild = a->rebuild_names = xcalloc((size_t)argc + 1, sizeof(char *));

@@ -19,7 +19,7 @@ struct weave_args {
 	const char *format;        /* -f, or NULL: by each document's extension */
 	const char *informat;      /* -i, or NULL: by extension */
 	const char *output;        /* -o PATH ("-": standard output), or NULL */
-	const char *figdir;        /* -F (default "figures") */
+	const char *figdir;        /* -F, or NULL: the document's setting, else "figures" */
 	const char *figformat;     /* -g, or NULL: by format */
 	const char *summary;       /* --summary-json PATH, or NULL */
 	bool embed;                /* figures embedded in HTML (not --no-embed) */

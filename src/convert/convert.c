@@ -498,12 +498,9 @@ static void add_front_matter(struct strbuf *out, const struct document *doc,
 	}
 	strbuf_addstr(&fm, "---\n");
 	if (to == CONVERT_SCRIPT) {
+		/* "#' ---" lines, which the script reader reads back as front matter */
 		add_script_prose(out, fm.buf, fm.len);
 		strbuf_addch(out, '\n');
-		if (doc->doc_defaults.n)
-			weft_warn(doc->path, 1,
-				  "a script has no front matter: the chunk defaults under 'weft:' "
-				  "become prose and will not apply when the script is read");
 	} else {
 		strbuf_add(out, fm.buf, fm.len);
 	}

@@ -36,8 +36,8 @@
  * Inline code comes back as "<%= expr %>" / "<% code %>" (the reader keeps
  * the code without delimiters or surrounding blanks). Front matter comes
  * back first: a "---" block in noweb and markdown, a raw cell in a
- * notebook, "#'" prose lines in a script (which has no front matter: weft
- * then warns that `weft:` defaults will not be read back). Document defaults
+ * notebook, "#' ---" lines in a script (read back as its front matter).
+ * Document defaults
  * that came without front matter (a notebook's metadata) are written as a
  * `weft:` front matter block. A chunk with source= keeps the option and its
  * own code, not the file's contents.

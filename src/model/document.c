@@ -16,6 +16,7 @@ void document_init(struct document *doc)
 {
 	memset(doc, 0, sizeof(*doc));
 	option_list_init(&doc->doc_defaults);
+	doc->settings.cache = -1;
 }
 
 /* Free one text block's segments. */
@@ -48,6 +49,11 @@ void document_free(struct document *doc)
 	free(doc->input_format);
 	free(doc->front_matter);
 	option_list_free(&doc->doc_defaults);
+	free(doc->settings.format);
+	free(doc->settings.output);
+	free(doc->settings.kernel);
+	free(doc->settings.figure_dir);
+	free(doc->settings.figure_format);
 	document_init(doc);
 }
 

@@ -59,13 +59,30 @@ struct block {
 	struct chunk chunk;       /* BLOCK_CHUNK */
 };
 
+/*
+ * Document-level settings (not chunk options): from the front matter's
+ * `weft:` (or Quarto's `format:`, `jupyter:`, `execute:`), else the project's
+ * _weft.yml, else the user's config.yaml (reader/doc_settings.h). The
+ * command line beats them all. NULL or -1: not set.
+ */
+struct doc_settings {
+	char *format;             /* output format */
+	char *output;             /* report path, relative to the document's folder */
+	char *kernel;             /* Jupyter kernel */
+	char *figure_dir;         /* figure folder */
+	char *figure_format;      /* png, svg, pdf */
+	int cache;                /* cache every chunk: 1, 0, or -1 unset */
+};
+
 struct document {
 	char *path;               /* the file as given on the command line */
 	char *input_format;       /* "markdown", "noweb", "script", "notebook" */
 	char *front_matter;       /* raw YAML text between the --- lines (without them), or NULL */
 	int front_matter_lines;   /* how many lines the front matter block took, incl. fences */
-	struct option_list doc_defaults; /* chunk option defaults from `weft:` in front matter */
-	bool doc_cache;           /* `cache: true` under `weft:` */
+	struct option_list doc_defaults; /* chunk option defaults: user config, project, then front
+					  * matter entries (a later entry of a key wins) */
+	bool doc_cache;           /* cache every chunk (settings.cache == 1) */
+	struct doc_settings settings;
 	struct block *blocks;
 	size_t nblocks, alloc;
 	size_t nchunks;           /* number of BLOCK_CHUNK blocks */

@@ -6,6 +6,7 @@
 #include <yaml.h>
 
 #include "model/yaml_value.h"
+#include "reader/doc_settings.h"
 
 /* Length of the line at s (up to '\n' or end), without a trailing '\r'. */
 static size_t line_len(const char *s, size_t avail, size_t *next)
@@ -26,7 +27,7 @@ static int is_fence(const char *s, size_t l, const char *fence)
 	return l == 3 && !memcmp(s, fence, 3);
 }
 
-/* Fill doc_defaults and doc_cache from the `weft:` mapping node. */
+/* Settings and chunk option defaults from the `weft:` mapping node. */
 static int read_weft_key(struct document *doc, yaml_document_t *ydoc, yaml_node_t *map,
 			 const char *yaml, struct weft_error *err)
 {
@@ -39,28 +40,7 @@ static int read_weft_key(struct document *doc, yaml_document_t *ydoc, yaml_node_
 		return weft_error_set(err, doc->path, 2 + (int)map->start_mark.line,
 				      1 + (int)map->start_mark.column,
 				      "front matter: 'weft:' must be a mapping of chunk options");
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-	     p++) {
-		yaml_node_t *k = yaml_document_get_node(ydoc, p->key);
-		yaml_node_t *v = yaml_document_get_node(ydoc, p->value);
-		if (!k || !v || k->type != YAML_SCALAR_NODE)
-			return weft_error_set(err, doc->path, 2 + (int)map->start_mark.line, 0,
-					      "front matter: bad key under 'weft:'");
-		struct optval val;
-		if (yaml_value_from_node(ydoc, v, yaml, doc->path, 2, 1, &val, err) < 0)
-			return -1;
-		const char *key = (const char *)k->data.scalar.value;
-		if (!strcmp(key, "cache"))
-			doc->doc_cache = optval_truthy(&val);
-		struct option_list *l = &doc->doc_defaults;
-		ARRAY_GROW(l->items, l->n + 1, l->alloc);
-		struct chunk_option *o = &l->items[l->n++];
-		o->key = xstrdup(strcmp(key, "label") ? key : "name");
-		o->val = val;
-		o->line = 2 + (int)k->start_mark.line;
-		o->column = 1 + (int)k->start_mark.column;
-	}
-	return 0;
+	return doc_settings_read_mapping(doc, ydoc, map, yaml, doc->path, 2, &doc->doc_defaults, err);
 }
 
 int front_matter_read(struct document *doc, const char *text, size_t len, size_t *consumed,
@@ -119,10 +99,14 @@ int front_matter_read(struct document *doc, const char *text, size_t len, size_t
 		for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
 		     p < root->data.mapping.pairs.top && rc == 0; p++) {
 			yaml_node_t *k = yaml_document_get_node(&ydoc, p->key);
-			if (k && k->type == YAML_SCALAR_NODE &&
-			    !strcmp((const char *)k->data.scalar.value, "weft"))
-				rc = read_weft_key(doc, &ydoc, yaml_document_get_node(&ydoc, p->value),
-						   yaml, err);
+			yaml_node_t *v = yaml_document_get_node(&ydoc, p->value);
+			if (!k || !v || k->type != YAML_SCALAR_NODE)
+				continue;
+			const char *key = (const char *)k->data.scalar.value;
+			if (!strcmp(key, "weft"))
+				rc = read_weft_key(doc, &ydoc, v, yaml, err);
+			else
+				rc = doc_settings_read_quarto(doc, &ydoc, key, v, yaml, 2, err);
 		}
 	}
 	yaml_document_delete(&ydoc);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reader/doc_settings.h"
 #include "reader/front_matter.h"
 #include "reader/reader.h"
 
@@ -107,8 +108,54 @@ static int refuse_nul(const char *path, const char *text, size_t len, struct wef
 			      "the document contains a NUL byte (is it a binary file?); weft reads text");
 }
 
-int document_read_buffer(struct document *doc, const char *path, const char *format,
-			 const char *text, size_t len, struct weft_error *err)
+/*
+ * A script's front matter: "#' ---" first, "#' ---" (or "#' ...") closing,
+ * the lines between being YAML behind "#' " (what `weft convert -f script`
+ * writes). Read as any front matter; *consumed is the bytes it takes.
+ */
+static int script_front_matter(struct document *doc, const char *text, size_t len, size_t *consumed,
+			       struct weft_error *err)
+{
+	*consumed = 0;
+	struct strbuf yaml;
+	strbuf_init(&yaml);
+	size_t pos = 0;
+	int closed = 0;
+	while (pos < len && !closed) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - text) : len;
+		const char *ln = text + pos;
+		size_t n = end - pos;
+		if (n > 0 && ln[n - 1] == '\r')
+			n--;
+		if (n < 2 || ln[0] != '#' || ln[1] != '\'')
+			break;
+		ln += 2;
+		n -= 2;
+		if (n && *ln == ' ')
+			ln++, n--;
+		int fence = (n == 3 && (!memcmp(ln, "---", 3) || !memcmp(ln, "...", 3)));
+		if (pos == 0 && !(n == 3 && !memcmp(ln, "---", 3)))
+			break;
+		strbuf_add(&yaml, ln, n);
+		strbuf_addch(&yaml, '\n');
+		pos = nl ? end + 1 : len;
+		closed = pos > 0 && fence && yaml.len > 4;
+	}
+	int rc = 0;
+	if (closed) {
+		size_t used = 0;
+		rc = front_matter_read(doc, yaml.buf, yaml.len, &used, err);
+		if (rc == 0 && used)
+			*consumed = pos;
+	}
+	strbuf_free(&yaml);
+	return rc;
+}
+
+/* As document_read_buffer; `config`: also the project's and the user's settings files. */
+static int read_text(struct document *doc, const char *path, const char *format, const char *text,
+		     size_t len, bool config, struct weft_error *err)
 {
 	size_t skip = 0;
 	int first_line = 1, rc;
@@ -138,13 +185,21 @@ int document_read_buffer(struct document *doc, const char *path, const char *for
 			return -1;
 		if (skip)
 			first_line = doc->front_matter_lines + 1;
+	} else if (!strcmp(format, "script")) {
+		if (script_front_matter(doc, text, len, &skip, err) < 0)
+			return -1;
+		if (skip)
+			first_line = doc->front_matter_lines + 1;
 	}
+	if (config && doc_settings_load_config(doc, err) < 0)
+		return -1;
+	doc->doc_cache = doc->settings.cache == 1;
 	if (!strcmp(format, "markdown"))
 		rc = markdown_reader_read(doc, text + skip, len - skip, first_line, err);
 	else if (!strcmp(format, "noweb"))
 		rc = noweb_reader_read(doc, text + skip, len - skip, first_line, err);
 	else if (!strcmp(format, "script"))
-		rc = script_reader_read(doc, text, len, 1, err);
+		rc = script_reader_read(doc, text + skip, len - skip, first_line, err);
 	else if (!strcmp(format, "notebook"))
 		rc = notebook_reader_read(doc, text, len, 1, err);
 	else
@@ -186,7 +241,13 @@ int document_read(struct document *doc, const char *path, const char *format,
 		strbuf_free(&sb);
 		return weft_error_errno(err, path, "cannot read document");
 	}
-	int rc = document_read_buffer(doc, path, format, sb.buf, sb.len, err);
+	int rc = read_text(doc, path, format, sb.buf, sb.len, true, err);
 	strbuf_free(&sb);
 	return rc;
+}
+
+int document_read_buffer(struct document *doc, const char *path, const char *format,
+			 const char *text, size_t len, struct weft_error *err)
+{
+	return read_text(doc, path, format, text, len, false, err);
 }

@@ -697,6 +697,18 @@ static const char *quarto_alias(const char *key)
 	return NULL;
 }
 
+char *option_quarto_name(const char *key)
+{
+	const char *alias = quarto_alias(key);
+	if (alias)
+		return xstrdup(alias);
+	char *name = xstrdup(key);
+	for (char *p = name; *p; p++)
+		if (*p == '-')
+			*p = '_';
+	return name;
+}
+
 int option_parse_quarto(const char *text, const char *file, int line, int column,
 			struct option_list *out, struct weft_error *err)
 {
@@ -722,15 +734,9 @@ int option_parse_quarto(const char *text, const char *file, int line, int column
 		return -1;
 
 	char *key = xstrndup(k, klen);
-	const char *alias = quarto_alias(key);
-	if (alias) {
-		free(key);
-		key = xstrdup(alias);
-	} else {
-		for (char *s = key; *s; s++)
-			if (*s == '-')
-				*s = '_';
-	}
+	char *name = option_quarto_name(key);
+	free(key);
+	key = name;
 	add_option(out, key, strlen(key), &v, line, column + (int)(k - text));
 	free(key);
 	return 0;

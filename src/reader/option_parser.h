@@ -29,4 +29,7 @@ int option_parse(const char *text, const char *file, int line, int column,
 int option_parse_quarto(const char *text, const char *file, int line, int column,
 			struct option_list *out, struct weft_error *err);
 
+/* weft's name for a Quarto option name (eval -> evaluate, fig-cap -> caption, other dashes -> _); owned. */
+char *option_quarto_name(const char *key);
+
 #endif

@@ -106,36 +106,6 @@ void figure_name(const struct render_options *opts, const struct document *doc,
 	strbuf_addf(rel, "_%d.%s", index, figure_mime_ext(mime));
 }
 
-/* mkdir -p for the directory part of `path` (everything before the last '/'). */
-static int make_parent_dirs(const char *path, struct weft_error *err)
-{
-	char *dir = xstrdup(path);
-	char *end = strrchr(dir, '/');
-	if (!end) {
-		free(dir);
-		return 0;
-	}
-	*end = '\0';
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
-			int rc = weft_error_errno(err, dir, "cannot create figure directory");
-			free(dir);
-			return rc;
-		}
-		*p = '/';
-	}
-	if (*dir && mkdir(dir, 0777) < 0 && errno != EEXIST) {
-		int rc = weft_error_errno(err, dir, "cannot create figure directory");
-		free(dir);
-		return rc;
-	}
-	free(dir);
-	return 0;
-}
-
 int figure_write(const struct render_options *opts, const struct document *doc,
 		 const struct chunk *ch, int index, const struct mime_item *img, struct strbuf *rel,
 		 struct weft_error *err)
@@ -154,7 +124,7 @@ int figure_write(const struct render_options *opts, const struct document *doc,
 	}
 	strbuf_addstr(&path, name);
 
-	int rc = make_parent_dirs(path.buf, err);
+	int rc = fs_make_parent_dirs(path.buf, err);
 	/* Atomically (temp + rename), never through a link planted at the name. */
 	if (rc == 0)
 		rc = fs_write_atomic(path.buf, (const char *)img->data, img->len, err);

@@ -152,3 +152,33 @@ int fs_write_if_changed(const char *path, const char *data, size_t len, struct w
 		return 1;
 	return fs_write_atomic(path, data, len, err);
 }
+
+/* See fsutil.h. */
+int fs_make_parent_dirs(const char *path, struct weft_error *err)
+{
+	char *dir = xstrdup(path);
+	char *end = strrchr(dir, '/');
+	if (!end) {
+		free(dir);
+		return 0;
+	}
+	*end = '\0';
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
+			int rc = weft_error_errno(err, dir, "cannot create the folder");
+			free(dir);
+			return rc;
+		}
+		*p = '/';
+	}
+	if (*dir && mkdir(dir, 0777) < 0 && errno != EEXIST) {
+		int rc = weft_error_errno(err, dir, "cannot create the folder");
+		free(dir);
+		return rc;
+	}
+	free(dir);
+	return 0;
+}

@@ -54,4 +54,7 @@ int fs_same_file(const char *a, const char *b);
 /* The folder for temporary files: $TMPDIR when set and not empty, else /tmp. */
 const char *fs_tmpdir(void);
 
+/* mkdir -p for the folder part of `path` (everything before the last '/'). 0, or -1 with err. */
+int fs_make_parent_dirs(const char *path, struct weft_error *err);
+
 #endif

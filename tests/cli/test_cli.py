@@ -154,6 +154,69 @@ try:
     r = weft("-j", "0", "a.pmd", cwd=s.path)
     check("-j 0 is refused", r.returncode == 2 and "--jobs" in r.stderr, r.stderr)
 
+    # ---- document settings: front matter, _weft.yml, config.yaml ----
+    home = os.path.join(s.path, "home")
+    env = {"HOME": home, "XDG_CONFIG_HOME": ""}
+    chunk = "```python\nprint('out')\n```\n"
+    s.file("proj/_weft.yml", "format: rst\necho: false\n")
+    s.file("proj/sub/p.pmd", chunk)
+    r = weft("-q", "proj/sub/p.pmd", cwd=s.path, env=env)
+    check("_weft.yml found upward sets the format and chunk defaults",
+          r.returncode == 0 and "print('out')" not in s.read("proj/sub/p.rst"), r.stderr)
+    s.file("proj/sub/fm.pmd", "---\nweft:\n  format: markdown\n  echo: true\n---\n\n" + chunk)
+    r = weft("-q", "proj/sub/fm.pmd", cwd=s.path, env=env)
+    check("front matter beats the project file",
+          r.returncode == 0 and "print('out')" in s.read("proj/sub/fm.md"), r.stderr)
+    s.file("proj/sub/ch.pmd", "---\nweft:\n  format: markdown\n  echo: true\n---\n\n"
+           "```python, echo=False\nprint('hidden')\n```\n")
+    r = weft("-q", "proj/sub/ch.pmd", cwd=s.path, env=env)
+    check("the chunk's own option beats the front matter",
+          r.returncode == 0 and "print('hidden')" not in s.read("proj/sub/ch.md"), r.stderr)
+    r = weft("-q", "-f", "markdown", "proj/sub/p.pmd", cwd=s.path, env=env)
+    check("the command line beats the project file for the format",
+          r.returncode == 0 and os.path.exists(os.path.join(s.path, "proj/sub/p.md")), r.stderr)
+    s.file("home/.config/weft/config.yaml", "format: markdown\nfigure_dir: pics\necho: true\n")
+    s.file("solo/u.pmd", chunk)
+    r = weft("-q", "solo/u.pmd", cwd=s.path, env=env)
+    check("the user's config.yaml applies where no project file is",
+          r.returncode == 0 and "print('out')" in s.read("solo/u.md"), r.stderr)
+    r = weft("-q", "proj/sub/p.pmd", cwd=s.path, env=env)
+    check("the project file beats the user's config",
+          r.returncode == 0 and "print('out')" not in s.read("proj/sub/p.rst"), r.stderr)
+    os.chmod(os.path.join(s.path, "proj/_weft.yml"), 0o666)
+    r = weft("-q", "proj/sub/p.pmd", cwd=s.path, env=env)
+    check("a project file others can write is refused, naming it",
+          r.returncode == 2 and "_weft.yml" in r.stderr and "others can write" in r.stderr, r.stderr)
+    os.chmod(os.path.join(s.path, "proj/_weft.yml"), 0o644)
+    s.file("q/quarto.pmd", "---\ntitle: Q\nformat: html\nexecute:\n  echo: false\n---\n\n" + chunk)
+    r = weft("-q", "q/quarto.pmd", cwd=s.path)
+    out = s.read("q/quarto.html") if r.returncode == 0 else ""
+    check("Quarto's format: html and execute: echo map (md2html page, code hidden)",
+          r.returncode == 0 and "<!DOCTYPE html>" in out and "print(" not in out, r.stderr)
+    s.file("q/kern.pmd", "---\njupyter: python3\nweft:\n  format: markdown\n---\n\n" + chunk)
+    r = weft("-q", "q/kern.pmd", cwd=s.path)
+    check("jupyter: python3 keeps the embedded Python engine (no kernel warning)",
+          r.returncode == 0 and "kernel" not in r.stderr, r.stderr)
+    s.file("q/out.pmd", "---\nweft:\n  format: markdown\n  output: built/out.md\n---\n\n" + chunk)
+    r = weft("-q", "q/out.pmd", cwd=s.path)
+    check("output: in front matter is relative to the document",
+          r.returncode == 0 and os.path.exists(os.path.join(s.path, "q/built/out.md")), r.stderr)
+    s.file("q/bad.pmd", "---\nweft:\n  format: nosuch\n---\n\n" + chunk)
+    r = weft("-q", "q/bad.pmd", cwd=s.path)
+    check("an unknown format in front matter is one line naming the document",
+          r.returncode == 2 and "q/bad.pmd" in r.stderr and "nosuch" in r.stderr, r.stderr)
+    s.file("sc/s.py", "#' ---\n#' title: S\n#' weft:\n#'   format: markdown\n#'   echo: false\n#' ---\n"
+           "#' Hello\n\nprint('from script')\n")
+    r = weft("-q", "sc/s.py", cwd=s.path)
+    out = s.read("sc/s.md") if r.returncode == 0 else ""
+    check("a #' script's front matter works as in the other syntaxes",
+          r.returncode == 0 and "print('from script')" not in out and "from script" in out
+          and "<hr" not in out, r.stderr + out)
+    r = weft("-q", "-f", "md2html", "sc/s.py", cwd=s.path)
+    out = s.read("sc/s.html") if r.returncode == 0 else ""
+    check("a #' script's front matter gives the page its title",
+          r.returncode == 0 and "<title>S</title>" in out and "<hr" not in out, r.stderr)
+
     # ---- the man page and completions ship ----
     top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     man = subprocess.run(["man", "-l", "-P", "cat", os.path.join(top, "doc", "weft.1")],
