@@ -81,11 +81,8 @@ int cmd_convert(int argc, char **argv)
 		return 2;
 	}
 	const char *path = argv[optind];
-	if (!informat && !(informat = document_guess_format(path))) {
-		fprintf(stderr, "weft: %s: cannot tell the input format from the file name; "
-				"give -i noweb, script, notebook or markdown\n", path);
-		return 2;
-	}
+	if (!informat && !(informat = document_guess_format(path)))
+		informat = "script"; /* pweave-convert's default: converting is for scripts */
 
 	int status = 1;
 	struct weft_error err;

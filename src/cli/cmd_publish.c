@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "model/document.h"
 #include "util/error.h"
 #include "util/fsutil.h"
 #include "util/forkcheck.h"
@@ -205,6 +206,7 @@ int cmd_publish(int argc, char **argv)
 	char **wargv = xcalloc(2 * (size_t)argc + 8, sizeof(char *));
 	int wargc = 0;
 	wargv[wargc++] = "weave";
+	bool given_informat = false;
 
 	optind = 1;
 	int ch;
@@ -214,6 +216,7 @@ int cmd_publish(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case 'e': engine = optarg; break;
 		case 'i':
+			given_informat = true;
 			wargv[wargc++] = "--input-format";
 			wargv[wargc++] = optarg;
 			break;
@@ -262,6 +265,11 @@ int cmd_publish(int argc, char **argv)
 		return 2;
 	}
 	const char *path = argv[optind];
+	if (!given_informat && !document_guess_format(path)) {
+		/* pypublish's documents are scripts, whatever their name (Pweave's tests use .txt) */
+		wargv[wargc++] = "--input-format";
+		wargv[wargc++] = "script";
+	}
 	bool pdf = !strcmp(format, "pdf");
 	if (!pdf && strcmp(format, "html")) {
 		fprintf(stderr, "weft: publish makes html or pdf, not '%s'\n", format);
