@@ -296,8 +296,10 @@ static int weave_one(const struct weave_args *a, const char *path, bool one_of_m
 	}
 
 	struct progress prog;
-	progress_init(&prog, quiet, pc.explain && live);
+	progress_init(&prog, quiet, pc.explain && live, a->verbose);
 	pc.progress = progress_event;
+	pc.waiting = progress_waiting;
+	pc.streamed = progress_streamed;
 	pc.progress_ctx = &prog;
 	if (planner_weave(&doc, &pc, &res, &err) < 0) {
 		progress_finish(&prog);

@@ -45,6 +45,7 @@ static const char weave_usage[] =
 	"      --summary-json PATH   write a JSON record of what happened to each chunk (one document)\n"
 	"  -j, --jobs N              render N documents at once (default 1)\n"
 	"  -q, --quiet               no progress lines\n"
+	"  -v, --verbose             show the chunks' output on stderr as it comes\n"
 	"  -l, --list-formats        list output formats and exit\n"
 	"  -t, --mimetype TYPE       accepted for Pweave; weft writes prose cells as markdown\n"
 	"  -h, --help                this help\n"
@@ -89,6 +90,7 @@ static const struct option longopts[] = {
 	{"summary-json", required_argument, NULL, OPT_SUMMARY},
 	{"jobs", required_argument, NULL, 'j'},
 	{"quiet", no_argument, NULL, 'q'},
+	{"verbose", no_argument, NULL, 'v'},
 	{"list-formats", no_argument, NULL, 'l'},
 	{"mimetype", required_argument, NULL, 't'},
 	{"help", no_argument, NULL, 'h'},
@@ -218,7 +220,7 @@ enum weave_args_result weave_args_parse(struct weave_args *a, int argc, char **a
 	optind = 1;
 	opterr = 0; /* our own one-line messages */
 	int ch;
-	while ((ch = getopt_long(argc, argv, ":f:i:o:F:g:k:j:t:mcdqlh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":f:i:o:F:g:k:j:t:mcdqvlh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f': a->format = optarg; break;
 		case 'i': a->informat = optarg; break;
@@ -227,6 +229,7 @@ enum weave_args_result weave_args_parse(struct weave_args *a, int argc, char **a
 		case 'g': a->figformat = optarg; break;
 		case 'm': a->no_figures = true; break;
 		case 'q': a->quiet = true; break;
+		case 'v': a->verbose = true; break;
 		case 't': break; /* Pweave's notebook text mimetype: weft's prose cells are markdown */
 		case 'k': a->pc.kernel = optarg; break;
 		case 'c':

@@ -24,6 +24,7 @@ struct weave_args {
 	const char *summary;       /* --summary-json PATH, or NULL */
 	bool embed;                /* figures embedded in HTML (not --no-embed) */
 	bool quiet;                /* -q */
+	bool verbose;              /* -v: the chunks' output on stderr as it comes */
 	bool no_figures;           /* -m (Pweave: disable matplotlib): fig=False for every chunk */
 	int jobs;                  /* -j N: documents rendered at once (default 1) */
 	struct planner_config pc;  /* cache, engine and rebuild settings */

@@ -71,6 +71,13 @@ struct run_request {
 	 * engine may also not call it; the caller then does the work later. */
 	void (*meanwhile)(void *ctx);
 	void *meanwhile_ctx;
+	/* Optional progress hooks (the command line's live line and -v), with
+	 * hook_ctx: `waiting` is called about every 0.1 s while the chunk runs,
+	 * `streamed` with each piece of stream text ("stdout"/"stderr") as it
+	 * arrives. Neither may touch the engine. An engine may not call them. */
+	void (*waiting)(void *ctx);
+	void (*streamed)(void *ctx, const char *stream, const char *text, size_t len);
+	void *hook_ctx;
 };
 
 /*

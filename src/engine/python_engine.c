@@ -51,6 +51,7 @@ struct python_engine {
 	struct strbuf died;   /* how the worker ended ("was killed by signal 9 (Killed)") */
 	int exit_line;        /* document line of an os._exit, reported by the worker */
 	struct strbuf bad;    /* why the last message could not be decoded (RECV_BAD) */
+	const struct run_request *run; /* the chunk being run (its progress hooks), or NULL */
 };
 
 #define START_TIMEOUT 60.0 /* seconds for the interpreter to say hello */
@@ -459,6 +460,8 @@ static enum recv_result recv_json(struct python_engine *e, double deadline, json
 		}
 		if (worker_exited(e))
 			return RECV_DEAD;
+		if (r == 0 && e->run && e->run->waiting)
+			e->run->waiting(e->run->hook_ctx);
 	}
 }
 
@@ -712,6 +715,16 @@ const char *python_engine_identity(struct python_engine *e)
 	return e ? e->identity : NULL;
 }
 
+/* Hand a "stream" event's text to the run's `streamed` hook (-v shows output as it comes). */
+static void stream_hook(const struct run_request *run, const json_t *msg)
+{
+	const char *ev = json_string_value(json_object_get(msg, "ev"));
+	const char *name = json_string_value(json_object_get(msg, "name"));
+	const json_t *text = json_object_get(msg, "text");
+	if (ev && !strcmp(ev, "stream") && name && json_is_string(text))
+		run->streamed(run->hook_ctx, name, json_string_value(text), json_string_length(text));
+}
+
 /*
  * Send `req`, do the caller's `run->meanwhile` work (when `run` has some), and
  * collect events into `outs` (and stdout text into `stdout_text` when
@@ -735,7 +748,9 @@ static enum recv_result transact(struct python_engine *e, json_t *req, double ti
 	bool timed_out = false;
 	for (;;) {
 		json_t *msg;
+		e->run = run;
 		enum recv_result r = recv_json(e, deadline, &msg);
+		e->run = NULL;
 		if (r == RECV_TIMEOUT && !timed_out) {
 			/*
 			 * Before killing, ask faulthandler (registered on SIGUSR1 by the
@@ -760,6 +775,8 @@ static enum recv_result transact(struct python_engine *e, json_t *req, double ti
 			return RECV_MSG;
 		}
 		handle_event(e, msg, req, outs, stdout_text);
+		if (run && run->streamed)
+			stream_hook(run, msg);
 		json_decref(msg);
 	}
 }

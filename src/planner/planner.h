@@ -44,6 +44,10 @@ struct planner_config {
 	bool explain;              /* --explain: print why each chunk runs */
 	planner_progress_fn progress;
 	void *progress_ctx;
+	/* While a chunk runs (with progress_ctx; see engine.h's run_request): called
+	 * about every 0.1 s, and with each piece of its stream text as it arrives. */
+	void (*waiting)(void *ctx);
+	void (*streamed)(void *ctx, const char *stream, const char *text, size_t len);
 	struct store *store;       /* the cache store, opened by planner_open_store (NULL: none) */
 	/* The engine to run chunks with, or NULL for the usual one (embedded Python,
 	 * or --kernel). Tests inject a scripted engine here (tests/unit/test_planner.c). */

@@ -176,6 +176,9 @@ int walk_run_code(struct walk *w, size_t ui, bool track, const json_t *reads,
 		.extra = extra,
 		.meanwhile = w->meanwhile,
 		.meanwhile_ctx = w,
+		.waiting = w->cfg->waiting,
+		.streamed = w->cfg->streamed,
+		.hook_ctx = w->cfg->progress_ctx,
 	};
 	struct weft_error run_err;
 	weft_error_init(&run_err);

@@ -217,6 +217,35 @@ try:
     check("a #' script's front matter gives the page its title",
           r.returncode == 0 and "<title>S</title>" in out and "<hr" not in out, r.stderr)
 
+    # ---- progress, with and without a terminal ----
+    s.file("slow.pmd", "```python\nimport time\nfor i in range(3):\n    print('step', i, flush=True)\n"
+           "    time.sleep(0.5)\n```\n\n```python\nprint('b')\n```\n")
+    r = weft("-f", "markdown", "slow.pmd", cwd=s.path)
+    lines = r.stderr.splitlines()
+    check("no terminal: a 'running...' line for a chunk past a second, then k/n and the time",
+          r.returncode == 0 and "slow.pmd:1 chunk 1 [1/2] running..." in lines
+          and any(ln.startswith("slow.pmd:1 chunk 1 [1/2] ran ") for ln in lines)
+          and "\r" not in r.stderr and lines[-1].startswith("weft: wrote slow.md: 2 ran in "), r.stderr)
+    r = weft("-f", "markdown", "-v", "slow.pmd", cwd=s.path)
+    check("-v: the chunk's output on stderr, in order with the progress",
+          r.returncode == 0 and r.stderr.index("step 0") < r.stderr.index("step 2")
+          < r.stderr.index("chunk 1 [1/2] ran"), r.stderr)
+    r = weft("-f", "markdown", "slow.pmd", cwd=s.path)
+    check("without -v the chunk's output stays out of stderr", "step 0" not in r.stderr, r.stderr)
+    if os.path.exists("/usr/bin/script"):
+        t = subprocess.run(["script", "-qec", f"{WEFT} -f markdown slow.pmd", "/dev/null"], cwd=s.path,
+                           capture_output=True)
+        t.stdout = t.stdout.decode("utf-8", "replace")
+        check("terminal: a live line with the elapsed time, rewritten in place",
+              t.returncode == 0 and "\r\x1b[Kslow.pmd:1 chunk 1 [1/2] running 0." in t.stdout
+              and "running 1." in t.stdout, repr(t.stdout[:400]))
+    else:
+        skip("terminal: a live line with the elapsed time", "script(1) is not installed")
+    r = weft("-f", "markdown", "--cache", "slow.pmd", cwd=s.path)
+    r = weft("-f", "markdown", "--cache", "slow.pmd", cwd=s.path)
+    check("a cached chunk's time says it is from when it ran",
+          "cached (ran in 1." in r.stderr and "2 cached in" in r.stderr, r.stderr)
+
     # ---- the man page and completions ship ----
     top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     man = subprocess.run(["man", "-l", "-P", "cat", os.path.join(top, "doc", "weft.1")],
