@@ -59,37 +59,6 @@ static const char publish_usage[] =
 /* The TeX engines weft can drive, in the order it tries them. */
 static const char *const tex_engines[] = { "pdflatex", "xelatex", "lualatex" };
 
-/* Find an executable named `name` in PATH (or as given, if it holds a '/'); full path into sb. */
-static int find_program(const char *name, struct strbuf *sb)
-{
-	strbuf_reset(sb);
-	if (strchr(name, '/')) {
-		strbuf_addstr(sb, name);
-		return access(name, X_OK) == 0 ? 0 : -1;
-	}
-	const char *path = getenv("PATH");
-	if (!path || !*path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path) {
-		const char *colon = strchr(path, ':');
-		size_t n = colon ? (size_t)(colon - path) : strlen(path);
-		strbuf_reset(sb);
-		if (n)
-			strbuf_add(sb, path, n);
-		else
-			strbuf_addch(sb, '.');
-		strbuf_addf(sb, "/%s", name);
-		struct stat st;
-		if (stat(sb->buf, &st) == 0 && S_ISREG(st.st_mode) && access(sb->buf, X_OK) == 0)
-			return 0;
-		path += n;
-		if (*path == ':')
-			path++;
-	}
-	strbuf_reset(sb);
-	return -1;
-}
-
 /* `path` with its last extension (if any) replaced by `ext` (no dot). */
 static char *with_extension(const char *path, const char *ext)
 {
@@ -299,7 +268,7 @@ int cmd_publish(int argc, char **argv)
 
 	/* PDF: find the tools first, so nothing runs when they are missing. */
 	if (engine) {
-		if (find_program(engine, &prog) < 0) {
+		if (fs_find_program(engine, &prog) < 0) {
 			fprintf(stderr,
 				"weft: %s: PDF output needs the TeX engine '%s', which is not "
 				"installed (not found in PATH); install it or use -f html\n",
@@ -308,7 +277,7 @@ int cmd_publish(int argc, char **argv)
 		}
 	} else {
 		for (size_t i = 0; i < sizeof(tex_engines) / sizeof(tex_engines[0]) && !engine; i++)
-			if (find_program(tex_engines[i], &prog) == 0)
+			if (fs_find_program(tex_engines[i], &prog) == 0)
 				engine = tex_engines[i];
 		if (!engine) {
 			fprintf(stderr,
@@ -320,7 +289,7 @@ int cmd_publish(int argc, char **argv)
 		}
 	}
 	engine_path = xstrdup(prog.buf);
-	if (find_program("pandoc", &prog) < 0) {
+	if (fs_find_program("pandoc", &prog) < 0) {
 		fprintf(stderr,
 			"weft: %s: PDF output turns the markdown prose into LaTeX with pandoc, "
 			"which is not installed; install pandoc or use -f html\n",

@@ -254,6 +254,11 @@ static int weave_one(const struct weave_args *a, const char *path, bool one_of_m
 	const char *figformat = a->figformat ? a->figformat
 			      : ds->figure_format ? ds->figure_format
 			      : render_default_figure_format(format);
+	if (!strcmp(figformat, "pdf") && render_format_is_html(format)) {
+		fprintf(stderr, "weft: %s: -g pdf with %s: browsers do not show PDF images; use -g svg "
+				"(vector) or -g png\n", path, format);
+		goto out;
+	}
 	pc.fig_format = figformat;
 	if (!pc.kernel)
 		pc.kernel = ds->kernel;

@@ -21,14 +21,18 @@
  */
 #include "render/html.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <md4c-html.h>
 
 #include "render/chunk_walk.h"
 #include "render/figures.h"
 #include "render/html_page.h"
+#include "render/math_check.h"
+#include "render/md_prose.h"
 #include "render/pandoc_render.h"
 
 /* Everything one render needs. */
@@ -41,6 +45,7 @@ struct html_ctx {
 	struct weft_error *err;
 	char **ids;                      /* element ids used so far (page), kept unique */
 	size_t nids, ids_alloc;
+	struct md_prose prose;           /* page: footnotes and figure numbers (md_prose.h) */
 };
 
 int html_format_known(const char *format)
@@ -208,6 +213,18 @@ static void html_unique_id(struct html_ctx *hx, const char *base)
 	strbuf_free(&id);
 }
 
+/* True when chunk `c` shows a captioned figure on the page (it is numbered then). */
+static bool html_chunk_has_figure(const struct html_ctx *hx, const struct chunk *c)
+{
+	const struct chunk_outcome *oc = figures_outcome(hx->res, c);
+	if (!c->opts.caption || !c->opts.include || !oc)
+		return false;
+	for (size_t k = 0; k < oc->outputs.n; k++)
+		if (figure_mime(&oc->outputs.items[k], figures_for_html, hx->opts->figure_format))
+			return true;
+	return false;
+}
+
 /* One group of consecutive figures, with caption/anchor when the chunk has them. */
 static void html_figure_group(void *ctx, const struct chunk *ch, const struct strbuf *srcs,
 			      size_t nsrcs, bool first)
@@ -269,6 +286,9 @@ static void html_figure_group(void *ctx, const struct chunk *ch, const struct st
 			n -= 7;
 		}
 		strbuf_addstr(out, "<figcaption>");
+		int num = md_prose_chunk_figure(&hx->prose, ch->number);
+		if (num && first)
+			strbuf_addf(out, "<span class=\"weft-fignum\">Figure %d.</span> ", num);
 		strbuf_add(out, c, n);
 		strbuf_addstr(out, "</figcaption>\n");
 		strbuf_free(&cap);
@@ -507,6 +527,77 @@ static void html_highlight_prose_code(struct html_ctx *hx, struct strbuf *html)
 	strbuf_free(&hl);
 }
 
+/* The MIME type of an image file by its extension, or NULL when browsers do not show it. */
+static const char *image_mime(const char *path)
+{
+	static const char *const types[][2] = {
+		{".png", "image/png"}, {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"},
+		{".gif", "image/gif"}, {".svg", "image/svg+xml"}, {".webp", "image/webp"},
+	};
+	const char *dot = strrchr(path, '.');
+	for (size_t i = 0; dot && i < sizeof(types) / sizeof(*types); i++)
+		if (!strcasecmp(dot, types[i][0]))
+			return types[i][1];
+	return NULL;
+}
+
+/*
+ * Images the prose links by a local path (![](data/pic.png)) go into the
+ * standalone page as data: URIs, as figures do, so the page is still one
+ * file; the path is relative to the document's folder. One that cannot be
+ * read is a warning naming it, and stays a link.
+ */
+static void html_embed_prose_images(struct html_ctx *hx, struct strbuf *html)
+{
+	static const char pat[] = "<img src=\"";
+	struct strbuf out, path, data;
+	strbuf_init(&out);
+	strbuf_init(&path);
+	strbuf_init(&data);
+	const char *s = html->buf;
+	const char *hit;
+	while ((hit = strstr(s, pat))) {
+		const char *src = hit + sizeof(pat) - 1;
+		const char *end = strchr(src, '"');
+		if (!end)
+			break;
+		strbuf_add(&out, s, (size_t)(src - s));
+		struct strbuf url;
+		strbuf_init(&url);
+		html_unescape(&url, src, (size_t)(end - src));
+		bool local = url.len && url.buf[0] != '/' && !strstr(url.buf, "://") &&
+			     strncmp(url.buf, "data:", 5) && !strchr(url.buf, '?') && !strchr(url.buf, '#');
+		const char *mime = local ? image_mime(url.buf) : NULL;
+		bool done = false;
+		if (mime) {
+			const char *slash = strrchr(hx->doc->path, '/');
+			strbuf_reset(&path);
+			if (slash)
+				strbuf_add(&path, hx->doc->path, (size_t)(slash - hx->doc->path + 1));
+			strbuf_add(&path, url.buf, url.len);
+			strbuf_reset(&data);
+			if (strbuf_read_file(&data, path.buf) == 0) {
+				strbuf_addf(&out, "data:%s;base64,", mime);
+				base64_encode(&out, data.buf, data.len);
+				done = true;
+			} else {
+				weft_warn(hx->doc->path, 0, "image %s cannot be read (%s); the page links it instead",
+					  path.buf, strerror(errno));
+			}
+		}
+		if (!done)
+			strbuf_add(&out, src, (size_t)(end - src));
+		strbuf_free(&url);
+		s = end;
+	}
+	strbuf_addstr(&out, s);
+	strbuf_reset(html);
+	strbuf_add(html, out.buf, out.len);
+	strbuf_free(&out);
+	strbuf_free(&path);
+	strbuf_free(&data);
+}
+
 /* The md2html page: title from front matter (or a % title block), then every block. */
 static int html_render_page(struct html_ctx *hx)
 {
@@ -519,6 +610,16 @@ static int html_render_page(struct html_ctx *hx)
 	hx->out = &body;
 	int rc = 0;
 	bool first_text = true;
+	struct strbuf prepared;
+	strbuf_init(&prepared);
+	struct math_list math;
+	math_list_init(&math);
+	/* figure numbers first: prose may refer to a figure before it */
+	for (size_t i = 0; i < hx->doc->nchunks; i++) {
+		const struct chunk *c = document_chunk_const(hx->doc, i);
+		if (html_chunk_has_figure(hx, c))
+			md_prose_add_figure(&hx->prose, c->opts.name, c->number);
+	}
 	for (size_t i = 0; i < hx->doc->nblocks && rc == 0; i++) {
 		const struct block *b = &hx->doc->blocks[i];
 		if (b->kind == BLOCK_CHUNK) {
@@ -531,7 +632,12 @@ static int html_render_page(struct html_ctx *hx)
 			html_page_title_block(&md, &title, &author, &date);
 		first_text = false;
 		size_t before = body.len;
-		html_markdown(&body, md.buf, md.len);
+		strbuf_reset(&prepared);
+		md_prose_prepare(&hx->prose, md.buf, md.len, b->text.line, &prepared);
+		html_markdown(&body, prepared.buf, prepared.len);
+		size_t nmath = math.n;
+		math_list_add_html(&math, body.buf + before, body.len - before, b->text.line);
+		math_list_locate(&math, nmath, md.buf, md.len, b->text.line);
 		if (body.len == before)
 			continue;
 		/* Prose tables and code get their own styling context. */
@@ -540,11 +646,18 @@ static int html_render_page(struct html_ctx *hx)
 		strbuf_addstr(&wrapped, "<div class=\"weft-text\">\n");
 		strbuf_add(&wrapped, body.buf + before, body.len - before);
 		html_highlight_prose_code(hx, &wrapped);
+		if (hx->opts->embed_figures)
+			html_embed_prose_images(hx, &wrapped);
 		strbuf_addstr(&wrapped, "</div>\n");
 		strbuf_setlen(&body, before);
 		strbuf_add(&body, wrapped.buf, wrapped.len);
 		strbuf_free(&wrapped);
 	}
+	md_prose_footnotes(&hx->prose, hx->doc->path, html_markdown, &body);
+	strbuf_free(&prepared);
+	if (rc == 0)
+		math_check(&math, hx->doc->path, html_page_katex_dir());
+	math_list_free(&math);
 	hx->out = saved;
 	if (rc == 0)
 		html_page_write(hx->out, hx->doc->path, hx->opts->version ? hx->opts->version : WEFT_VERSION,
@@ -583,7 +696,9 @@ int html_render(const char *format, const struct document *doc, const struct wea
 		return pandoc_render(format, doc, res, opts, out, err);
 	if (!strcmp(format, "md2html")) {
 		hx.page = true;
+		md_prose_init(&hx.prose);
 		int rc = html_render_page(&hx);
+		md_prose_free(&hx.prose);
 		for (size_t i = 0; i < hx.nids; i++)
 			free(hx.ids[i]);
 		free(hx.ids);

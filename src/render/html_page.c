@@ -96,6 +96,13 @@ void html_page_front_matter(const char *yaml, char **title, char **author, char 
 	yaml_parser_delete(&p);
 }
 
+/* See html_page.h. */
+const char *html_page_katex_dir(void)
+{
+	const char *dir = getenv("WEFT_KATEX_DIR");
+	return dir && *dir ? dir : HTML_KATEX_DIR;
+}
+
 /*
  * KaTeX from the system (libjs-katex), inlined so the page renders math
  * without any network: its CSS with every font as a woff2 data: URI, and its
@@ -103,9 +110,7 @@ void html_page_front_matter(const char *yaml, char **title, char **author, char 
  */
 static int html_katex(struct strbuf *style, struct strbuf *script)
 {
-	const char *dir = getenv("WEFT_KATEX_DIR");
-	if (!dir || !*dir)
-		dir = HTML_KATEX_DIR;
+	const char *dir = html_page_katex_dir();
 	struct strbuf path, css, js;
 	strbuf_init(&path);
 	strbuf_init(&css);

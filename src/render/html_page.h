@@ -31,4 +31,7 @@ void html_page_write(struct strbuf *out, const char *doc_path, const char *versi
 		     const char *body, size_t len, const char *title, const char *author,
 		     const char *date);
 
+/* The folder KaTeX's files are read from: $WEFT_KATEX_DIR, else Debian's libjs-katex. */
+const char *html_page_katex_dir(void);
+
 #endif

@@ -13,34 +13,13 @@
 
 extern char **environ;
 
-/* The full path of `prog` found in $PATH, appended to `path`; -1 when absent. */
-static int pandoc_which(const char *prog, struct strbuf *path)
-{
-	const char *env = getenv("PATH");
-	if (!env)
-		return -1;
-	while (*env) {
-		size_t n = strcspn(env, ":");
-		strbuf_reset(path);
-		strbuf_add(path, n ? env : ".", n ? n : 1);
-		strbuf_addf(path, "/%s", prog);
-		if (access(path->buf, X_OK) == 0)
-			return 0;
-		env += n;
-		if (*env == ':')
-			env++;
-	}
-	strbuf_reset(path);
-	return -1;
-}
-
 /* See pandoc_render.h. */
 int pandoc_render(const char *format, const struct document *doc, const struct weave_results *res,
 		  const struct render_options *opts, struct strbuf *out, struct weft_error *err)
 {
 	struct strbuf pandoc;
 	strbuf_init(&pandoc);
-	if (pandoc_which("pandoc", &pandoc) < 0) {
+	if (fs_find_program("pandoc", &pandoc) < 0) {
 		strbuf_free(&pandoc);
 		return weft_error_set(err, doc->path, 0, 0,
 				      "output format '%s' requires pandoc, which was not found in "

@@ -73,6 +73,12 @@ size_t render_format_names(const char **names, size_t max)
 	return n;
 }
 
+bool render_format_is_html(const char *format)
+{
+	const struct format_entry *f = find_format(format);
+	return f && !strcmp(f->extension, "html");
+}
+
 bool render_format_known(const char *format)
 {
 	return find_format(format) != NULL;

@@ -56,6 +56,8 @@ const char *render_default_format(const char *input_path);
 const char *render_extension(const char *format);
 /* The default figure format for an output format ("pdf" for LaTeX, "png" otherwise). */
 const char *render_default_figure_format(const char *format);
+/* True when `format` is written as HTML for a browser (html, md2html, pandoc2html). */
+bool render_format_is_html(const char *format);
 /* True when `format` is a known format name. */
 bool render_format_known(const char *format);
 /* Print "name  description" lines for every format. */

@@ -182,3 +182,34 @@ int fs_make_parent_dirs(const char *path, struct weft_error *err)
 	free(dir);
 	return 0;
 }
+
+/* See fsutil.h. */
+int fs_find_program(const char *name, struct strbuf *sb)
+{
+	strbuf_reset(sb);
+	if (strchr(name, '/')) {
+		strbuf_addstr(sb, name);
+		return access(name, X_OK) == 0 ? 0 : -1;
+	}
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		const char *colon = strchr(path, ':');
+		size_t n = colon ? (size_t)(colon - path) : strlen(path);
+		strbuf_reset(sb);
+		if (n)
+			strbuf_add(sb, path, n);
+		else
+			strbuf_addch(sb, '.');
+		strbuf_addf(sb, "/%s", name);
+		struct stat st;
+		if (stat(sb->buf, &st) == 0 && S_ISREG(st.st_mode) && access(sb->buf, X_OK) == 0)
+			return 0;
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	strbuf_reset(sb);
+	return -1;
+}

@@ -57,4 +57,11 @@ const char *fs_tmpdir(void);
 /* mkdir -p for the folder part of `path` (everything before the last '/'). 0, or -1 with err. */
 int fs_make_parent_dirs(const char *path, struct weft_error *err);
 
+/*
+ * The executable `name` (or `name` itself when it holds a '/'), searched in
+ * $PATH (default /usr/local/bin:/usr/bin:/bin), into `sb`. 0, or -1 when
+ * there is none.
+ */
+int fs_find_program(const char *name, struct strbuf *sb);
+
 #endif

@@ -87,16 +87,19 @@ window.addEventListener("load", function () {
 });
 </script>
 EOF
-# insert before the last </body>
-awk -v f="$TMP/check.js" '
-	{ lines[NR] = $0 }
-	/<\/body>/ { last = NR }
-	END {
-		for (i = 1; i <= NR; i++) {
-			if (i == last) { while ((getline l < f) > 0) print l }
-			print lines[i]
-		}
-	}' "$REPORT" >"$TMP/checked.html"
+# inject SCRIPT PAGE OUT: a copy of PAGE with SCRIPT before its last </body>
+inject() {
+	awk -v f="$1" '
+		{ lines[NR] = $0 }
+		/<\/body>/ { last = NR }
+		END {
+			for (i = 1; i <= NR; i++) {
+				if (i == last) { while ((getline l < f) > 0) print l }
+				print lines[i]
+			}
+		}' "$2" >"$3"
+}
+inject "$TMP/check.js" "$REPORT" "$TMP/checked.html"
 
 chrome() {
 	profile=$(mktemp -d "$TMP/profile.XXXXXX")
@@ -116,11 +119,14 @@ ok "browser_page_loads"
 echo "# verdict: $VERDICT" | cut -c1-400
 
 # The verdict's fields as shell assignments (v_images=1 ...), read in one go.
-eval "$(printf '%s' "$VERDICT" | /usr/bin/python3 -c '
+read_verdict() {
+	eval "$(printf '%s' "$1" | /usr/bin/python3 -c '
 import json, shlex, sys
 for k, v in json.load(sys.stdin).items():
     print("v_%s=%s" % (k, shlex.quote(json.dumps(v) if isinstance(v, (list, dict)) else str(v))))
 ')"
+}
+read_verdict "$VERDICT"
 field() { eval "printf '%s' \"\$v_$1\""; }
 expect() { # NAME CONDITION-TEXT (sh test expression already evaluated by caller)
 	if [ "$2" = yes ]; then ok "$1"; else not_ok "$1" "$3 (verdict: $VERDICT)"; fi
@@ -172,3 +178,77 @@ for s in report report-narrow; do
 		not_ok "browser_screenshot_$s" "$OUTDIR/$s.png missing or blank; $(tail -3 "$TMP/chrome.log")"
 	fi
 done
+
+# --- pandoc's Markdown in the prose (examples/markdown.pmd) ---------------------
+# Dollar signs that are prices, footnotes, a fenced div, a table's own column
+# alignment, a local image embedded, a numbered figure and a reference to it.
+if [ -x "$WEFT" ] && [ -f "$TOP/examples/markdown.pmd" ]; then
+	mkdir -p "$TMP/md" && cp -r "$TOP/examples/." "$TMP/md/"
+	if (cd "$TMP/md" && "$WEFT" -q -f md2html -o prose.html markdown.pmd) >"$TMP/md.log" 2>&1; then
+		ok "browser_weave_markdown_example"
+	else
+		not_ok "browser_weave_markdown_example" "$(cat "$TMP/md.log")"
+	fi
+	cp "$TMP/md/prose.html" "$OUTDIR/prose.html"
+	cat >"$TMP/check2.js" <<'EOF'
+<script>
+window.addEventListener("load", function () {
+  function verdict() {
+    var v = {};
+    var text = document.querySelector(".weft-text").textContent;
+    v.prices = /costs \$3 and a sandwich \$7/.test(text) ? 1 : 0;
+    v.code_dollar = Array.prototype.some.call(document.querySelectorAll(".weft-text code"),
+      function (c) { return c.textContent === "$HOME"; }) ? 1 : 0;
+    v.katex = document.querySelectorAll(".weft-text x-equation .katex").length;
+    v.katex_errors = document.querySelectorAll(".katex-error").length;
+    v.footnotes = document.querySelectorAll("section.footnotes li").length;
+    v.footnote_refs = document.querySelectorAll("sup.footnote-ref a").length;
+    v.note_div = document.querySelectorAll("div.note").length;
+    var right = document.querySelector(".weft-text td[align=right]");
+    v.align_right = right ? getComputedStyle(right).textAlign : "none";
+    var center = document.querySelector(".weft-text td[align=center]");
+    v.align_center = center ? getComputedStyle(center).textAlign : "none";
+    var img = document.querySelector(".weft-text img");
+    v.prose_image = img && img.src.indexOf("data:image/png") === 0 && img.naturalWidth === 24 ? 1 : 0;
+    var xref = document.querySelector("a.weft-xref");
+    v.xref_text = xref ? xref.textContent : "";
+    v.xref_target = xref && document.getElementById(xref.getAttribute("href").slice(1)) ? 1 : 0;
+    var cap = document.querySelector("figure figcaption");
+    v.caption = cap ? cap.textContent.slice(0, 9) : "";
+    var pre = document.createElement("pre");
+    pre.textContent = "WEFT-VERDICT " + JSON.stringify(v);
+    document.body.appendChild(pre);
+  }
+  (document.fonts ? document.fonts.ready : Promise.resolve()).then(function () { setTimeout(verdict, 200); });
+});
+</script>
+EOF
+	inject "$TMP/check2.js" "$TMP/md/prose.html" "$TMP/md/checked.html"
+	chrome --dump-dom "file://$TMP/md/checked.html" >"$TMP/dom2.html"
+	VERDICT=$(grep -o 'WEFT-VERDICT {.*}' "$TMP/dom2.html" | head -1 | sed 's/^WEFT-VERDICT //')
+	if [ -z "$VERDICT" ]; then
+		not_ok "browser_markdown_page_loads" "no verdict; chromium said: $(tail -5 "$TMP/chrome.log")"
+	else
+		echo "# verdict: $VERDICT" | cut -c1-400
+		read_verdict "$VERDICT"
+		expect browser_md_prices_are_text "$([ "$(field prices)" = 1 ] && echo yes)" "\$3 and \$7 became math"
+		expect browser_md_code_span_wins "$([ "$(field code_dollar)" = 1 ] && echo yes)" "\$HOME lost from code"
+		expect browser_md_math_only_math "$([ "$(field katex)" = 1 ] && [ "$(field katex_errors)" = 0 ] && echo yes)" \
+			"$(field katex) formulas in the prose, $(field katex_errors) errors (want 1, 0)"
+		expect browser_md_footnotes "$([ "$(field footnotes)" = 2 ] && [ "$(field footnote_refs)" = 2 ] && echo yes)" \
+			"$(field footnotes) notes, $(field footnote_refs) references"
+		expect browser_md_fenced_div "$([ "$(field note_div)" = 1 ] && echo yes)" "no div.note"
+		expect browser_md_table_alignment "$([ "$(field align_right)" = right ] && [ "$(field align_center)" = center ] && echo yes)" \
+			"right column: $(field align_right), centre column: $(field align_center)"
+		expect browser_md_local_image_embedded "$([ "$(field prose_image)" = 1 ] && echo yes)" "data/swatch.png not embedded"
+		expect browser_md_figure_reference "$([ "$(field xref_text)" = "Figure 1" ] && [ "$(field xref_target)" = 1 ] && [ "$(field caption)" = "Figure 1." ] && echo yes)" \
+			"link '$(field xref_text)', target $(field xref_target), caption '$(field caption)'"
+	fi
+	rm -f "$OUTDIR/prose.png"
+	chrome --window-size=1100,1800 --screenshot="$OUTDIR/prose.png" "file://$OUTDIR/prose.html" >/dev/null
+	if [ -s "$OUTDIR/prose.png" ] && shot_ok "$OUTDIR/prose.png"; then
+		ok "browser_screenshot_prose"
+	else
+		not_ok "browser_screenshot_prose" "$OUTDIR/prose.png missing or blank"
+	fi
+fi

@@ -1,0 +1,77 @@
+/*
+ * md_prose: the Markdown prose of an md2html page, brought to pandoc's
+ * reading where md4c (CommonMark + GitHub extensions) reads it otherwise,
+ * before md4c sees it:
+ *
+ *   $ math      an opening $ needs a non-space after it, a closing $ a
+ *               non-space before it and no digit after it, and no blank
+ *               followed by a $ comes between; a $ that opens or closes
+ *               nothing is text ("It costs $5 and $10"); code spans and
+ *               code blocks win (a $ inside them is never math)
+ *   ::: divs    pandoc's fenced divs, "::: {.note #id}" / "::: note" ...
+ *               ":::", nested, become <div class="note" id="id">
+ *   footnotes   [^label] references become numbered superscript links, in
+ *               order of first reference; "[^label]: text" definitions
+ *               (continued by indented lines) are taken out and written at
+ *               the end of the page, each with a link back
+ *   @fig-NAME   a reference to the captioned chunk named fig-NAME becomes a
+ *               link "Figure N" to its figure (id "fig:fig-NAME"), as in
+ *               Quarto; every captioned figure is numbered in order
+ *               (md_prose_add_figure) and its caption starts "Figure N."
+ *
+ * One md_prose context spans the page: footnotes and figure numbers are the
+ * document's, not a text block's.
+ */
+#ifndef WEFT_MD_PROSE_H
+#define WEFT_MD_PROSE_H
+
+#include <stddef.h>
+
+#include "util/strbuf.h"
+
+struct md_footnote {
+	char *label;
+	char *text;     /* the definition's Markdown, or NULL until it is seen */
+	int number;     /* order of first reference, 0 while never referenced */
+	int def_line;   /* document line of the definition */
+};
+
+struct md_figure {
+	char *name;     /* chunk name, or NULL */
+	int chunk;      /* chunk number */
+	int number;
+};
+
+struct md_prose {
+	struct md_footnote *notes;
+	size_t nnotes, notes_alloc;
+	int next_note;
+	struct md_figure *figures;
+	size_t nfigures, figures_alloc;
+};
+
+void md_prose_init(struct md_prose *p);
+void md_prose_free(struct md_prose *p);
+
+/* Number the captioned figure of chunk `chunk` (named `name` or NULL), in document order before any prose. */
+int md_prose_add_figure(struct md_prose *p, const char *name, int chunk);
+
+/* The number of the first figure of a chunk named `name`, or 0. */
+int md_prose_figure_number(const struct md_prose *p, const char *name);
+
+/* The number of chunk `chunk`'s figure, or 0 when it has none numbered. */
+int md_prose_chunk_figure(const struct md_prose *p, int chunk);
+
+/* Rewrite one text block's Markdown `md` (len bytes, starting at document line `line`) into `out`. */
+void md_prose_prepare(struct md_prose *p, const char *md, size_t len, int line, struct strbuf *out);
+
+/*
+ * The footnotes section for the end of the page, each definition's Markdown
+ * rendered by `to_html`; nothing when no footnote was referenced. Warns at
+ * `doc_path` for a reference without definition.
+ */
+void md_prose_footnotes(struct md_prose *p, const char *doc_path,
+			void (*to_html)(struct strbuf *out, const char *md, size_t len),
+			struct strbuf *out);
+
+#endif
