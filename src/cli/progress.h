@@ -25,5 +25,10 @@ void progress_event(void *ctx, enum planner_event ev, const struct document *doc
 void progress_finish(struct progress *p);
 /* A chunk's display name: its name, or "chunk N". Writes into buf. */
 const char *progress_chunk_name(const struct chunk *c, char *buf, size_t size);
+/*
+ * A chunk as messages about it name it: "chunk 'name'", or "chunk N" for an
+ * unnamed one (never "chunk chunk N"). Writes into buf.
+ */
+const char *progress_chunk_label(const struct chunk *c, char *buf, size_t size);
 
 #endif

@@ -978,7 +978,7 @@ int python_engine_run_chunk(struct python_engine *e, const struct run_request *r
 	return 0;
 }
 
-/* Send an "inline" request; code's text is what it printed to stdout. */
+/* Send an "inline" request; the text is what it printed to stdout, then an expression's value. */
 int python_engine_eval_inline(struct python_engine *e, const char *code, bool is_expr, int line,
 		       struct inline_outcome *out, struct weft_error *err)
 {
@@ -1030,14 +1030,15 @@ int python_engine_eval_inline(struct python_engine *e, const char *code, bool is
 		out->status = RUN_ERROR;
 		free(out->error_message);
 		out->error_message = ir.error_message ? ir.error_message : xstrdup("inline code failed");
+		out->error_line = ir.error_line;
 		ir.error_message = NULL;
 		proto_inline_reply_free(&ir);
 	} else {
 		out->status = RUN_OK;
+		/* as Pweave: what the code printed, then an expression's value */
+		strbuf_add(&out->text, printed.buf, printed.len);
 		if (is_expr)
 			strbuf_add(&out->text, ir.text, ir.text_len);
-		else
-			strbuf_add(&out->text, printed.buf, printed.len);
 		proto_inline_reply_free(&ir);
 	}
 	weft_error_free(&derr);

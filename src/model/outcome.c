@@ -1,6 +1,7 @@
 /* outcome: per-render results; see outcome.h. */
 #include "model/outcome.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,4 +67,18 @@ const char *chunk_state_name(enum chunk_state s)
 	case CHUNK_STALE: return "stale";
 	}
 	return "?";
+}
+
+const char *inline_outcome_shown(const struct inline_outcome *io, size_t *len)
+{
+	const char *t = io->text.buf ? io->text.buf : "";
+	size_t n = io->text.len;
+	while (n && isspace((unsigned char)*t)) {
+		t++;
+		n--;
+	}
+	while (n && isspace((unsigned char)t[n - 1]))
+		n--;
+	*len = n;
+	return t;
 }

@@ -52,6 +52,7 @@ struct inline_outcome {
 	enum run_status status;
 	struct strbuf text;            /* text to insert (value or printed output) */
 	char *error_message;           /* when status != RUN_OK */
+	int error_line;                /* document line the error points at, 0 if unknown */
 };
 
 struct weave_results {
@@ -62,6 +63,12 @@ struct weave_results {
 	int stopped_at;                /* chunk index where execution stopped (crash/timeout), or -1 */
 	bool engine_started;           /* Python was started for this render */
 };
+
+/*
+ * The text inline span `io` shows, with surrounding whitespace stripped as
+ * Pweave strips every inline result: a pointer into io->text (length in *len).
+ */
+const char *inline_outcome_shown(const struct inline_outcome *io, size_t *len);
 
 void weave_results_init(struct weave_results *r, size_t nchunks, size_t ninline);
 void weave_results_free(struct weave_results *r);

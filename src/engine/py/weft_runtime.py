@@ -37,8 +37,8 @@ Ops handled here:
                document's own lines or raised: its output shows them),
                tracked_error (message, when tracking itself failed)
   inline  in:  code, is_expr, line
-          out: status, text (str(value) for an expression; for code the
-               parent uses the stdout stream events), error_message
+          out: status, text (str(value) for an expression, "" for None; the
+               parent inserts the stdout stream events before it), error_message
   track_begin, track_end
           bracket an "inline" request to track it like a chunk: in as
           run's extra fields (reads, cache_dir); track_end's out: tracked
@@ -819,14 +819,17 @@ def op_run(req):
 
 
 def op_inline(req):
-    """Inline code: an expression's str() value, or run code (its stdout is the text)."""
+    """Inline code: an expression's str() value ("" for None), or run code; what
+    either prints goes out as stdout events (the parent inserts it before the value)."""
     code = req.get("code", "")
     line = int(req.get("line") or 1)
     ns = _main_ns()
     _register_lines(code, line)
     try:
         if req.get("is_expr"):
-            text = str(run_compiled(parse_at(code.strip(), line, "eval"), "eval", ns))
+            value = run_compiled(parse_at(code.strip(), line, "eval"), "eval", ns)
+            # Pweave inserts what the expression printed, then its value unless None
+            text = "" if value is None else str(value)
         else:
             run_compiled(parse_at(code.strip() + "\n", line), "exec", ns)
             text = ""
