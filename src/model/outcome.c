@@ -33,6 +33,7 @@ void chunk_outcome_free(struct chunk_outcome *o)
 	free(o->error_type);
 	free(o->error_message);
 	free(o->why);
+	free(o->chunk_defaults);
 	chunk_outcome_zero(o);
 }
 
@@ -49,6 +50,7 @@ void weave_results_free(struct weave_results *r)
 	for (size_t i = 0; i < r->ninline; i++) {
 		strbuf_free(&r->inl[i].text);
 		free(r->inl[i].error_message);
+		free(r->inl[i].chunk_defaults);
 	}
 	free(r->inl);
 	memset(r, 0, sizeof(*r));

@@ -45,6 +45,9 @@ struct chunk_outcome {
 	double seconds;                /* run time (from the cache entry for cached chunks) */
 	char *why;                     /* planner: why it ran / why it is stale, or NULL */
 	bool tracking_failed;          /* engine: the cache could not track this run (never cached) */
+	char *chunk_defaults;          /* engine: Pweave's chunk option defaults as this run's code
+	                                  changed them (pweave.rcParams), JSON object text
+	                                  {option: Python literal}; NULL: unchanged (rundefaults.h) */
 };
 
 struct inline_outcome {
@@ -53,6 +56,7 @@ struct inline_outcome {
 	struct strbuf text;            /* text to insert (value or printed output) */
 	char *error_message;           /* when status != RUN_OK */
 	int error_line;                /* document line the error points at, 0 if unknown */
+	char *chunk_defaults;          /* as in chunk_outcome */
 };
 
 struct weave_results {
