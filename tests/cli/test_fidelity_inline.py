@@ -274,19 +274,30 @@ def rc_scenarios(env, tag):
     run_scenario(f"rcParams defaults ({tag}): edit, remove, move the update() call", [
         Step(chunks(P, setter("{'echo': False}"), Q, R), {"p", "set", "q", "r"}, env=env),
         Step(chunks(P, setter("{'echo': False}"), Q, R), set(), no_python=True, note="nothing changed", env=env),
-        Step(chunks(P, setter("{'echo': True, 'results': 'hidden'}"), Q, R), None, note="edit update()", env=env),
-        Step(chunks(P, IMPORT_ONLY, Q, R), None, note="remove update()", env=env),
-        Step(chunks(P, setter("{'echo': False}"), Q, R), None, note="put it back: cached again", env=env),
+        Step(chunks(P, setter("{'echo': True, 'results': 'hidden'}"), Q, R), {"set", "q", "r"}, note="edit update()",
+             env=env),
+        Step(chunks(P, IMPORT_ONLY, Q, R), {"set", "q", "r"}, note="remove update()", env=env),
+        Step(chunks(P, setter("{'echo': False}"), Q, R), set(), note="put it back: cached again", env=env),
         Step(chunks(P, IMPORT_ONLY, Q, ("r", "import pweave\npweave.rcParams['chunk']['defaultoptions']"
-                                         ".update({'echo': False})\nprint('r')"), ("s", "print('s')")), None,
+                                         ".update({'echo': False})\nprint('r')"), ("s", "print('s')")), {"r", "s"},
              note="move update() to a later chunk", env=env),
-        Step(chunks(P, Q, R), None, note="no pweave at all", env=env),
+        Step(chunks(P, Q, R), {"q", "r"}, note="no pweave at all", env=env),
+    ])
+
+    adder = ("r", "import pweave\npweave.rcParams['chunk']['defaultoptions'].update({'results': 'hidden'})\n"
+                  "print('r')")
+    run_scenario(f"rcParams defaults ({tag}): a later chunk adds to the defaults of a cached one", [
+        Step(chunks(P, setter("{'echo': False}"), Q, adder, ("s", "print('s')")), {"p", "set", "q", "r", "s"},
+             env=env),
+        Step(chunks(P, setter("{'echo': False}"), Q, (adder[0], adder[1] + " # edited\nprint(1)"),
+                    ("s", "print('s')")), {"r"}, note="edit the adder: it sees the cached setter's defaults",
+             env=env),
     ])
 
     run_scenario(f"rcParams defaults ({tag}): computational options (term, f_size) key later chunks", [
         Step(chunks(setter("{'term': True}"), ("t", "a = 1\na + 1")), {"set", "t"}, env=env),
-        Step(chunks(setter("{'term': False}"), ("t", "a = 1\na + 1")), None, note="term off", env=env),
-        Step(chunks(setter("{'term': True}"), ("t", "a = 1\na + 1")), None, note="term on: cached", env=env),
+        Step(chunks(setter("{'term': False}"), ("t", "a = 1\na + 1")), {"set", "t"}, note="term off", env=env),
+        Step(chunks(setter("{'term': True}"), ("t", "a = 1\na + 1")), set(), note="term on: cached", env=env),
     ])
 
     inline_doc = ("Intro <% import pweave; pweave.rcParams['chunk']['defaultoptions'].update({opts}) %> "
@@ -294,7 +305,7 @@ def rc_scenarios(env, tag):
     run_scenario(f"rcParams defaults ({tag}): set from inline code", [
         Step(inline_doc.replace("{opts}", "{'echo': False}"), {"c1", "c2"}, env=env),
         Step(inline_doc.replace("{opts}", "{'echo': False}"), set(), no_python=True, note="unchanged", env=env),
-        Step(inline_doc.replace("{opts}", "{'results': 'hidden'}"), None, note="edit the span", env=env),
+        Step(inline_doc.replace("{opts}", "{'results': 'hidden'}"), {"c1", "c2"}, note="edit the span", env=env),
     ])
 
 
@@ -307,8 +318,8 @@ else:
 if PWEAVE:
     run_scenario("rcParams defaults (real pweave): edit and remove the update() call", [
         Step(chunks(P, setter("{'echo': False}"), Q), {"p", "set", "q"}),
-        Step(chunks(P, setter("{'results': 'hidden'}"), Q), None, note="edit update()"),
-        Step(chunks(P, Q), None, note="remove the chunk"),
+        Step(chunks(P, setter("{'results': 'hidden'}"), Q), {"set", "q"}, note="edit update()"),
+        Step(chunks(P, Q), {"q"}, note="remove the chunk"),
     ])
 else:
     skip("rcParams soundness with the real pweave", "pweave is not installed")
