@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/optval_json.h"
 #include "planner/walk.h"
-#include "reader/option_parser.h"
 
 /* Options code may not default: they decide which units exist or how they are cached. */
 static bool structural(const char *key)
@@ -35,26 +35,36 @@ static size_t unit_block(const struct walk *w, size_t ui)
 }
 
 /*
- * Default `key` = Python literal `src` as a one-item option list in `one`,
- * checked the way the front matter's defaults are. Returns 0, or -1 with err
- * (not an option value weft reads).
+ * Default `key` = `value` (JSON data from the worker) as a one-item option
+ * list in `one`, checked the way the front matter's defaults are. Returns 0,
+ * or -1 with err (not an option value weft reads).
  */
-static int parse_default(const char *key, const char *src, const char *path, int line,
+static int parse_default(const char *key, const json_t *value, const char *path, int line,
 			 struct option_list *one, struct weft_error *err)
 {
-	struct strbuf text;
-	strbuf_init(&text);
-	strbuf_addf(&text, "%s=%s", key, src);
-	int rc = option_parse(text.buf, path, line, 1, one, err);
-	strbuf_free(&text);
-	if (rc == 0 && (one->n != 1 || strcmp(one->items[0].key, key)))
-		rc = weft_error_set(err, path, line, 0, "not one option");
-	if (rc == 0) {
-		struct chunk_options check;
-		rc = chunk_options_resolve(&check, one, NULL, path, err);
-		chunk_options_free(&check);
-	}
+	struct optval val;
+	if (optval_from_json(value, &val) < 0)
+		return weft_error_set(err, path, line, 0, "not an option value");
+	ARRAY_GROW(one->items, one->n + 1, one->alloc);
+	one->items[one->n++] = (struct chunk_option){.key = xstrdup(key), .val = val, .line = line};
+	struct chunk_options check;
+	int rc = chunk_options_resolve(&check, one, NULL, path, err);
+	chunk_options_free(&check);
 	return rc;
+}
+
+/* The value as the document would write it, for messages: Python source, or the worker's repr. */
+static char *value_text(const json_t *value)
+{
+	const char *r = json_string_value(json_object_get(value, "repr"));
+	if (r)
+		return xstrdup(r);
+	struct optval val;
+	if (optval_from_json(value, &val) < 0)
+		return xstrdup("?");
+	char *s = xstrdup(val.src ? val.src : "?");
+	optval_free(&val);
+	return s;
 }
 
 /*
@@ -70,25 +80,24 @@ static void build_defaults(struct walk *w, size_t ui, const json_t *defs, struct
 	const char *key;
 	json_t *v;
 	json_object_foreach((json_t *)defs, key, v) {
-		const char *src = json_string_value(v);
 		bool is_new = !w->run_defaults || !json_equal(v, json_object_get(w->run_defaults, key));
-		if (!src)
-			continue;
-		if (structural(key)) {
-			if (is_new)
-				weft_warn(path, line, "pweave.rcParams chunk default %s=%s is not applied: "
-					  "weft takes '%s' from the document only", key, src, key);
-			continue;
-		}
 		struct option_list one;
 		option_list_init(&one);
 		struct weft_error err;
 		weft_error_init(&err);
-		if (parse_default(key, src, path, line, &one, &err) == 0)
+		const char *why = NULL;
+		if (structural(key))
+			why = "weft takes it from the document only";
+		else if (parse_default(key, v, path, line, &one, &err) == 0)
 			option_list_append(out, &one);
-		else if (is_new)
-			weft_warn(path, line, "pweave.rcParams chunk default %s=%s is not applied: %s", key, src,
-				  err.msg.buf);
+		else
+			why = err.msg.buf;
+		if (why && is_new) {
+			char *text = value_text(v);
+			weft_warn(path, line, "pweave.rcParams chunk default %s=%s is not applied: %s", key, text,
+				  why);
+			free(text);
+		}
 		weft_error_free(&err);
 		option_list_free(&one);
 	}

@@ -310,7 +310,7 @@ check("--frozen: exit status 0, Python not started", r.returncode == 0 and s.get
 check("--frozen: edited chunk is 'stale', its readers too, the rest 'cached'",
       st == {"make": "stale", "total": "stale", "double": "stale", "side": "cached"}, detail(r, s))
 check("--frozen: the stale chunks are listed on stderr, even with -q",
-      all(f"chunk {n} is stale" in r.stderr for n in ("make", "total", "double")) and "side" not in r.stderr and
+      all(f"chunk '{n}' is stale" in r.stderr for n in ("make", "total", "double")) and "side" not in r.stderr and
       "doc.mdw:10: chunk 'total' is stale (--frozen): reads vals from chunk make, which changed" in r.stderr, r.stderr)
 check("--frozen: shows the last results (report as before the edit, new code)",
       t is not None and "\n6\n" in t and "\n12\n" in t and "[1, 2, 3, 4]" in t, t)

@@ -242,7 +242,7 @@ else:
 RC_TERM = '''```python
 import pweave
 pweave.rcParams["chunk"]["defaultoptions"].update({"term": True, "f_size": (3, 2), "unknown_key": 1,
-                                                   "evaluate": False})
+                                                   "evaluate": False, "caption": len})
 ```
 
 ```python
@@ -255,6 +255,8 @@ check("rcParams: term=True from code makes a later chunk a transcript",
       md is not None and ">>> a + 1\n2" in md, f"{r.stderr}\n{md}")
 check("rcParams: evaluate from code is ignored, with a warning naming it",
       "chunk default evaluate=False is not applied" in r.stderr and "unknown_key" not in r.stderr, r.stderr)
+check("rcParams: a default that is no option value is ignored, with a warning naming it",
+      "chunk default caption=<built-in function len> is not applied" in r.stderr, r.stderr)
 
 
 # ---- rcParams soundness: cached render == --no-cache render ---------------------------------

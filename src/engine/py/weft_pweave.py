@@ -8,7 +8,7 @@ A Pweave document may change the options of every later chunk from its code:
 Pweave runs the code in its own process, so the change reaches its option
 resolution. weft runs chunks in a worker process: after each chunk and inline
 span the runtime calls current() and, when the defaults changed while it ran,
-puts them in the op's reply ("chunk_defaults": {option: Python literal source},
+puts them in the op's reply ("chunk_defaults": {option: value as JSON data},
 the options whose value differs from Pweave's own); the planner applies them to
 the chunks after it (src/planner/rundefaults.h).
 
@@ -51,9 +51,25 @@ def _options():
     return opts if isinstance(opts, dict) else None
 
 
+def _as_json(value):
+    """The value as JSON data (tuples as lists); {"repr": text} for a value that
+    is not an option value (the planner warns with its text)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int) and -2**63 <= value < 2**63:
+        return int(value)
+    if isinstance(value, float) and value == value and value not in (float("inf"), float("-inf")):
+        return value
+    if isinstance(value, (list, tuple)):
+        items = [_as_json(v) for v in value]
+        if not any(isinstance(v, dict) for v in items):
+            return items
+    return {"repr": repr(value)}
+
+
 def current():
-    """{option: Python literal source} of the defaults that differ from Pweave's,
-    or None when pweave is not imported. Non-string keys are left out."""
+    """{option: value as JSON data} of the defaults that differ from Pweave's, or
+    None when pweave is not imported. Non-string keys are left out."""
     opts = _options()
     if opts is None:
         return None
@@ -65,9 +81,9 @@ def current():
         try:
             if type(old) is type(value) and old == value:
                 continue
-            out[key] = repr(value)
+            out[key] = _as_json(value)
         except Exception:  # pylint: disable=broad-except
-            continue    # a value with no literal: no option (the planner could not read it)
+            out[key] = {"repr": "<%s object>" % type(value).__name__}
     return out
 
 
