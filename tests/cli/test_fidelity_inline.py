@@ -239,6 +239,23 @@ else:
          f"no Python 3.11 without Pweave at {STANDIN_PY}")
     skip("stand-in pweave: imported where Pweave is not installed", f"no Python 3.11 at {STANDIN_PY}")
 
+RC_TEX = r'''\documentclass{article}
+\begin{document}
+<<>>=
+import pweave
+pweave.rcParams["chunk"]["defaultoptions"].update({"echo": False})
+@
+
+<<>>=
+print("only the output")
+@
+\end{document}
+'''
+same_as_pweave("rcParams in tex: code hidden from the next chunk on, as in Pweave", "rc.texw", RC_TEX, "tex", "tex")
+r, html = weave("rc.pmd", RC_MD, "html", env=STANDIN_ENV if HAVE_STANDIN else None)
+check("rcParams in html: the later chunk's code and output are hidden, the explicit chunk shown",
+      html is not None and "hidden code" not in html and "shown" in html and "setter" in html, f"{r.stderr}")
+
 RC_TERM = '''```python
 import pweave
 pweave.rcParams["chunk"]["defaultoptions"].update({"term": True, "f_size": (3, 2), "unknown_key": 1,
