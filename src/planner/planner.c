@@ -587,7 +587,7 @@ static int walk_frozen_unit(struct walk *w, size_t ui, struct weft_error *err)
 	return 0;
 }
 
-int planner_weave(const struct document *doc, const struct planner_config *cfg,
+int planner_weave(struct document *doc, const struct planner_config *cfg,
 		  struct weave_results *res, struct weft_error *err)
 {
 	struct walk w;
@@ -632,7 +632,7 @@ int planner_weave(const struct document *doc, const struct planner_config *cfg,
 
 /* ---- reports ---- */
 
-int planner_status(const struct document *doc, const struct planner_config *cfg, FILE *fp,
+int planner_status(struct document *doc, const struct planner_config *cfg, FILE *fp,
 		   struct weft_error *err)
 {
 	struct weave_results res;

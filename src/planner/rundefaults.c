@@ -118,7 +118,7 @@ static void set_defaults(struct walk *w, size_t ui, const json_t *defs)
 	struct option_list base;
 	option_list_init(&base);
 	build_defaults(w, ui, defs, &base);
-	/* planner_weave's document: its chunks' options are resolved in place (planner.h) */
+	/* planner_weave's document, not const there: chunks' options are re-resolved in place (planner.h) */
 	struct document *doc = (struct document *)w->doc;
 	for (size_t b = unit_block(w, ui) + 1; b < doc->nblocks; b++) {
 		if (doc->blocks[b].kind != BLOCK_CHUNK)
