@@ -36,15 +36,32 @@ static char *default_output(const char *doc, const char *ext)
 	return strbuf_detach(&sb, NULL);
 }
 
-/* Report each failed chunk as "file:line: chunk NAME raised TYPE: message"; count those that fail the render. */
+/* The document line of inline span `index`'s opener, 0 when not found. */
+static int inline_span_line(const struct document *doc, size_t index)
+{
+	for (size_t b = 0; b < doc->nblocks; b++) {
+		const struct text_block *tb = &doc->blocks[b].text;
+		if (doc->blocks[b].kind != BLOCK_TEXT)
+			continue;
+		for (size_t i = 0; i < tb->nsegs; i++)
+			if (tb->segs[i].kind != SEG_TEXT && tb->segs[i].inline_index == (int)index)
+				return tb->segs[i].line;
+	}
+	return 0;
+}
+
+/*
+ * Report each failure as "file:line: chunk 1 raised TYPE: message" (or
+ * "chunk 'name'", "inline code failed"); count those that fail the render.
+ */
 static int report_failures(const struct document *doc, const struct weave_results *res)
 {
 	int failures = 0;
 	for (size_t i = 0; i < doc->nchunks; i++) {
 		const struct chunk *c = document_chunk_const(doc, i);
 		const struct chunk_outcome *o = &res->chunks[i];
-		char name[128];
-		progress_chunk_name(c, name, sizeof(name));
+		char name[160];
+		progress_chunk_label(c, name, sizeof(name));
 		int line = o->error_line ? o->error_line : c->code_line;
 		switch (o->status) {
 		case RUN_OK:
@@ -52,14 +69,14 @@ static int report_failures(const struct document *doc, const struct weave_result
 		case RUN_ERROR:
 			if (c->opts.error)
 				break;
-			fprintf(stderr, "%s:%d: chunk %s raised %s: %s\n", doc->path, line, name,
+			fprintf(stderr, "%s:%d: %s raised %s: %s\n", doc->path, line, name,
 				o->error_type ? o->error_type : "Exception",
 				o->error_message ? o->error_message : "");
 			failures++;
 			break;
 		case RUN_CRASHED:
 		case RUN_TIMEOUT:
-			fprintf(stderr, "%s:%d: chunk %s %s: %s\n", doc->path, line, name,
+			fprintf(stderr, "%s:%d: %s %s: %s\n", doc->path, line, name,
 				o->status == RUN_TIMEOUT ? "timed out" : "crashed",
 				o->error_message ? o->error_message : "");
 			failures++;
@@ -69,7 +86,8 @@ static int report_failures(const struct document *doc, const struct weave_result
 	for (size_t i = 0; i < res->ninline; i++) {
 		const struct inline_outcome *io = &res->inl[i];
 		if (io->done && io->status != RUN_OK) {
-			fprintf(stderr, "%s: inline code %zu failed: %s\n", doc->path, i + 1,
+			fprintf(stderr, "%s:%d: inline code failed: %s\n", doc->path,
+				io->error_line ? io->error_line : inline_span_line(doc, i),
 				io->error_message ? io->error_message : "");
 			failures++;
 		}
@@ -92,12 +110,12 @@ static void report_frozen(const struct document *doc, const struct weave_results
 		const struct chunk_outcome *o = &res->chunks[i];
 		if (o->state != CHUNK_STALE && o->state != CHUNK_SKIPPED)
 			continue;
-		char name[128];
-		progress_chunk_name(c, name, sizeof(name));
+		char name[160];
+		progress_chunk_label(c, name, sizeof(name));
 		const char *why = o->why ? o->why : "";
 		if (!strncmp(why, "stale: ", 7))
 			why += 7;
-		fprintf(stderr, "%s:%d: chunk %s %s (--frozen): %s\n", doc->path,
+		fprintf(stderr, "%s:%d: %s %s (--frozen): %s\n", doc->path,
 			c->header_line ? c->header_line : c->code_line, name,
 			o->state == CHUNK_STALE ? "is stale" : "has no results", why);
 	}

@@ -31,6 +31,15 @@ const char *progress_chunk_name(const struct chunk *c, char *buf, size_t size)
 	return buf;
 }
 
+const char *progress_chunk_label(const struct chunk *c, char *buf, size_t size)
+{
+	if (c->opts.name)
+		snprintf(buf, size, "chunk '%s'", c->opts.name);
+	else
+		snprintf(buf, size, "chunk %d", c->number);
+	return buf;
+}
+
 void progress_finish(struct progress *p)
 {
 	if (p->live) {

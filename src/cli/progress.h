@@ -41,5 +41,10 @@ void progress_streamed(void *ctx, const char *stream, const char *text, size_t l
 void progress_finish(struct progress *p);
 /* A chunk's display name: its name, or "chunk N". Writes into buf. */
 const char *progress_chunk_name(const struct chunk *c, char *buf, size_t size);
+/*
+ * A chunk as messages about it name it: "chunk 'name'", or "chunk N" for an
+ * unnamed one (never "chunk chunk N"). Writes into buf.
+ */
+const char *progress_chunk_label(const struct chunk *c, char *buf, size_t size);
 
 #endif

@@ -443,6 +443,7 @@ int proto_decode_inline_reply(const json_t *reply, struct proto_inline_reply *ou
 	out->text = json_is_string(t) ? json_string_value(t) : "";
 	out->text_len = json_is_string(t) ? json_string_length(t) : 0;
 	out->error_message = dup_field(reply, "error_message");
+	out->error_line = (int)json_integer_value(json_object_get(reply, "error_line"));
 	return 0;
 }
 

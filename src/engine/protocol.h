@@ -141,6 +141,7 @@ struct proto_inline_reply {
 	const char *text;       /* borrowed; may hold NUL bytes */
 	size_t text_len;
 	char *error_message;    /* owned, or NULL */
+	int error_line;         /* document line of the error, 0 if unknown */
 };
 int proto_decode_inline_reply(const json_t *reply, struct proto_inline_reply *out,
 			      struct weft_error *err);

@@ -49,6 +49,7 @@
 	F(REP, run, statements, ARRAY, 0)                 \
 	F(REP, run, tracked, OBJECT, 0)                   \
 	F(REP, run, tracked_error, STR, 0)                \
+	F(REP, run, chunk_defaults, OBJECT, 0)            \
 	F(REQ, inline, code, STR, 1)                      \
 	F(REQ, inline, is_expr, BOOL, 1)                  \
 	F(REQ, inline, line, INT, 1)                      \
@@ -57,6 +58,7 @@
 	F(REP, inline, error_type, STR, 0)                \
 	F(REP, inline, error_message, STR, 0)             \
 	F(REP, inline, error_line, INT, 0)                \
+	F(REP, inline, chunk_defaults, OBJECT, 0)         \
 	F(REQ, analyze, chunks, ARRAY, 1)                 \
 	F(REP, analyze, chunks, ARRAY, 1)                 \
 	F(REQ, save, names, ARRAY, 1)                     \

@@ -907,6 +907,17 @@ static void runtime_failure(struct chunk_outcome *out, const char *m, int line)
 	out->error_line = line;
 }
 
+/*
+ * A reply's "chunk_defaults" (Pweave's chunk option defaults, when the code
+ * changed them) into *dst as compact JSON text with sorted keys, or NULL.
+ */
+static void take_chunk_defaults(const json_t *reply, char **dst)
+{
+	free(*dst);
+	const json_t *d = json_object_get(reply, "chunk_defaults");
+	*dst = json_is_object(d) ? json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+}
+
 /* Send a "run" request; events become outputs, the reply fills the outcome. */
 int python_engine_run_chunk(struct python_engine *e, const struct run_request *req, struct chunk_outcome *out,
 		     json_t **tracked, struct weft_error *err)
@@ -970,6 +981,7 @@ int python_engine_run_chunk(struct python_engine *e, const struct run_request *r
 	rr.error_type = rr.error_message = NULL;
 	out->error_line = rr.error_line;
 	out->seconds = rr.seconds;
+	take_chunk_defaults(reply, &out->chunk_defaults);
 	if (rr.has_statements) {
 		for (size_t i = 0; i < out->nstatements; i++)
 			free(out->statements[i].source);
@@ -995,7 +1007,7 @@ int python_engine_run_chunk(struct python_engine *e, const struct run_request *r
 	return 0;
 }
 
-/* Send an "inline" request; code's text is what it printed to stdout. */
+/* Send an "inline" request; the text is what it printed to stdout, then an expression's value. */
 int python_engine_eval_inline(struct python_engine *e, const char *code, bool is_expr, int line,
 		       struct inline_outcome *out, struct weft_error *err)
 {
@@ -1033,6 +1045,7 @@ int python_engine_eval_inline(struct python_engine *e, const char *code, bool is
 	struct proto_inline_reply ir;
 	struct weft_error derr;
 	weft_error_init(&derr);
+	take_chunk_defaults(reply, &out->chunk_defaults);
 	if (!json_is_true(json_object_get(reply, "ok"))) {
 		out->status = RUN_ERROR;
 		const json_t *m = json_object_get(reply, "error");
@@ -1047,14 +1060,15 @@ int python_engine_eval_inline(struct python_engine *e, const char *code, bool is
 		out->status = RUN_ERROR;
 		free(out->error_message);
 		out->error_message = ir.error_message ? ir.error_message : xstrdup("inline code failed");
+		out->error_line = ir.error_line;
 		ir.error_message = NULL;
 		proto_inline_reply_free(&ir);
 	} else {
 		out->status = RUN_OK;
+		/* as Pweave: what the code printed, then an expression's value */
+		strbuf_add(&out->text, printed.buf, printed.len);
 		if (is_expr)
 			strbuf_add(&out->text, ir.text, ir.text_len);
-		else
-			strbuf_add(&out->text, printed.buf, printed.len);
 		proto_inline_reply_free(&ir);
 	}
 	weft_error_free(&derr);

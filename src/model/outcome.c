@@ -1,6 +1,7 @@
 /* outcome: per-render results; see outcome.h. */
 #include "model/outcome.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,7 @@ void chunk_outcome_free(struct chunk_outcome *o)
 	free(o->error_type);
 	free(o->error_message);
 	free(o->why);
+	free(o->chunk_defaults);
 	chunk_outcome_zero(o);
 }
 
@@ -48,6 +50,7 @@ void weave_results_free(struct weave_results *r)
 	for (size_t i = 0; i < r->ninline; i++) {
 		strbuf_free(&r->inl[i].text);
 		free(r->inl[i].error_message);
+		free(r->inl[i].chunk_defaults);
 	}
 	free(r->inl);
 	memset(r, 0, sizeof(*r));
@@ -66,4 +69,18 @@ const char *chunk_state_name(enum chunk_state s)
 	case CHUNK_STALE: return "stale";
 	}
 	return "?";
+}
+
+const char *inline_outcome_shown(const struct inline_outcome *io, size_t *len)
+{
+	const char *t = io->text.buf ? io->text.buf : "";
+	size_t n = io->text.len;
+	while (n && isspace((unsigned char)*t)) {
+		t++;
+		n--;
+	}
+	while (n && isspace((unsigned char)t[n - 1]))
+		n--;
+	*len = n;
+	return t;
 }

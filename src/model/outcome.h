@@ -45,6 +45,9 @@ struct chunk_outcome {
 	double seconds;                /* run time (from the cache entry for cached chunks) */
 	char *why;                     /* planner: why it ran / why it is stale, or NULL */
 	bool tracking_failed;          /* engine: the cache could not track this run (never cached) */
+	char *chunk_defaults;          /* engine: Pweave's chunk option defaults as this run's code
+	                                  changed them (pweave.rcParams), JSON object text
+	                                  {option: Python literal}; NULL: unchanged (rundefaults.h) */
 };
 
 struct inline_outcome {
@@ -52,6 +55,8 @@ struct inline_outcome {
 	enum run_status status;
 	struct strbuf text;            /* text to insert (value or printed output) */
 	char *error_message;           /* when status != RUN_OK */
+	int error_line;                /* document line the error points at, 0 if unknown */
+	char *chunk_defaults;          /* as in chunk_outcome */
 };
 
 struct weave_results {
@@ -62,6 +67,12 @@ struct weave_results {
 	int stopped_at;                /* chunk index where execution stopped (crash/timeout), or -1 */
 	bool engine_started;           /* Python was started for this render */
 };
+
+/*
+ * The text inline span `io` shows, with surrounding whitespace stripped as
+ * Pweave strips every inline result: a pointer into io->text (length in *len).
+ */
+const char *inline_outcome_shown(const struct inline_outcome *io, size_t *len);
 
 void weave_results_init(struct weave_results *r, size_t nchunks, size_t ninline);
 void weave_results_free(struct weave_results *r);

@@ -2,6 +2,7 @@
 #include "planner/entry.h"
 #include "planner/unitkeys.h"
 #include "planner/inputs.h"
+#include "planner/rundefaults.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -390,6 +391,7 @@ int entry_apply_hit(struct walk *w, size_t ui, json_t *meta, enum chunk_state st
 	}
 	dataflow_record_writes(&w->df, ui, writes);
 	settings_apply_hit(w, ui, meta);
+	rundefaults_apply_hit(w, ui, meta);
 	inputs_apply_fs_ops(w, ui, meta); /* deletions and folders made, in order, then its files */
 	restore_written_files(w, ui, meta);
 	json_decref(w->meta[ui]);
@@ -580,6 +582,8 @@ void entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *fil
 		goto out;
 	}
 	unitkeys_annotate(w, ui, rec, meta);
+	if (rundefaults_to_meta(w, ui, meta, err) < 0)
+		goto out;
 	json_t *settings = settings_save(w, ui, blobs);
 	if (settings)
 		json_object_set_new(meta, "settings", settings);

@@ -20,6 +20,7 @@
 #include "planner/inputs.h"
 #include "planner/nsorder.h"
 #include "planner/restore.h"
+#include "planner/rundefaults.h"
 #include "planner/unitkeys.h"
 #include "planner/settings.h"
 #include "planner/walk.h"
@@ -214,6 +215,8 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 	double t0 = now_seconds();
 	rc = walk_run_code(w, ui, track, reads, out ? out : &scratch, &record, err);
 	double seconds = now_seconds() - t0;
+	if (rc == 0)
+		rundefaults_after_run(w, ui); /* pweave.rcParams defaults for the chunks after it */
 	if (record)
 		nsorder_note(w, ui, record);
 	if (out) {
@@ -584,7 +587,7 @@ static int walk_frozen_unit(struct walk *w, size_t ui, struct weft_error *err)
 	return 0;
 }
 
-int planner_weave(const struct document *doc, const struct planner_config *cfg,
+int planner_weave(struct document *doc, const struct planner_config *cfg,
 		  struct weave_results *res, struct weft_error *err)
 {
 	struct walk w;
@@ -629,7 +632,7 @@ int planner_weave(const struct document *doc, const struct planner_config *cfg,
 
 /* ---- reports ---- */
 
-int planner_status(const struct document *doc, const struct planner_config *cfg, FILE *fp,
+int planner_status(struct document *doc, const struct planner_config *cfg, FILE *fp,
 		   struct weft_error *err)
 {
 	struct weave_results res;

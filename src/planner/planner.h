@@ -72,15 +72,18 @@ int planner_open_store(const struct document *doc, const struct planner_config *
  * caller has weave_results_init'ed for the document). Chunk failures are
  * recorded in the outcomes, not returned as errors; -1 means weft itself
  * failed (cache store unusable, engine could not start, ...), with err set.
+ * The options of chunks after one whose code set Pweave's chunk defaults
+ * (pweave.rcParams) are re-resolved in place (rundefaults.h): afterwards each
+ * chunk's opts are the options in force when the render reached it.
  */
-int planner_weave(const struct document *doc, const struct planner_config *cfg,
+int planner_weave(struct document *doc, const struct planner_config *cfg,
 		  struct weave_results *res, struct weft_error *err);
 
 /*
  * `weft cache status`: print a table, one row per chunk (name, line, fresh /
  * stale / not cached, and why), without running any chunk.
  */
-int planner_status(const struct document *doc, const struct planner_config *cfg, FILE *out,
+int planner_status(struct document *doc, const struct planner_config *cfg, FILE *out,
 		   struct weft_error *err);
 
 /*

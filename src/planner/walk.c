@@ -246,6 +246,7 @@ void walk_free(struct walk *w)
 	free(w->lines_sent);
 	json_decref(w->live);
 	json_decref(w->ns_tails);
+	json_decref(w->run_defaults);
 	dataflow_free(&w->df);
 	free(w->identity);
 	free(w->doc_id);

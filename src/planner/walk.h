@@ -37,6 +37,7 @@ struct walk {
 	bool *lines_sent;          /* per unit: its document lines are registered in the worker */
 	char **extra;              /* per unit: value of its cache_extra this render, or NULL */
 	json_t *ns_tails;          /* nsorder: unit index -> names it inserted / deleted, or NULL */
+	json_t *run_defaults;      /* rundefaults.h: chunk defaults set by code so far, or NULL */
 	char *identity;
 	/* Work for while a chunk runs (run_request.meanwhile), given the walk. */
 	void (*meanwhile)(void *walk);

@@ -2,6 +2,7 @@
 #include "reader/inline_code.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,49 +58,107 @@ static void locate(const struct inline_text *t, size_t off, int *line, int *col)
 }
 
 /*
- * The code of a span: drop leading blank lines, remove the indentation all
- * non-blank lines share, strip trailing whitespace. Returns malloc'd text.
+ * Which lines of s[0, n) start inside a string literal that continues from an
+ * earlier line (a triple-quoted string, or a quoted one continued by a
+ * backslash): their leading whitespace is part of the string, never
+ * indentation. Sets inside[k] for the k-th line (the caller sizes it to the
+ * number of lines). A small Python lexer: comments, quotes, escapes.
+ */
+static void lines_in_string(const char *s, size_t n, bool *inside)
+{
+	char quote = 0;     /* the open string's quote character, 0 outside strings */
+	bool triple = false, continued = false; /* continued: a backslash ended the line */
+	size_t line = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '\n') {
+			line++;
+			inside[line] = quote != 0;
+			if (quote && !triple && !continued)
+				quote = 0; /* an unterminated short string ends here (a SyntaxError anyway) */
+			continued = false;
+			continue;
+		}
+		if (!quote) {
+			if (c == '#') {
+				while (i + 1 < n && s[i + 1] != '\n')
+					i++;
+			} else if (c == '\'' || c == '"') {
+				quote = c;
+				triple = i + 2 < n && s[i + 1] == c && s[i + 2] == c;
+				if (triple)
+					i += 2;
+			}
+		} else if (c == '\\') {
+			if (i + 1 < n && s[i + 1] == '\n')
+				continued = true; /* an escaped newline continues the string */
+			else
+				i++;              /* an escaped character */
+		} else if (c == quote) {
+			if (!triple) {
+				quote = 0;
+			} else if (i + 2 < n && s[i + 1] == c && s[i + 2] == c) {
+				quote = 0;
+				i += 2;
+			}
+		}
+	}
+}
+
+/*
+ * The code of a span, as Pweave takes it (the text after the opener, leading
+ * whitespace stripped) with one convenience Pweave lacks: code that starts on
+ * a line of its own after the opener may be indented as a block, and that
+ * indentation (the first code line's) is removed from every line that has it,
+ * except lines that continue a string literal, whose text is kept as written.
+ * Code that starts on the opener's line is kept as written, so a multi-line
+ * string or expression means what it says. Trailing whitespace is stripped.
+ * Returns malloc'd text.
  */
 static char *clean_code(const char *s, size_t n)
 {
 	size_t b = 0;
-	/* skip leading blank lines */
+	bool own_line = false; /* the code starts on a line after the opener's */
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\n')
+		if (s[i] == '\n') {
 			b = i + 1;
-		else if (!isspace((unsigned char)s[i]))
+			own_line = true;
+		} else if (!isspace((unsigned char)s[i])) {
 			break;
+		}
 	}
 	while (n > b && isspace((unsigned char)s[n - 1]))
 		n--;
-	/* common indentation of non-blank lines */
-	size_t indent = (size_t)-1;
-	for (size_t i = b; i < n;) {
-		size_t k = 0;
-		while (i + k < n && (s[i + k] == ' ' || s[i + k] == '\t'))
-			k++;
-		if (i + k < n && s[i + k] != '\n' && k < indent)
-			indent = k;
-		while (i < n && s[i] != '\n')
-			i++;
-		i++;
-	}
-	if (indent == (size_t)-1)
-		indent = 0;
+	size_t indent = 0;
+	while (b + indent < n && (s[b + indent] == ' ' || s[b + indent] == '\t'))
+		indent++;
+	const char *code = s + b + indent;
+	size_t len = n > b + indent ? n - b - indent : 0;
 	struct strbuf sb;
 	strbuf_init(&sb);
-	for (size_t i = b; i < n;) {
-		size_t k = 0;
-		while (k < indent && i + k < n && s[i + k] != '\n')
-			k++;
-		i += k;
-		while (i < n && s[i] != '\n')
-			strbuf_addch(&sb, s[i++]);
-		if (i < n) {
+	if (!own_line || !indent) {
+		strbuf_add(&sb, code, len);
+		return strbuf_detach(&sb, NULL);
+	}
+	size_t nlines = 1;
+	for (size_t i = 0; i < len; i++)
+		nlines += code[i] == '\n';
+	bool *inside = xcalloc(nlines, sizeof(bool));
+	lines_in_string(code, len, inside);
+	const char *prefix = s + b;
+	size_t line = 0;
+	for (size_t i = 0; i < len;) {
+		if (line > 0 && !inside[line] && len - i >= indent && !memcmp(code + i, prefix, indent))
+			i += indent;
+		while (i < len && code[i] != '\n')
+			strbuf_addch(&sb, code[i++]);
+		if (i < len) {
 			strbuf_addch(&sb, '\n');
 			i++;
+			line++;
 		}
 	}
+	free(inside);
 	return strbuf_detach(&sb, NULL);
 }
 

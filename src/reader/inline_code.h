@@ -43,8 +43,10 @@ void inline_text_add_line(struct inline_text *t, const char *s, size_t len, int 
 /*
  * Append the segments of `t` to `tb`: SEG_TEXT for literal prose (empty
  * pieces are left out), SEG_INLINE_EXPR / SEG_INLINE_CODE for spans, whose
- * text is the code without delimiters (surrounding blank lines and common
- * indentation removed) and whose line/column is that of the `<%` opener.
+ * text is the code without delimiters (as Pweave takes it: leading and
+ * trailing whitespace stripped, continuation lines as written; code starting
+ * on a line after the opener may be indented as a block, which is removed,
+ * outside string literals) and whose line/column is that of the `<%` opener.
  * Spans are numbered from *ninline, which is advanced. Sets tb->line to the
  * first line of `t` if `t` has any. An empty span (`<%= %>`) is dropped, as
  * Pweave evaluates it to nothing. Returns 0 (-1 with err is reserved for

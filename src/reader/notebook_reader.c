@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/optval_json.h"
 #include "reader/front_matter.h"
 #include "reader/reader.h"
 
@@ -131,85 +132,6 @@ static char *cell_source(json_t *cell, const char *key)
 	return strbuf_detach(&sb, NULL);
 }
 
-/* Append Python source for a JSON value (for optval.src). */
-static void py_source(struct strbuf *sb, json_t *v)
-{
-	size_t i;
-	json_t *item;
-	switch (json_typeof(v)) {
-	case JSON_TRUE: strbuf_addstr(sb, "True"); break;
-	case JSON_FALSE: strbuf_addstr(sb, "False"); break;
-	case JSON_NULL: strbuf_addstr(sb, "None"); break;
-	case JSON_INTEGER: strbuf_addf(sb, "%lld", (long long)json_integer_value(v)); break;
-	case JSON_REAL: strbuf_addf(sb, "%.17g", json_real_value(v)); break;
-	case JSON_ARRAY:
-		strbuf_addch(sb, '[');
-		json_array_foreach(v, i, item) {
-			if (i)
-				strbuf_addstr(sb, ", ");
-			py_source(sb, item);
-		}
-		strbuf_addch(sb, ']');
-		break;
-	default: {
-		/* a JSON string literal is a valid Python string literal */
-		char *s = json_dumps(v, JSON_ENCODE_ANY);
-		strbuf_addstr(sb, s ? s : "''");
-		free(s);
-	}
-	}
-}
-
-/* Convert a JSON value to an option value; -1 for objects. */
-static int json_to_optval(json_t *v, struct optval *out)
-{
-	size_t i;
-	json_t *item;
-	memset(out, 0, sizeof(*out));
-	switch (json_typeof(v)) {
-	case JSON_TRUE:
-	case JSON_FALSE:
-		out->kind = OPTVAL_BOOL;
-		out->b = json_is_true(v);
-		break;
-	case JSON_NULL:
-		out->kind = OPTVAL_NONE;
-		break;
-	case JSON_INTEGER:
-		out->kind = OPTVAL_INT;
-		out->i = (long long)json_integer_value(v);
-		break;
-	case JSON_REAL:
-		out->kind = OPTVAL_FLOAT;
-		out->f = json_real_value(v);
-		break;
-	case JSON_STRING:
-		out->kind = OPTVAL_STRING;
-		out->s = xstrndup(json_string_value(v), json_string_length(v));
-		break;
-	case JSON_ARRAY:
-		out->kind = OPTVAL_LIST;
-		out->items = json_array_size(v) ? xcalloc(json_array_size(v), sizeof(*out->items))
-						: NULL;
-		json_array_foreach(v, i, item) {
-			if (json_to_optval(item, &out->items[i]) < 0) {
-				out->nitems = i + 1;
-				optval_free(out);
-				return -1;
-			}
-			out->nitems = i + 1;
-		}
-		break;
-	default:
-		return -1;
-	}
-	struct strbuf sb;
-	strbuf_init(&sb);
-	py_source(&sb, v);
-	out->src = strbuf_detach(&sb, NULL);
-	return 0;
-}
-
 /*
  * Options from a "weft" metadata value (object or Pweave option string)
  * into `opts`, located at `line` of the notebook.
@@ -228,7 +150,7 @@ static int metadata_options(struct document *doc, json_t *weft, int line,
 	json_t *v;
 	json_object_foreach(weft, key, v) {
 		struct optval val;
-		if (json_to_optval(v, &val) < 0)
+		if (optval_from_json(v, &val) < 0)
 			return weft_error_set(err, doc->path, line, 0,
 					      "notebook metadata: option '%s' must be a scalar or a list",
 					      key);

@@ -453,11 +453,14 @@ static void html_block_text(struct html_ctx *hx, const struct text_block *tb, st
 			sg->inline_index >= 0 && (size_t)sg->inline_index < hx->res->ninline
 				? &hx->res->inl[sg->inline_index]
 				: NULL;
-		if (io && io->done && io->status == RUN_OK)
-			strbuf_add(sb, io->text.buf, io->text.len);
-		else if (io && io->done)
+		size_t n;
+		if (io && io->done && io->status == RUN_OK) {
+			const char *t = inline_outcome_shown(io, &n); /* stripped, as Pweave */
+			strbuf_add(sb, t, n);
+		} else if (io && io->done) {
 			strbuf_addf(sb, "`[%s]`",
 				    io->error_message ? io->error_message : "inline code failed");
+		}
 	}
 }
 

@@ -95,7 +95,7 @@ static void latex_add_linefed(struct strbuf *sb, const char *text, size_t len)
 	if (!len || text[0] != '\n')
 		strbuf_addch(sb, '\n');
 	strbuf_add(sb, text, len);
-	if (!len || text[len - 1] != '\n')
+	if (len && text[len - 1] != '\n') /* "" becomes "\n", as in Pweave */
 		strbuf_addch(sb, '\n');
 }
 
@@ -257,6 +257,7 @@ static const struct chunk_walk_ops latex_walk_ops = {
 	.code_block = latex_code_block,
 	.verbatim = latex_verbatim,
 	.raw = latex_raw,
+	.raw_without_stream = true, /* Pweave's raw results of a silent chunk: one "\n" */
 	.rich_output = latex_rich_output,
 	.figure_src = latex_figure_src,
 	.figure_group = latex_figure_group,
@@ -271,7 +272,32 @@ static int latex_chunk(struct latex_ctx *lx, const struct chunk *ch)
 	return chunk_walk(&latex_walk_ops, lx, lx->doc, lx->res, lx->opts, ch);
 }
 
-/* Prose passes through untouched (it is LaTeX already), with inline results spliced in. */
+/*
+ * Text (an error message) as LaTeX text-mode source: its special characters
+ * become the commands that print them, so pdflatex takes any message.
+ */
+static void latex_add_text_escaped(struct strbuf *sb, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '\\': strbuf_addstr(sb, "\\textbackslash{}"); break;
+		case '^': strbuf_addstr(sb, "\\textasciicircum{}"); break;
+		case '~': strbuf_addstr(sb, "\\textasciitilde{}"); break;
+		case '{': case '}': case '_': case '&': case '%': case '$': case '#':
+			strbuf_addch(sb, '\\');
+			strbuf_addch(sb, *s);
+			break;
+		case '\n': strbuf_addch(sb, ' '); break;
+		default: strbuf_addch(sb, *s);
+		}
+	}
+}
+
+/*
+ * Prose passes through untouched (it is LaTeX already), with inline results
+ * spliced in, stripped as Pweave strips them; a failed span shows its error,
+ * escaped.
+ */
 static void latex_text(struct latex_ctx *lx, const struct text_block *tb)
 {
 	for (size_t i = 0; i < tb->nsegs; i++) {
@@ -284,11 +310,17 @@ static void latex_text(struct latex_ctx *lx, const struct text_block *tb)
 			sg->inline_index >= 0 && (size_t)sg->inline_index < lx->res->ninline
 				? &lx->res->inl[sg->inline_index]
 				: NULL;
-		if (io && io->done && io->status == RUN_OK)
-			strbuf_add(lx->out, io->text.buf, io->text.len);
-		else if (io && io->done)
-			strbuf_addf(lx->out, "\\texttt{[%s]}",
-				    io->error_message ? io->error_message : "inline code failed");
+		size_t n;
+		const char *t;
+		if (io && io->done && io->status == RUN_OK) {
+			t = inline_outcome_shown(io, &n);
+			strbuf_add(lx->out, t, n);
+		} else if (io && io->done) {
+			strbuf_addstr(lx->out, "\\texttt{[");
+			latex_add_text_escaped(lx->out, io->error_message ? io->error_message
+									  : "inline code failed");
+			strbuf_addstr(lx->out, "]}");
+		}
 	}
 }
 

@@ -310,8 +310,8 @@ check("--frozen: exit status 0, Python not started", r.returncode == 0 and s.get
 check("--frozen: edited chunk is 'stale', its readers too, the rest 'cached'",
       st == {"make": "stale", "total": "stale", "double": "stale", "side": "cached"}, detail(r, s))
 check("--frozen: the stale chunks are listed on stderr, even with -q",
-      all(f"chunk {n} is stale" in r.stderr for n in ("make", "total", "double")) and "side" not in r.stderr and
-      "doc.mdw:10: chunk total is stale (--frozen): reads vals from chunk make, which changed" in r.stderr, r.stderr)
+      all(f"chunk '{n}' is stale" in r.stderr for n in ("make", "total", "double")) and "side" not in r.stderr and
+      "doc.mdw:10: chunk 'total' is stale (--frozen): reads vals from chunk make, which changed" in r.stderr, r.stderr)
 check("--frozen: shows the last results (report as before the edit, new code)",
       t is not None and "\n6\n" in t and "\n12\n" in t and "[1, 2, 3, 4]" in t, t)
 check("--frozen: why says what changed", whys(s)["make"] == "stale: code changed" and
@@ -323,8 +323,8 @@ d = setup("frozen-empty", chunks(("x", "print(1)"), ("y, cache=False", "print(2)
 r, t, s = render(d, "--frozen")
 check("--frozen with an empty cache: nothing runs, chunks 'skipped', listed, exit status 0",
       r.returncode == 0 and s.get("engine_started") is False and set(states(s).values()) == {"skipped"} and
-      t is not None and "\n1\n" not in t and "chunk x has no results" in r.stderr and
-      "chunk y has no results (--frozen): not cached (cache=False)" in r.stderr, detail(r, s))
+      t is not None and "\n1\n" not in t and "chunk 'x' has no results" in r.stderr and
+      "chunk 'y' has no results (--frozen): not cached (cache=False)" in r.stderr, detail(r, s))
 
 # ---- chunk options ----
 

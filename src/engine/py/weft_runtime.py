@@ -36,9 +36,12 @@ Ops handled here:
                plus "source_lines": true when the chunk looked up the
                document's own lines or raised: its output shows them),
                tracked_error (message, when tracking itself failed)
+          chunk_defaults (Pweave's chunk option defaults, when the chunk
+               changed them: weft_pweave.current)
   inline  in:  code, is_expr, line
-          out: status, text (str(value) for an expression; for code the
-               parent uses the stdout stream events), error_message
+          out: status, text (str(value) for an expression, "" for None; the
+               parent inserts the stdout stream events before it), error_message,
+               chunk_defaults (as for run)
   track_begin, track_end
           bracket an "inline" request to track it like a chunk: in as
           run's extra fields (reads, cache_dir); track_end's out: tracked
@@ -397,6 +400,18 @@ class PostImportFinder:
                     spec.loader = _PostImportLoader(spec.loader, hook)
                 return spec
         return None
+
+
+class _StandInFinder:
+    """Last on sys.meta_path: `pweave` when no other finder has it (Pweave not
+    installed), as weft_pweave's stand-in, so a document's
+    pweave.rcParams["chunk"]["defaultoptions"] changes still work."""
+
+    def find_spec(self, name, path=None, target=None):  # pylint: disable=unused-argument
+        if name != "pweave":
+            return None
+        mod = find_module("weft_pweave")
+        return mod.stand_in_spec(name) if mod is not None else None
 
 
 def _figure_managers():
@@ -787,6 +802,7 @@ def op_run(req):
     start = time.perf_counter()
     statements = None
     source_seen(clear=True)
+    defaults_before = _chunk_defaults()
     try:
         if req.get("term"):
             statements = run_term(code, first_line, ns, result)
@@ -815,28 +831,54 @@ def op_run(req):
                      error_line=result.error_line)
     if statements is not None:
         reply["statements"] = statements
+    _report_chunk_defaults(reply, defaults_before)
     return reply
 
 
 def op_inline(req):
-    """Inline code: an expression's str() value, or run code (its stdout is the text)."""
+    """Inline code: an expression's str() value ("" for None), or run code; what
+    either prints goes out as stdout events (the parent inserts it before the value)."""
     code = req.get("code", "")
     line = int(req.get("line") or 1)
     ns = _main_ns()
     _register_lines(code, line)
+    defaults_before = _chunk_defaults()
+    reply = {"status": "ok"}
     try:
         if req.get("is_expr"):
-            text = str(run_compiled(parse_at(code.strip(), line, "eval"), "eval", ns))
+            value = run_compiled(parse_at(code.strip(), line, "eval"), "eval", ns)
+            # Pweave inserts what the expression printed, then its value unless None
+            text = "" if value is None else str(value)
         else:
             run_compiled(parse_at(code.strip() + "\n", line), "exec", ns)
             text = ""
     except BaseException as exc:  # pylint: disable=broad-except
         _out, err_line = error_info(exc)
-        return {"status": "error", "text": "", "error_type": type(exc).__name__,
-                "error_message": "%s: %s" % (type(exc).__name__, exc), "error_line": err_line}
+        reply = {"status": "error", "error_type": type(exc).__name__,
+                 "error_message": "%s: %s" % (type(exc).__name__, exc), "error_line": err_line}
+        text = ""
     finally:
         flush_figures(keep=False)
-    return {"status": "ok", "text": text}
+    reply["text"] = text
+    _report_chunk_defaults(reply, defaults_before)
+    return reply
+
+
+def _chunk_defaults():
+    """Pweave's chunk option defaults as the document's code set them
+    (weft_pweave.current), or None while pweave is not imported."""
+    if "pweave" not in sys.modules:
+        return None
+    mod = find_module("weft_pweave")
+    return mod.current() if mod is not None else None
+
+
+def _report_chunk_defaults(reply, before):
+    """Put the defaults in the reply when the code just run changed them: the
+    planner applies them to the chunks after it (planner/rundefaults.h)."""
+    after = _chunk_defaults()
+    if after is not None and after != before:
+        reply["chunk_defaults"] = after
 
 
 # Inline spans are tracked like chunks (the planner brackets the "inline" op
@@ -1049,6 +1091,7 @@ def setup():
         sys.path.insert(0, "")  # the document's folder, as in Jupyter
     sys.meta_path.insert(0, EmbeddedFinder())
     sys.meta_path.insert(0, PostImportFinder(_POST_IMPORT))
+    sys.meta_path.append(_StandInFinder())
     os._exit = _exit_flushing(os._exit)  # pylint: disable=protected-access
     ns = _main_ns()
     ns.pop("__file__", None)

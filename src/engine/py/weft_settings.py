@@ -882,6 +882,14 @@ def _logging_reset():
     logging.disable(logging.NOTSET)
 
 
+def _pweave_module():
+    """weft_pweave (embedded in the worker; from sys.path in the tests)."""
+    mod = sys.modules.get("weft_pweave")
+    if mod is None:
+        import weft_pweave as mod  # pylint: disable=import-outside-toplevel
+    return mod
+
+
 def _register_builtin():
     """The settings weft knows, in the order they are applied."""
     register("os.chdir", _cwd_snapshot, _cwd_apply)
@@ -891,6 +899,7 @@ def _register_builtin():
     register("sys.recursionlimit", sys.getrecursionlimit, sys.setrecursionlimit)
     register("warnings.filters", _warnings_snapshot, _warnings_apply)
     register("locale", _locale_snapshot, _locale_apply)
+    _pweave_module().register_setting(register)   # pweave.rcParams' chunk defaults
     register("logging.root", _logging_snapshot, None, reset=_logging_reset, module="logging",
              pristine=(30, (), 0, 0))
     register("decimal.context", _decimal_snapshot, _decimal_apply, reset=_decimal_reset, module="decimal")
