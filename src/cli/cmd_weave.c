@@ -119,6 +119,18 @@ static void report_frozen(const struct document *doc, const struct weave_results
 			c->header_line ? c->header_line : c->code_line, name,
 			o->state == CHUNK_STALE ? "is stale" : "has no results", why);
 	}
+	for (size_t b = 0; b < doc->nblocks; b++) {
+		const struct text_block *tb = &doc->blocks[b].text;
+		if (doc->blocks[b].kind != BLOCK_TEXT)
+			continue;
+		for (size_t k = 0; k < tb->nsegs; k++) {
+			const struct text_segment *sg = &tb->segs[k];
+			if (sg->kind != SEG_TEXT && sg->inline_index >= 0 &&
+			    (size_t)sg->inline_index < res->ninline && res->inl[sg->inline_index].stale)
+				fprintf(stderr, "%s:%d: inline code is stale (--frozen): the report shows its last "
+						"cached value, marked 'stale'\n", doc->path, sg->line);
+		}
+	}
 }
 
 /* Highlighter memo in the cache store, so unchanged code never restarts Pygments. */

@@ -52,6 +52,7 @@ struct chunk_outcome {
 
 struct inline_outcome {
 	bool done;
+	bool stale;                    /* --frozen: the value is from an out-of-date entry (marked) */
 	enum run_status status;
 	struct strbuf text;            /* text to insert (value or printed output) */
 	char *error_message;           /* when status != RUN_OK */

@@ -624,6 +624,10 @@ int planner_weave(struct document *doc, const struct planner_config *cfg,
 		rc = cfg->frozen ? walk_frozen_unit(&w, ui, err) : walk_unit(&w, ui, err);
 		if (!w.caching && u->kind == UNIT_CHUNK)
 			walk_progress(&w, PLANNER_UNIT_DONE, ui);
+		/* --frozen: an inline value shown from an out-of-date entry is marked in the report */
+		if (u->kind == UNIT_INLINE && w.stale && w.stale[ui] && u->seg->inline_index >= 0 &&
+		    (size_t)u->seg->inline_index < res->ninline)
+			res->inl[u->seg->inline_index].stale = true;
 	}
 	entry_write_pending(&w);
 	walk_free(&w);

@@ -457,6 +457,9 @@ static void html_block_text(struct html_ctx *hx, const struct text_block *tb, st
 		if (io && io->done && io->status == RUN_OK) {
 			const char *t = inline_outcome_shown(io, &n); /* stripped, as Pweave */
 			strbuf_add(sb, t, n);
+			if (io->stale) /* --frozen showed a value a run would recompute */
+				strbuf_addstr(sb, "<sup class=\"weft-stale\" title=\"not re-run: --frozen shows "
+						  "the last cached value\">stale</sup>");
 		} else if (io && io->done) {
 			strbuf_addf(sb, "`[%s]`",
 				    io->error_message ? io->error_message : "inline code failed");

@@ -315,6 +315,8 @@ static void latex_text(struct latex_ctx *lx, const struct text_block *tb)
 		if (io && io->done && io->status == RUN_OK) {
 			t = inline_outcome_shown(io, &n);
 			strbuf_add(lx->out, t, n);
+			if (io->stale) /* --frozen showed a value a run would recompute */
+				strbuf_addstr(lx->out, "\\textsuperscript{stale}");
 		} else if (io && io->done) {
 			strbuf_addstr(lx->out, "\\texttt{[");
 			latex_add_text_escaped(lx->out, io->error_message ? io->error_message

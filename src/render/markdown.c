@@ -539,6 +539,8 @@ static void render_text_block(struct text_render *r, const struct text_block *tb
 			n--;
 		}
 		strbuf_add(r->out, t, rstrip_len(t, n));
+		if (io->stale) /* --frozen showed a value a run would recompute */
+			strbuf_addstr(r->out, " [stale]");
 	}
 }
 

@@ -73,6 +73,7 @@ const char md2html_page_css[] =
 	"padding:.1rem 1rem;margin:1rem 0}\n"
 	".weft-text div.warning,.weft-text div.callout-warning{border-left-color:#bf8700}\n"
 	".weft-fignum{color:var(--fg);font-weight:600}\n"
+	"sup.weft-stale{color:#9a6700;font-weight:600;margin-left:.15rem}\n"
 	"thead th{border-bottom:2px solid #8c959f;font-weight:650;background:var(--bg)}\n"
 	"tbody th{text-align:left;font-weight:600}\n"
 	"tbody tr:nth-child(even){background:#f8fafc}\n"

@@ -129,6 +129,8 @@ static void text_block(struct strbuf *sb, const struct text_block *tb,
 		while (n && is_space(t[n - 1]))
 			n--;
 		strbuf_add(sb, t, n);
+		if (io->stale) /* --frozen showed a value a run would recompute */
+			strbuf_addstr(sb, " [stale]");
 	}
 }
 

@@ -246,6 +246,21 @@ try:
     check("a cached chunk's time says it is from when it ran",
           "cached (ran in 1." in r.stderr and "2 cached in" in r.stderr, r.stderr)
 
+    # ---- --frozen marks stale inline values ----
+    s.file("fz/f.pmd", "```python\nx = 1\n```\n\nValue <%= x + 1 %> here.\n")
+    r = weft("-q", "--cache", "-f", "markdown", "fz/f.pmd", cwd=s.path)
+    s.file("fz/f.pmd", "```python\nx = 5\n```\n\nValue <%= x + 1 %> here.\n")
+    r = weft("--frozen", "-f", "markdown", "fz/f.pmd", cwd=s.path)
+    check("--frozen: a stale inline value is marked in the report and named with file:line",
+          r.returncode == 0 and "Value 2 [stale] here." in s.read("fz/f.md")
+          and "fz/f.pmd:5: inline code is stale (--frozen)" in r.stderr, r.stderr + s.read("fz/f.md"))
+    r = weft("--frozen", "-f", "md2html", "fz/f.pmd", cwd=s.path)
+    check("--frozen: the HTML page marks it too",
+          r.returncode == 0 and 'class="weft-stale"' in s.read("fz/f.html"), r.stderr)
+    r = weft("-q", "--cache", "-f", "markdown", "fz/f.pmd", cwd=s.path)
+    check("a real render after --frozen: the fresh value, no mark",
+          r.returncode == 0 and "Value 6 here." in s.read("fz/f.md"), s.read("fz/f.md"))
+
     # ---- the man page and completions ship ----
     top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     man = subprocess.run(["man", "-l", "-P", "cat", os.path.join(top, "doc", "weft.1")],
