@@ -767,9 +767,16 @@ def _configure(req):
     _patch_pyplot()
 
 
+def chunk_code(code):
+    """The code Python runs for a chunk: an indented chunk dedented as IPython
+    does (weft_source), line numbers unchanged."""
+    import weft_source  # pylint: disable=import-outside-toplevel
+    return weft_source.dedent_chunk(code)
+
+
 def op_run(req):
     """Run one chunk; outputs go out as events, the reply summarises."""
-    code = req.get("code", "")
+    code = chunk_code(req.get("code", ""))
     first_line = int(req.get("code_line") or 1)
     ns = _main_ns()
     _configure(req)
@@ -869,7 +876,7 @@ def op_doc_lines(req):
     ones), so tracebacks and warnings through their functions quote what a
     render without cache quotes."""
     for unit in req.get("units", ()):
-        _register_lines(str(unit.get("code", "")), int(unit.get("line") or 1))
+        _register_lines(chunk_code(str(unit.get("code", ""))), int(unit.get("line") or 1))
     return {}
 
 
