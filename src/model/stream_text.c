@@ -71,8 +71,13 @@ static size_t escape_len(const char *s, size_t len)
 		}
 		return 0;
 	}
-	if (k >= 0x30 && k <= 0x7E) /* two-byte escapes: ESC =, ESC 7, ESC M ... */
+	/* the escapes terminals and curses libraries send: keypad, cursor save and restore, index, reset */
+	if (k && strchr("=>78DEHMc", k))
 		return 2;
+	/* character set designation: ESC ( B, ESC ) 0 */
+	if ((k == '(' || k == ')') && len >= 3 && (unsigned char)s[2] >= 0x30 &&
+	    (unsigned char)s[2] <= 0x7E)
+		return 3;
 	return 0;
 }
 

@@ -19,7 +19,8 @@
  *   terminal escape sequences are removed, as nbconvert's strip_ansi does
  *     for colours: CSI (ESC [ ... final byte: colours, cursor moves), OSC
  *     (ESC ] ... BEL or ESC \: titles, hyperlinks; the link text stays) and
- *     two-byte escapes (ESC followed by 0x30-0x7E, e.g. ESC =);
+ *     the short escapes curses and terminal libraries send (ESC followed by
+ *     one of = > 7 8 D E H M c; ESC ( B, ESC ) 0);
  *   "\r\n" becomes "\n";
  *   every other control character (C0 except tab and newline, DEL, C1 as
  *     UTF-8, a lone ESC or an unterminated sequence) is written the way

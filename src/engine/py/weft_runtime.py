@@ -626,6 +626,25 @@ def _doc_frames(tb):
     return tb
 
 
+def _user_traceback(traceback, exc, tb):
+    """format_exception's lines without weft's own frames: a call that weft
+    wraps only while it tracks a chunk (os.stat under the cache) must not
+    show in the traceback, or a cached render would differ from --no-cache."""
+    te = traceback.TracebackException(type(exc), exc, tb)
+    seen = set()
+    todo = [te]
+    while todo:
+        cur = todo.pop()
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if any(f.filename.startswith("<weft>/") for f in cur.stack):
+            cur.stack = traceback.StackSummary.from_list(
+                [f for f in cur.stack if not f.filename.startswith("<weft>/")])
+        todo.extend(x for x in (cur.__cause__, cur.__context__) if x is not None)
+    return list(te.format())
+
+
 def error_info(exc):
     """(nbformat error output, error_line) for an exception raised by document code."""
     import traceback  # pylint: disable=import-outside-toplevel
@@ -643,7 +662,7 @@ def error_info(exc):
         if exc.filename == DOC_PATH and exc.lineno:
             line = exc.lineno
     else:
-        text = traceback.format_exception(type(exc), exc, tb)
+        text = _user_traceback(traceback, exc, tb)
     lines = "".join(text).rstrip("\n").split("\n")
     out = {"output_type": "error", "ename": type(exc).__name__,
            "evalue": str(exc), "traceback": lines}
