@@ -6,10 +6,33 @@
 
 #define ESC 0x1b
 
+/* Length of the run at s[0..len) holding no byte for which `special` is true. */
+static size_t plain_run(const char *s, size_t len, bool (*special)(unsigned char))
+{
+	size_t n = 0;
+	while (n < len && !special((unsigned char)s[n]))
+		n++;
+	return n;
+}
+
+/* The bytes the console rules act on. */
+static bool console_special(unsigned char c)
+{
+	return c == '\r' || c == '\b' || c == '\n';
+}
+
 void stream_text_console(struct strbuf *out, const char *text, size_t len)
 {
 	size_t line_start = out->len; /* where the current line begins in out */
 	for (size_t i = 0; i < len; i++) {
+		/* ordinary text is copied a run at a time (outputs reach 32 MiB) */
+		size_t run = plain_run(text + i, len - i, console_special);
+		if (run) {
+			strbuf_add(out, text + i, run);
+			i += run;
+			if (i == len)
+				break;
+		}
 		char c = text[i];
 		if (c == '\r') {
 			size_t j = i;
@@ -90,9 +113,22 @@ static void add_escaped(struct strbuf *out, unsigned c)
 		strbuf_addf(out, "\\x%02x", c);
 }
 
+/* The bytes cleaning looks at: controls, DEL, and the lead byte of C1 controls in UTF-8. */
+static bool clean_special(unsigned char c)
+{
+	return (c < 0x20 && c != '\t' && c != '\n') || c == 0x7F || c == 0xC2;
+}
+
 void stream_text_clean(struct strbuf *out, const char *text, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
+		size_t run = plain_run(text + i, len - i, clean_special);
+		if (run) {
+			strbuf_add(out, text + i, run);
+			i += run;
+			if (i == len)
+				break;
+		}
 		unsigned char c = (unsigned char)text[i];
 		if (c == ESC) {
 			size_t n = escape_len(text + i, len - i);
