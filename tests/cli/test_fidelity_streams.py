@@ -297,6 +297,21 @@ def test_indented_first_line():
     s.cleanup()
 
 
+def test_syntax_error_quotes_its_line():
+    """A SyntaxError quotes the chunk's line with the caret where Python puts it
+    (CPython used to read the line of the document file at the chunk-relative number)."""
+    s = Scratch()
+    s.file("e.pmd", "Title line\n\n```python error=True\nx = 1\ny = = 2\n```\n\n"
+           "```python error=True\n    a = 1\n  b = 2\n```\n")
+    weft("-q", "--no-cache", "-f", "markdown", "-o", "e.md", "e.pmd", cwd=s.path)
+    md = s.read("e.md") if os.path.exists(os.path.join(s.path, "e.md")) else ""
+    check("syntax error: its own line and caret",
+          '  File "e.pmd", line 5\n    y = = 2\n        ^\nSyntaxError: invalid syntax' in md, md)
+    check("indentation error in a dedented chunk: its own line",
+          '  File "e.pmd", line 10\n    b = 2\nIndentationError: unexpected indent' in md, md)
+    s.cleanup()
+
+
 def noweb(*parts):
     """A noweb document whose chunks keep their code exactly (indentation included)."""
     return "\n".join(f"Text before {name}.\n\n<<{name}>>=\n{code}@\n" for name, code in parts)
@@ -333,5 +348,6 @@ test_latex_compiles()
 test_wrapping()
 test_pweave_agrees()
 test_indented_first_line()
+test_syntax_error_quotes_its_line()
 test_cache_soundness()
 finish()

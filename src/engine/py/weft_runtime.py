@@ -542,6 +542,23 @@ def _shift_lines(node, delta):
                 stack.append(value)
 
 
+def _syntax_error_text(exc, code, mode):
+    """Give a SyntaxError raised compiling `code` the line and columns of
+    `code`. CPython re-reads the line from the file named DOC_PATH when it
+    exists, i.e. the document's line at the chunk-relative number (a blank
+    line, the title), and measures the caret on it; compiling again under a
+    name that is no file gives what the error is about (errors only)."""
+    try:
+        compile(code, "<weft chunk>", mode, ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as again:
+        if again.lineno == exc.lineno:
+            exc.text, exc.offset = again.text, again.offset
+            if hasattr(again, "end_offset"):
+                exc.end_offset = again.end_offset
+    except (ValueError, RecursionError, MemoryError):
+        pass
+
+
 def parse_at(code, first_line, mode="exec"):
     """The AST of code whose first line is document line first_line.
 
@@ -556,6 +573,8 @@ def parse_at(code, first_line, mode="exec"):
     try:
         tree = compile(code, DOC_PATH, mode, ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as exc:
+        if exc.filename == DOC_PATH:
+            _syntax_error_text(exc, code, mode)
         if delta and exc.filename == DOC_PATH:
             if exc.lineno:
                 exc.lineno += delta
