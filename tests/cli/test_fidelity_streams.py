@@ -127,6 +127,24 @@ def test_streams_notebook():
     s.cleanup()
 
 
+def test_kernel_streams():
+    """Through a Jupyter kernel (--kernel python3) the same rules hold, and a NUL
+    no longer drops the kernel's stream message (and all text in it)."""
+    has = subprocess.run(["/usr/bin/python3", "-c", "import ipykernel"], capture_output=True).returncode == 0
+    if not has:
+        skip("kernel: streams as Jupyter shows them", "ipykernel not installed for /usr/bin/python3")
+        return
+    s = Scratch()
+    s.file("s.pmd", STREAMS)
+    r = weft("-q", "--kernel", "python3", "-f", "markdown", "-o", "s.md", "s.pmd", cwd=s.path, timeout=180)
+    body = s.read("s.md") if os.path.exists(os.path.join(s.path, "s.md")) else ""
+    missing = [w for w in SHOWN if w not in body]
+    check("kernel: streams as Jupyter shows them, NUL kept", r.returncode == 0 and not missing,
+          f"missing {missing!r}; stderr {r.stderr}\n{body}")
+    check("kernel: no message dropped", "dropped a message" not in r.stderr, r.stderr)
+    s.cleanup()
+
+
 def test_latex_compiles():
     """The tex report of control bytes compiles with pdflatex."""
     if not shutil.which("pdflatex"):
@@ -344,6 +362,7 @@ def test_cache_soundness():
 
 test_streams_every_format()
 test_streams_notebook()
+test_kernel_streams()
 test_latex_compiles()
 test_wrapping()
 test_pweave_agrees()
