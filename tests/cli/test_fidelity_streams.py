@@ -295,6 +295,7 @@ if True:
 
 ```python term, term=True
     c = total + 1
+    print("\\r1\\r2")
     c
 ```
 '''
@@ -311,7 +312,8 @@ def test_indented_first_line():
     check("indented: an indented comment does not break unindented code", "kept as written" in md, md)
     check("indented: traceback on document lines",
           re.search(r'File "i\.pmd", line 20, in <module>\n    b = a / 0\n', md) is not None, md)
-    check("indented: term mode", ">>> c = total + 1\n>>> c\n7" in md, md)
+    check("indented: term mode, its stream under the console rules",
+          '>>> c = total + 1\n>>> print("\\r1\\r2")\n2\n>>> c\n7' in md, md)
     s.cleanup()
 
 
