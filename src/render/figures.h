@@ -93,7 +93,8 @@ void figures_wrap(struct strbuf *out, const char *text, size_t len);
 
 /*
  * Output text under the `wrap` option: as figures_wrap, but lines break at
- * spaces only, never after hyphens (paths, URLs, option names and
+ * spaces only (TextWrapper's break_on_hyphens=False: no break after a
+ * hyphen or around "--"; paths, URLs, option names and
  * identifiers stay whole), and a traceback the code printed (from a
  * "Traceback (most recent call last):" line to the unindented exception
  * line) is kept as it is. Tracebacks of error outputs are not wrapped at all

@@ -1,5 +1,6 @@
 /* Unit tests for stream_text: Jupyter's console rules and cleaning of printed text. */
 #include "model/stream_text.h"
+#include "render/figures.h"
 
 #include "unit.h"
 
@@ -125,6 +126,34 @@ TEST(finish_list)
 	output_list_free(&out);
 }
 
+/* Output wrapping (figures_wrap_output_text): spaces only, printed tracebacks whole. */
+TEST(output_wrap)
+{
+	struct strbuf sb;
+	strbuf_init(&sb);
+	const char *path = "see /data/a-very-long-folder-name/another-hyphenated-part/file-name-2026.csv ok";
+	figures_wrap_output_text(&sb, path, strlen(path));
+	CHECK_STR(sb.buf, "see\n/data/a-very-long-folder-name/another-hyphenated-part/file-name-2026.csv\nok\n");
+	strbuf_reset(&sb);
+	const char *tb = "Traceback (most recent call last):\n"
+			 "  File \"doc.pmd\", line 3, in <module>\n"
+			 "    open(\"/a/long path with spaces/that goes on and on and on/past seventy columns.csv\")\n"
+			 "FileNotFoundError: [Errno 2] No such file or directory: '/a/long path with spaces/x.csv'\n"
+			 "after the traceback, this long line of ordinary words is wrapped at seventy columns";
+	figures_wrap_output_text(&sb, tb, strlen(tb));
+	const char *want = "Traceback (most recent call last):\n"
+			   "  File \"doc.pmd\", line 3, in <module>\n"
+			   "    open(\"/a/long path with spaces/that goes on and on and on/past seventy columns.csv\")\n"
+			   "FileNotFoundError: [Errno 2] No such file or directory: '/a/long path with spaces/x.csv'\n"
+			   "after the traceback, this long line of ordinary words is wrapped at\nseventy columns\n";
+	CHECK_STR(sb.buf, want);
+	strbuf_reset(&sb);
+	const char *dash = "a sentence with an em-dash--like this one--and well-known hyphenated words in it ok";
+	figures_wrap_output_text(&sb, dash, strlen(dash));
+	CHECK_STR(sb.buf, "a sentence with an em-dash--like this one--and well-known hyphenated\nwords in it ok\n");
+	strbuf_free(&sb);
+}
+
 int main(void)
 {
 	RUN(carriage_return);
@@ -132,5 +161,6 @@ int main(void)
 	RUN(clean_escapes);
 	RUN(clean_controls);
 	RUN(finish_list);
+	RUN(output_wrap);
 	return unit_done();
 }
