@@ -147,7 +147,10 @@ int jupyter_msg_decode(struct jupyter_msg *m, const struct strbuf *frames, size_
 	json_t **slots[4] = {&m->header, &m->parent_header, &m->metadata, &m->content};
 	for (int i = 0; i < 4; i++) {
 		json_error_t je;
-		*slots[i] = json_loadb(frames[d + 2 + i].buf, frames[d + 2 + i].len, 0, &je);
+		/* a NUL a chunk prints arrives as \u0000: without JSON_ALLOW_NUL the
+		 * whole message, and the chunk's text with it, was dropped */
+		*slots[i] = json_loadb(frames[d + 2 + i].buf, frames[d + 2 + i].len, JSON_ALLOW_NUL,
+				       &je);
 		if (!json_is_object(*slots[i])) {
 			jupyter_msg_free(m);
 			return weft_error_set(err, NULL, 0, 0, "jupyter message: part %d is not a JSON object",

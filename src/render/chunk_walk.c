@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/stream_text.h"
 #include "render/figures.h"
 
 /* Which outputs walk_outputs shows: one statement's, all, or those tied to none. */
@@ -18,26 +19,14 @@ struct walk {
 	const struct render_options *opts;
 	const struct chunk *ch;
 	struct strbuf text;    /* merged consecutive stream text, not yet shown */
+	struct strbuf stream;  /* raw text of the stream being joined (console rules not applied yet) */
+	const char *stream_name; /* its name, NULL when none is pending */
 	struct strbuf *srcs;   /* figures of the current group, not yet shown */
 	size_t nsrcs, alloc;
 	int nfig;              /* figures seen so far in this chunk (file numbering) */
 	int ngroups;           /* figure groups shown so far */
 	bool any_stream;       /* some stream text was seen (raw_without_stream) */
 };
-
-/* Append `s` with ANSI escape sequences (terminal colours in tracebacks) removed. */
-static void walk_add_no_ansi(struct strbuf *sb, const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == 0x1b && i + 1 < len && s[i + 1] == '[') {
-			i += 2;
-			while (i < len && !(s[i] >= '@' && s[i] <= '~'))
-				i++;
-			continue;
-		}
-		strbuf_addch(sb, s[i]);
-	}
-}
 
 /*
  * The code as shown: leading blank lines and trailing whitespace dropped
@@ -88,13 +77,14 @@ static void walk_text_result(struct walk *w, const char *text, size_t len, bool 
 	const struct chunk *ch = w->ch;
 	struct strbuf clean;
 	strbuf_init(&clean);
-	walk_add_no_ansi(&clean, text, len);
+	stream_text_clean(&clean, text, len);
 	const char *results = ch->opts.results ? ch->opts.results : "verbatim";
 	if (!strcmp(results, "verbatim")) {
 		struct strbuf body;
 		strbuf_init(&body);
-		if (figures_wrap_output(&ch->opts))
-			figures_wrap(&body, clean.buf, clean.len);
+		/* a traceback is never wrapped: its lines are paths and code */
+		if (figures_wrap_output(&ch->opts) && !error)
+			figures_wrap_output_text(&body, clean.buf, clean.len);
 		else
 			strbuf_add(&body, clean.buf, clean.len);
 		strbuf_rtrim(&body);
@@ -107,9 +97,36 @@ static void walk_text_result(struct walk *w, const char *text, size_t len, bool 
 	strbuf_free(&clean);
 }
 
-/* Show the stream text gathered so far: consecutive streams are one block, as in Pweave. */
+/*
+ * End the stream being joined: its text, under the console rules (\r, \b),
+ * joins the text block. Jupyter applies them to each stream's joined text.
+ */
+static void walk_end_stream(struct walk *w)
+{
+	if (w->stream_name)
+		stream_text_console(&w->text, w->stream.buf, w->stream.len);
+	strbuf_reset(&w->stream);
+	w->stream_name = NULL;
+}
+
+/* Stream output `out`: joined with the pending one of the same stream. */
+static void walk_stream(struct walk *w, const struct output *out)
+{
+	const char *name = out->stream_name ? out->stream_name : "stdout";
+	if (w->stream_name && strcmp(w->stream_name, name))
+		walk_end_stream(w);
+	w->stream_name = name;
+	strbuf_add(&w->stream, out->text.buf, out->text.len);
+	w->any_stream = true;
+}
+
+/*
+ * Show the stream text gathered so far: consecutive streams are one block,
+ * stdout and stderr together, as in Pweave.
+ */
 static void walk_flush_text(struct walk *w)
 {
+	walk_end_stream(w);
 	if (w->text.len)
 		walk_text_result(w, w->text.buf, w->text.len, false);
 	strbuf_reset(&w->text);
@@ -195,8 +212,7 @@ static int walk_outputs(struct walk *w, const struct chunk_outcome *oc, int stmt
 		if (hidden)
 			continue;
 		if (out->type == OUTPUT_STREAM) {
-			strbuf_add(&w->text, out->text.buf, out->text.len);
-			w->any_stream = true;
+			walk_stream(w, out);
 			continue;
 		}
 		walk_flush_text(w);
@@ -255,6 +271,7 @@ int chunk_walk(const struct chunk_walk_ops *ops, void *ctx, const struct documen
 	const struct chunk_outcome *oc = figures_outcome(res, ch);
 	struct walk w = {.ops = ops, .ctx = ctx, .doc = doc, .opts = opts, .ch = ch};
 	strbuf_init(&w.text);
+	strbuf_init(&w.stream);
 	int rc = 0;
 	const char *code = ch->code ? ch->code : "";
 
@@ -276,6 +293,7 @@ int chunk_walk(const struct chunk_walk_ops *ops, void *ctx, const struct documen
 		ops->stop_note(ctx, ch, note.buf, note.len);
 	strbuf_free(&note);
 	strbuf_free(&w.text);
+	strbuf_free(&w.stream);
 	for (size_t i = 0; i < w.nsrcs; i++)
 		strbuf_free(&w.srcs[i]);
 	free(w.srcs);

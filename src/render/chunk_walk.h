@@ -10,11 +10,15 @@
  *   - the code as shown: leading blank lines and trailing whitespace dropped,
  *     wrapped when `wrap` asks for it;
  *   - output order: outputs in the order they happened, consecutive streams
- *     merged into one text block, consecutive figures gathered into one
- *     group (figures and text interleave), errors as their traceback text,
- *     rich displays handed to the format (text/plain when it declines);
- *   - text results: ANSI colour codes removed; under results="verbatim" the
- *     text is wrapped when asked, right-trimmed and dropped when blank;
+ *     merged into one text block (each run of one stream's writes put under
+ *     Jupyter's console rules for \r and \b first, stream_text.h),
+ *     consecutive figures gathered into one group (figures and text
+ *     interleave), errors as their traceback text, rich displays handed to
+ *     the format (text/plain when it declines);
+ *   - text results: cleaned (stream_text_clean: escape sequences removed,
+ *     other control bytes written as \x00); under results="verbatim" the
+ *     text is wrapped when asked (figures_wrap_output_text; a traceback
+ *     never), right-trimmed and dropped when blank;
  *   - term mode: each statement that produced output is shown as code
  *     followed by its outputs, then the rest of the code, then the outputs
  *     tied to no statement;
@@ -80,7 +84,7 @@ struct chunk_walk_ops {
 
 	/*
 	 * Text under a raw results format (`results`, e.g. "tex", "markdown"),
-	 * cleaned of ANSI codes but otherwise as printed, possibly empty.
+	 * cleaned (stream_text_clean) but otherwise as printed, possibly empty.
 	 */
 	void (*raw)(void *ctx, const struct chunk *ch, const char *results, const char *text,
 		    size_t len);
@@ -127,8 +131,8 @@ int chunk_walk(const struct chunk_walk_ops *ops, void *ctx, const struct documen
 
 /*
  * Show one text output (`error`: a traceback) of `ch` under its results
- * option exactly as the walk does (ANSI codes removed; verbatim: wrapped,
- * trimmed, dropped when blank; raw: passed through), for a format that
+ * option exactly as the walk does (cleaned; verbatim: wrapped unless a
+ * traceback, trimmed, dropped when blank; raw: passed through), for a format that
  * shows some outputs itself (markdown.c's term transcripts).
  */
 void chunk_walk_text(const struct chunk_walk_ops *ops, void *ctx, const struct chunk *ch,

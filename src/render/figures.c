@@ -239,10 +239,14 @@ static bool hyphen_break(const char *s, size_t i, size_t n)
  * after two letters ("well-" of "well-known") or after letter-hyphen-letter
  * ("a-" of "matters-a-lot"), when a letter (or "-letter") pair follows.
  */
-static size_t word_chunk(const char *s, size_t start, size_t n)
+static size_t word_chunk(const char *s, size_t start, size_t n, bool hyphens)
 {
 	size_t i = start;
 	while (i < n && !is_ws(s[i])) {
+		if (!hyphens) {
+			i++;
+			continue;
+		}
 		/* an em-dash "--" between words is a chunk of its own */
 		if (s[i] == '-' && i + 1 < n && s[i + 1] == '-' && i > 0 &&
 		    is_word_punct_at(s, prev_cp(s, i), n)) {
@@ -260,8 +264,11 @@ static size_t word_chunk(const char *s, size_t start, size_t n)
 	return i - start;
 }
 
-/* Fill one line (no '\n' inside) like TextWrapper.fill and append it to out (lines joined by '\n'). */
-static void wrap_line(struct strbuf *out, const char *line, size_t n)
+/*
+ * Fill one line (no '\n' inside) like TextWrapper.fill and append it to out
+ * (lines joined by '\n'); `hyphens` is break_on_hyphens.
+ */
+static void wrap_line(struct strbuf *out, const char *line, size_t n, bool hyphens)
 {
 	/* expand tabs (tabsize 8) and turn other whitespace into spaces */
 	struct strbuf t;
@@ -303,7 +310,7 @@ static void wrap_line(struct strbuf *out, const char *line, size_t n)
 				while (pos + clen < len && is_ws(s[pos + clen]))
 					clen++;
 			} else {
-				clen = word_chunk(s, pos, len);
+				clen = word_chunk(s, pos, len, hyphens);
 			}
 			size_t w = cp_len(s + pos, clen);
 			if (cur + w > WRAP_WIDTH) {
@@ -340,10 +347,42 @@ void figures_wrap(struct strbuf *out, const char *text, size_t len)
 	size_t start = 0;
 	for (size_t i = 0; i <= len; i++) {
 		if (i == len || text[i] == '\n') {
-			wrap_line(out, text + start, i - start);
+			wrap_line(out, text + start, i - start, true);
 			strbuf_addch(out, '\n');
 			start = i + 1;
 		}
+	}
+}
+
+/* True when the line s[0..n) starts with `prefix`. */
+static bool line_starts(const char *s, size_t n, const char *prefix)
+{
+	size_t k = strlen(prefix);
+	return n >= k && !memcmp(s, prefix, k);
+}
+
+void figures_wrap_output_text(struct strbuf *out, const char *text, size_t len)
+{
+	size_t start = 0;
+	bool in_traceback = false;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && text[i] != '\n')
+			continue;
+		const char *line = text + start;
+		size_t n = i - start;
+		if (line_starts(line, n, "Traceback (most recent call last):"))
+			in_traceback = true;
+		if (in_traceback) {
+			strbuf_add(out, line, n);
+			/* the first unindented line after the header is the exception: the end */
+			if (n && line[0] != ' ' && line[0] != '\t' &&
+			    !line_starts(line, n, "Traceback (most recent call last):"))
+				in_traceback = false;
+		} else {
+			wrap_line(out, line, n, false);
+		}
+		strbuf_addch(out, '\n');
+		start = i + 1;
 	}
 }
 

@@ -91,6 +91,17 @@ const struct mime_item *figures_best_mime(const struct output *o, const char *co
  */
 void figures_wrap(struct strbuf *out, const char *text, size_t len);
 
+/*
+ * Output text under the `wrap` option: as figures_wrap, but lines break at
+ * spaces only (TextWrapper's break_on_hyphens=False: no break after a
+ * hyphen or around "--"; paths, URLs, option names and
+ * identifiers stay whole), and a traceback the code printed (from a
+ * "Traceback (most recent call last):" line to the unindented exception
+ * line) is kept as it is. Tracebacks of error outputs are not wrapped at all
+ * (the caller's rule). Pweave breaks both; see README "Output wrapping".
+ */
+void figures_wrap_output_text(struct strbuf *out, const char *text, size_t len);
+
 /* True when the chunk's wrap option asks for wrapping code: True ("all") or "code". */
 bool figures_wrap_code(const struct chunk_options *o);
 /* True when the chunk's wrap option asks for wrapping output: True ("all"), "output" or "results". */

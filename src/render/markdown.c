@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "model/stream_text.h"
 #include "render/chunk_walk.h"
 #include "render/figures.h"
 
@@ -107,23 +108,6 @@ static void fix_linefeeds(struct strbuf *sb)
 	}
 	if (sb->buf[sb->len - 1] != '\n')
 		strbuf_addch(sb, '\n');
-}
-
-/* Terminal colour codes (ESC [ ... letter) removed, as nbconvert's strip_ansi does. */
-static void strip_ansi(struct strbuf *out, const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '\033' && i + 1 < len && s[i + 1] == '[') {
-			size_t j = i + 2;
-			while (j < len && ((s[j] >= '0' && s[j] <= '9') || s[j] == ';' || s[j] == '?'))
-				j++;
-			if (j < len) {
-				i = j;
-				continue;
-			}
-		}
-		strbuf_addch(out, s[i]);
-	}
 }
 
 /* Write the pending separator (a blank line after a figure or a raw display). */
@@ -316,32 +300,37 @@ static void add_prompted(struct strbuf *t, const char *src)
 	}
 }
 
-/* Text an output contributes to a transcript; false when it must be shown outside it. */
+/*
+ * Text an output contributes to a transcript (cleaned as stream_text.h says;
+ * a stream under the console rules first); false when it must be shown
+ * outside it.
+ */
 static bool transcript_text(struct text_render *r, const struct output *o, struct strbuf *t)
 {
+	struct strbuf e;
+	strbuf_init(&e);
 	switch (o->type) {
 	case OUTPUT_STREAM:
-		strip_ansi(t, o->text.buf, o->text.len);
+		stream_text_console(&e, o->text.buf, o->text.len);
 		break;
-	case OUTPUT_ERROR: {
-		struct strbuf e;
-		strbuf_init(&e);
+	case OUTPUT_ERROR:
 		error_text(&e, o);
-		strip_ansi(t, e.buf, e.len);
-		strbuf_free(&e);
 		break;
-	}
 	case OUTPUT_DISPLAY_DATA:
 	case OUTPUT_EXECUTE_RESULT: {
 		if (figure_mime(o, r->fl->figure_mimes, r->opts->figure_format) ||
-		    figures_best_mime(o, r->fl->rich_mimes))
+		    figures_best_mime(o, r->fl->rich_mimes)) {
+			strbuf_free(&e);
 			return false;
+		}
 		const struct mime_item *plain = output_get_mime(o, "text/plain");
 		if (plain)
-			strbuf_add(t, plain->data, plain->len);
+			strbuf_add(&e, plain->data, plain->len);
 		break;
 	}
 	}
+	stream_text_clean(t, e.buf, e.len);
+	strbuf_free(&e);
 	if (t->len && t->buf[t->len - 1] != '\n')
 		strbuf_addch(t, '\n');
 	return true;
@@ -380,10 +369,13 @@ static int term_chunk(struct text_render *r, const struct chunk_outcome *oc, boo
 				struct strbuf piece;
 				strbuf_init(&piece);
 				bool inside = transcript_text(r, o, &piece);
-				if (inside && figures_wrap_output(&r->ch->opts)) {
+				/* output is wrapped as chunk_walk wraps it: tracebacks never */
+				if (inside && figures_wrap_output(&r->ch->opts) &&
+				    o->type != OUTPUT_ERROR) {
 					struct strbuf w;
 					strbuf_init(&w);
-					figures_wrap(&w, piece.buf, rstrip_len(piece.buf, piece.len));
+					figures_wrap_output_text(&w, piece.buf,
+								 rstrip_len(piece.buf, piece.len));
 					strbuf_add(&t, w.buf, w.len);
 					strbuf_free(&w);
 				} else if (inside) {

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "model/stream_text.h"
 #include "render/figures.h"
 
 /* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one. */
@@ -171,10 +172,14 @@ static json_t *code_cell(const struct chunk *ch, const struct weave_results *res
 	bool ran = ch->opts.evaluate && figures_chunk_has_outputs(res, ch);
 	if (ran) {
 		const struct chunk_outcome *oc = figures_outcome(res, ch);
-		json_t *all = output_list_to_json(&oc->outputs, false);
+		/* streams joined, \r and \b applied, as nbconvert --to notebook saves them */
+		struct output_list shown;
+		output_list_init(&shown);
+		stream_text_finish_list(&shown, &oc->outputs);
+		json_t *all = output_list_to_json(&shown, false);
 		++*count;
-		for (size_t i = 0; i < oc->outputs.n; i++) {
-			if (!keep_output(ch, &oc->outputs.items[i]))
+		for (size_t i = 0; i < shown.n; i++) {
+			if (!keep_output(ch, &shown.items[i]))
 				continue;
 			json_t *o = json_array_get(all, i);
 			nb_output(o);
@@ -184,6 +189,7 @@ static json_t *code_cell(const struct chunk *ch, const struct weave_results *res
 			json_array_append(outs, o);
 		}
 		json_decref(all);
+		output_list_free(&shown);
 		json_object_set_new(c, "execution_count", json_integer(*count));
 	} else {
 		json_object_set_new(c, "execution_count", json_null());

@@ -72,6 +72,8 @@ import _ast as ast
 import builtins
 from _blake2 import blake2b
 
+from weft_source import dedent_chunk
+
 # Bumped whenever the digest's input format changes, so old keys stop matching.
 _DIGEST_VERSION = b"weft-ast-1\0"
 
@@ -1089,6 +1091,7 @@ def analyze_chunk(code, line=1, shadowed=frozenset(), code_names=frozenset()):
     """Analyse one chunk's code whose first line is document line `line`.
     `shadowed`: builtin names that earlier chunks bind; `code_names`: names
     earlier chunks bind to code (functions, classes, lambdas...)."""
+    code = dedent_chunk(code)  # an indented chunk runs dedented (weft_source)
     try:
         tree = compile(code, "<chunk>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as e:

@@ -557,6 +557,23 @@ def _shift_lines(node, delta):
                 stack.append(value)
 
 
+def _syntax_error_text(exc, code, mode):
+    """Give a SyntaxError raised compiling `code` the line and columns of
+    `code`. CPython re-reads the line from the file named DOC_PATH when it
+    exists, i.e. the document's line at the chunk-relative number (a blank
+    line, the title), and measures the caret on it; compiling again under a
+    name that is no file gives what the error is about (errors only)."""
+    try:
+        compile(code, "<weft chunk>", mode, ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as again:
+        if again.lineno == exc.lineno:
+            exc.text, exc.offset = again.text, again.offset
+            if hasattr(again, "end_offset"):
+                exc.end_offset = again.end_offset
+    except (ValueError, RecursionError, MemoryError):
+        pass
+
+
 def parse_at(code, first_line, mode="exec"):
     """The AST of code whose first line is document line first_line.
 
@@ -571,6 +588,8 @@ def parse_at(code, first_line, mode="exec"):
     try:
         tree = compile(code, DOC_PATH, mode, ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as exc:
+        if exc.filename == DOC_PATH:
+            _syntax_error_text(exc, code, mode)
         if delta and exc.filename == DOC_PATH:
             if exc.lineno:
                 exc.lineno += delta
@@ -641,6 +660,25 @@ def _doc_frames(tb):
     return tb
 
 
+def _user_traceback(traceback, exc, tb):
+    """format_exception's lines without weft's own frames: a call that weft
+    wraps only while it tracks a chunk (os.stat under the cache) must not
+    show in the traceback, or a cached render would differ from --no-cache."""
+    te = traceback.TracebackException(type(exc), exc, tb)
+    seen = set()
+    todo = [te]
+    while todo:
+        cur = todo.pop()
+        if id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        if any(f.filename.startswith("<weft>/") for f in cur.stack):
+            cur.stack = traceback.StackSummary.from_list(
+                [f for f in cur.stack if not f.filename.startswith("<weft>/")])
+        todo.extend(x for x in (cur.__cause__, cur.__context__) if x is not None)
+    return list(te.format())
+
+
 def error_info(exc):
     """(nbformat error output, error_line) for an exception raised by document code."""
     import traceback  # pylint: disable=import-outside-toplevel
@@ -658,7 +696,7 @@ def error_info(exc):
         if exc.filename == DOC_PATH and exc.lineno:
             line = exc.lineno
     else:
-        text = traceback.format_exception(type(exc), exc, tb)
+        text = _user_traceback(traceback, exc, tb)
     lines = "".join(text).rstrip("\n").split("\n")
     out = {"output_type": "error", "ename": type(exc).__name__,
            "evalue": str(exc), "traceback": lines}
@@ -782,9 +820,16 @@ def _configure(req):
     _patch_pyplot()
 
 
+def chunk_code(code):
+    """The code Python runs for a chunk: an indented chunk dedented as IPython
+    does (weft_source), line numbers unchanged."""
+    import weft_source  # pylint: disable=import-outside-toplevel
+    return weft_source.dedent_chunk(code)
+
+
 def op_run(req):
     """Run one chunk; outputs go out as events, the reply summarises."""
-    code = req.get("code", "")
+    code = chunk_code(req.get("code", ""))
     first_line = int(req.get("code_line") or 1)
     ns = _main_ns()
     _configure(req)
@@ -911,7 +956,7 @@ def op_doc_lines(req):
     ones), so tracebacks and warnings through their functions quote what a
     render without cache quotes."""
     for unit in req.get("units", ()):
-        _register_lines(str(unit.get("code", "")), int(unit.get("line") or 1))
+        _register_lines(chunk_code(str(unit.get("code", ""))), int(unit.get("line") or 1))
     return {}
 
 
