@@ -19,6 +19,7 @@
  * Both keep outputs in the order they happened (consecutive figures share one
  * <figure>), where Pweave printed all text before every figure.
  */
+#include "model/stream_text.h"
 #include "render/html.h"
 
 #include <errno.h>
@@ -456,7 +457,7 @@ static void html_block_text(struct html_ctx *hx, const struct text_block *tb, st
 		size_t n;
 		if (io && io->done && io->status == RUN_OK) {
 			const char *t = inline_outcome_shown(io, &n); /* stripped, as Pweave */
-			strbuf_add(sb, t, n);
+			stream_text_clean(sb, t, n); /* no raw control byte reaches the page */
 			if (io->stale) /* --frozen showed a value a run would recompute */
 				strbuf_addstr(sb, "<sup class=\"weft-stale\" title=\"not re-run: --frozen shows "
 						  "the last cached value\">stale</sup>");

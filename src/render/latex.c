@@ -14,6 +14,7 @@
  *   - a percent width ("50%") becomes a fraction of \linewidth, because a
  *     raw % starts a LaTeX comment and broke the \includegraphics line.
  */
+#include "model/stream_text.h"
 #include "render/latex.h"
 
 #include <stdlib.h>
@@ -314,7 +315,7 @@ static void latex_text(struct latex_ctx *lx, const struct text_block *tb)
 		const char *t;
 		if (io && io->done && io->status == RUN_OK) {
 			t = inline_outcome_shown(io, &n);
-			strbuf_add(lx->out, t, n);
+			stream_text_clean(lx->out, t, n); /* no raw control byte reaches TeX */
 			if (io->stale) /* --frozen showed a value a run would recompute */
 				strbuf_addstr(lx->out, "\\textsuperscript{stale}");
 		} else if (io && io->done) {

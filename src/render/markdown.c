@@ -523,14 +523,14 @@ static void render_text_block(struct text_render *r, const struct text_block *tb
 		const struct inline_outcome *io = &r->res->inl[s->inline_index];
 		if (!io->done)
 			continue;
-		const char *t = io->status == RUN_OK || !io->error_message ? io->text.buf
-									 : io->error_message;
-		size_t n = strlen(t);
+		bool value = io->status == RUN_OK || !io->error_message;
+		const char *t = value ? (io->text.buf ? io->text.buf : "") : io->error_message;
+		size_t n = value ? io->text.len : strlen(t); /* a value may hold a NUL */
 		while (n && is_space(*t)) {
 			t++;
 			n--;
 		}
-		strbuf_add(r->out, t, rstrip_len(t, n));
+		stream_text_clean(r->out, t, rstrip_len(t, n)); /* no raw control byte in the text */
 		if (io->stale) /* --frozen showed a value a run would recompute */
 			strbuf_addstr(r->out, " [stale]");
 	}

@@ -120,16 +120,16 @@ static void text_block(struct strbuf *sb, const struct text_block *tb,
 		const struct inline_outcome *io = &res->inl[s->inline_index];
 		if (!io->done)
 			continue;
-		const char *t = io->status == RUN_OK || !io->error_message ? io->text.buf
-									 : io->error_message;
-		size_t n = strlen(t);
+		bool value = io->status == RUN_OK || !io->error_message;
+		const char *t = value ? (io->text.buf ? io->text.buf : "") : io->error_message;
+		size_t n = value ? io->text.len : strlen(t); /* a value may hold a NUL */
 		while (n && is_space(*t)) {
 			t++;
 			n--;
 		}
 		while (n && is_space(t[n - 1]))
 			n--;
-		strbuf_add(sb, t, n);
+		stream_text_clean(sb, t, n); /* a markdown cell's text: no raw control byte */
 		if (io->stale) /* --frozen showed a value a run would recompute */
 			strbuf_addstr(sb, " [stale]");
 	}

@@ -362,6 +362,22 @@ def test_cache_soundness():
     ])
 
 
+def test_inline_control_bytes():
+    """An inline value holding NUL or a colour code: kept visibly in every format, never cut off."""
+    s = Scratch()
+    try:
+        s.file("nul.pmd", 'Inline <%= "a\\x00b\\x1b[31mred" %> done.\n')
+        for fmt, ext in (("markdown", "md"), ("md2html", "html"), ("tex", "tex"), ("rst", "rst"),
+                         ("notebook", "ipynb")):
+            r = weft("-q", "-f", fmt, "-o", f"nul.{ext}", "nul.pmd", cwd=s.path)
+            out = s.read(f"nul.{ext}") if r.returncode == 0 else ""
+            check(f"inline value with NUL and ESC ({fmt}): whole, no raw control byte",
+                  r.returncode == 0 and "\\x00bred done" in out.replace("\\\\", "\\")
+                  and "\x00" not in out and "\x1b" not in out, r.stderr + repr(out[-300:]))
+    finally:
+        s.cleanup()
+
+
 test_streams_every_format()
 test_streams_notebook()
 test_kernel_streams()
@@ -371,4 +387,5 @@ test_pweave_agrees()
 test_indented_first_line()
 test_syntax_error_quotes_its_line()
 test_cache_soundness()
+test_inline_control_bytes()
 finish()
