@@ -569,6 +569,8 @@ int cmd_tangle(int argc, char **argv)
 		return 2;
 	}
 	const char *path = argv[optind];
+	if (!informat && !document_guess_format(path))
+		informat = "script"; /* ptangle's default: tangling runs nothing */
 	bool to_stdout = output && !strcmp(output, "-");
 	struct weft_error err;
 	weft_error_init(&err);

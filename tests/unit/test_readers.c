@@ -354,7 +354,7 @@ TEST(script_publish_test)
 	const char *files[] = { "publish/publish_test.txt", "publish/publish_test_cell.txt" };
 	for (int f = 0; f < 2; f++) {
 		struct document doc;
-		if (read_compat(&doc, files[f], NULL) < 0) {
+		if (read_compat(&doc, files[f], "script") < 0) { /* .txt: weave asks for -i */
 			CHECK(0);
 			return;
 		}
@@ -602,7 +602,7 @@ TEST(source_option)
 	rmdir(dir);
 }
 
-TEST(guess_format_like_pweave)
+TEST(guess_format_by_extension)
 {
 	CHECK_STR(document_guess_format("a.pmd"), "markdown");
 	CHECK_STR(document_guess_format("dir.x/a.md"), "markdown");
@@ -612,8 +612,9 @@ TEST(guess_format_like_pweave)
 	CHECK_STR(document_guess_format("a.Pnw"), "noweb");
 	CHECK_STR(document_guess_format("a.rstw"), "noweb");
 	CHECK_STR(document_guess_format("a.py"), "script");
-	CHECK_STR(document_guess_format("publish_test.txt"), "script");
-	CHECK_STR(document_guess_format("noext"), "script");
+	/* Pweave ran these as scripts; weft asks for -i (weave) or reads them as scripts (tangle, convert, publish) */
+	CHECK(document_guess_format("publish_test.txt") == NULL);
+	CHECK(document_guess_format("noext") == NULL);
 	CHECK_STR(document_guess_format("a.ipynb"), "notebook");
 	CHECK_STR(document_guess_format("A.IPYNB"), "notebook");
 }
@@ -893,7 +894,7 @@ int main(void)
 	RUN(front_matter_errors);
 	RUN(quarto_option_lines);
 	RUN(source_option);
-	RUN(guess_format_like_pweave);
+	RUN(guess_format_by_extension);
 	RUN(format_argument_overrides_and_unknown_format);
 	RUN(crlf_lines);
 	RUN(notebook_v4);

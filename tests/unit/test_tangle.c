@@ -37,7 +37,7 @@ static int tangle_compat(const char *rel, struct strbuf *out)
 {
 	char path[1024];
 	snprintf(path, sizeof(path), "%s/%s", compat, rel);
-	return tangle_file(path, NULL, out);
+	return tangle_file(path, document_guess_format(path) ? NULL : "script", out);
 }
 
 TEST(publish_test_reference)
