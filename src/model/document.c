@@ -47,6 +47,7 @@ void document_free(struct document *doc)
 	free(doc->path);
 	free(doc->input_format);
 	free(doc->front_matter);
+	free(doc->python);
 	option_list_free(&doc->doc_defaults);
 	document_init(doc);
 }

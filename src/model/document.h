@@ -66,6 +66,7 @@ struct document {
 	int front_matter_lines;   /* how many lines the front matter block took, incl. fences */
 	struct option_list doc_defaults; /* chunk option defaults from `weft:` in front matter */
 	bool doc_cache;           /* `cache: true` under `weft:` */
+	char *python;             /* `python:` under `weft:`: the interpreter to run (python_select.h), or NULL */
 	struct block *blocks;
 	size_t nblocks, alloc;
 	size_t nchunks;           /* number of BLOCK_CHUNK blocks */

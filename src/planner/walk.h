@@ -38,6 +38,8 @@ struct walk {
 	char **extra;              /* per unit: value of its cache_extra this render, or NULL */
 	json_t *ns_tails;          /* nsorder: unit index -> names it inserted / deleted, or NULL */
 	char *identity;
+	char *python;              /* the interpreter python_select chose (engine_config.python), or NULL */
+	char *python_error;        /* why none could be chosen (reported when the engine must start), or NULL */
 	/* Work for while a chunk runs (run_request.meanwhile), given the walk. */
 	void (*meanwhile)(void *walk);
 	/* The entry of the last chunk that ran, built but not yet in the store:

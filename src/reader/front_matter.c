@@ -50,6 +50,19 @@ static int read_weft_key(struct document *doc, yaml_document_t *ydoc, yaml_node_
 		if (yaml_value_from_node(ydoc, v, yaml, doc->path, 2, 1, &val, err) < 0)
 			return -1;
 		const char *key = (const char *)k->data.scalar.value;
+		if (!strcmp(key, "python")) { /* which interpreter runs the document: not a chunk option */
+			if (val.kind != OPTVAL_STRING || !val.s || !*val.s) {
+				optval_free(&val);
+				return weft_error_set(err, doc->path, 2 + (int)v->start_mark.line,
+						      1 + (int)v->start_mark.column,
+						      "front matter: 'python:' must name an interpreter (a path or "
+						      "a name on PATH, e.g. python3.12)");
+			}
+			free(doc->python);
+			doc->python = xstrdup(val.s);
+			optval_free(&val);
+			continue;
+		}
 		if (!strcmp(key, "cache"))
 			doc->doc_cache = optval_truthy(&val);
 		struct option_list *l = &doc->doc_defaults;
