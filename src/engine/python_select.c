@@ -370,10 +370,10 @@ int python_select(const char *flag, const char *front_matter, struct python_choi
 	out->source = strbuf_detach(&src, NULL);
 	if (rc == 0)
 		rc = classify(out, located.buf, builtin.buf, err);
-	if (rc == 0 && out->builtin) /* nothing chose: say what PATH would have suggested */
-		path_note(out);
-	else
+	if (rc < 0)
 		python_choice_free(out);
+	else if (out->builtin) /* nothing chose: say what PATH would have suggested */
+		path_note(out);
 	strbuf_free(&builtin);
 	strbuf_free(&located);
 	return rc;
