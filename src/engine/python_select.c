@@ -389,6 +389,46 @@ void python_choice_free(struct python_choice *c)
 }
 
 /* See python_select.h. */
+bool python_note_first_time(const char *note)
+{
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	struct strbuf path, seen;
+	strbuf_init(&path);
+	strbuf_init(&seen);
+	if (state && *state == '/')
+		strbuf_addf(&path, "%s/weft", state);
+	else if (home && *home == '/')
+		strbuf_addf(&path, "%s/.local/state/weft", home);
+	bool first = true;
+	if (path.len) {
+		char *slash = strrchr(path.buf, '/');
+		*slash = '\0';
+		mkdir(path.buf, 0700); /* the parent (~/.local/state); errors show at the open below */
+		*slash = '/';
+		mkdir(path.buf, 0700);
+		strbuf_addstr(&path, "/python-notes");
+		if (strbuf_read_file(&seen, path.buf) == 0) {
+			for (char *line = seen.buf; line && *line && first;) {
+				char *nl = strchr(line, '\n');
+				size_t n = nl ? (size_t)(nl - line) : strlen(line);
+				first = !(n == strlen(note) && !memcmp(line, note, n));
+				line = nl ? nl + 1 : NULL;
+			}
+		}
+		if (first) {
+			FILE *f = fopen(path.buf, "a");
+			if (f) {
+				fprintf(f, "%s\n", note);
+				fclose(f);
+			}
+		}
+	}
+	strbuf_free(&path);
+	strbuf_free(&seen);
+	return first;
+}
+
+/* See python_select.h. */
 void python_choice_identity(const struct python_choice *c, struct strbuf *out)
 {
 	strbuf_addf(out, "CPython %s", c->version);

@@ -60,6 +60,14 @@ void python_choice_free(struct python_choice *c);
  */
 void python_choice_identity(const struct python_choice *c, struct strbuf *out);
 
+/*
+ * True the first time this user meets `note` (a path_note): it is recorded
+ * in $XDG_STATE_HOME/weft/python-notes (~/.local/state/weft/...), so weft
+ * says it once, not on every render. Where that file cannot be read or
+ * written, true (the note is shown rather than lost).
+ */
+bool python_note_first_time(const char *note);
+
 /* One line for --explain: "python /usr/bin/python3.11 (CPython 3.11.2, built-in: ...)". */
 void python_choice_describe(const struct python_choice *c, struct strbuf *out);
 

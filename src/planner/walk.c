@@ -50,6 +50,8 @@ static char *engine_identity_static(struct walk *w)
 			if (pc.path_note)
 				fprintf(stderr, "%s: note: %s\n", w->doc->path, pc.path_note);
 			strbuf_free(&line);
+		} else if (pc.path_note) {
+			w->python_note = xstrdup(pc.path_note);
 		}
 		python_choice_free(&pc);
 	} else {
@@ -87,6 +89,8 @@ int walk_engine(struct walk *w, struct weft_error *err)
 	if (rc < 0)
 		return -1;
 	w->res->engine_started = true;
+	if (w->python_note && python_note_first_time(w->python_note))
+		fprintf(stderr, "weft: note: %s (said once)\n", w->python_note);
 	/* A fresh worker holds nothing this render produced. */
 	json_object_clear(w->live);
 	w->live_rng = -1;
@@ -285,6 +289,7 @@ void walk_free(struct walk *w)
 	free(w->identity);
 	free(w->python);
 	free(w->python_error);
+	free(w->python_note);
 	free(w->doc_id);
 	free(w->doc_dir);
 }

@@ -163,6 +163,13 @@ check("the python3 first on PATH does not change the default",
       r.returncode == 0 and seen and seen[2] == BUILTIN, f"{r.stderr}\n{seen}")
 check("--explain notes the python3 first on PATH, with the flag that selects it",
       r.stderr.count("the python3 first on PATH") == 1 and "--python python3 selects it" in r.stderr, r.stderr)
+state = os.path.join(work.path, "state")
+path_env["XDG_STATE_HOME"] = state
+r1, _ = who(work, chunks(REPORT), env=path_env)
+r2, _ = who(work, chunks(REPORT), env=path_env)
+check("without --explain the PATH note is said once (the first render that runs Python), not on every render",
+      r1.stderr.count("the python3 first on PATH") == 1 and "--python python3 selects it" in r1.stderr
+      and "python3 first on PATH" not in r2.stderr, f"first: {r1.stderr}\nsecond: {r2.stderr}")
 r, seen = who(work, chunks(REPORT), "--python", "python3", env=path_env)
 check("--python python3: a wrapper script on PATH is resolved to the interpreter it runs",
       r.returncode == 0 and seen and seen[1] == venv, f"{r.stderr}\n{seen}")
