@@ -1,8 +1,10 @@
 /*
  * python_engine: engine.h over a forked worker hosting CPython (worker.c).
  *
- * The parent side: resolve which python (and venv) to imitate, fork the
- * worker, speak newline-delimited JSON over a socketpair, turn events into
+ * The parent side: ask python_select.h which python runs the chunks, fork
+ * the worker (the embedded one for weft's own python and its venvs, see
+ * worker_loader.h; that python exec'd as itself for any other, see
+ * foreign_python.h), speak newline-delimited JSON over a socketpair, turn events into
  * outputs, enforce the per-chunk timeout with poll + SIGKILL of the worker's
  * process group, and notice crashes with waitpid. After a crash the parent
  * drains the worker's stdout/stderr pipes itself (it kept their read ends),
@@ -11,10 +13,8 @@
  * replies and events); NUL bytes are data, and a line that is not a protocol
  * message stops the worker with an error rather than being skipped (skipping
  * a lost reply meant waiting forever).
- * The parent does not load libpython (see worker_loader.h): only the
- * version macros of Python's headers are used here.
+ * The parent does not load libpython (see worker_loader.h).
  */
-#include <patchlevel.h>
 
 #include "engine/engine.h"
 #include "engine/python_engine.h"
@@ -67,80 +67,6 @@ static double now_sec(void)
 }
 
 /* ---- which python ---- */
-
-static bool is_file(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/*
- * Only a Python of our X.Y can stand in for the embedded one: a venv made by
- * another version, or another installation, would mix standard libraries.
- * Say so clearly instead of failing on an import later. A venv is judged by
- * the `version`/`version_info` key of its pyvenv.cfg (beside or above the
- * python); a plain installation by having lib/pythonX.Y/os.py.
- */
-static int check_python_version(const char *python, struct weft_error *err)
-{
-	struct strbuf cfg, path;
-	strbuf_init(&cfg);
-	strbuf_init(&path);
-	strbuf_addstr(&path, python);
-	int rc = 0;
-	bool found_cfg = false;
-	for (int up = 0; up < 2; up++) {
-		char *slash = strrchr(path.buf, '/');
-		if (!slash)
-			break;
-		strbuf_setlen(&path, (size_t)(slash - path.buf));
-		size_t base = path.len;
-		strbuf_addstr(&path, "/pyvenv.cfg");
-		strbuf_reset(&cfg);
-		if (strbuf_read_file(&cfg, path.buf) == 0) {
-			found_cfg = true;
-			int major = 0, minor = 0;
-			for (char *line = cfg.buf; line && *line;) {
-				char *next = strchr(line, '\n');
-				if ((!strncmp(line, "version", 7)) &&
-				    (sscanf(line, "version = %d.%d", &major, &minor) == 2 ||
-				     sscanf(line, "version_info = %d.%d", &major, &minor) == 2))
-					break;
-				line = next ? next + 1 : NULL;
-			}
-			if (major && (major != PY_MAJOR_VERSION || minor != PY_MINOR_VERSION))
-				rc = weft_error_set(err, NULL, 0, 0,
-						    "the virtualenv of %s uses Python %d.%d, but weft "
-						    "embeds Python %d.%d",
-						    python, major, minor, PY_MAJOR_VERSION,
-						    PY_MINOR_VERSION);
-			break;
-		}
-		strbuf_setlen(&path, base);
-	}
-	if (!rc && !found_cfg) {
-		char real[PATH_MAX];
-		if (realpath(python, real)) {
-			strbuf_reset(&path);
-			strbuf_addstr(&path, real);
-			for (int up = 0; up < 2; up++) {
-				char *slash = strrchr(path.buf, '/');
-				if (slash)
-					strbuf_setlen(&path, (size_t)(slash - path.buf));
-			}
-			strbuf_addf(&path, "/lib/python%d.%d/os.py", PY_MAJOR_VERSION, PY_MINOR_VERSION);
-			if (!is_file(path.buf))
-				rc = weft_error_set(err, NULL, 0, 0,
-						    "%s is neither a Python %d.%d installation nor a "
-						    "virtualenv (weft embeds Python %d.%d)",
-						    python, PY_MAJOR_VERSION, PY_MINOR_VERSION,
-						    PY_MAJOR_VERSION, PY_MINOR_VERSION);
-		}
-	}
-	strbuf_free(&cfg);
-	strbuf_free(&path);
-	return rc;
-}
 
 /* "CPython 3.11.2 /usr/bin/python3.11": the interpreter's version (python_select.h) and the executable. */
 static void identity_of(const struct python_choice *pc, struct strbuf *out)
@@ -487,11 +413,6 @@ int python_engine_start(struct python_engine **out, const struct engine_config *
 	struct python_choice choice;
 	if (python_select(cfg->python, NULL, &choice, err) < 0)
 		return -1;
-	/* the embedded worker only imitates its own X.Y (a foreign python is itself) */
-	if (choice.native && check_python_version(choice.path, err) < 0) {
-		python_choice_free(&choice);
-		return -1;
-	}
 	struct strbuf python;
 	strbuf_init(&python);
 	strbuf_addstr(&python, choice.path);

@@ -88,15 +88,11 @@ static bool is_script(const char *path)
 	return n == 2 && head[0] == '#' && head[1] == '!';
 }
 
-/*
- * The `home` of the pyvenv.cfg beside or above `python` (a virtualenv), into
- * home; false when there is none.
- */
-static bool venv_home(const char *python, struct strbuf *home)
+/* The pyvenv.cfg beside or above `python` (a virtualenv: bin/python, or the folder itself), into cfg; false when none. */
+static bool read_venv_cfg(const char *python, struct strbuf *cfg)
 {
-	struct strbuf path, cfg;
+	struct strbuf path;
 	strbuf_init(&path);
-	strbuf_init(&cfg);
 	strbuf_addstr(&path, python);
 	bool found = false;
 	for (int up = 0; up < 2 && !found; up++) {
@@ -106,33 +102,87 @@ static bool venv_home(const char *python, struct strbuf *home)
 		strbuf_setlen(&path, (size_t)(slash - path.buf));
 		size_t base = path.len;
 		strbuf_addstr(&path, "/pyvenv.cfg");
-		strbuf_reset(&cfg);
-		if (strbuf_read_file(&cfg, path.buf) == 0) {
-			for (char *line = cfg.buf; line && *line && !found;) {
-				char *next = strchr(line, '\n');
-				if (next)
-					*next = '\0';
-				if (!strncmp(line, "home", 4)) {
-					char *v = line + 4;
-					v += strspn(v, " \t");
-					if (*v == '=') {
-						v++;
-						v += strspn(v, " \t");
-						strbuf_reset(home);
-						strbuf_addstr(home, v);
-						strbuf_rtrim(home);
-						found = home->len > 0;
-					}
-				}
-				line = next ? next + 1 : NULL;
-			}
-			break; /* the nearest pyvenv.cfg decides */
-		}
+		strbuf_reset(cfg);
+		found = strbuf_read_file(cfg, path.buf) == 0;
 		strbuf_setlen(&path, base);
 	}
 	strbuf_free(&path);
+	return found;
+}
+
+/* The value of `key = value` in a pyvenv.cfg's text (trimmed, into out); false when absent. */
+static bool venv_cfg_value(const char *cfg, const char *key, struct strbuf *out)
+{
+	size_t klen = strlen(key);
+	for (const char *line = cfg; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+		const char *v = line + klen;
+		if (n > klen && !strncmp(line, key, klen)) {
+			v += strspn(v, " \t");
+			if (*v == '=') {
+				v++;
+				v += strspn(v, " \t");
+				strbuf_reset(out);
+				strbuf_add(out, v, n - (size_t)(v - line));
+				strbuf_rtrim(out);
+				return true;
+			}
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return false;
+}
+
+/* The `home` of the virtualenv `python` belongs to, into home; false when it is none. */
+static bool venv_home(const char *python, struct strbuf *home)
+{
+	struct strbuf cfg;
+	strbuf_init(&cfg);
+	bool found = read_venv_cfg(python, &cfg) && venv_cfg_value(cfg.buf, "home", home) && home->len;
 	strbuf_free(&cfg);
 	return found;
+}
+
+/*
+ * The embedded worker stands in only for its own X.Y: a venv that says
+ * another version (its pyvenv.cfg's `version` / `version_info`), or a
+ * python whose installation lacks lib/pythonX.Y/os.py, would mix standard
+ * libraries. Say so clearly instead of failing on an import later.
+ */
+static int check_native_version(const char *python, struct weft_error *err)
+{
+	struct strbuf cfg, val;
+	strbuf_init(&cfg);
+	strbuf_init(&val);
+	int rc = 0;
+	if (read_venv_cfg(python, &cfg)) {
+		int major = 0, minor = 0;
+		if ((venv_cfg_value(cfg.buf, "version", &val) || venv_cfg_value(cfg.buf, "version_info", &val)) &&
+		    sscanf(val.buf, "%d.%d", &major, &minor) == 2 &&
+		    (major != PY_MAJOR_VERSION || minor != PY_MINOR_VERSION))
+			rc = weft_error_set(err, NULL, 0, 0, "the virtualenv of %s uses Python %d.%d, but weft embeds Python %d.%d",
+					    python, major, minor, PY_MAJOR_VERSION, PY_MINOR_VERSION);
+	} else {
+		char real[PATH_MAX];
+		if (realpath(python, real)) {
+			strbuf_addstr(&val, real);
+			for (int up = 0; up < 2; up++) {
+				char *slash = strrchr(val.buf, '/');
+				if (slash)
+					strbuf_setlen(&val, (size_t)(slash - val.buf));
+			}
+			strbuf_addf(&val, "/lib/python%d.%d/os.py", PY_MAJOR_VERSION, PY_MINOR_VERSION);
+			if (!is_file(val.buf))
+				rc = weft_error_set(err, NULL, 0, 0,
+						    "%s is neither a Python %d.%d installation nor a virtualenv "
+						    "(weft embeds Python %d.%d)",
+						    python, PY_MAJOR_VERSION, PY_MINOR_VERSION, PY_MAJOR_VERSION, PY_MINOR_VERSION);
+		}
+	}
+	strbuf_free(&cfg);
+	strbuf_free(&val);
+	return rc;
 }
 
 /* The built-in installation itself, or a virtualenv made from it. */
@@ -324,7 +374,7 @@ static int classify(struct python_choice *c, const char *python, const char *bui
 	if (is_native(c->path, builtin)) {
 		c->native = true;
 		c->version = xstrdup(PY_VERSION);
-		return 0;
+		return check_native_version(c->path, err);
 	}
 	if (!p || strcmp(p->asked, c->path))
 		p = probe_python(c->path, c->source, err);
