@@ -25,12 +25,20 @@ extern const unsigned char weft_abi3_image_end[];
 /* Runs the bootstrap (argv[1]) in its own namespace: nothing is left in __main__. */
 static const char launch[] = "exec(__import__('sys').argv[1], {'__name__': 'weft_boot'})";
 
-/* Loads `_weft` from IMAGE_FD, then the embedded runtime, then serves (see foreign_python.h). */
+/*
+ * Loads `_weft` from IMAGE_FD, then the embedded runtime, then serves (see
+ * foreign_python.h). The build's bytecode is the embedded Python's; for
+ * another version `_weft.code` is wrapped so each runtime module is compiled
+ * once per interpreter bytecode format and source text, and kept in
+ * $XDG_CACHE_HOME/weft/bytecode (~/.cache/...; 0700): compiling all of them
+ * costs 150-250 ms per start. A file that cannot be read back as code is
+ * compiled again; one that cannot be written is not kept.
+ */
 static const char bootstrap[] =
 	"import sys, os\n"
 	"def boot():\n"
 	"    from importlib.machinery import ExtensionFileLoader, ModuleSpec\n"
-	"    from importlib.util import module_from_spec\n"
+	"    from importlib.util import module_from_spec, MAGIC_NUMBER\n"
 	"    path = '/proc/self/fd/6'\n"
 	"    spec = ModuleSpec('_weft', ExtensionFileLoader('_weft', path), origin=path)\n"
 	"    weft = module_from_spec(spec)\n"
@@ -40,15 +48,46 @@ static const char bootstrap[] =
 	"    import faulthandler\n"
 	"    faulthandler.enable()\n"
 	"    del sys.argv[:2]\n"
+	"    weft.code = kept_code(weft, MAGIC_NUMBER)\n"
 	"    code = weft.code('weft_runtime.py')\n"
-	"    if code is None:\n"
-	"        code = compile(weft.source('weft_runtime.py'), '<weft>/weft_runtime.py', 'exec',\n"
-	"                       dont_inherit=True)\n"
 	"    runtime = type(sys)('weft_runtime')\n"
 	"    runtime.__file__ = '<weft>/weft_runtime.py'\n"
 	"    sys.modules['weft_runtime'] = runtime\n"
 	"    exec(code, runtime.__dict__)\n"
 	"    return weft, runtime\n"
+	"def kept_code(weft, magic):\n"
+	"    import marshal\n"
+	"    built = weft.code\n"
+	"    base = os.environ.get('XDG_CACHE_HOME', '')\n"
+	"    if not base.startswith('/'):\n"
+	"        base = os.path.join(os.path.expanduser('~'), '.cache')\n"
+	"    folder = os.path.join(base, 'weft', 'bytecode')\n"
+	"    def code(name):\n"
+	"        found = built(name)\n"
+	"        text = weft.source(name) if found is None else None\n"
+	"        if text is None:\n"
+	"            return found\n"
+	"        key = '%s-%s-%s-%s' % (name, sys.implementation.cache_tag, magic.hex(),\n"
+	"                               weft.xxh128(text.encode('utf-8')).hex())\n"
+	"        path = os.path.join(folder, key)\n"
+	"        try:\n"
+	"            with open(path, 'rb') as f:\n"
+	"                found = marshal.loads(f.read())\n"
+	"            if hasattr(found, 'co_code'):\n"
+	"                return found\n"
+	"        except Exception:\n"
+	"            pass\n"
+	"        found = compile(text, '<weft>/' + name, 'exec', dont_inherit=True)\n"
+	"        try:\n"
+	"            os.makedirs(folder, mode=0o700, exist_ok=True)\n"
+	"            tmp = '%s.%d.tmp' % (path, os.getpid())\n"
+	"            with open(tmp, 'wb') as f:\n"
+	"                f.write(marshal.dumps(found))\n"
+	"            os.replace(tmp, path)\n"
+	"        except OSError:\n"
+	"            pass\n"
+	"        return found\n"
+	"    return code\n"
 	"try:\n"
 	"    weft, runtime = boot()\n"
 	"except BaseException as exc:\n"

@@ -451,11 +451,15 @@ bool python_note_first_time(const char *note)
 		strbuf_addf(&path, "%s/.local/state/weft", home);
 	bool first = true;
 	if (path.len) {
-		char *slash = strrchr(path.buf, '/');
-		*slash = '\0';
-		mkdir(path.buf, 0700); /* the parent (~/.local/state); errors show at the open below */
-		*slash = '/';
-		mkdir(path.buf, 0700);
+		/* each missing folder from the top (~/.local, ~/.local/state, .../weft); a failure shows at fopen */
+		for (char *slash = strchr(path.buf + 1, '/');; slash = strchr(slash + 1, '/')) {
+			if (slash)
+				*slash = '\0';
+			mkdir(path.buf, 0700);
+			if (!slash)
+				break;
+			*slash = '/';
+		}
 		strbuf_addstr(&path, "/python-notes");
 		if (strbuf_read_file(&seen, path.buf) == 0) {
 			for (char *line = seen.buf; line && *line && first;) {

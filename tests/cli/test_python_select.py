@@ -104,8 +104,26 @@ for minor in range(9, 14):
              note="nothing changed", no_python=True),
     ])
 
+# ---- the runtime's bytecode, compiled once per interpreter format, kept in XDG_CACHE_HOME ----
+if p12 := pyenv_python(12):
+    xdg = os.path.join(work.path, "xdg-cache")
+    env = clean_env(XDG_CACHE_HOME=xdg)
+    r, seen = who(work, chunks(REPORT), "--python", p12, env=env)
+    kept = sorted(glob.glob(os.path.join(xdg, "weft", "bytecode", "weft_runtime.py-cpython-312-*")))
+    check("foreign python: the runtime's compiled code is kept in $XDG_CACHE_HOME/weft/bytecode",
+          r.returncode == 0 and len(kept) == 1, f"{r.stderr}\n{kept}")
+    for f in kept:
+        with open(f, "wb") as fh:
+            fh.write(b"not marshal data")
+    r, seen2 = who(work, chunks(REPORT), "--python", p12, env=env)
+    check("a damaged kept file is compiled again, the render unchanged",
+          r.returncode == 0 and seen2 == seen and open(kept[0], "rb").read() != b"not marshal data", r.stderr)
+else:
+    skip("foreign python: the runtime's compiled code is kept", NO_PYENV)
+    skip("a damaged kept file is compiled again", NO_PYENV)
+
 # ---- switching interpreters never reuses another one's results ----
-p12, p13 = pyenv_python(12), pyenv_python(13)
+p13 = pyenv_python(13)
 if p12 and p13:
     X = ("x", "import sys\nprint(sys.version.split()[0])")
     run_scenario("switching interpreter re-runs everything", [
@@ -170,6 +188,15 @@ r2, _ = who(work, chunks(REPORT), env=path_env)
 check("without --explain the PATH note is said once (the first render that runs Python), not on every render",
       r1.stderr.count("the python3 first on PATH") == 1 and "--python python3 selects it" in r1.stderr
       and "python3 first on PATH" not in r2.stderr, f"first: {r1.stderr}\nsecond: {r2.stderr}")
+home = os.path.join(work.path, "home")  # no ~/.local yet: made on the way
+os.makedirs(home)
+home_env = dict(path_env, HOME=home)
+home_env.pop("XDG_STATE_HOME")
+r1, _ = who(work, chunks(REPORT), env=home_env)
+r2, _ = who(work, chunks(REPORT), env=home_env)
+check("the PATH note's record goes to ~/.local/state/weft when XDG_STATE_HOME is unset (folders made)",
+      "python3 first on PATH" in r1.stderr and "python3 first on PATH" not in r2.stderr
+      and os.path.isfile(os.path.join(home, ".local", "state", "weft", "python-notes")), r1.stderr + r2.stderr)
 r, seen = who(work, chunks(REPORT), "--python", "python3", env=path_env)
 check("--python python3: a wrapper script on PATH is resolved to the interpreter it runs",
       r.returncode == 0 and seen and seen[1] == venv, f"{r.stderr}\n{seen}")
