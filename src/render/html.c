@@ -13,32 +13,23 @@
  * as data: URIs (or linked files), KaTeX inlined from the system's
  * libjs-katex only when the page has math, and a footer naming weft.
  *
+ * The page around md2html's body is html_page.c's; pandoc2html and
+ * pandoc2latex are pandoc_render.c's.
+ *
  * Both keep outputs in the order they happened (consecutive figures share one
  * <figure>), where Pweave printed all text before every figure.
  */
 #include "render/html.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <md4c-html.h>
-#include <yaml.h>
 
 #include "render/chunk_walk.h"
 #include "render/figures.h"
-#include "render/md2html_style.h"
-#include "util/fsutil.h"
-
-extern char **environ;
-
-/* Where Debian's libjs-katex puts KaTeX; WEFT_KATEX_DIR overrides. */
-#define HTML_KATEX_DIR "/usr/share/javascript/katex"
+#include "render/html_page.h"
+#include "render/pandoc_render.h"
 
 /* Everything one render needs. */
 struct html_ctx {
@@ -58,8 +49,8 @@ int html_format_known(const char *format)
 			  !strcmp(format, "pandoc2html") || !strcmp(format, "pandoc2latex"));
 }
 
-/* Append `s` escaped for HTML text and attribute values. */
-static void html_escape(struct strbuf *sb, const char *s, size_t len)
+/* See html.h. */
+void html_escape(struct strbuf *sb, const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		switch (s[i]) {
@@ -73,8 +64,8 @@ static void html_escape(struct strbuf *sb, const char *s, size_t len)
 	}
 }
 
-/* html_escape for a NUL-terminated string. */
-static void html_escape_str(struct strbuf *sb, const char *s)
+/* See html.h. */
+void html_escape_str(struct strbuf *sb, const char *s)
 {
 	html_escape(sb, s, strlen(s));
 }
@@ -516,235 +507,11 @@ static void html_highlight_prose_code(struct html_ctx *hx, struct strbuf *html)
 	strbuf_free(&hl);
 }
 
-/*
- * Pandoc's title block (Pweave's parsetitle): "% Title", "% Author", "% Date"
- * opening the first text block. Moves them into the title fields (if unset)
- * and removes them from `md`.
- */
-static void html_title_block(struct strbuf *md, char **title, char **author, char **date)
-{
-	char **fields[] = {title, author, date};
-	size_t pos = 0;
-	for (int k = 0; k < 3 && pos < md->len && md->buf[pos] == '%'; k++) {
-		size_t end = pos;
-		while (end < md->len && md->buf[end] != '\n')
-			end++;
-		const char *v = md->buf + pos + 1;
-		while (*v == ' ')
-			v++;
-		if (!*fields[k] && md->buf + end > v)
-			*fields[k] = xstrndup(v, (size_t)(md->buf + end - v));
-		pos = end < md->len ? end + 1 : end;
-	}
-	if (pos) {
-		memmove(md->buf, md->buf + pos, md->len - pos);
-		strbuf_setlen(md, md->len - pos);
-	}
-}
-
-/* title/author/date from the YAML front matter (top-level scalars; an author list is joined). */
-static void html_front_matter(const char *yaml, char **title, char **author, char **date)
-{
-	if (!yaml)
-		return;
-	yaml_parser_t p;
-	if (!yaml_parser_initialize(&p))
-		return;
-	yaml_parser_set_input_string(&p, (const unsigned char *)yaml, strlen(yaml));
-	int depth = 0;
-	bool want_key = true;
-	char **target = NULL;
-	struct strbuf list;
-	strbuf_init(&list);
-	for (;;) {
-		yaml_event_t ev;
-		if (!yaml_parser_parse(&p, &ev))
-			break;
-		yaml_event_type_t t = ev.type;
-		if (t == YAML_MAPPING_START_EVENT || t == YAML_SEQUENCE_START_EVENT) {
-			if (depth == 1 && !want_key && t == YAML_SEQUENCE_START_EVENT && target)
-				strbuf_reset(&list);
-			depth++;
-		} else if (t == YAML_MAPPING_END_EVENT || t == YAML_SEQUENCE_END_EVENT) {
-			depth--;
-			if (depth == 1 && !want_key) {
-				if (target && list.len && !*target)
-					*target = xstrdup(list.buf);
-				want_key = true;
-				target = NULL;
-			}
-		} else if (t == YAML_SCALAR_EVENT) {
-			const char *v = (const char *)ev.data.scalar.value;
-			if (depth == 1 && want_key) {
-				target = !strcmp(v, "title")    ? title
-					 : !strcmp(v, "author") ? author
-					 : !strcmp(v, "date")   ? date
-								: NULL;
-				want_key = false;
-			} else if (depth == 1) {
-				if (target && !*target && *v)
-					*target = xstrdup(v);
-				want_key = true;
-				target = NULL;
-			} else if (depth == 2 && target) {
-				if (list.len)
-					strbuf_addstr(&list, ", ");
-				strbuf_addstr(&list, v);
-			}
-		}
-		yaml_event_delete(&ev);
-		if (t == YAML_STREAM_END_EVENT)
-			break;
-	}
-	strbuf_free(&list);
-	yaml_parser_delete(&p);
-}
-
-/*
- * KaTeX from the system (libjs-katex), inlined so the page renders math
- * without any network: its CSS with every font as a woff2 data: URI, and its
- * script. Returns 0, or -1 when KaTeX is not installed.
- */
-static int html_katex(struct strbuf *style, struct strbuf *script)
-{
-	const char *dir = getenv("WEFT_KATEX_DIR");
-	if (!dir || !*dir)
-		dir = HTML_KATEX_DIR;
-	struct strbuf path, css, js;
-	strbuf_init(&path);
-	strbuf_init(&css);
-	strbuf_init(&js);
-	int rc = -1;
-	strbuf_addf(&path, "%s/katex.min.css", dir);
-	if (strbuf_read_file(&css, path.buf) < 0)
-		goto done;
-	strbuf_reset(&path);
-	strbuf_addf(&path, "%s/katex.min.js", dir);
-	if (strbuf_read_file(&js, path.buf) < 0)
-		goto done;
-
-	/* Each "src:url(fonts/X.woff2) format('woff2'),url(...woff)..." becomes one data: URI. */
-	const char *p = css.buf;
-	for (;;) {
-		const char *src = strstr(p, "src:");
-		if (!src)
-			break;
-		const char *end = src + strcspn(src, ";}");
-		strbuf_add(style, p, (size_t)(src - p));
-		const char *u = strstr(src, "url(");
-		const char *w = u && u < end ? strstr(u, ".woff2)") : NULL;
-		if (!w || w > end) {
-			strbuf_add(style, src, (size_t)(end - src));
-			p = end;
-			continue;
-		}
-		struct strbuf font;
-		strbuf_init(&font);
-		strbuf_reset(&path);
-		strbuf_addf(&path, "%s/%.*s.woff2", dir, (int)(w - (u + 4)), u + 4);
-		if (strbuf_read_file(&font, path.buf) == 0) {
-			strbuf_addstr(style, "src:url(data:font/woff2;base64,");
-			base64_encode(style, font.buf, font.len);
-			strbuf_addstr(style, ") format('woff2')");
-		}
-		strbuf_free(&font);
-		p = end;
-	}
-	strbuf_addstr(style, p);
-
-	/* The script goes inside <script>: never let it close the element early. */
-	for (const char *q = js.buf; *q; q++) {
-		if (q[0] == '<' && q[1] == '/' && !strncasecmp(q + 2, "script", 6)) {
-			strbuf_addstr(script, "<\\/");
-			q++;
-			continue;
-		}
-		strbuf_addch(script, *q);
-	}
-	rc = 0;
-done:
-	strbuf_free(&path);
-	strbuf_free(&css);
-	strbuf_free(&js);
-	return rc;
-}
-
-/* The document's file name without directories, for the footer and a fallback title. */
-static const char *html_basename(const char *path)
-{
-	const char *s = path ? strrchr(path, '/') : NULL;
-	return s ? s + 1 : path ? path : "document";
-}
-
-/* weft's standalone page around the rendered body. */
-static void html_page(struct html_ctx *hx, const char *body, size_t len, const char *title,
-		      const char *author, const char *date)
-{
-	struct strbuf *out = hx->out;
-	bool math = memmem(body, len, "<x-equation", 11) != NULL;
-	struct strbuf kcss, kjs;
-	strbuf_init(&kcss);
-	strbuf_init(&kjs);
-	if (math && html_katex(&kcss, &kjs) < 0) {
-		weft_warn(hx->doc->path, 0, "KaTeX not found (install libjs-katex or set "
-					    "WEFT_KATEX_DIR); math is shown as TeX source");
-		math = false;
-	}
-	const char *version = hx->opts->version ? hx->opts->version : WEFT_VERSION;
-	strbuf_addstr(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-			   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-	strbuf_addf(out, "<meta name=\"generator\" content=\"weft %s\">\n<title>", version);
-	html_escape_str(out, title ? title : html_basename(hx->doc->path));
-	strbuf_addstr(out, "</title>\n<style>\n");
-	strbuf_addstr(out, md2html_page_css);
-	strbuf_addstr(out, md2html_pygments_css);
-	strbuf_addstr(out, "</style>\n");
-	if (math) {
-		strbuf_addstr(out, "<style>\n");
-		strbuf_add(out, kcss.buf, kcss.len);
-		strbuf_addstr(out, "\n</style>\n");
-	}
-	strbuf_addstr(out, "</head>\n<body>\n<main class=\"weft-doc\">\n");
-	if (title || author || date) {
-		strbuf_addstr(out, "<header class=\"weft-title\">\n");
-		if (title) {
-			strbuf_addstr(out, "<h1>");
-			html_escape_str(out, title);
-			strbuf_addstr(out, "</h1>\n");
-		}
-		if (author || date) {
-			strbuf_addstr(out, "<p class=\"weft-meta\">");
-			if (author)
-				html_escape_str(out, author);
-			if (author && date)
-				strbuf_addstr(out, " &middot; ");
-			if (date)
-				html_escape_str(out, date);
-			strbuf_addstr(out, "</p>\n");
-		}
-		strbuf_addstr(out, "</header>\n");
-	}
-	strbuf_add(out, body, len);
-	strbuf_addstr(out, "</main>\n<footer class=\"weft-footer\">Rendered from <code>");
-	html_escape_str(out, html_basename(hx->doc->path));
-	strbuf_addf(out, "</code> by weft %s.</footer>\n", version);
-	if (math) {
-		strbuf_addstr(out, "<script>\n");
-		strbuf_add(out, kjs.buf, kjs.len);
-		strbuf_addstr(out, "\n</script>\n<script>\n");
-		strbuf_addstr(out, md2html_math_script);
-		strbuf_addstr(out, "</script>\n");
-	}
-	strbuf_addstr(out, "</body>\n</html>\n");
-	strbuf_free(&kcss);
-	strbuf_free(&kjs);
-}
-
 /* The md2html page: title from front matter (or a % title block), then every block. */
 static int html_render_page(struct html_ctx *hx)
 {
 	char *title = NULL, *author = NULL, *date = NULL;
-	html_front_matter(hx->doc->front_matter, &title, &author, &date);
+	html_page_front_matter(hx->doc->front_matter, &title, &author, &date);
 	struct strbuf body, md;
 	strbuf_init(&body);
 	strbuf_init(&md);
@@ -761,7 +528,7 @@ static int html_render_page(struct html_ctx *hx)
 		strbuf_reset(&md);
 		html_block_text(hx, &b->text, &md);
 		if (first_text)
-			html_title_block(&md, &title, &author, &date);
+			html_page_title_block(&md, &title, &author, &date);
 		first_text = false;
 		size_t before = body.len;
 		html_markdown(&body, md.buf, md.len);
@@ -780,7 +547,8 @@ static int html_render_page(struct html_ctx *hx)
 	}
 	hx->out = saved;
 	if (rc == 0)
-		html_page(hx, body.buf, body.len, title, author, date);
+		html_page_write(hx->out, hx->doc->path, hx->opts->version ? hx->opts->version : WEFT_VERSION,
+				body.buf, body.len, title, author, date);
 	strbuf_free(&body);
 	strbuf_free(&md);
 	free(title);
@@ -804,96 +572,6 @@ static int html_render_fragment(struct html_ctx *hx)
 	return 0;
 }
 
-/* The full path of `prog` found in $PATH, appended to `path`; -1 when absent. */
-static int html_which(const char *prog, struct strbuf *path)
-{
-	const char *env = getenv("PATH");
-	if (!env)
-		return -1;
-	while (*env) {
-		size_t n = strcspn(env, ":");
-		strbuf_reset(path);
-		strbuf_add(path, n ? env : ".", n ? n : 1);
-		strbuf_addf(path, "/%s", prog);
-		if (access(path->buf, X_OK) == 0)
-			return 0;
-		env += n;
-		if (*env == ':')
-			env++;
-	}
-	strbuf_reset(path);
-	return -1;
-}
-
-/*
- * pandoc2html / pandoc2latex: weft's Pandoc Markdown rendering piped through
- * pandoc, as Pweave did. pandoc is not a weft dependency, so its absence is a
- * clear error naming the format.
- */
-static int html_render_pandoc(struct html_ctx *hx, const char *format)
-{
-	struct strbuf pandoc;
-	strbuf_init(&pandoc);
-	if (html_which("pandoc", &pandoc) < 0) {
-		strbuf_free(&pandoc);
-		return weft_error_set(hx->err, hx->doc->path, 0, 0,
-				      "output format '%s' requires pandoc, which was not found in "
-				      "PATH; install pandoc, or use '%s' instead",
-				      format, !strcmp(format, "pandoc2html") ? "md2html" : "texpygments");
-	}
-	struct render_options mdopts = *hx->opts;
-	mdopts.format = "pandoc";
-	struct strbuf md;
-	strbuf_init(&md);
-	int rc = render_document(hx->doc, hx->res, &mdopts, &md, hx->err);
-	struct strbuf tmppath;
-	strbuf_init(&tmppath);
-	strbuf_addf(&tmppath, "%s/weft-pandoc-XXXXXX", fs_tmpdir());
-	char *tmpl = tmppath.buf;
-	int fd = rc == 0 ? mkostemp(tmpl, O_CLOEXEC) : -1;
-	if (rc == 0 && fd < 0)
-		rc = weft_error_errno(hx->err, tmpl, "cannot create a temporary file for pandoc");
-	if (fd >= 0) {
-		if (fs_write_all(fd, md.buf, md.len) < 0)
-			rc = weft_error_errno(hx->err, tmpl, "cannot write pandoc's input");
-		close(fd);
-	}
-	int pipefd[2] = {-1, -1};
-	if (rc == 0 && pipe2(pipefd, O_CLOEXEC) < 0)
-		rc = weft_error_errno(hx->err, NULL, "pipe");
-	if (rc == 0) {
-		bool to_html = !strcmp(format, "pandoc2html");
-		char *argv[] = {pandoc.buf, "-f", "markdown", "-t", to_html ? "html5" : "latex",
-				"--standalone", to_html ? "--mathml" : "--listings", NULL};
-		posix_spawn_file_actions_t fa;
-		posix_spawn_file_actions_init(&fa);
-		posix_spawn_file_actions_addopen(&fa, 0, tmpl, O_RDONLY, 0);
-		posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-		pid_t pid;
-		int e = posix_spawn(&pid, pandoc.buf, &fa, NULL, argv, environ);
-		posix_spawn_file_actions_destroy(&fa);
-		close(pipefd[1]);
-		if (e != 0) {
-			errno = e;
-			rc = weft_error_errno(hx->err, pandoc.buf, "cannot run pandoc");
-		} else {
-			strbuf_read_fd(hx->out, pipefd[0]);
-			int status = 0;
-			waitpid(pid, &status, 0);
-			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-				rc = weft_error_set(hx->err, hx->doc->path, 0, 0,
-						    "pandoc failed for output format '%s'", format);
-		}
-		close(pipefd[0]);
-	}
-	if (fd >= 0)
-		unlink(tmpl);
-	strbuf_free(&tmppath);
-	strbuf_free(&md);
-	strbuf_free(&pandoc);
-	return rc;
-}
-
 int html_render(const char *format, const struct document *doc, const struct weave_results *res,
 		const struct render_options *opts, struct strbuf *out, struct weft_error *err)
 {
@@ -902,7 +580,7 @@ int html_render(const char *format, const struct document *doc, const struct wea
 		return weft_error_set(err, doc->path, 0, 0, "unknown HTML format '%s'",
 				      format ? format : "(null)");
 	if (!strcmp(format, "pandoc2html") || !strcmp(format, "pandoc2latex"))
-		return html_render_pandoc(&hx, format);
+		return pandoc_render(format, doc, res, opts, out, err);
 	if (!strcmp(format, "md2html")) {
 		hx.page = true;
 		int rc = html_render_page(&hx);

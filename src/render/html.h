@@ -28,4 +28,10 @@ int html_render(const char *format, const struct document *doc, const struct wea
 /* True when `format` is one this module renders. */
 int html_format_known(const char *format);
 
+/* Append `s` (`len` bytes) escaped for HTML text and attribute values. */
+void html_escape(struct strbuf *sb, const char *s, size_t len);
+
+/* html_escape for a NUL-terminated string. */
+void html_escape_str(struct strbuf *sb, const char *s);
+
 #endif
