@@ -34,8 +34,15 @@ endif
 # libweft.a (worker_image.S); the child python_engine.c forks loads it.
 WORKER_SRC := src/engine/worker.c src/engine/worker_channel.c src/engine/worker_json.c src/engine/embedded.c src/util/strbuf.c src/cache/store_fault.c
 WORKER_OBJ := $(WORKER_SRC:%.c=$(BUILD)/pic/%.o) $(BUILD)/pic/gen/embedded_py.o
-LIB_SRC  := $(filter-out src/cli/main.c src/engine/worker.c src/engine/worker_channel.c src/engine/worker_json.c src/engine/embedded.c,$(wildcard src/*/*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/worker_image.o
+# The `_weft` module for any other CPython >= 3.9 (foreign_python.h): the
+# worker's own sources built again for the stable ABI, linked with no
+# libpython, carried in weft too (foreign_image.S). Never sanitized: the
+# interpreter that loads it has no sanitizer runtime.
+ABI3_SRC := $(WORKER_SRC) src/engine/weft_module_abi3.c
+ABI3_OBJ := $(ABI3_SRC:%.c=$(BUILD)/abi3/%.o) $(BUILD)/abi3/gen/embedded_py.o
+ABI3_CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS)) -fPIC -DPy_LIMITED_API=0x03090000
+LIB_SRC  := $(filter-out src/cli/main.c src/engine/worker.c src/engine/worker_channel.c src/engine/worker_json.c src/engine/embedded.c src/engine/weft_module_abi3.c,$(wildcard src/*/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/worker_image.o $(BUILD)/gen/foreign_image.o
 PY_SRC   := $(sort $(wildcard src/engine/py/*.py))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -67,6 +74,21 @@ $(BUILD)/weft-worker.so: $(WORKER_OBJ)
 $(BUILD)/gen/worker_image.o: src/engine/worker_image.S $(BUILD)/weft-worker.so
 	@mkdir -p $(dir $@)
 	$(CC) -c -DWORKER_SO='"$(BUILD)/weft-worker.so"' -o $@ $<
+
+$(BUILD)/abi3/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ABI3_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/abi3/gen/embedded_py.o: $(BUILD)/gen/embedded_py.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ABI3_CFLAGS) -c -o $@ $<
+
+$(BUILD)/weft-abi3.so: $(ABI3_OBJ)
+	$(CC) -shared -o $@ $^ -ljansson -lxxhash -lpthread
+
+$(BUILD)/gen/foreign_image.o: src/engine/foreign_image.S $(BUILD)/weft-abi3.so
+	@mkdir -p $(dir $@)
+	$(CC) -c -DFOREIGN_SO='"$(BUILD)/weft-abi3.so"' -o $@ $<
 
 # The Python runtime is part of the worker: each .py becomes a C string and
 # its code object, marshalled by the libpython the worker links.

@@ -1,8 +1,10 @@
 /*
  * python_engine: engine.h over a forked worker hosting CPython (worker.c).
  *
- * The parent side: resolve which python (and venv) to imitate, fork the
- * worker, speak newline-delimited JSON over a socketpair, turn events into
+ * The parent side: ask python_select.h which python runs the chunks, fork
+ * the worker (the embedded one for weft's own python and its venvs, see
+ * worker_loader.h; that python exec'd as itself for any other, see
+ * foreign_python.h), speak newline-delimited JSON over a socketpair, turn events into
  * outputs, enforce the per-chunk timeout with poll + SIGKILL of the worker's
  * process group, and notice crashes with waitpid. After a crash the parent
  * drains the worker's stdout/stderr pipes itself (it kept their read ends),
@@ -11,10 +13,8 @@
  * replies and events); NUL bytes are data, and a line that is not a protocol
  * message stops the worker with an error rather than being skipped (skipping
  * a lost reply meant waiting forever).
- * The parent does not load libpython (see worker_loader.h): only the
- * version macros of Python's headers are used here.
+ * The parent does not load libpython (see worker_loader.h).
  */
-#include <patchlevel.h>
 
 #include "engine/engine.h"
 #include "engine/python_engine.h"
@@ -33,7 +33,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/foreign_python.h"
 #include "engine/protocol.h"
+#include "engine/python_select.h"
 #include "engine/worker_loader.h"
 #include "util/forkcheck.h"
 #include "util/strbuf.h"
@@ -67,163 +69,10 @@ static double now_sec(void)
 
 /* ---- which python ---- */
 
-static bool is_file(const char *path)
+/* "CPython 3.11.2 /usr/bin/python3.11": the interpreter's version (python_select.h) and the executable. */
+static void identity_of(const struct python_choice *pc, struct strbuf *out)
 {
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* Look `name` up in PATH (as a shell would). Returns 0 and fills out, or -1. */
-static int search_path(const char *name, struct strbuf *out)
-{
-	const char *path = getenv("PATH");
-	if (!path)
-		return -1;
-	while (*path) {
-		const char *end = strchr(path, ':');
-		size_t n = end ? (size_t)(end - path) : strlen(path);
-		strbuf_reset(out);
-		strbuf_add(out, n ? path : ".", n ? n : 1);
-		strbuf_addf(out, "/%s", name);
-		if (access(out->buf, X_OK) == 0 && is_file(out->buf))
-			return 0;
-		path += n + (end ? 1 : 0);
-	}
-	return -1;
-}
-
-/*
- * The python that matches the embedded libpython when nothing is configured:
- * <prefix>/bin/pythonX.Y, found by walking up from libpython's folder
- * (/usr/lib/x86_64-linux-gnu -> /usr/bin/python3.11).
- * Not a PATH search: the first python3.11 there may be another installation.
- */
-static void default_python(struct strbuf *out)
-{
-	char exe[64];
-	snprintf(exe, sizeof(exe), "bin/python%d.%d", PY_MAJOR_VERSION, PY_MINOR_VERSION);
-	struct strbuf dir;
-	strbuf_init(&dir);
-	strbuf_addf(&dir, "%s/libpython", WEFT_LIBPYTHON_DIR); /* the loop strips the last part first */
-	char *slash;
-	while (dir.len && (slash = strrchr(dir.buf, '/')) != NULL && slash != dir.buf) {
-		strbuf_setlen(&dir, (size_t)(slash - dir.buf));
-		strbuf_reset(out);
-		strbuf_addf(out, "%s/%s", dir.buf, exe);
-		if (access(out->buf, X_OK) == 0) {
-			strbuf_free(&dir);
-			return;
-		}
-	}
-	strbuf_free(&dir);
-	strbuf_reset(out); /* not found: trust the usual place */
-	strbuf_addf(out, "/usr/%s", exe);
-}
-
-/* Configured python, else $VIRTUAL_ENV's, else the default; absolute, symlinks kept (venvs). */
-static int resolve_python(const char *configured, struct strbuf *out, struct weft_error *err)
-{
-	const char *venv = getenv("VIRTUAL_ENV");
-	strbuf_reset(out);
-	if (configured && *configured) {
-		if (!strchr(configured, '/')) {
-			if (search_path(configured, out) < 0)
-				return weft_error_set(err, NULL, 0, 0, "python '%s' not found in PATH",
-						      configured);
-		} else if (configured[0] != '/') {
-			char cwd[PATH_MAX];
-			if (!getcwd(cwd, sizeof(cwd)))
-				return weft_error_errno(err, NULL, "getcwd");
-			strbuf_addf(out, "%s/%s", cwd, configured);
-		} else {
-			strbuf_addstr(out, configured);
-		}
-		if (!is_file(out->buf))
-			return weft_error_set(err, NULL, 0, 0, "python '%s' does not exist", out->buf);
-		return 0;
-	}
-	if (venv && *venv) {
-		strbuf_addf(out, "%s/bin/python", venv);
-		if (is_file(out->buf))
-			return 0;
-		weft_warn(NULL, 0, "VIRTUAL_ENV=%s has no bin/python; using the default python", venv);
-	}
-	default_python(out);
-	return 0;
-}
-
-/*
- * Only a Python of our X.Y can stand in for the embedded one: a venv made by
- * another version, or another installation, would mix standard libraries.
- * Say so clearly instead of failing on an import later. A venv is judged by
- * the `version`/`version_info` key of its pyvenv.cfg (beside or above the
- * python); a plain installation by having lib/pythonX.Y/os.py.
- */
-static int check_python_version(const char *python, struct weft_error *err)
-{
-	struct strbuf cfg, path;
-	strbuf_init(&cfg);
-	strbuf_init(&path);
-	strbuf_addstr(&path, python);
-	int rc = 0;
-	bool found_cfg = false;
-	for (int up = 0; up < 2; up++) {
-		char *slash = strrchr(path.buf, '/');
-		if (!slash)
-			break;
-		strbuf_setlen(&path, (size_t)(slash - path.buf));
-		size_t base = path.len;
-		strbuf_addstr(&path, "/pyvenv.cfg");
-		strbuf_reset(&cfg);
-		if (strbuf_read_file(&cfg, path.buf) == 0) {
-			found_cfg = true;
-			int major = 0, minor = 0;
-			for (char *line = cfg.buf; line && *line;) {
-				char *next = strchr(line, '\n');
-				if ((!strncmp(line, "version", 7)) &&
-				    (sscanf(line, "version = %d.%d", &major, &minor) == 2 ||
-				     sscanf(line, "version_info = %d.%d", &major, &minor) == 2))
-					break;
-				line = next ? next + 1 : NULL;
-			}
-			if (major && (major != PY_MAJOR_VERSION || minor != PY_MINOR_VERSION))
-				rc = weft_error_set(err, NULL, 0, 0,
-						    "the virtualenv of %s uses Python %d.%d, but weft "
-						    "embeds Python %d.%d",
-						    python, major, minor, PY_MAJOR_VERSION,
-						    PY_MINOR_VERSION);
-			break;
-		}
-		strbuf_setlen(&path, base);
-	}
-	if (!rc && !found_cfg) {
-		char real[PATH_MAX];
-		if (realpath(python, real)) {
-			strbuf_reset(&path);
-			strbuf_addstr(&path, real);
-			for (int up = 0; up < 2; up++) {
-				char *slash = strrchr(path.buf, '/');
-				if (slash)
-					strbuf_setlen(&path, (size_t)(slash - path.buf));
-			}
-			strbuf_addf(&path, "/lib/python%d.%d/os.py", PY_MAJOR_VERSION, PY_MINOR_VERSION);
-			if (!is_file(path.buf))
-				rc = weft_error_set(err, NULL, 0, 0,
-						    "%s is neither a Python %d.%d installation nor a "
-						    "virtualenv (weft embeds Python %d.%d)",
-						    python, PY_MAJOR_VERSION, PY_MINOR_VERSION,
-						    PY_MAJOR_VERSION, PY_MINOR_VERSION);
-		}
-	}
-	strbuf_free(&cfg);
-	strbuf_free(&path);
-	return rc;
-}
-
-/* "CPython 3.11.2 /usr/bin/python3.11": the embedded version and the executable. */
-static void identity_of(const char *python, struct strbuf *out)
-{
-	strbuf_addf(out, "CPython %s %s", PY_VERSION, python);
+	strbuf_addf(out, "CPython %s %s", pc->version, pc->path);
 }
 
 /* ---- process plumbing ---- */
@@ -564,26 +413,33 @@ static void handle_event(struct python_engine *e, json_t *msg, const json_t *req
 int python_engine_start(struct python_engine **out, const struct engine_config *cfg, struct weft_error *err)
 {
 	*out = NULL;
+	struct python_choice choice;
+	if (python_select(cfg->python, NULL, &choice, err) < 0)
+		return -1;
 	struct strbuf python;
 	strbuf_init(&python);
-	if (resolve_python(cfg->python, &python, err) < 0 ||
-	    check_python_version(python.buf, err) < 0) {
-		strbuf_free(&python);
-		return -1;
-	}
+	strbuf_addstr(&python, choice.path);
+	bool native = choice.native;
+	struct strbuf id;
+	strbuf_init(&id);
+	identity_of(&choice, &id);
+	python_choice_free(&choice);
 	int sv[2], op[2], ep[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		strbuf_free(&python);
+		strbuf_free(&id);
 		return weft_error_errno(err, NULL, "python engine: socketpair");
 	}
 	if (pipe2(op, O_CLOEXEC) < 0) {
 		close(sv[0]), close(sv[1]);
 		strbuf_free(&python);
+		strbuf_free(&id);
 		return weft_error_errno(err, NULL, "python engine: pipe");
 	}
 	if (pipe2(ep, O_CLOEXEC) < 0) {
 		close(sv[0]), close(sv[1]), close(op[0]), close(op[1]);
 		strbuf_free(&python);
+		strbuf_free(&id);
 		return weft_error_errno(err, NULL, "python engine: pipe");
 	}
 	fflush(NULL); /* the child must not inherit (and later flush) our stdio buffers */
@@ -592,12 +448,14 @@ int python_engine_start(struct python_engine **out, const struct engine_config *
 	if (forkcheck_single_threaded("python engine", err) < 0) {
 		close(sv[0]), close(sv[1]), close(op[0]), close(op[1]), close(ep[0]), close(ep[1]);
 		strbuf_free(&python);
+		strbuf_free(&id);
 		return -1;
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(sv[0]), close(sv[1]), close(op[0]), close(op[1]), close(ep[0]), close(ep[1]);
 		strbuf_free(&python);
+		strbuf_free(&id);
 		return weft_error_errno(err, NULL, "python engine: fork");
 	}
 	if (pid == 0) {
@@ -606,7 +464,9 @@ int python_engine_start(struct python_engine **out, const struct engine_config *
 			.err_rd = ep[0], .err_wr = ep[1], .python = python.buf,
 			.doc_path = cfg->doc_path, .workdir = cfg->workdir,
 		};
-		worker_loader_run(&ws);
+		if (native)
+			worker_loader_run(&ws);
+		foreign_python_exec(&ws);
 	}
 	setpgid(pid, pid); /* also done by the child; whichever runs first wins */
 	close(sv[1]), close(op[1]), close(ep[1]);
@@ -625,9 +485,6 @@ int python_engine_start(struct python_engine **out, const struct engine_config *
 	strbuf_init(&e->rbuf);
 	strbuf_init(&e->died);
 	strbuf_init(&e->bad);
-	struct strbuf id;
-	strbuf_init(&id);
-	identity_of(e->python, &id);
 	e->identity = strbuf_detach(&id, NULL);
 
 	/* Wait for the hello; anything printed before it (site warnings) goes to our stderr. */

@@ -3,7 +3,6 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <marshal.h>
 #include <xxhash.h>
 
 #include <errno.h>
@@ -24,6 +23,29 @@
 #include "engine/embedded.h"
 #include "engine/worker_channel.h"
 #include "engine/worker_json.h"
+
+#if defined(Py_LIMITED_API) && Py_LIMITED_API + 0 < 0x030b0000
+/*
+ * The abi3 build (foreign_python.h) targets 3.9, whose limited API leaves
+ * out the buffer struct that "y*" fills (it joined the stable ABI in 3.11,
+ * unchanged since 3.3): the same struct, field for field, and the release
+ * function every CPython from 3.3 on exports.
+ */
+typedef struct {
+	void *buf;
+	PyObject *obj;
+	Py_ssize_t len;
+	Py_ssize_t itemsize;
+	int readonly;
+	int ndim;
+	char *format;
+	Py_ssize_t *shape;
+	Py_ssize_t *strides;
+	Py_ssize_t *suboffsets;
+	void *internal;
+} Py_buffer;
+PyAPI_FUNC(void) PyBuffer_Release(Py_buffer *view);
+#endif
 
 /* ---- the _weft builtin module (the runtime's primitives) ---- */
 
@@ -75,7 +97,7 @@ static PyObject *py_write(PyObject *self, PyObject *args)
 	PyObject *b = utf8_bytes(obj);
 	if (!b)
 		return NULL;
-	channel_write_stream(fd, PyBytes_AS_STRING(b), (size_t)PyBytes_GET_SIZE(b));
+	channel_write_stream(fd, PyBytes_AsString(b), (size_t)PyBytes_Size(b));
 	Py_DECREF(b);
 	Py_RETURN_NONE;
 }
@@ -86,16 +108,13 @@ static bool is_event(PyObject *obj)
 {
 	if (PyDict_Check(obj))
 		return PyDict_GetItemString(obj, "ev") != NULL;
-	const char *s = NULL;
-	if (PyUnicode_Check(obj))
-		s = PyUnicode_AsUTF8(obj);
-	else if (PyBytes_Check(obj))
-		s = PyBytes_AS_STRING(obj);
-	if (!s) {
+	PyObject *b = PyUnicode_Check(obj) || PyBytes_Check(obj) ? utf8_bytes(obj) : NULL;
+	const char *s = b ? PyBytes_AsString(b) : NULL;
+	bool ev = s && !strncmp(s, "{\"ev\"", 5);
+	if (!s)
 		PyErr_Clear();
-		return false;
-	}
-	return !strncmp(s, "{\"ev\"", 5);
+	Py_XDECREF(b);
+	return ev;
 }
 
 
@@ -122,7 +141,7 @@ static PyObject *py_send(PyObject *self, PyObject *args)
 		return NULL;
 	int failed;
 	Py_BEGIN_ALLOW_THREADS
-	failed = channel_send_line(PyBytes_AS_STRING(b), (size_t)PyBytes_GET_SIZE(b), reply);
+	failed = channel_send_line(PyBytes_AsString(b), (size_t)PyBytes_Size(b), reply);
 	Py_END_ALLOW_THREADS
 	Py_DECREF(b);
 	if (failed)
@@ -202,13 +221,20 @@ static PyObject *py_source(PyObject *self, PyObject *args)
  * The code object of embedded file `f`, unmarshalled from the build's
  * bytecode; NULL with no exception set when there is none or it was made by a
  * Python with another bytecode format (the caller compiles the source then).
+ * Through the marshal module (builtin, already imported by importlib), not
+ * PyMarshal_*: the abi3 build (foreign_python.h) may use the limited API only.
  */
 static PyObject *embedded_code(const struct embedded_file *f)
 {
 	if (!f->code || embedded_code_magic != PyImport_GetMagicNumber())
 		return NULL;
-	PyObject *code = PyMarshal_ReadObjectFromString((const char *)f->code, (Py_ssize_t)f->code_len);
-	if (!code || !PyCode_Check(code)) {
+	PyObject *marshal = PyImport_ImportModule("marshal");
+	PyObject *data = marshal ? PyBytes_FromStringAndSize((const char *)f->code, (Py_ssize_t)f->code_len)
+				 : NULL;
+	PyObject *code = data ? PyObject_CallMethod(marshal, "loads", "O", data) : NULL;
+	Py_XDECREF(data);
+	Py_XDECREF(marshal);
+	if (!code || !PyObject_HasAttrString(code, "co_code")) {
 		Py_XDECREF(code);
 		PyErr_Clear();
 		return NULL;
@@ -360,8 +386,8 @@ static struct PyModuleDef weft_module = {
 	NULL, NULL, NULL, NULL,
 };
 
-/* PyImport_AppendInittab hook creating the _weft module. */
-static PyObject *weft_module_init(void)
+/* See worker.h: the embedded worker's inittab hook, and the abi3 module's PyInit__weft. */
+PyObject *worker_module_create(void)
 {
 	return PyModule_Create(&weft_module);
 }
@@ -383,6 +409,29 @@ static void fatal_signal(int sig)
 	raise(sig);
 }
 
+
+/* See worker.h: what the embedded worker and the abi3 module's import both set up. */
+int worker_prepare_process(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fatal_signal;
+	sa.sa_flags = SA_NODEFER | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(*fatal); i++)
+		sigaction(fatal[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN); /* as python does: EPIPE becomes BrokenPipeError */
+	/* a crashing chunk must not leave a core file in the document's folder */
+	struct rlimit nocore = {0, 0};
+	setrlimit(RLIMIT_CORE, &nocore);
+	/* the channel's fds stay out of what chunks exec (the abi3 worker got them across an exec) */
+	for (int fd = PROTO_FD; fd < FIRST_FREE_FD; fd++)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return channel_start();
+}
+
+#ifndef Py_LIMITED_API /* the embedded worker only: the abi3 module runs in a python started as itself */
 
 /* Move `fd` to `target` (close-on-exec unless target is 0..2). */
 static void move_fd(int fd, int target)
@@ -480,30 +529,19 @@ _Noreturn void worker_main(const struct worker_setup *ws)
 		_exit(0);
 	setup_fds(ws);
 
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = fatal_signal;
-	sa.sa_flags = SA_NODEFER | SA_RESETHAND;
-	sigemptyset(&sa.sa_mask);
-	int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
-	for (size_t i = 0; i < sizeof(fatal) / sizeof(*fatal); i++)
-		sigaction(fatal[i], &sa, NULL);
-	signal(SIGPIPE, SIG_IGN); /* as python does: EPIPE becomes BrokenPipeError */
-	/* a crashing chunk must not leave a core file in the document's folder */
-	struct rlimit nocore = {0, 0};
-	setrlimit(RLIMIT_CORE, &nocore);
-
 	if (ws->workdir && chdir(ws->workdir) < 0)
 		channel_fail_start("cannot enter the document's folder", strerror(errno));
 	setenv("MPLBACKEND", "Agg", 1); /* before anything can import matplotlib */
 
-	if (channel_start() < 0)
+	if (worker_prepare_process() < 0)
 		channel_fail_start("cannot start the output pump thread", strerror(errno));
 
-	if (PyImport_AppendInittab("_weft", weft_module_init) < 0)
+	if (PyImport_AppendInittab("_weft", worker_module_create) < 0)
 		channel_fail_start("cannot register the _weft module", NULL);
 	start_python(ws);
 	run_runtime();
 	channel_sync();
 	_exit(0); /* no finalisation: the parent is done with us */
 }
+
+#endif /* !Py_LIMITED_API */

@@ -60,4 +60,16 @@ struct worker_setup {
 /* Become the worker: set up fds, start Python, serve requests. Never returns. */
 _Noreturn void worker_main(const struct worker_setup *ws);
 
+/*
+ * Process set-up around the channel, fds already in place (fixed numbers,
+ * worker_channel.h): fatal-signal handlers that flush stream text, no core
+ * files, SIGPIPE ignored, the channel fds close-on-exec, the stream pump
+ * started. 0, or -1 with errno. The embedded worker calls it before Python
+ * starts; the abi3 module (foreign_python.h) when a foreign Python imports it.
+ */
+int worker_prepare_process(void);
+
+/* The `_weft` module object (a new reference, or NULL with a Python exception). */
+struct _object *worker_module_create(void);
+
 #endif

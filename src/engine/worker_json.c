@@ -1,6 +1,8 @@
 /* worker_json: Python objects <-> JSON for the worker; see worker_json.h. */
 #include "engine/worker_json.h"
 
+#include <stdbool.h>
+
 /* See worker_json.h. */
 PyObject *utf8_bytes(PyObject *obj)
 {
@@ -23,7 +25,7 @@ static json_t *str_to_json(PyObject *obj)
 	PyObject *b = utf8_bytes(obj);
 	if (!b)
 		return NULL;
-	json_t *j = json_stringn(PyBytes_AS_STRING(b), (size_t)PyBytes_GET_SIZE(b));
+	json_t *j = json_stringn(PyBytes_AsString(b), (size_t)PyBytes_Size(b));
 	Py_DECREF(b);
 	if (!j)
 		PyErr_SetString(PyExc_ValueError, "string is not valid UTF-8");
@@ -62,7 +64,7 @@ json_t *py_to_json(PyObject *obj, int depth)
 		return json_integer(v);
 	}
 	if (PyFloat_Check(obj)) {
-		double d = PyFloat_AS_DOUBLE(obj);
+		double d = PyFloat_AsDouble(obj);
 		json_t *j = json_real(d);
 		return j ? j : json_null(); /* NaN and infinities have no JSON form */
 	}
@@ -83,7 +85,7 @@ json_t *py_to_json(PyObject *obj, int depth)
 				return NULL;
 			}
 			/* by length: a key may hold a NUL byte; a failed set is an error, never a dropped key */
-			int set = json_object_setn_new(o, PyBytes_AS_STRING(kb), (size_t)PyBytes_GET_SIZE(kb), jv);
+			int set = json_object_setn_new(o, PyBytes_AsString(kb), (size_t)PyBytes_Size(kb), jv);
 			Py_DECREF(kb);
 			if (set < 0) {
 				json_decref(o);
@@ -95,9 +97,12 @@ json_t *py_to_json(PyObject *obj, int depth)
 	}
 	if (PyList_Check(obj) || PyTuple_Check(obj)) {
 		json_t *a = json_array();
-		Py_ssize_t n = PySequence_Fast_GET_SIZE(obj);
+		/* the functions, not the macros reading the object's layout: the abi3 build
+		 * (foreign_python.h) compiles this file too, for every CPython >= 3.9 */
+		bool list = PyList_Check(obj);
+		Py_ssize_t n = list ? PyList_Size(obj) : PyTuple_Size(obj);
 		for (Py_ssize_t i = 0; i < n; i++) {
-			json_t *jv = py_to_json(PySequence_Fast_GET_ITEM(obj, i), depth + 1);
+			json_t *jv = py_to_json(list ? PyList_GetItem(obj, i) : PyTuple_GetItem(obj, i), depth + 1);
 			if (!jv) {
 				json_decref(a);
 				return NULL;
@@ -140,7 +145,10 @@ PyObject *json_to_py(json_t *j)
 				Py_DECREF(l);
 				return NULL;
 			}
-			PyList_SET_ITEM(l, (Py_ssize_t)i, pv);
+			if (PyList_SetItem(l, (Py_ssize_t)i, pv) < 0) { /* steals pv */
+				Py_DECREF(l);
+				return NULL;
+			}
 		}
 		return l;
 	}

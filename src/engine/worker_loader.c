@@ -17,8 +17,8 @@
 extern const unsigned char weft_worker_image[];
 extern const unsigned char weft_worker_image_end[];
 
-/* Write all n bytes of buf to fd; 0, or -1 with errno set. */
-static int write_all(int fd, const void *buf, size_t n)
+/* See worker_loader.h. */
+int worker_loader_write_all(int fd, const void *buf, size_t n)
 {
 	const char *p = buf;
 	while (n) {
@@ -35,8 +35,8 @@ static int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-/* Answer the parent's wait for a hello with the failure, as JSON, then exit. */
-static _Noreturn void load_failed(int proto_fd, const char *what, const char *detail)
+/* See worker_loader.h. */
+_Noreturn void worker_loader_fail(int proto_fd, const char *what, const char *detail)
 {
 	char msg[1024];
 	size_t n = 0;
@@ -44,14 +44,14 @@ static _Noreturn void load_failed(int proto_fd, const char *what, const char *de
 	for (const char *p = detail ? detail : "unknown error"; *p && n < sizeof(msg) - 8; p++)
 		msg[n++] = (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20) ? '\'' : *p;
 	memcpy(msg + n, "\"}\n", 4);
-	(void)write_all(proto_fd, msg, n + 3);
+	(void)worker_loader_write_all(proto_fd, msg, n + 3);
 	_exit(70);
 }
 
 /* Write the image to fd; 0, or -1 with errno set. */
 static int write_image(int fd)
 {
-	return write_all(fd, weft_worker_image, (size_t)(weft_worker_image_end - weft_worker_image));
+	return worker_loader_write_all(fd, weft_worker_image, (size_t)(weft_worker_image_end - weft_worker_image));
 }
 
 /*
@@ -98,11 +98,11 @@ _Noreturn void worker_loader_run(const struct worker_setup *ws)
 	strbuf_init(&why);
 	void *lib = open_image(&why);
 	if (!lib)
-		load_failed(ws->proto_fd, "cannot load the Python worker", why.buf);
+		worker_loader_fail(ws->proto_fd, "cannot load the Python worker", why.buf);
 	strbuf_free(&why);
 	void (*run)(const struct worker_setup *) = (void (*)(const struct worker_setup *))dlsym(lib, "worker_main");
 	if (!run)
-		load_failed(ws->proto_fd, "the Python worker has no worker_main", dlerror());
+		worker_loader_fail(ws->proto_fd, "the Python worker has no worker_main", dlerror());
 	run(ws);
 	_exit(70); /* worker_main never returns */
 }

@@ -12,6 +12,8 @@
 #ifndef WEFT_WORKER_LOADER_H
 #define WEFT_WORKER_LOADER_H
 
+#include <stddef.h>
+
 #include "engine/worker.h"
 
 /*
@@ -20,5 +22,11 @@
  * any failure to start does) and the child exits.
  */
 _Noreturn void worker_loader_run(const struct worker_setup *ws);
+
+/* Answer the parent's wait for a hello with the failure (`what: detail`, as JSON) on proto_fd, then exit. */
+_Noreturn void worker_loader_fail(int proto_fd, const char *what, const char *detail);
+
+/* Write all n bytes of buf to fd, retrying short writes; 0, or -1 with errno set. */
+int worker_loader_write_all(int fd, const void *buf, size_t n);
 
 #endif

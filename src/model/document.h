@@ -71,6 +71,9 @@ struct doc_settings {
 	char *kernel;             /* Jupyter kernel */
 	char *figure_dir;         /* figure folder */
 	char *figure_format;      /* png, svg, pdf */
+	char *python;             /* the interpreter to run (python_select.h): a name, or a path
+				   * (relative: to the document's folder; from a settings file,
+				   * made absolute from that file's folder) */
 	int cache;                /* cache every chunk: 1, 0, or -1 unset */
 };
 

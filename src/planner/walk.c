@@ -1,28 +1,66 @@
 /* walk: one render's state, engine access and running code; see walk.h. */
 #include "planner/walk.h"
 #include "planner/unitkeys.h"
+#include "engine/python_select.h"
 
 #include <limits.h>
-#include <patchlevel.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 /*
  * The interpreter identity that goes into every key, known without starting
- * Python: weft embeds libpython, so its version is fixed at build time; a
- * --python or VIRTUAL_ENV changes which packages import.
+ * Python: which interpreter (python_select.h: --python, front matter,
+ * VIRTUAL_ENV, CONDA_PREFIX, built-in) and its exact version; any but the
+ * built-in one by its path too, since another environment imports other
+ * packages. Sets w->python, or w->python_error when none can be chosen (no
+ * entry can match then: nothing was ever stored under that identity).
+ * --explain says which interpreter and why, and when the python3 first on
+ * PATH is another one.
  */
-static char *engine_identity_static(const struct planner_config *cfg)
+static char *engine_identity_static(struct walk *w)
 {
+	const struct planner_config *cfg = w->cfg;
 	struct strbuf sb;
 	strbuf_init(&sb);
-	strbuf_addf(&sb, "CPython %s; weft %s", PY_VERSION, WEFT_VERSION);
-	const char *venv = cfg->python ? cfg->python : getenv("VIRTUAL_ENV");
-	if (venv && *venv) {
-		char real[PATH_MAX];
-		strbuf_addf(&sb, "; env %s", realpath(venv, real) ? real : venv);
+	if (cfg->kernel) { /* a Jupyter kernel runs the chunks; the cache is off */
+		strbuf_addf(&sb, "kernel %s; weft %s", cfg->kernel, WEFT_VERSION);
+		return strbuf_detach(&sb, NULL);
 	}
+	/* a relative path in the front matter is the document's: from its folder */
+	const char *fm = w->doc->settings.python;
+	struct strbuf fm_path;
+	strbuf_init(&fm_path);
+	if (fm && strchr(fm, '/') && fm[0] != '/' && strrchr(w->doc->path, '/')) {
+		strbuf_add(&fm_path, w->doc->path, (size_t)(strrchr(w->doc->path, '/') - w->doc->path) + 1);
+		strbuf_addstr(&fm_path, fm);
+		fm = fm_path.buf;
+	}
+	struct python_choice pc;
+	struct weft_error err;
+	weft_error_init(&err);
+	if (python_select(cfg->python, fm, &pc, &err) == 0) {
+		python_choice_identity(&pc, &sb);
+		w->python = xstrdup(pc.path);
+		if (cfg->explain) {
+			struct strbuf line;
+			strbuf_init(&line);
+			python_choice_describe(&pc, &line);
+			fprintf(stderr, "%s: %s\n", w->doc->path, line.buf);
+			if (pc.path_note)
+				fprintf(stderr, "%s: note: %s\n", w->doc->path, pc.path_note);
+			strbuf_free(&line);
+		} else if (pc.path_note) {
+			w->python_note = xstrdup(pc.path_note);
+		}
+		python_choice_free(&pc);
+	} else {
+		w->python_error = xstrdup(weft_error_text(&err));
+		strbuf_addf(&sb, "no python (%s)", w->python_error);
+	}
+	weft_error_free(&err);
+	strbuf_free(&fm_path);
+	strbuf_addf(&sb, "; weft %s", WEFT_VERSION);
 	return strbuf_detach(&sb, NULL);
 }
 
@@ -31,13 +69,15 @@ int walk_engine(struct walk *w, struct weft_error *err)
 {
 	if (w->engine)
 		return 0;
+	if (w->python_error && !w->cfg->kernel)
+		return weft_error_set(err, w->doc->path, 0, 0, "%s", w->python_error);
 	/* Chunks run in the document's folder, so relative data paths work from anywhere. */
 	char *dir = xstrdup(w->doc->path);
 	char *slash = strrchr(dir, '/');
 	if (slash)
 		*(slash == dir ? slash + 1 : slash) = '\0';
 	struct engine_config ec = {
-		.python = w->cfg->python,
+		.python = w->python,
 		.doc_path = w->doc->path,
 		.workdir = slash ? dir : NULL,
 		.timeout = w->cfg->timeout,
@@ -49,6 +89,8 @@ int walk_engine(struct walk *w, struct weft_error *err)
 	if (rc < 0)
 		return -1;
 	w->res->engine_started = true;
+	if (w->python_note && python_note_first_time(w->python_note))
+		fprintf(stderr, "weft: note: %s (said once)\n", w->python_note);
 	/* A fresh worker holds nothing this render produced. */
 	json_object_clear(w->live);
 	w->live_rng = -1;
@@ -210,7 +252,7 @@ void walk_init(struct walk *w, const struct document *doc, const struct planner_
 	w->doc = doc;
 	w->cfg = cfg;
 	w->res = res;
-	w->identity = engine_identity_static(cfg);
+	w->identity = engine_identity_static(w);
 	dataflow_init(&w->df, doc, w->identity, cfg->fig_format, cfg->cache_all);
 	w->live = json_object();
 	w->live_rng = -1;
@@ -249,6 +291,9 @@ void walk_free(struct walk *w)
 	json_decref(w->run_defaults);
 	dataflow_free(&w->df);
 	free(w->identity);
+	free(w->python);
+	free(w->python_error);
+	free(w->python_note);
 	free(w->doc_id);
 	free(w->doc_dir);
 }

@@ -39,6 +39,9 @@ struct walk {
 	json_t *ns_tails;          /* nsorder: unit index -> names it inserted / deleted, or NULL */
 	json_t *run_defaults;      /* rundefaults.h: chunk defaults set by code so far, or NULL */
 	char *identity;
+	char *python;              /* the interpreter python_select chose (engine_config.python), or NULL */
+	char *python_error;        /* why none could be chosen (reported when the engine must start), or NULL */
+	char *python_note;         /* python3 on PATH is another interpreter: said once when the engine starts */
 	/* Work for while a chunk runs (run_request.meanwhile), given the walk. */
 	void (*meanwhile)(void *walk);
 	/* The entry of the last chunk that ran, built but not yet in the store:

@@ -27,6 +27,7 @@ static char **setting_field(struct doc_settings *s, const char *key)
 		{"fig_dir", offsetof(struct doc_settings, figure_dir)},
 		{"figure_format", offsetof(struct doc_settings, figure_format)},
 		{"figure-format", offsetof(struct doc_settings, figure_format)},
+		{"python", offsetof(struct doc_settings, python)},
 	};
 	for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
 		if (!strcmp(key, fields[i].key))
@@ -216,7 +217,18 @@ static int read_config_file(struct document *doc, const char *path, struct optio
 		/* `documents:` is weft render's list, not a setting */
 		struct option_list all;
 		option_list_init(&all);
+		const char *python_before = doc->settings.python;
 		rc = doc_settings_read_mapping(doc, &ydoc, root, text.buf, path, 1, &all, err);
+		char *py = doc->settings.python;
+		if (rc == 0 && py && py != python_before && strchr(py, '/') && py[0] != '/') {
+			/* a path in a settings file is that file's: from its folder */
+			struct strbuf abs;
+			strbuf_init(&abs);
+			strbuf_add(&abs, path, (size_t)(strrchr(path, '/') - path + 1));
+			strbuf_addstr(&abs, py);
+			free(py);
+			doc->settings.python = strbuf_detach(&abs, NULL);
+		}
 		for (size_t i = 0; rc == 0 && i < all.n; i++) {
 			struct option_list one = {.items = &all.items[i], .n = 1, .alloc = 1};
 			if (strcmp(all.items[i].key, "documents"))

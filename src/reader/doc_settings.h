@@ -7,6 +7,7 @@
  *   format: md2html          # document settings (struct doc_settings)
  *   output: out/report.html
  *   kernel: ir
+ *   python: python3.12       # the interpreter (python_select.h)
  *   figure_dir: pics         # also figure-dir, fig_dir
  *   figure_format: svg
  *   cache: true              # cache every chunk (also a chunk default, as before)

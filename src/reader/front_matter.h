@@ -7,6 +7,7 @@
  *     echo: false          # document default for every chunk
  *     f_size: [5, 3]
  *     cache: true          # also sets doc->doc_cache
+ *     python: python3.12   # doc->python: the interpreter (python_select.h), not a chunk option
  *   ---
  *
  * The block opens with a "---" first line (not followed by a blank line, so
