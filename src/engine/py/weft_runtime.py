@@ -556,6 +556,7 @@ def parse_at(code, first_line, mode="exec"):
     try:
         tree = compile(code, DOC_PATH, mode, ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as exc:
+        _syntax_error_text(exc, code, mode)
         if delta and exc.filename == DOC_PATH:
             if exc.lineno:
                 exc.lineno += delta
@@ -565,6 +566,36 @@ def parse_at(code, first_line, mode="exec"):
     if delta:
         _shift_lines(tree, delta)
     return tree
+
+
+def _syntax_error_text(exc, code, mode):
+    """Give a SyntaxError from compiling code the source line it points at.
+
+    CPython fills SyntaxError.text by reading line `lineno` of the file the
+    code was compiled under: here the document, whose line `lineno` (a line
+    of the chunk, before parse_at shifts it) is another line altogether, so
+    the report showed a fence or a blank line, and the caret at a column of
+    that line. Compiling again under a name that is no file makes CPython take
+    the line and column from the chunk itself, as Python (and IPython, which
+    Pweave runs) shows them. Only on this error path: parsing stays one compile.
+    """
+    if exc.filename != DOC_PATH or not exc.lineno:
+        return
+    import warnings  # pylint: disable=import-outside-toplevel
+    try:
+        with warnings.catch_warnings():  # the first compile already warned
+            warnings.simplefilter("ignore")
+            compile(code, "<weft chunk>", mode, ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as again:
+        if again.lineno == exc.lineno:
+            exc.text, exc.offset = again.text, again.offset
+            exc.end_offset = getattr(again, "end_offset", None)
+            return
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    lines = code.splitlines(True)
+    if 1 <= exc.lineno <= len(lines):  # no caret better than one in the wrong place
+        exc.text, exc.offset, exc.end_offset = lines[exc.lineno - 1], None, None
 
 
 def source_offset(first_line):
