@@ -657,11 +657,27 @@ def _doc_frames(tb):
     return tb
 
 
+def _library_frames(tb):
+    """The traceback past the runtime's own frames, when no document frame is in it.
+
+    An exception raised after the chunk's code returned (matplotlib failing to
+    draw a figure when weft saves it) has no frame of document code: Python
+    would still show the library frames it passed through, and so does Pweave's
+    IPython; hiding them left a bare "ValueError: ..." without even the
+    "Traceback (most recent call last):" line.
+    """
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith("<weft>/"):
+        tb = tb.tb_next
+    return tb
+
+
 def error_info(exc):
     """(nbformat error output, error_line) for an exception raised by document code."""
     import traceback  # pylint: disable=import-outside-toplevel
     _install_linecache()
     tb = _doc_frames(exc.__traceback__)
+    if tb is None and not isinstance(exc, SyntaxError):
+        tb = _library_frames(exc.__traceback__)
     line = 0
     walk = tb
     while walk is not None:
