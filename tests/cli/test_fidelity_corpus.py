@@ -129,7 +129,37 @@ def document_frames_unchanged():
         s.cleanup()
 
 
+def latex_term_statements():
+    """A term=True chunk in LaTeX: Pweave weaves each statement that printed as a
+    chunk of its own (code, then output) and joins them with a newline, so a
+    blank line stands between one statement's output and the next statement's
+    code (Pweave's own term_test reference, and its FIR example, show it); weft
+    ran them together."""
+    s = wl.Scratch()
+    try:
+        s.file("t.texw", "\\documentclass{article}\n\\begin{document}\n\nA console session:\n\n"
+                         "<<term=True>>=\nx = 6\nprint(x * 7)\ny = [x, x]\ny\nz = 1\n@\n\nAfter it.\n\n"
+                         "<<term=True, echo=False>>=\nprint('a')\nprint('b')\n@\n\n\\end{document}\n")
+        w = render(s, "t.texw", "tex")
+        if w is None:
+            return
+        wl.check("LaTeX term chunk: a blank line before the next statement's code",
+                 "\\begin{verbatim}\n42\n\\end{verbatim}\n\n\\begin{verbatim}\ny = [x, x]\n" in w, w)
+        wl.check("LaTeX term chunk: a blank line before the silent statements after the last output",
+                 "[6, 6]\n\\end{verbatim}\n\n\\begin{verbatim}\nz = 1\n" in w, w)
+        wl.check("LaTeX term chunk, echo=False: a blank line between the outputs",
+                 "\\begin{verbatim}\na\n\\end{verbatim}\n\n\\begin{verbatim}\nb\n" in w, w)
+        p = pweave_render(s, "t.texw", "tex")
+        if p is None:
+            wl.skip("LaTeX term chunks as Pweave weaves them", "pweave not installed or failed")
+            return
+        wl.check("LaTeX term chunks: the report equals Pweave's", p == w, f"pweave:\n{p}\nweft:\n{w}")
+    finally:
+        s.cleanup()
+
+
 syntax_error_lines()
 error_without_document_frame()
 document_frames_unchanged()
+latex_term_statements()
 wl.finish()
