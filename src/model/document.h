@@ -64,6 +64,7 @@ struct document {
 	char *input_format;       /* "markdown", "noweb", "script", "notebook" */
 	char *front_matter;       /* raw YAML text between the --- lines (without them), or NULL */
 	int front_matter_lines;   /* how many lines the front matter block took, incl. fences */
+	bool front_matter_dots;   /* it closed with "..." (YAML's end of document), not "---" */
 	struct option_list doc_defaults; /* chunk option defaults from `weft:` in front matter */
 	bool doc_cache;           /* `cache: true` under `weft:` */
 	struct block *blocks;

@@ -158,8 +158,34 @@ def latex_term_statements():
         s.cleanup()
 
 
+def front_matter_closing_line():
+    """YAML front matter closed with "..." (YAML's end-of-document line, which pandoc
+    reads): Pweave passes the block through as written; weft wrote "---"."""
+    s = wl.Scratch()
+    try:
+        s.file("dots.pmd", "---\ntitle: \"Dots\"\ntitlepage: true\n...\n\nText.\n\n"
+                           "```python\nprint(6 * 7)\n```\n")
+        s.file("dashes.pmd", "---\ntitle: Dashes\n---\n\nText.\n")
+        w = render(s, "dots.pmd")
+        d = render(s, "dashes.pmd")
+        if w is None or d is None:
+            return
+        wl.check("front matter closed with '...' keeps it", w.startswith(
+            "---\ntitle: \"Dots\"\ntitlepage: true\n...\n"), w)
+        wl.check("front matter closed with '---' keeps it", d.startswith("---\ntitle: Dashes\n---\n"), d)
+        p = pweave_render(s, "dots.pmd")
+        if p is None:
+            wl.skip("front matter closed with '...' as Pweave writes it", "pweave not installed or failed")
+            return
+        wl.check("front matter closed with '...': the report equals Pweave's", p == w,
+                 f"pweave:\n{p}\nweft:\n{w}")
+    finally:
+        s.cleanup()
+
+
 syntax_error_lines()
 error_without_document_frame()
 document_frames_unchanged()
 latex_term_statements()
+front_matter_closing_line()
 wl.finish()
