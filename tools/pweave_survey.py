@@ -29,7 +29,7 @@ import sys
 
 FORMAT = {".pmd": "markdown", ".mdw": "pandoc", ".py": "markdown", ".texw": "tex",
           ".Pnw": "rst", ".ptexw": "tex"}
-INPUT = {".py": "script", ".pmd": "markdown", ".mdw": "markdown"}
+INPUT = {".py": "script", ".pmd": "markdown", ".mdw": "noweb"}
 STRUCTURE = re.compile(r"^(#+ |```|~~~|!\[|\\begin|\\end|\\includegraphics|\.\. |<img|<pre|<div|::$|    \S)")
 FENCE = ("```", "~~~", "\\begin{verbatim}", "\\end{verbatim}")
 
