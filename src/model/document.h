@@ -82,6 +82,7 @@ struct document {
 	char *input_format;       /* "markdown", "noweb", "script", "notebook" */
 	char *front_matter;       /* raw YAML text between the --- lines (without them), or NULL */
 	int front_matter_lines;   /* how many lines the front matter block took, incl. fences */
+	bool front_matter_dots;   /* it closed with "..." (YAML's end of document), not "---" */
 	struct option_list doc_defaults; /* chunk option defaults: user config, project, then front
 					  * matter entries (a later entry of a key wins) */
 	bool doc_cache;           /* cache every chunk (settings.cache == 1) */

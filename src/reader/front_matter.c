@@ -67,6 +67,7 @@ int front_matter_read(struct document *doc, const char *text, size_t len, size_t
 		lines++;
 		if (is_fence(text + pos, l, "---") || is_fence(text + pos, l, "...")) {
 			body_end = pos;
+			doc->front_matter_dots = text[pos] == '.';
 			pos += next;
 			break;
 		}

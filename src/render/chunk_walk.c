@@ -1,6 +1,7 @@
 /* chunk_walk: one walk over a chunk's code and outputs for every format; see chunk_walk.h. */
 #include "render/chunk_walk.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -235,6 +236,15 @@ static int walk_outputs(struct walk *w, const struct chunk_outcome *oc, int stmt
 	return 0;
 }
 
+/* True when s holds nothing but white space. */
+static bool blank(const char *s)
+{
+	for (; *s; s++)
+		if (!isspace((unsigned char)*s))
+			return false;
+	return true;
+}
+
 /*
  * Term mode: each statement that produced output is shown (with the silent
  * statements before it) followed by its outputs, as a console would; then
@@ -245,6 +255,7 @@ static int walk_term(struct walk *w, const struct chunk_outcome *oc)
 	struct strbuf pending;
 	strbuf_init(&pending);
 	int rc = 0;
+	bool shown = false; /* a statement and its outputs were shown already */
 	for (size_t s = 0; s < oc->nstatements && rc == 0; s++) {
 		bool has = false;
 		for (size_t i = 0; i < oc->outputs.n; i++)
@@ -252,11 +263,16 @@ static int walk_term(struct walk *w, const struct chunk_outcome *oc)
 		strbuf_addstr(&pending, oc->statements[s].source);
 		if (!has)
 			continue;
+		if (shown && w->ops->term_gap)
+			w->ops->term_gap(w->ctx, w->ch);
 		walk_code(w, pending.buf, true);
 		strbuf_reset(&pending);
 		rc = walk_outputs(w, oc, (int)s);
+		shown = true;
 	}
 	if (rc == 0) {
+		if (shown && w->ch->opts.echo && !blank(pending.buf) && w->ops->term_gap)
+			w->ops->term_gap(w->ctx, w->ch);
 		walk_code(w, pending.buf, true);
 		rc = walk_outputs(w, oc, WALK_UNTIED);
 	}

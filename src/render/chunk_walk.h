@@ -119,6 +119,13 @@ struct chunk_walk_ops {
 
 	/* Execution stopped at this chunk: the note text (figures_stop_note). May be NULL. */
 	void (*stop_note)(void *ctx, const struct chunk *ch, const char *note, size_t len);
+
+	/*
+	 * Term mode: between one statement's outputs and the next statement's
+	 * code (Pweave weaves each as a chunk of its own and joins chunks with a
+	 * newline). May be NULL: nothing between them.
+	 */
+	void (*term_gap)(void *ctx, const struct chunk *ch);
 };
 
 /*

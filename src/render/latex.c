@@ -252,6 +252,14 @@ static void latex_stop_note(void *ctx, const struct chunk *ch, const char *note,
 	latex_output_env(ctx, note, len);
 }
 
+/* Term mode: a blank line between statements, as Pweave's one woven chunk per statement. */
+static void latex_term_gap(void *ctx, const struct chunk *ch)
+{
+	struct latex_ctx *lx = ctx;
+	(void)ch;
+	strbuf_addch(lx->out, '\n');
+}
+
 /* LaTeX's markup for the shared chunk walk. */
 static const struct chunk_walk_ops latex_walk_ops = {
 	.figure_mimes = figures_for_latex,
@@ -262,6 +270,7 @@ static const struct chunk_walk_ops latex_walk_ops = {
 	.rich_output = latex_rich_output,
 	.figure_src = latex_figure_src,
 	.figure_group = latex_figure_group,
+	.term_gap = latex_term_gap,
 	.skipped_note = latex_skipped_note,
 	.frozen_note = latex_frozen_note,
 	.stop_note = latex_stop_note,

@@ -543,7 +543,7 @@ int markdown_render_flavour(const struct text_flavour *fl, const struct document
 	struct text_render r = {.fl = fl, .doc = doc, .res = res, .opts = opts, .out = out,
 				.err = err};
 	if (doc->front_matter && fl->front_matter)
-		fl->front_matter(out, doc->front_matter);
+		fl->front_matter(out, doc);
 	for (size_t i = 0; i < doc->nblocks; i++) {
 		/* Pweave joins the formatted blocks with newlines */
 		if (i)
@@ -619,14 +619,19 @@ static void md_comment(struct strbuf *out, const char *text)
 	strbuf_addstr(out, " -->\n\n");
 }
 
-/* YAML front matter back between --- fences. */
-static void md_front_matter(struct strbuf *out, const char *yaml)
+/*
+ * YAML front matter back between its fences: "---", and "---" or "..." as the
+ * document closed it (Pweave passes the block through as written; pandoc
+ * reads both).
+ */
+static void md_front_matter(struct strbuf *out, const struct document *doc)
 {
+	const char *yaml = doc->front_matter;
 	strbuf_addstr(out, "---\n");
 	strbuf_addstr(out, yaml);
 	if (*yaml && yaml[strlen(yaml) - 1] != '\n')
 		strbuf_addch(out, '\n');
-	strbuf_addstr(out, "---\n");
+	strbuf_addstr(out, doc->front_matter_dots ? "...\n" : "---\n");
 }
 
 static const char *const pandoc_rich[] = {"text/markdown", "text/html", "text/latex", NULL};

@@ -65,7 +65,7 @@ struct text_flavour {
 	text_figure_fn figure;
 	/* the execution-stopped note and the YAML front matter, in this format */
 	void (*note)(struct strbuf *out, const char *text);
-	void (*front_matter)(struct strbuf *out, const char *yaml);
+	void (*front_matter)(struct strbuf *out, const struct document *doc);
 	/* a comment the reader of the source sees but the rendered page does not */
 	void (*comment)(struct strbuf *out, const char *text);
 };

@@ -55,10 +55,10 @@ static void rst_comment(struct strbuf *out, const char *text)
 }
 
 /* YAML front matter kept, but as a comment: reST has no front matter. */
-static void rst_front_matter(struct strbuf *out, const char *yaml)
+static void rst_front_matter(struct strbuf *out, const struct document *doc)
 {
 	strbuf_addstr(out, "..\n");
-	add_directive_body(out, yaml);
+	add_directive_body(out, doc->front_matter);
 	strbuf_addch(out, '\n');
 }
 

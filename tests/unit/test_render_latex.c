@@ -261,10 +261,11 @@ TEST(term_transcript_and_traceback)
 	struct strbuf out;
 	strbuf_init(&out);
 	CHECK(render_px(&px, "tex", &out) == 0);
+	/* a blank line before each statement after the first, as Pweave's term_test reference */
 	CHECK(strstr(out.buf, "\\begin{verbatim}\na = 1\nprint(a)\n\\end{verbatim}\n"
-			      "\\begin{verbatim}\n1\n\\end{verbatim}\n"
+			      "\\begin{verbatim}\n1\n\\end{verbatim}\n\n"
 			      "\\begin{verbatim}\nb = 2\nprint(b)\n\\end{verbatim}\n"
-			      "\\begin{verbatim}\n2\n\\end{verbatim}\n"
+			      "\\begin{verbatim}\n2\n\\end{verbatim}\n\n"
 			      "\\begin{verbatim}\nc = 3\n\\end{verbatim}\n") != NULL);
 	CHECK(strstr(out.buf, "\\begin{verbatim}\nTraceback (most recent call last)\n  File \"doc.texw\", "
 			      "line 9\nZeroDivisionError: division by zero\n\\end{verbatim}\n") != NULL);

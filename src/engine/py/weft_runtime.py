@@ -557,23 +557,6 @@ def _shift_lines(node, delta):
                 stack.append(value)
 
 
-def _syntax_error_text(exc, code, mode):
-    """Give a SyntaxError raised compiling `code` the line and columns of
-    `code`. CPython re-reads the line from the file named DOC_PATH when it
-    exists, i.e. the document's line at the chunk-relative number (a blank
-    line, the title), and measures the caret on it; compiling again under a
-    name that is no file gives what the error is about (errors only)."""
-    try:
-        compile(code, "<weft chunk>", mode, ast.PyCF_ONLY_AST, dont_inherit=True)
-    except SyntaxError as again:
-        if again.lineno == exc.lineno:
-            exc.text, exc.offset = again.text, again.offset
-            if hasattr(again, "end_offset"):
-                exc.end_offset = again.end_offset
-    except (ValueError, RecursionError, MemoryError):
-        pass
-
-
 def parse_at(code, first_line, mode="exec"):
     """The AST of code whose first line is document line first_line.
 
@@ -588,8 +571,7 @@ def parse_at(code, first_line, mode="exec"):
     try:
         tree = compile(code, DOC_PATH, mode, ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as exc:
-        if exc.filename == DOC_PATH:
-            _syntax_error_text(exc, code, mode)
+        _syntax_error_text(exc, code, mode)
         if delta and exc.filename == DOC_PATH:
             if exc.lineno:
                 exc.lineno += delta
@@ -599,6 +581,36 @@ def parse_at(code, first_line, mode="exec"):
     if delta:
         _shift_lines(tree, delta)
     return tree
+
+
+def _syntax_error_text(exc, code, mode):
+    """Give a SyntaxError from compiling code the source line it points at.
+
+    CPython fills SyntaxError.text by reading line `lineno` of the file the
+    code was compiled under: here the document, whose line `lineno` (a line
+    of the chunk, before parse_at shifts it) is another line altogether, so
+    the report showed a fence or a blank line, and the caret at a column of
+    that line. Compiling again under a name that is no file makes CPython take
+    the line and column from the chunk itself, as Python (and IPython, which
+    Pweave runs) shows them. Only on this error path: parsing stays one compile.
+    """
+    if exc.filename != DOC_PATH or not exc.lineno:
+        return
+    import warnings  # pylint: disable=import-outside-toplevel
+    try:
+        with warnings.catch_warnings():  # the first compile already warned
+            warnings.simplefilter("ignore")
+            compile(code, "<weft chunk>", mode, ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as again:
+        if again.lineno == exc.lineno:
+            exc.text, exc.offset = again.text, again.offset
+            exc.end_offset = getattr(again, "end_offset", None)
+            return
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    lines = code.splitlines(True)
+    if 1 <= exc.lineno <= len(lines):  # no caret better than one in the wrong place
+        exc.text, exc.offset, exc.end_offset = lines[exc.lineno - 1], None, None
 
 
 def source_offset(first_line):
@@ -679,11 +691,27 @@ def _user_traceback(traceback, exc, tb):
     return list(te.format())
 
 
+def _library_frames(tb):
+    """The traceback past the runtime's own frames, when no document frame is in it.
+
+    An exception raised after the chunk's code returned (matplotlib failing to
+    draw a figure when weft saves it) has no frame of document code: Python
+    would still show the library frames it passed through, and so does Pweave's
+    IPython; hiding them left a bare "ValueError: ..." without even the
+    "Traceback (most recent call last):" line.
+    """
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith("<weft>/"):
+        tb = tb.tb_next
+    return tb
+
+
 def error_info(exc):
     """(nbformat error output, error_line) for an exception raised by document code."""
     import traceback  # pylint: disable=import-outside-toplevel
     _install_linecache()
     tb = _doc_frames(exc.__traceback__)
+    if tb is None and not isinstance(exc, SyntaxError):
+        tb = _library_frames(exc.__traceback__)
     line = 0
     walk = tb
     while walk is not None:
