@@ -8,6 +8,8 @@
 
 #include "cache/store.h"
 #include "cli/commands.h"
+#include "engine/engine_select.h"
+#include "engine/jupyter_kernelspec.h"
 #include "cli/progress.h"
 #include "model/document.h"
 #include "planner/planner.h"
@@ -33,7 +35,8 @@ static const char weave_usage[] =
 	"      --timeout SECONDS     stop a chunk that runs longer (default: no limit)\n"
 	"      --python PATH         run chunks with this (virtualenv) python's packages\n"
 	"      --kernel NAME         run chunks in the Jupyter kernel NAME (e.g. python3, ir);\n"
-	"                            the chunk cache is off with a kernel\n"
+	"                            the cache is off with a Python kernel; other kernels\n"
+	"                            (and ```{r} chunks' kernels) are cached by chain\n"
 	"      --cache               cache every chunk (cache=True by default)\n"
 	"      --no-cache            no cache at all: run every chunk, read and write no cache\n"
 	"      --cache-dir DIR       cache folder (default: $WEFT_CACHE_DIR, else .weft-cache/ beside FILE)\n"
@@ -62,6 +65,18 @@ static char *default_output(const char *doc, const char *ext)
 }
 
 /* Report each failed chunk as "file:line: chunk NAME raised TYPE: message"; count those that fail the render. */
+/* The document line of inline span `index` (for its error), 0 if not found. */
+static int inline_line(const struct document *doc, size_t index)
+{
+	for (size_t b = 0; b < doc->nblocks; b++) {
+		const struct text_block *tb = &doc->blocks[b].text;
+		for (size_t k = 0; doc->blocks[b].kind == BLOCK_TEXT && k < tb->nsegs; k++)
+			if (tb->segs[k].kind != SEG_TEXT && tb->segs[k].inline_index == (int)index)
+				return tb->segs[k].line;
+	}
+	return 0;
+}
+
 static int report_failures(const struct document *doc, const struct weave_results *res)
 {
 	int failures = 0;
@@ -94,7 +109,7 @@ static int report_failures(const struct document *doc, const struct weave_result
 	for (size_t i = 0; i < res->ninline; i++) {
 		const struct inline_outcome *io = &res->inl[i];
 		if (io->done && io->status != RUN_OK) {
-			fprintf(stderr, "%s: inline code %zu failed: %s\n", doc->path, i + 1,
+			fprintf(stderr, "%s:%d: inline code %zu failed: %s\n", doc->path, inline_line(doc, i), i + 1,
 				io->error_message ? io->error_message : "");
 			failures++;
 		}
@@ -244,9 +259,8 @@ int cmd_weave(int argc, char **argv)
 		free(rebuild);
 		return 2;
 	}
-	if (pc.kernel && (pc.frozen || pc.python)) {
-		fprintf(stderr, "weft: --kernel cannot be combined with %s\n",
-			pc.frozen ? "--frozen (the cache is off with a kernel)" : "--python");
+	if (pc.kernel && pc.python) {
+		fprintf(stderr, "weft: --kernel cannot be combined with --python\n");
 		free(rebuild);
 		return 2;
 	}
@@ -279,6 +293,8 @@ int cmd_weave(int argc, char **argv)
 	struct highlighter hl;
 	highlighter_init(&hl, NULL);
 	struct store *store = NULL;
+	struct jupyter_kernelspec nbspec; /* the notebook's kernelspec metadata (--kernel) */
+	jupyter_kernelspec_init(&nbspec);
 
 	if (!strcmp(outpath, path) || fs_same_file(outpath, path)) {
 		fprintf(stderr, "weft: the report would overwrite %s; choose another path with -o\n", path);
@@ -295,7 +311,26 @@ int cmd_weave(int argc, char **argv)
 		goto out;
 	}
 	weave_results_init(&res, doc.nchunks, doc.ninline);
-	if (pc.kernel && planner_uses_cache(&doc, &pc))
+	/* Chunks that name no language are in --kernel's (highlighting follows it). */
+	struct engine_selector sel;
+	engine_selector_init(&sel, pc.kernel);
+	struct engine_choice py;
+	int sel_rc = engine_select_apply_default(&sel, &doc, &err);
+	engine_select(&sel, "python", &py);
+	engine_selector_free(&sel);
+	if (sel_rc == 0 && pc.kernel)
+		sel_rc = jupyter_kernelspec_find(&nbspec, pc.kernel, &err);
+	if (sel_rc < 0) {
+		fprintf(stderr, "weft: %s\n", weft_error_text(&err));
+		goto out;
+	}
+	bool python_kernel = py.kind == ENGINE_KIND_PYKERNEL;
+	if (python_kernel && pc.frozen) {
+		fprintf(stderr, "weft: --kernel %s cannot be combined with --frozen (the cache is off with a "
+			"Python kernel)\n", pc.kernel);
+		goto out;
+	}
+	if (python_kernel && planner_uses_cache(&doc, &pc))
 		/* The cache's keys and saved names come from the embedded engine's Python-side ops. */
 		weft_warn(path, 0, "--kernel %s: the chunk cache needs weft's embedded Python engine; "
 			  "caching is off for this render (every chunk runs)", pc.kernel);
@@ -328,6 +363,9 @@ int cmd_weave(int argc, char **argv)
 		.version = WEFT_VERSION,
 		.highlight = highlight_code,
 		.highlight_ctx = &hl,
+		.kernel_name = nbspec.name,
+		.kernel_display_name = nbspec.display_name,
+		.kernel_language = nbspec.language,
 	};
 	if (render_document(&doc, &res, &ro, &report, &err) < 0 ||
 	    fs_write_if_changed(outpath, report.buf, report.len, &err) < 0) {
@@ -344,6 +382,7 @@ int cmd_weave(int argc, char **argv)
 	if (pc.frozen)
 		report_frozen(&doc, &res);
 out:
+	jupyter_kernelspec_free(&nbspec);
 	highlighter_free(&hl);
 	store_close(store);
 	free(outpath);

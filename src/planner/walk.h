@@ -38,6 +38,9 @@ struct walk {
 	char **extra;              /* per unit: value of its cache_extra this render, or NULL */
 	json_t *ns_tails;          /* nsorder: unit index -> names it inserted / deleted, or NULL */
 	char *identity;
+	/* The Jupyter kernel Python chunks run in (--kernel of a Python kernelspec),
+	 * or NULL for the embedded engine; other languages' kernels: chain.h. */
+	const char *python_kernel;
 	/* Work for while a chunk runs (run_request.meanwhile), given the walk. */
 	void (*meanwhile)(void *walk);
 	/* The entry of the last chunk that ran, built but not yet in the store:
