@@ -31,8 +31,10 @@ const char *engine_selector_default_language(struct engine_selector *sel, struct
 	if (!sel->kernel_lang) {
 		struct jupyter_kernelspec ks;
 		jupyter_kernelspec_init(&ks);
-		if (jupyter_kernelspec_find(&ks, sel->kernel_opt, err) < 0)
+		if (jupyter_kernelspec_find(&ks, sel->kernel_opt, err) < 0) {
+			jupyter_kernelspec_free(&ks);
 			return NULL;
+		}
 		sel->kernel_lang = xstrdup(ks.language && *ks.language ? ks.language : "python");
 		jupyter_kernelspec_free(&ks);
 	}
