@@ -18,6 +18,18 @@ from weftlib import Scratch, check, finish, skip, summary, weft  # noqa: E402
 kernels = weft("kernels")
 check("weft kernels exits 0", kernels.returncode == 0, kernels.stderr)
 check("weft kernels has a header", kernels.stdout.startswith("KERNEL"), kernels.stdout)
+# weft convert keeps a chunk's language (no kernel needed)
+cw = Scratch()
+cw.file("c.pmd", "```{r, echo=False}\nx <- 1\n```\n\n```python\ny = 2\n```\n")
+cv = weft("convert", "-f", "noweb", "-o", "c.Pnw", "c.pmd", cwd=cw.path)
+pnw = cw.read("c.Pnw") if cv.returncode == 0 else cv.stderr
+check("convert to noweb: R chunk gets engine='r'", "<<echo=False, engine='r'>>=" in pnw, pnw)
+check("convert to noweb: Python chunk unchanged", "<<>>=\ny = 2" in pnw, pnw)
+cv = weft("convert", "-f", "markdown", "-o", "back.pmd", "c.Pnw", cwd=cw.path)
+back = cw.read("back.pmd") if cv.returncode == 0 else cv.stderr
+check("convert back to markdown: an r fence", "```{r, echo=False, engine='r'}\nx <- 1" in back, back)
+cw.cleanup()
+
 have_ir = any(line.split()[:2] == ["ir", "R"] for line in kernels.stdout.splitlines())
 if not have_ir:
     skip("R kernel scenarios", "IRkernel (kernelspec 'ir') is not installed")
