@@ -10,6 +10,8 @@
 #include "cache/store.h"
 #include "cli/commands.h"
 #include "cli/doc_list.h"
+#include "engine/engine_select.h"
+#include "engine/jupyter_kernelspec.h"
 #include "cli/progress.h"
 #include "cli/weave_args.h"
 #include "model/document.h"
@@ -268,6 +270,8 @@ static int weave_one(const struct weave_args *a, const char *path, bool one_of_m
 	struct highlighter hl;
 	highlighter_init(&hl, NULL);
 	struct store *store = NULL;
+	struct jupyter_kernelspec nbspec; /* the notebook's kernelspec metadata (--kernel) */
+	jupyter_kernelspec_init(&nbspec);
 
 	if (document_read(&doc, path, a->informat, &err) < 0) {
 		fprintf(stderr, "weft: %s\n", weft_error_text(&err));
@@ -317,7 +321,26 @@ static int weave_one(const struct weave_args *a, const char *path, bool one_of_m
 		for (size_t i = 0; i < doc.nchunks; i++)
 			document_chunk(&doc, i)->opts.fig = false;
 	weave_results_init(&res, doc.nchunks, doc.ninline);
-	if (pc.kernel && planner_uses_cache(&doc, &pc))
+	/* Chunks that name no language are in --kernel's (highlighting follows it). */
+	struct engine_selector sel;
+	engine_selector_init(&sel, pc.kernel);
+	struct engine_choice py;
+	int sel_rc = engine_select_apply_default(&sel, &doc, &err);
+	engine_select(&sel, "python", &py);
+	engine_selector_free(&sel);
+	if (sel_rc == 0 && pc.kernel)
+		sel_rc = jupyter_kernelspec_find(&nbspec, pc.kernel, &err);
+	if (sel_rc < 0) {
+		fprintf(stderr, "weft: %s\n", weft_error_text(&err));
+		goto out;
+	}
+	bool python_kernel = py.kind == ENGINE_KIND_PYKERNEL;
+	if (python_kernel && pc.frozen) {
+		fprintf(stderr, "weft: --kernel %s cannot be combined with --frozen (the cache is off with a "
+			"Python kernel)\n", pc.kernel);
+		goto out;
+	}
+	if (python_kernel && planner_uses_cache(&doc, &pc))
 		/* The cache's keys and saved names come from the embedded engine's Python-side ops. */
 		weft_warn(path, 0, "--kernel %s: the chunk cache needs weft's embedded Python engine; "
 			  "caching is off for this render (every chunk runs)", pc.kernel);
@@ -352,6 +375,9 @@ static int weave_one(const struct weave_args *a, const char *path, bool one_of_m
 		.version = WEFT_VERSION,
 		.highlight = highlight_code,
 		.highlight_ctx = &hl,
+		.kernel_name = nbspec.name,
+		.kernel_display_name = nbspec.display_name,
+		.kernel_language = nbspec.language,
 	};
 	if (render_document(&doc, &res, &ro, &report, &err) < 0 ||
 	    (!to_stdout && fs_make_parent_dirs(outpath, &err) < 0)) {
@@ -388,6 +414,7 @@ out:
 	} else if (status == 2 && one_of_many) {
 		fprintf(stderr, "weft: FAILED %s: not rendered\n", path);
 	}
+	jupyter_kernelspec_free(&nbspec);
 	highlighter_free(&hl);
 	store_close(store);
 	free(outpath);

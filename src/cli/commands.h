@@ -13,5 +13,7 @@ int cmd_formats(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
+/* weft kernels: list the installed Jupyter kernels and their languages. */
+int cmd_kernels(int argc, char **argv);
 
 #endif

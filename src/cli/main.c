@@ -15,6 +15,7 @@ static const char usage[] =
 	"       weft publish [-f html|pdf] FILE.py  a #' script to an HTML or PDF report\n"
 	"       weft cache status|clean|gc ...  inspect and maintain the chunk cache\n"
 	"       weft formats                    list output formats\n"
+	"       weft kernels                    list Jupyter kernels and their languages\n"
 	"       weft --help | --version\n"
 	"\n"
 	"Run 'weft weave --help' for the weave options.\n";
@@ -71,6 +72,7 @@ int main(int argc, char **argv)
 		{"weave", cmd_weave},     {"render", cmd_render},   {"tangle", cmd_tangle},
 		{"formats", cmd_formats},
 		{"cache", cmd_cache},     {"convert", cmd_convert}, {"publish", cmd_publish},
+		{"kernels", cmd_kernels},
 	};
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(cmd, commands[i].name))

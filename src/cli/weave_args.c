@@ -32,7 +32,9 @@ static const char weave_usage[] =
 	"      --python PATH|NAME    run chunks with this Python (any CPython >= 3.9, a venv's)\n"
 	"                            (default: the python: setting, $VIRTUAL_ENV, $CONDA_PREFIX,\n"
 	"                            else weft's own; --explain says which)\n"
-	"  -k, --kernel NAME         run chunks in the Jupyter kernel NAME (e.g. python3, ir)\n"
+	"  -k, --kernel NAME         run the document's default language in the Jupyter kernel NAME\n"
+	"                            (e.g. ir); other languages' chunks (```{r}) run in their own\n"
+	"                            kernels, cached by chain; with a Python kernel the cache is off\n"
 	"      --cache               cache every chunk (default: only the chunks, or documents,\n"
 	"                            that say cache=True)\n"
 	"  -c, --cache-results       the same (Pweave's name)\n"
@@ -295,9 +297,8 @@ enum weave_args_result weave_args_parse(struct weave_args *a, int argc, char **a
 			a->pc.frozen ? "--frozen" : a->pc.cache_all ? "--cache" : "--rebuild");
 		return WEAVE_ARGS_USAGE;
 	}
-	if (a->pc.kernel && (a->pc.frozen || a->pc.python)) {
-		fprintf(stderr, "weft %s: --kernel cannot be combined with %s\n", cmd,
-			a->pc.frozen ? "--frozen (the cache is off with a kernel)" : "--python");
+	if (a->pc.kernel && a->pc.python) {
+		fprintf(stderr, "weft %s: --kernel cannot be combined with --python\n", cmd);
 		return WEAVE_ARGS_USAGE;
 	}
 	if (a->format && !render_format_known(a->format)) {

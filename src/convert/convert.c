@@ -546,13 +546,20 @@ static int add_text_chunk(struct strbuf *out, const struct document *doc,
 		convert_add_pweave_options(&opts, c);
 	}
 
+	/* A chunk in another language keeps it (issue 11): markdown names it in the
+	 * fence, noweb and scripts with engine= (unless written already). */
+	const char *lang = c->lang_explicit && c->lang && strcasecmp(c->lang, "python") ? c->lang : NULL;
+	if (lang && to != CONVERT_MARKDOWN && !option_list_get(&c->raw, "engine"))
+		strbuf_addf(&opts, "%sengine='%s'", opts.len ? ", " : "", lang);
 	switch (to) {
 	case CONVERT_NOWEB:
 		strbuf_addf(out, "<<%s>>=\n", opts.buf);
 		break;
 	case CONVERT_MARKDOWN:
 		if (opts.len)
-			strbuf_addf(out, "```{python, %s}\n", opts.buf);
+			strbuf_addf(out, "```{%s, %s}\n", lang ? lang : "python", opts.buf);
+		else if (lang)
+			strbuf_addf(out, "```{%s}\n", lang);
 		else
 			strbuf_addstr(out, "```python\n");
 		break;

@@ -7,6 +7,7 @@
  * a message failing verification is dropped with a warning.
  */
 #include "engine/jupyter_engine.h"
+#include "engine/worker.h"
 #include "engine/jupyter_kernelspec.h"
 #include "engine/protocol.h"
 
@@ -60,6 +61,7 @@ struct jupyter_engine {
 	char *identity;
 	struct strbuf died;     /* "exited with status 1", "was killed by signal 9 (Killed)" */
 	unsigned long counter;  /* message counter for msg_ids */
+	int cur_line;           /* document line of the code running (for warnings) */
 };
 
 static double now_sec(void)
@@ -754,7 +756,69 @@ struct exec_result {
 	enum recv_result end;   /* RECV_MSG: finished; RECV_TIMEOUT / RECV_DEAD */
 	bool interrupted;       /* timed out, and the interrupt brought the kernel back */
 	bool clear_pending;     /* clear_output(wait=True) seen: clear before the next output */
+	/* stdout [0] and stderr [1] bytes kept and dropped: a stream is capped as the
+	 * embedded engine caps it (worker.h), so a kernel printing without end cannot
+	 * exhaust memory, and a cached report equals an uncached one */
+	unsigned long long kept[2], dropped[2];
 };
+
+/*
+ * How much of `len` bytes of stream text to keep under the per-request cap
+ * (WORKER_STREAM_LIMIT_BYTES per stream, as the embedded engine): the rest is
+ * counted as dropped. A cut falls on a UTF-8 character boundary.
+ */
+static size_t capped_length(struct exec_result *x, bool err_stream, const char *t, size_t len)
+{
+	int si = err_stream ? 1 : 0;
+	unsigned long long room = x->kept[si] >= WORKER_STREAM_LIMIT_BYTES ? 0
+				  : WORKER_STREAM_LIMIT_BYTES - x->kept[si];
+	size_t keep = len;
+	if (len > room) {
+		keep = (size_t)room;
+		while (keep > 0 && ((unsigned char)t[keep] & 0xC0) == 0x80)
+			keep--;
+		x->dropped[si] += len - keep;
+		x->kept[si] = WORKER_STREAM_LIMIT_BYTES; /* nothing more of this stream is kept */
+	} else {
+		x->kept[si] += keep;
+	}
+	return keep;
+}
+
+/*
+ * After a request whose streams were cut: the report says so where the kept
+ * text ends (the stream's last output, or an inline span's printed text),
+ * with the embedded engine's marker, and stderr names the document line.
+ */
+static void mark_truncation(struct jupyter_engine *e, const struct exec_result *x, struct output_list *outs,
+			    struct strbuf *printed)
+{
+	static const char *const names[2] = {"stdout", "stderr"};
+	for (int si = 0; si < 2; si++) {
+		if (!x->dropped[si])
+			continue;
+		char marker[160];
+		snprintf(marker, sizeof(marker), "[weft: output truncated after %d MiB; %llu bytes dropped]\n",
+			 WORKER_STREAM_LIMIT_MIB, x->dropped[si]);
+		weft_warn(e->doc_path, e->cur_line, "%s of this code truncated after %d MiB; %llu bytes dropped",
+			  names[si], WORKER_STREAM_LIMIT_MIB, x->dropped[si]);
+		struct strbuf *text = NULL;
+		for (size_t i = outs ? outs->n : 0; i-- > 0 && !text;)
+			if (outs->items[i].type == OUTPUT_STREAM && !strcmp(outs->items[i].stream_name, names[si]))
+				text = &outs->items[i].text;
+		if (!text && outs) {
+			output_list_add_stream(outs, names[si], "", 0);
+			text = &outs->items[outs->n - 1].text;
+		}
+		if (!text && printed && si == 0)
+			text = printed;
+		if (!text)
+			continue;
+		if (text->len && text->buf[text->len - 1] != '\n')
+			strbuf_addch(text, '\n');
+		strbuf_addstr(text, marker);
+	}
+}
 
 /* Turn an iopub message into an output of `outs` (and stdout text into `printed`). */
 static void add_iopub_output(struct jupyter_engine *e, struct exec_result *x,
@@ -785,11 +849,14 @@ static void add_iopub_output(struct jupyter_engine *e, struct exec_result *x,
 		if (!json_is_string(text))
 			return;
 		bool err_stream = name && !strcmp(name, "stderr");
+		const char *txt = json_string_value(text);
+		size_t len = capped_length(x, err_stream, txt, json_string_length(text));
+		if (!len)
+			return;
 		if (printed && !err_stream)
-			strbuf_add(printed, json_string_value(text), json_string_length(text));
+			strbuf_add(printed, txt, len);
 		if (outs)
-			output_list_add_stream(outs, err_stream ? "stderr" : "stdout",
-					       json_string_value(text), json_string_length(text));
+			output_list_add_stream(outs, err_stream ? "stderr" : "stdout", txt, len);
 		return;
 	}
 	if (!outs || !is_output)
@@ -858,6 +925,7 @@ static void execute(struct jupyter_engine *e, json_t *content, struct output_lis
 		if (r != RECV_MSG) {
 			x->end = timed_out ? RECV_TIMEOUT : RECV_DEAD;
 			kill_kernel(e);
+			mark_truncation(e, x, outs, printed);
 			return;
 		}
 		if (is_reply_to(&m, id)) {
@@ -877,6 +945,7 @@ static void execute(struct jupyter_engine *e, json_t *content, struct output_lis
 	}
 	x->end = timed_out ? RECV_TIMEOUT : RECV_MSG;
 	x->interrupted = timed_out;
+	mark_truncation(e, x, outs, printed);
 }
 
 /*
@@ -1168,6 +1237,7 @@ int jupyter_engine_run_chunk(struct jupyter_engine *e, const struct run_request 
 	}
 	strbuf_free(&bad);
 	bool python = !strcasecmp(e->spec.language, "python");
+	e->cur_line = req->code_line;
 	double t0 = now_sec();
 	struct exec_result x;
 	out->status = RUN_OK;
@@ -1269,6 +1339,29 @@ bad:
 	return -1;
 }
 
+/*
+ * The message a failing inline span shows in the prose and on stderr, as the
+ * embedded engine's "NameError: name 'y' is not defined": the exception's
+ * type and text, or the text alone when the kernel's type says nothing more
+ * (IRkernel's "ERROR" before "Error in ...: object 'y' not found").
+ */
+static char *inline_error_text(const json_t *res)
+{
+	const char *en = json_string_value(json_object_get(res, "ename"));
+	const char *ev = json_string_value(json_object_get(res, "evalue"));
+	struct strbuf sb;
+	strbuf_init(&sb);
+	if (en && *en && strcasecmp(en, "error") && ev && *ev)
+		strbuf_addf(&sb, "%s: %s", en, ev);
+	else if (ev && *ev)
+		strbuf_addstr(&sb, ev);
+	else
+		strbuf_addf(&sb, "%s (the kernel gave no message)", en && *en ? en : "inline code failed");
+	jupyter_strip_ansi(&sb);
+	strbuf_rtrim(&sb);
+	return strbuf_detach(&sb, NULL);
+}
+
 int jupyter_engine_eval_inline(struct jupyter_engine *e, const char *code, bool is_expr, int line,
 			       struct inline_outcome *out, struct weft_error *err)
 {
@@ -1293,18 +1386,25 @@ int jupyter_engine_eval_inline(struct jupyter_engine *e, const char *code, bool 
 	json_t *content;
 	/* Python kernels: insert str(value) as the embedded engine does, not its repr */
 	bool python = !strcasecmp(e->spec.language, "python");
+	/* Other kernels mostly ignore user_expressions (IRkernel answers none): the
+	 * expression runs as code and its printed text or result is inserted. */
+	bool as_code = is_expr && !python;
 	struct strbuf expr;
 	strbuf_init(&expr);
 	if (python)
 		strbuf_addf(&expr, "__import__('builtins').str(%s\n)", code ? code : "");
+	else if (as_code && !strcasecmp(e->spec.language, "R"))
+		/* as knitr's inline hook: the formatted values, joined by ", " */
+		strbuf_addf(&expr, ".weft_inline <- (\n%s\n)\ncat(paste(format(.weft_inline), collapse = \", \"))\n"
+			    "rm(.weft_inline)\n", code ? code : "");
 	else
 		strbuf_addstr(&expr, code ? code : "");
-	if (is_expr)
+	if (is_expr && !as_code)
 		content = json_pack("{s:s, s:b, s:b, s:{s:s}, s:b, s:b}", "code", "", "silent", 1,
 				    "store_history", 0, "user_expressions", "weft", expr.buf,
 				    "allow_stdin", 0, "stop_on_error", 0);
 	else
-		content = json_pack("{s:s, s:b, s:b, s:{}, s:b, s:b}", "code", code ? code : "",
+		content = json_pack("{s:s, s:b, s:b, s:{}, s:b, s:b}", "code", as_code ? expr.buf : code ? code : "",
 				    "silent", 0, "store_history", 0, "user_expressions", "allow_stdin",
 				    0, "stop_on_error", 0);
 	struct strbuf printed;
@@ -1312,9 +1412,10 @@ int jupyter_engine_eval_inline(struct jupyter_engine *e, const char *code, bool 
 	struct output_list outs;
 	output_list_init(&outs);
 	struct exec_result x;
+	e->cur_line = line;
 	execute(e, content, &outs, &printed, &x);
-	output_list_free(&outs);
 	if (x.end != RECV_MSG || x.interrupted) {
+		output_list_free(&outs);
 		json_decref(x.reply);
 		strbuf_free(&printed);
 		strbuf_free(&expr);
@@ -1324,29 +1425,33 @@ int jupyter_engine_eval_inline(struct jupyter_engine *e, const char *code, bool 
 	strbuf_reset(&out->text);
 	free(out->error_message);
 	out->error_message = NULL;
-	const json_t *res = is_expr ? json_object_get(json_object_get(x.reply, "user_expressions"), "weft")
-				    : x.reply;
+	const json_t *res = is_expr && !as_code ? json_object_get(json_object_get(x.reply, "user_expressions"), "weft")
+						: x.reply;
 	const char *status = json_string_value(json_object_get(res, "status"));
 	if (!status || strcmp(status, "ok")) {
 		out->status = RUN_ERROR;
-		const char *en = json_string_value(json_object_get(res, "ename"));
-		const char *ev = json_string_value(json_object_get(res, "evalue"));
-		struct strbuf sb;
-		strbuf_init(&sb);
-		strbuf_addf(&sb, "%s%s%s", en ? en : "error", ev ? ": " : "", ev ? ev : "");
-		jupyter_strip_ansi(&sb);
-		out->error_message = strbuf_detach(&sb, NULL);
+		out->error_message = inline_error_text(res);
 	} else {
 		out->status = RUN_OK;
-		if (is_expr) {
+		if (is_expr && !as_code) {
 			const char *t = json_string_value(
 				json_object_get(json_object_get(res, "data"), "text/plain"));
-			if (!python || !t || jupyter_unrepr(t, &out->text) < 0)
+			if (!t || jupyter_unrepr(t, &out->text) < 0)
 				strbuf_addstr(&out->text, t ? t : "");
+		} else if (as_code && !printed.len) {
+			/* no printed text: the expression's value as the kernel shows it */
+			for (size_t i = 0; i < outs.n; i++) {
+				const struct mime_item *m = outs.items[i].type == OUTPUT_EXECUTE_RESULT
+								    ? output_get_mime(&outs.items[i], "text/plain")
+								    : NULL;
+				if (m)
+					strbuf_add(&out->text, m->data, m->len);
+			}
 		} else {
 			strbuf_add(&out->text, printed.buf, printed.len);
 		}
 	}
+	output_list_free(&outs);
 	strbuf_free(&printed);
 	strbuf_free(&expr);
 	json_decref(x.reply);

@@ -35,8 +35,12 @@
  * execute_request, so outputs carry their statement's index as in the
  * embedded engine. Other kernels run a term chunk whole.
  *
- * Limits: the chunk cache needs the embedded engine's Python-side ops, so
- * jupyter_engine_request answers "not supported"; stdin requests are refused
+ * Output: each stream of a request is capped at WORKER_STREAM_LIMIT_BYTES
+ * (worker.h), with the embedded engine's marker and warning past it.
+ *
+ * Limits: the cache's Python-side ops exist only in the embedded engine, so
+ * jupyter_engine_request answers "not supported" (other languages' kernels
+ * are cached by chain, planner/chain.h); stdin requests are refused
  * (allow_stdin false); errors point at the chunk line IPython's traceback
  * names ("Cell In[n], line k"), other kernels' errors at the chunk's start.
  *
@@ -64,9 +68,13 @@ bool jupyter_engine_alive(const struct jupyter_engine *e);
 int jupyter_engine_run_chunk(struct jupyter_engine *e, const struct run_request *req,
 			     struct chunk_outcome *out, json_t **tracked, struct weft_error *err);
 /*
- * Expressions go through user_expressions: their text/plain, except that for
- * Python kernels str(value) is asked for and unquoted, as the embedded engine
- * inserts; code inserts what it printed to stdout.
+ * Python kernels: expressions go through user_expressions, str(value) asked
+ * for and unquoted, as the embedded engine inserts. Other kernels (IRkernel
+ * answers no user_expressions) run the expression as code: R's as
+ * paste(format(value), collapse = ", "), knitr's way; others insert what it
+ * printed, else its execute_result's text/plain. Code inserts what it printed
+ * to stdout. A failure's message is the kernel's exception text, never a bare
+ * "error".
  */
 int jupyter_engine_eval_inline(struct jupyter_engine *e, const char *code, bool is_expr, int line,
 			       struct inline_outcome *out, struct weft_error *err);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "util/strbuf.h"
@@ -148,4 +149,70 @@ out:
 	for (size_t i = 0; i < 18; i++)
 		strbuf_free(&dirs[i]);
 	return rc;
+}
+
+/* qsort order of kernelspecs: by name. */
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct jupyter_kernelspec *)a)->name, ((const struct jupyter_kernelspec *)b)->name);
+}
+
+void jupyter_kernelspec_list(struct jupyter_kernelspec **out, size_t *n)
+{
+	struct strbuf dirs[18];
+	for (size_t i = 0; i < 18; i++)
+		strbuf_init(&dirs[i]);
+	size_t ndirs, alloc = 0;
+	kernel_dirs(dirs, &ndirs);
+	*out = NULL;
+	*n = 0;
+	struct strbuf path;
+	strbuf_init(&path);
+	for (size_t i = 0; i < ndirs; i++) {
+		DIR *d = opendir(dirs[i].buf);
+		struct dirent *de;
+		while (d && (de = readdir(d))) {
+			bool seen = de->d_name[0] == '.';
+			for (size_t k = 0; k < *n && !seen; k++)
+				seen = !strcmp((*out)[k].name, de->d_name);
+			strbuf_reset(&path);
+			strbuf_addf(&path, "%s/%s/kernel.json", dirs[i].buf, de->d_name);
+			if (seen || access(path.buf, R_OK) != 0)
+				continue;
+			ARRAY_GROW(*out, *n + 1, alloc);
+			struct jupyter_kernelspec *ks = &(*out)[*n];
+			jupyter_kernelspec_init(ks);
+			char *dir = xstrndup(path.buf, path.len - strlen("/kernel.json"));
+			struct weft_error err;
+			weft_error_init(&err);
+			if (parse_kernelspec(ks, de->d_name, dir, path.buf, &err) == 0)
+				(*n)++;
+			else
+				weft_warn(path.buf, 0, "kernelspec left out: %s", err.msg.buf);
+			weft_error_free(&err);
+			free(dir);
+		}
+		if (d)
+			closedir(d);
+	}
+	if (*n)
+		qsort(*out, *n, sizeof(**out), by_name);
+	strbuf_free(&path);
+	for (size_t i = 0; i < 18; i++)
+		strbuf_free(&dirs[i]);
+}
+
+/* The canonical spelling of a language for matching: shells are "bash". */
+static const char *canonical_language(const char *lang)
+{
+	if (!strcasecmp(lang, "sh") || !strcasecmp(lang, "shell"))
+		return "bash";
+	return lang;
+}
+
+bool jupyter_language_matches(const char *klang, const char *lang)
+{
+	if (!klang || !lang || !*klang || !*lang)
+		return false;
+	return !strcasecmp(canonical_language(klang), canonical_language(lang));
 }

@@ -37,4 +37,19 @@ void jupyter_kernelspec_free(struct jupyter_kernelspec *ks);
  */
 int jupyter_kernelspec_find(struct jupyter_kernelspec *ks, const char *name, struct weft_error *err);
 
+/*
+ * Every installed kernelspec (`weft kernels`, and picking a kernel by a
+ * chunk's language): the first one found per name, in the search order
+ * above, sorted by name into a new array *out of *n (free each, then the
+ * array). A kernel.json that does not parse is left out with a warning.
+ */
+void jupyter_kernelspec_list(struct jupyter_kernelspec **out, size_t *n);
+
+/*
+ * Does a kernelspec of language `klang` ("R", "python", "bash") run chunks
+ * written in `lang` (a fence word or engine= value)? Case-insensitive; "sh"
+ * and "shell" count as "bash".
+ */
+bool jupyter_language_matches(const char *klang, const char *lang);
+
 #endif

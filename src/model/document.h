@@ -48,7 +48,9 @@ struct chunk {
 	int code_line;             /* line of the first code line */
 	struct option_list raw;    /* options as written */
 	struct chunk_options opts; /* resolved options */
-	char *lang;                /* "python" (the only engine language for now) */
+	char *lang;                /* language: "python" unless the chunk names another */
+	bool lang_explicit;        /* named by the chunk (fence word, engine= option), not
+	                              the document's default (--kernel's language may replace that) */
 };
 
 enum block_kind { BLOCK_TEXT, BLOCK_CHUNK };

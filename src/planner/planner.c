@@ -16,6 +16,7 @@
  * of each name it holds, the dataflow's writer map which one it should hold.
  */
 #include "planner/planner.h"
+#include "planner/chain.h"
 #include "planner/entry.h"
 #include "planner/inputs.h"
 #include "planner/nsorder.h"
@@ -594,22 +595,34 @@ int planner_weave(struct document *doc, const struct planner_config *cfg,
 	walk_init(&w, doc, cfg, res);
 	int rc = 0;
 	mark_passive_chunks(&w);
+	/* Each chunk's engine by its language: other languages' kernels are cached by chain. */
+	struct chain *chain = NULL;
+	if (chain_init(&chain, &w, &w.python_kernel, err) < 0)
+		rc = -1;
 	if (cfg->frozen)
 		w.caching = true;
-	if (cfg->kernel)
+	if (w.python_kernel)
 		w.caching = false; /* the cache needs the embedded engine's ops (cmd_weave warns) */
 	if (cfg->no_cache)
 		w.caching = false; /* --no-cache: the reference render a cached one must equal */
-	if (w.caching) {
+	if (rc == 0 && (w.caching || chain_caching(chain))) {
 		bool own = !cfg->store;
 		w.store = cfg->store;
 		w.own_store = own;
-		if ((own && planner_open_store(doc, cfg, &w.store, err) < 0) || load_analyses(&w, err) < 0)
+		if (own && planner_open_store(doc, cfg, &w.store, err) < 0)
+			rc = -1;
+	}
+	if (rc == 0 && w.caching) {
+		if (load_analyses(&w, err) < 0)
 			rc = -1;
 		w.meanwhile = entry_write_pending;
 	}
 	for (size_t ui = 0; ui < w.df.n && rc == 0; ui++) {
 		struct unit *u = &w.df.units[ui];
+		if (chain_owns(chain, ui)) {
+			rc = chain_unit(chain, &w, ui, err);
+			continue;
+		}
 		if (!u->evaluate) {
 			walk_progress(&w, PLANNER_UNIT_DONE, ui);
 			continue;
@@ -629,6 +642,7 @@ int planner_weave(struct document *doc, const struct planner_config *cfg,
 		    (size_t)u->seg->inline_index < res->ninline)
 			res->inl[u->seg->inline_index].stale = true;
 	}
+	chain_free(chain);
 	entry_write_pending(&w);
 	walk_free(&w);
 	return rc;

@@ -32,7 +32,8 @@ typedef void (*planner_progress_fn)(void *ctx, enum planner_event ev, const stru
 
 struct planner_config {
 	const char *python;        /* --python, or NULL */
-	const char *kernel;        /* --kernel: Jupyter kernelspec name, or NULL; turns caching off */
+	const char *kernel;        /* --kernel: Jupyter kernelspec name for the default language, or NULL;
+	                              a Python kernel turns caching off, others are cached by chain */
 	double timeout;            /* --timeout seconds per chunk, 0 = none */
 	const char *fig_format;    /* png, svg, pdf */
 	bool cache_all;            /* --cache: cache=True for every chunk unless it says otherwise */

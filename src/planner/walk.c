@@ -81,7 +81,7 @@ int walk_engine(struct walk *w, struct weft_error *err)
 		.doc_path = w->doc->path,
 		.workdir = slash ? dir : NULL,
 		.timeout = w->cfg->timeout,
-		.kernel = w->cfg->kernel,
+		.kernel = w->python_kernel,
 	};
 	int rc = w->cfg->engine_ops ? engine_start_with(&w->engine, w->cfg->engine_ops, &ec, err)
 				    : engine_start(&w->engine, &ec, err);

@@ -42,6 +42,9 @@ struct walk {
 	char *python;              /* the interpreter python_select chose (engine_config.python), or NULL */
 	char *python_error;        /* why none could be chosen (reported when the engine must start), or NULL */
 	char *python_note;         /* python3 on PATH is another interpreter: said once when the engine starts */
+	/* The Jupyter kernel Python chunks run in (--kernel of a Python kernelspec),
+	 * or NULL for the embedded engine; other languages' kernels: chain.h. */
+	const char *python_kernel;
 	/* Work for while a chunk runs (run_request.meanwhile), given the walk. */
 	void (*meanwhile)(void *walk);
 	/* The entry of the last chunk that ran, built but not yet in the store:

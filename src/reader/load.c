@@ -48,6 +48,21 @@ static int take_quarto_options(struct document *doc, struct chunk *c, struct wef
 	return 0;
 }
 
+/*
+ * engine="r" (noweb, Pweave's old option) or `#| engine: r`: the chunk's
+ * language, as a fence word names it in markdown (issue 11). Any other value
+ * type is ignored, as Pweave ignores the option.
+ */
+static void take_engine_option(struct chunk *c)
+{
+	const struct chunk_option *o = option_list_get(&c->raw, "engine");
+	if (!o || o->val.kind != OPTVAL_STRING || !o->val.s[0])
+		return;
+	free(c->lang);
+	c->lang = xstrdup(o->val.s);
+	c->lang_explicit = true;
+}
+
 /* Directory part of path, with a trailing '/', or "" (into sb). */
 static void dir_of(struct strbuf *sb, const char *path)
 {
@@ -228,6 +243,7 @@ static int read_text(struct document *doc, const char *path, const char *format,
 			return -1;
 		if (c->opts.source && load_source(doc, c, err) < 0)
 			return -1;
+		take_engine_option(c);
 	}
 	return 0;
 }

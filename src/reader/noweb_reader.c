@@ -3,7 +3,8 @@
  * opens with a line "<<options>>=" (nothing before "<<", only whitespace
  * after ">>=") and closes at a line holding only "@". Inside a chunk a
  * "<<...>>=" line is code, outside it an "@" line is prose, as in Pweave.
- * A chunk left open at the end of the file is an error.
+ * A chunk left open at the end of the file is an error. A chunk's language
+ * is the document's default unless it says engine="r" (load.c).
  */
 #include <ctype.h>
 #include <string.h>
@@ -38,7 +39,7 @@ int noweb_reader_read(struct document *doc, const char *text, size_t len, int fi
 {
 	static const struct reader_delimited noweb = {
 		noweb_reader_opens_chunk, noweb_reader_closes_chunk,
-		"unterminated code chunk: '<<...>>=' has no closing '@' line"
+		"unterminated code chunk: '<<...>>=' has no closing '@' line", NULL
 	};
 	return reader_read_delimited(doc, text, len, first_line, &noweb, err);
 }

@@ -81,7 +81,7 @@ int reader_read_delimited(struct document *doc, const char *text, size_t len, in
 	struct inline_text prose, code;
 	struct option_list opts;
 	int in_code = 0, number = 1, header = 0, doc_start = first_line, rc = -1;
-	char *optstr = NULL;
+	char *optstr = NULL, *lang = NULL;
 
 	reader_lines_split(&ls, text, len, first_line);
 	inline_text_init(&prose);
@@ -101,10 +101,18 @@ int reader_read_delimited(struct document *doc, const char *text, size_t len, in
 			optstr = NULL;
 			in_code = 1;
 			header = l->no;
+			free(lang);
+			lang = syn->lang ? syn->lang(l->s, l->len) : NULL;
 			continue;
 		}
 		if (in_code && syn->closes(l->s, l->len)) {
-			reader_add_chunk(doc, &code, &opts, number++, header, header + 1);
+			struct chunk *c = reader_add_chunk(doc, &code, &opts, number++, header, header + 1);
+			if (c && lang) {
+				free(c->lang);
+				c->lang = lang;
+				c->lang_explicit = true;
+				lang = NULL;
+			}
 			in_code = 0;
 			doc_start = l->no + 1;
 			continue;
@@ -118,6 +126,7 @@ int reader_read_delimited(struct document *doc, const char *text, size_t len, in
 	rc = reader_add_text(doc, &prose, doc_start, err);
 out:
 	free(optstr);
+	free(lang);
 	option_list_free(&opts);
 	inline_text_free(&prose);
 	inline_text_free(&code);

@@ -69,6 +69,9 @@ struct reader_delimited {
 	int (*opens)(const char *s, size_t len, size_t *opt_off, size_t *opt_len);
 	int (*closes)(const char *s, size_t len);
 	const char *unterminated;  /* error for a chunk left open (at its header) */
+	/* The language an opening line names (new string), or NULL: the chunk
+	 * then keeps the document's default language. May be NULL. */
+	char *(*lang)(const char *s, size_t len);
 };
 
 /*
@@ -92,6 +95,9 @@ int reader_read_delimited(struct document *doc, const char *text, size_t len, in
  * noweb_reader_closes_chunk: a lone "@". Return 1 or 0.
  */
 int markdown_reader_opens_chunk(const char *s, size_t len, size_t *opt_off, size_t *opt_len);
+/* As markdown_reader_opens_chunk, also giving the language word's span. */
+int markdown_reader_fence(const char *s, size_t len, size_t *lang_off, size_t *lang_len,
+			  size_t *opt_off, size_t *opt_len);
 int markdown_reader_closes_chunk(const char *s, size_t len);
 int noweb_reader_opens_chunk(const char *s, size_t len, size_t *opt_off, size_t *opt_len);
 int noweb_reader_closes_chunk(const char *s, size_t len);

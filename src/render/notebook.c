@@ -198,15 +198,29 @@ static json_t *code_cell(const struct chunk *ch, const struct weave_results *res
 	return c;
 }
 
-/* Notebook metadata for the python3 kernel. */
-static json_t *nb_metadata(void)
+/*
+ * Notebook metadata: python3's for the embedded engine, else the kernelspec
+ * of the kernel the document's default language ran in (--kernel ir: "ir",
+ * language "R"). Taken from the kernelspec, not from the kernel's
+ * kernel_info_reply: a cached render starts no kernel, and it must write
+ * what an uncached one writes.
+ */
+static json_t *nb_metadata(const struct render_options *opts)
 {
-	return json_pack("{s:{s:s,s:s,s:s},s:{s:{s:s,s:i},s:s,s:s,s:s,s:s,s:s}}",
-			 "kernelspec", "display_name", "Python 3", "language", "python", "name",
-			 "python3", "language_info", "codemirror_mode", "name", "ipython", "version",
-			 3, "file_extension", ".py", "mimetype", "text/x-python", "name", "python",
-			 "nbconvert_exporter", "python", "pygments_lexer", "ipython3");
+	if (!opts || !opts->kernel_name)
+		return json_pack("{s:{s:s,s:s,s:s},s:{s:{s:s,s:i},s:s,s:s,s:s,s:s,s:s}}",
+				 "kernelspec", "display_name", "Python 3", "language", "python", "name",
+				 "python3", "language_info", "codemirror_mode", "name", "ipython", "version",
+				 3, "file_extension", ".py", "mimetype", "text/x-python", "name", "python",
+				 "nbconvert_exporter", "python", "pygments_lexer", "ipython3");
+	const char *lang = opts->kernel_language && *opts->kernel_language ? opts->kernel_language : "";
+	return json_pack("{s:{s:s,s:s,s:s},s:{s:s}}", "kernelspec", "display_name",
+			 opts->kernel_display_name ? opts->kernel_display_name : opts->kernel_name, "language",
+			 lang, "name", opts->kernel_name, "language_info", "name", lang);
 }
+
+static int write_notebook(json_t *cells, json_t *metadata, const char *path, struct strbuf *out,
+			  struct weft_error *err);
 
 int notebook_format_known(const char *format)
 {
@@ -252,14 +266,21 @@ int notebook_render(const char *format, const struct document *doc, const struct
 	}
 	strbuf_free(&sb);
 
-	return notebook_write(cells, doc->path, out, err);
+	return write_notebook(cells, nb_metadata(opts), doc->path, out, err);
 }
 
 int notebook_write(json_t *cells, const char *path, struct strbuf *out, struct weft_error *err)
 {
+	return write_notebook(cells, nb_metadata(NULL), path, out, err);
+}
+
+/* notebook_write with the given metadata (taken). */
+static int write_notebook(json_t *cells, json_t *metadata, const char *path, struct strbuf *out,
+			  struct weft_error *err)
+{
 	json_t *nb = json_object();
 	json_object_set_new(nb, "cells", cells);
-	json_object_set_new(nb, "metadata", nb_metadata());
+	json_object_set_new(nb, "metadata", metadata);
 	json_object_set_new(nb, "nbformat", json_integer(4));
 	json_object_set_new(nb, "nbformat_minor", json_integer(4));
 	char *text = json_dumps(nb, JSON_INDENT(1) | JSON_SORT_KEYS);

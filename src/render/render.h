@@ -37,6 +37,9 @@ struct render_options {
 	const char *version;       /* weft version, for footers */
 	render_highlight_fn highlight; /* may be NULL: no highlighting */
 	void *highlight_ctx;
+	/* notebook: the kernel the document's default language runs in (--kernel),
+	 * from its kernelspec; NULL name: python3, the embedded engine's */
+	const char *kernel_name, *kernel_display_name, *kernel_language;
 };
 
 /*

@@ -136,12 +136,12 @@ TEST(markdown_fence_variants)
 			   "e = 5\n"                        /* 16 */
 			   "\n"                             /* 17 */
 			   "```\n"                          /* 18 */
-			   "```r\n"                         /* 19: not python: prose */
+			   "```r\n"                         /* 19: an R chunk (issue 11) */
 			   "x <- 1\n"                       /* 20 */
 			   "```\n"                          /* 21 */
-			   "```{r}\n"                       /* 22 */
+			   "```{r}\n"                       /* 22: blank R chunk: dropped */
 			   "```\n"                          /* 23 */
-			   "```pythonic\n"                  /* 24 */
+			   "```pythonic\n"                  /* 24: not a language word: prose */
 			   "```\n"                          /* 25 */
 			   " ```python\n"                   /* 26: indented open: prose */
 			   "```\n"                          /* 27 */
@@ -150,7 +150,7 @@ TEST(markdown_fence_variants)
 			   "f = 6\n"                        /* 30 */
 			   "```\n";                         /* 31 */
 	CHECK(read_str(&doc, "v.pmd", text, &err) == 0);
-	CHECK(doc.nchunks == 6);
+	CHECK(doc.nchunks == 7);
 	const struct chunk *c;
 	if ((c = document_chunk_const(&doc, 0))) {
 		CHECK_STR(c->code, "a = 1\n");
@@ -175,20 +175,66 @@ TEST(markdown_fence_variants)
 		CHECK(c->code_line == 15);
 	}
 	if ((c = document_chunk_const(&doc, 5))) {
+		CHECK_STR(c->code, "x <- 1\n");
+		CHECK_STR(c->lang, "r");
+		CHECK(c->lang_explicit && c->number == 6 && c->header_line == 19);
+	}
+	if ((c = document_chunk_const(&doc, 6))) {
 		CHECK_STR(c->code, "f = 6\n");
-		CHECK(c->number == 6 && c->header_line == 29);
+		CHECK_STR(c->lang, "python");
+		/* the blank ```{r} chunk is dropped but counted, as Pweave counts blank chunks */
+		CHECK(c->number == 8 && c->header_line == 29);
 	}
 	struct strbuf sb;
 	strbuf_init(&sb);
 	for (size_t i = 0; i < doc.nblocks; i++) {
-		if (doc.blocks[i].kind == BLOCK_CHUNK && doc.blocks[i].chunk.header_line == 14) {
-			block_text(&doc.blocks[i + 1], &sb);
-			CHECK_STR(sb.buf, "```r\nx <- 1\n```\n```{r}\n```\n```pythonic\n```\n"
-					  " ```python\n```\n``python\n");
-			CHECK(doc.blocks[i + 1].text.line == 19);
+		if (doc.blocks[i].kind == BLOCK_CHUNK && doc.blocks[i].chunk.header_line == 19 &&
+		    i + 2 < doc.nblocks) {
+			block_text(&doc.blocks[i + 2], &sb);
+			CHECK_STR(sb.buf, "```pythonic\n```\n ```python\n```\n``python\n");
+			CHECK(doc.blocks[i + 2].text.line == 24);
 		}
 	}
 	strbuf_free(&sb);
+	document_free(&doc);
+	weft_error_free(&err);
+}
+
+TEST(chunk_languages)
+{
+	struct document doc;
+	struct weft_error err;
+	weft_error_init(&err);
+	/* noweb: engine="r" names the language; without it the document's default */
+	CHECK(read_str(&doc, "l.texw", "<<engine='r'>>=\nx <- 1\n@\n<<>>=\ny = 2\n@\n"
+					 "<<>>=\n#| engine: bash\necho hi\n@\n", &err) == 0);
+	CHECK(doc.nchunks == 3);
+	const struct chunk *c;
+	if ((c = document_chunk_const(&doc, 0))) {
+		CHECK_STR(c->lang, "r");
+		CHECK(c->lang_explicit);
+	}
+	if ((c = document_chunk_const(&doc, 1))) {
+		CHECK_STR(c->lang, "python");
+		CHECK(!c->lang_explicit);
+	}
+	if ((c = document_chunk_const(&doc, 2))) {
+		CHECK_STR(c->lang, "bash");
+		CHECK_STR(c->code, "echo hi\n");
+	}
+	document_free(&doc);
+	/* markdown: braces take any language and keep the options; bare words only known ones */
+	CHECK(read_str(&doc, "l.pmd", "```{julia, echo=False}\nx = 1\n```\n```bash\nls\n```\n"
+				      "```text\nplain\n```\n```{.R}\nz\n```\n", &err) == 0);
+	CHECK(doc.nchunks == 3);
+	if ((c = document_chunk_const(&doc, 0))) {
+		CHECK_STR(c->lang, "julia");
+		CHECK(!c->opts.echo);
+	}
+	if ((c = document_chunk_const(&doc, 1)))
+		CHECK_STR(c->lang, "bash");
+	if ((c = document_chunk_const(&doc, 2)))
+		CHECK_STR(c->lang, "R");
 	document_free(&doc);
 	weft_error_free(&err);
 }
@@ -881,6 +927,7 @@ int main(void)
 {
 	RUN_COMPAT(markdown_reader_pmd_all_fence_forms);
 	RUN(markdown_fence_variants);
+	RUN(chunk_languages);
 	RUN(unterminated_chunks_are_errors);
 	RUN_COMPAT(noweb_fir_design);
 	RUN_COMPAT(noweb_wrap_and_options);
