@@ -185,15 +185,20 @@ class PrettyPrinter:
             group = self._outermost_breakable()
             if group is None:
                 return
-            held = self._held
-            while group.pending:
-                item = held.popleft()
-                self.output_width = item.write(self, self.output_width)
-                self.buffer_width -= item.width
-            while held and isinstance(held[0], _Text):
-                item = held.popleft()
-                self.output_width = item.write(self, self.output_width)
-                self.buffer_width -= item.width
+            self._write_through(group)
+
+    def _write_through(self, group):
+        """Write the held items up to group's last pending breakable (now
+        newlines) and the text right after it."""
+        held = self._held
+        while group.pending:
+            item = held.popleft()
+            self.output_width = item.write(self, self.output_width)
+            self.buffer_width -= item.width
+        while held and isinstance(held[0], _Text):
+            item = held.popleft()
+            self.output_width = item.write(self, self.output_width)
+            self.buffer_width -= item.width
 
     # -- the API of IPython's printer, for _repr_pretty_ methods --
 
@@ -227,7 +232,12 @@ class PrettyPrinter:
             self._fit()
 
     def break_(self):
-        """A line break here, whatever the width."""
+        """A line break here, whatever the width; the outermost group that
+        can still break is broken too (a multi-line repr inside a list puts
+        the list's items on their own lines)."""
+        group = self._outermost_breakable()
+        if group is not None:
+            self._write_through(group)
         self.flush()
         self.output.write(self.newline + " " * self.indentation)
         self.output_width = self.indentation
@@ -561,17 +571,22 @@ def _namespace(obj, p, cycle):
 
 def _wrapped(inner, empty=None):
     """A collections type printed as Name(<inner value>), Name(...) in a cycle;
-    `empty` (a format with the name) when the object is empty."""
+    `empty` (a format with the name) when the object is empty.  The name and
+    parentheses are text around an indented inner value, not a group of
+    their own: group depths decide which group breaks first, and this is the
+    nesting that lays out as IPython does."""
     def printer(obj, p, cycle):
         name = obj.__class__.__name__
         if empty is not None and not cycle and not obj:
             p.text(empty % name)
             return
-        with p.group(len(name) + 1, name + "(", ")"):
+        p.text(name + "(")
+        with p.indent(len(name) + 1):
             if cycle:
                 p.text("...")
             else:
                 inner(obj, p)
+        p.text(")")
     return printer
 
 
