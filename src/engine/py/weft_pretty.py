@@ -382,7 +382,7 @@ def _sequence(start, end, base):
     """Printer of a list or tuple: items separated by ",", a breakable."""
     def printer(obj, p, cycle):
         if _own_repr(obj, base):
-            p.text(typ_repr(obj))
+            p.text(_typ_repr(obj))
             return
         if cycle:
             p.text(start + "..." + end)
@@ -400,7 +400,7 @@ def _sequence(start, end, base):
     return printer
 
 
-def typ_repr(obj):
+def _typ_repr(obj):
     """The repr a subclass gave itself."""
     return type(obj).__repr__(obj)
 
@@ -420,7 +420,7 @@ def _set(start, end, base):
     """Printer of a set or frozenset: sorted (below max_seq_length items)."""
     def printer(obj, p, cycle):
         if _own_repr(obj, base):
-            p.text(typ_repr(obj))
+            p.text(_typ_repr(obj))
             return
         if cycle:
             p.text(start + "..." + end)
@@ -446,7 +446,7 @@ def _mapping(start, end, base=None):
     """Printer of a dict (insertion order) or a dict-like wrapper."""
     def printer(obj, p, cycle):
         if base is not None and _own_repr(obj, base):
-            p.text(typ_repr(obj))
+            p.text(_typ_repr(obj))
             return
         if cycle:
             p.text("{...}")
@@ -465,7 +465,7 @@ def _mapping(start, end, base=None):
 
 
 def _qualified(obj):
-    """module.qualname of a class or function; builtins without module."""
+    """module.qualname of a class or function; builtins without a module."""
     name = _attr(obj, "__qualname__", None)
     if not isinstance(name, str):
         name = obj.__name__
@@ -481,19 +481,12 @@ def _class(obj, p, cycle):
     if own[:1] != [type]:
         _repr_lines(obj, p, cycle)
         return
-    mod = _attr(obj, "__module__", None)
-    name = _attr(obj, "__qualname__", None)
-    if not isinstance(name, str):
-        name = obj.__name__
-    p.text(name if mod in (None,) + _BUILTIN_MODULES else mod + "." + name)
+    p.text(_qualified(obj))
 
 
 def _function(obj, p, _cycle):
     """A function: <function module.name(signature)>."""
-    name = _attr(obj, "__qualname__", None) or obj.__name__
-    mod = _attr(obj, "__module__", None)
-    if mod and mod not in _BUILTIN_MODULES:
-        name = mod + "." + name
+    name = _qualified(obj)
     import inspect  # pylint: disable=import-outside-toplevel
     try:
         name += str(inspect.signature(obj))
