@@ -189,11 +189,38 @@ def failing_repr_raises_as_repr_does():
         raise AssertionError("no exception")
 
 
+def library_values():
+    """numpy, pandas and sympy values (those installed): multi-line reprs,
+    _repr_pretty_ methods, scalar subclasses of float and int."""
+    out = {}
+    try:
+        import numpy as np  # pylint: disable=import-outside-toplevel
+        out.update({"array": np.arange(30).reshape(3, 10), "arrays in a list": [np.arange(5)] * 3,
+                    "numpy scalars": [np.float64(1.5), np.int64(3)], "array in a dict": {"k": np.zeros((2, 2))}})
+    except ImportError:
+        pass
+    try:
+        import pandas as pd  # pylint: disable=import-outside-toplevel
+        df = pd.DataFrame({"a": range(3), "b": list("xyz")})
+        out.update({"DataFrame": df, "DataFrames in a list": [df, df], "Series": pd.Series([1, 2]),
+                    "DatetimeIndex": pd.date_range("2020", periods=3)})
+    except ImportError:
+        pass
+    try:
+        import sympy  # pylint: disable=import-outside-toplevel
+        from sympy.plotting.plot import Plot  # pylint: disable=import-outside-toplevel
+        x = sympy.symbols("x")
+        out.update({"sympy Plot": Plot(), "sympy Matrix": [x ** 2, sympy.Matrix([[x, 1], [2, x ** 2]])]})
+    except ImportError:
+        pass
+    return out
+
+
 @test
 def catalogue_matches_ipython():
     ipretty = ipython_pretty()
     bad = []
-    for name, obj in catalogue().items():
+    for name, obj in {**catalogue(), **library_values()}.items():
         want = ipretty(obj, max_width=79, max_seq_length=1000)
         got = wp.pretty(obj)
         if got != want:
