@@ -146,6 +146,24 @@ static bool keep_output(const struct chunk *ch, const struct output *o)
 	return !ch->opts.results || strcmp(ch->opts.results, "hidden") != 0;
 }
 
+/*
+ * A figure output of a chunk with a caption carries it in its metadata
+ * ("caption"), so the notebook keeps what the other formats show under the
+ * figure (nbformat allows extra output metadata; Jupyter ignores it).
+ */
+static void caption_figure(json_t *o, const struct chunk *ch, const struct output *src)
+{
+	if (!ch->opts.caption || !(figure_mime(src, figures_for_html, NULL) ||
+				   output_get_mime(src, "application/pdf")))
+		return;
+	json_t *md = json_object_get(o, "metadata");
+	if (!json_is_object(md)) {
+		md = json_object();
+		json_object_set_new(o, "metadata", md);
+	}
+	json_object_set_new(md, "caption", nb_string(ch->opts.caption, strlen(ch->opts.caption)));
+}
+
 /* The code cell of one chunk; `count` numbers the chunks that ran. */
 static json_t *code_cell(const struct chunk *ch, const struct weave_results *res, int *count)
 {
@@ -183,6 +201,7 @@ static json_t *code_cell(const struct chunk *ch, const struct weave_results *res
 				continue;
 			json_t *o = json_array_get(all, i);
 			nb_output(o);
+			caption_figure(o, ch, &oc->outputs.items[i]);
 			/* a result carries its cell's count, as Jupyter's Out[n] */
 			if (json_object_get(o, "execution_count"))
 				json_object_set_new(o, "execution_count", json_integer(*count));

@@ -2,6 +2,7 @@
 
 Run with /usr/bin/python3; prints "ok - name" / "not ok - name" per test.
 """
+import base64
 import os
 import sys
 import tempfile
@@ -238,7 +239,7 @@ def test_figure_bundle_size():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    rt.STATE.f_size, rt.STATE.dpi, rt.STATE.fig_format = (2, 1), 40, "png"
+    rt.STATE.f_size, rt.STATE.dpi, rt.STATE.fig_format = (2, 1), 200, "png"
     rt._apply_mpl_rc()
     rt._patch_pyplot(plt)
     plt.plot([1, 2])
@@ -247,11 +248,19 @@ def test_figure_bundle_size():
     plt.show()  # patched: emits both figures, in figure-number order
     outs = outputs()
     assert len(outs) == 2 and plt.get_fignums() == []
+    # cropped to what is drawn (bbox_inches="tight"); shown at CSS pixels
+    # (100 per inch: half the pixels at 200 dpi), as Jupyter's retina figures
+    png = base64.b64decode(outs[0]["data"]["image/png"])
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) != (400, 200)
     md = outs[0]["metadata"]["image/png"]
-    assert (md["width"], md["height"]) == (80, 40)
-    assert outs[0]["data"]["text/plain"].startswith("<Figure size 80x40")
+    assert (md["width"], md["height"]) == (width // 2, height // 2)
+    assert outs[0]["data"]["text/plain"].startswith("<Figure size 400x200")
+    # nothing drawn: text only, as IPython's inline backend shows it
+    assert outs[1]["data"] == {"text/plain": "<Figure size 400x200 with 0 Axes>"}
     del SENT[:]
     fig = plt.figure()
+    fig.add_subplot()
     data, _ = rt.figure_bundle(fig, "svg")
     assert data["image/svg+xml"].lstrip().startswith("<?xml")
     rt.STATE.fig = False

@@ -276,8 +276,17 @@ def mime_bundle(obj):
             if value is not None:
                 data[mime] = _encode_mime(mime, value)
     if "text/plain" not in data:
-        data["text/plain"] = repr(obj)
+        data["text/plain"] = _pretty(obj)
     return data, metadata
+
+
+def _pretty(obj):
+    """text/plain of obj as IPython shows it (weft_pretty, imported on the
+    first display: a document that shows no value never loads it)."""
+    mod = sys.modules.get("weft_pretty") or find_module("weft_pretty")
+    if mod is None:  # outside the worker (the tests): from sys.path
+        import weft_pretty as mod  # pylint: disable=import-outside-toplevel
+    return mod.pretty(obj)
 
 
 def _display_one(obj, output_type="display_data", raw=False, metadata=None):
@@ -430,21 +439,60 @@ def _close_figure(fig):
 
 
 def figure_bundle(fig, fmt=None):
-    """(data, metadata) for a figure saved in the chunk's figure format."""
-    import io  # pylint: disable=import-outside-toplevel
+    """(data, metadata) for a figure, as IPython's inline backend shows it.
+
+    Saved in the chunk's figure format with bbox_inches="tight" (the canvas
+    cropped to what is drawn, as Pweave's kernel does); a figure with no axes
+    and no lines is its text/plain only (`<Figure size WxH with 0 Axes>`),
+    not a blank image.  The bytes are reproducible (see _save_figure)."""
     fmt = (fmt or STATE.fig_format or "png").lower()
     mime = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf",
             "jpg": "image/jpeg", "jpeg": "image/jpeg"}.get(fmt)
     if mime is None:
         raise ValueError("unsupported figure format %r (png, svg, pdf, jpeg)" % fmt)
-    buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi="figure")
-    width, height = fig.get_size_inches() * fig.dpi
-    raw = buf.getvalue()
+    if not fig.axes and not getattr(fig, "lines", None):
+        return {"text/plain": repr(fig)}, {}
+    raw = _save_figure(fig, fmt)
     value = raw.decode("utf-8") if mime == "image/svg+xml" else raw
     data = {mime: _encode_mime(mime, value), "text/plain": repr(fig)}
-    metadata = {mime: {"width": int(round(width)), "height": int(round(height))}}
-    return data, metadata
+    return data, _figure_metadata(mime, raw, fig.dpi)
+
+
+def _save_figure(fig, fmt):
+    """The figure's bytes, the same on every run for the same drawing: no
+    creation date in SVG and PDF, SVG element ids from a fixed salt (unless
+    the document chose one), so a cached render equals a fresh one."""
+    import io  # pylint: disable=import-outside-toplevel
+    kwargs = {"format": fmt, "dpi": "figure", "bbox_inches": "tight",
+              "facecolor": fig.get_facecolor(), "edgecolor": fig.get_edgecolor()}
+    if fmt == "svg":
+        kwargs["metadata"] = {"Date": None}
+    elif fmt == "pdf":
+        kwargs["metadata"] = {"CreationDate": None}
+    rc = getattr(sys.modules.get("matplotlib"), "rcParams", None)
+    salted = fmt == "svg" and rc is not None and rc.get("svg.hashsalt") is None
+    if salted:
+        rc["svg.hashsalt"] = "weft"
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, **kwargs)
+    finally:
+        if salted:
+            rc["svg.hashsalt"] = None
+    return buf.getvalue()
+
+
+def _figure_metadata(mime, raw, dpi):
+    """Display size of a PNG drawn above 100 dpi: its width and height in CSS
+    pixels at 100 per inch, as Jupyter's inline backend writes them for a
+    high-resolution (retina) figure (pixels / 2 at 200 dpi, Pweave's default),
+    so a notebook shows it at its size rather than at 2x.  At 100 dpi or less
+    nothing is written: the image is shown pixel for pixel, as Jupyter does."""
+    if mime != "image/png" or len(raw) < 24 or raw[12:16] != b"IHDR" or not dpi or dpi <= 100:
+        return {}
+    width = int.from_bytes(raw[16:20], "big")
+    height = int.from_bytes(raw[20:24], "big")
+    return {mime: {"width": int(width * 100 // dpi), "height": int(height * 100 // dpi)}}
 
 
 def flush_figures(keep=None):
