@@ -6,6 +6,11 @@
  */
 #include "engine/engine.h"
 
+#include <stdio.h>
+#include <string.h>
+
+#include "util/hash.h"
+
 #include <stdlib.h>
 
 #include "engine/jupyter_engine.h"
@@ -123,4 +128,23 @@ int engine_request(struct engine *e, json_t *request, json_t **reply, struct wef
 const char *engine_identity(struct engine *e)
 {
 	return e ? e->ops->identity(e->impl) : NULL;
+}
+
+/* The worker images (worker_image.S, foreign_image.S). */
+extern const unsigned char weft_worker_image[], weft_worker_image_end[];
+extern const unsigned char weft_abi3_image[], weft_abi3_image_end[];
+
+const char *engine_runtime_digest(void)
+{
+	static char digest[17];
+	if (!digest[0]) {
+		char a[XXH128_HEX_SIZE], b[XXH128_HEX_SIZE], both[2 * XXH128_HEX_SIZE];
+		hash_xxh128_hex(weft_worker_image, (size_t)(weft_worker_image_end - weft_worker_image), a);
+		hash_xxh128_hex(weft_abi3_image, (size_t)(weft_abi3_image_end - weft_abi3_image), b);
+		snprintf(both, sizeof(both), "%s%s", a, b);
+		hash_xxh128_hex(both, strlen(both), a);
+		memcpy(digest, a, 16);
+		digest[16] = '\0';
+	}
+	return digest;
 }

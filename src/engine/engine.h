@@ -135,6 +135,15 @@ int engine_eval_inline(struct engine *e, const char *code, bool is_expr, int lin
  */
 int engine_request(struct engine *e, json_t *request, json_t **reply, struct weft_error *err);
 
+/*
+ * A digest of the code that runs chunks and answers the cache's ops: the
+ * Python worker and its runtime as built into this weft (both worker images).
+ * Part of every cache identity, so an entry made by other runtime code (which
+ * may display values or save figures differently) is never taken for one of
+ * this build's, whatever VERSION says. 16 hex digits.
+ */
+const char *engine_runtime_digest(void);
+
 /* The interpreter's identity ("CPython 3.11.2 /usr/bin/python3"), part of cache keys. */
 const char *engine_identity(struct engine *e);
 

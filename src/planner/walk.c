@@ -24,7 +24,8 @@ static char *engine_identity_static(struct walk *w)
 	struct strbuf sb;
 	strbuf_init(&sb);
 	if (cfg->kernel) { /* a Jupyter kernel runs the chunks; the cache is off */
-		strbuf_addf(&sb, "kernel %s; weft %s", cfg->kernel, WEFT_VERSION);
+		strbuf_addf(&sb, "kernel %s; weft %s runtime %s", cfg->kernel, WEFT_VERSION,
+			    engine_runtime_digest());
 		return strbuf_detach(&sb, NULL);
 	}
 	/* a relative path in the front matter is the document's: from its folder */
@@ -60,7 +61,7 @@ static char *engine_identity_static(struct walk *w)
 	}
 	weft_error_free(&err);
 	strbuf_free(&fm_path);
-	strbuf_addf(&sb, "; weft %s", WEFT_VERSION);
+	strbuf_addf(&sb, "; weft %s runtime %s", WEFT_VERSION, engine_runtime_digest());
 	return strbuf_detach(&sb, NULL);
 }
 
