@@ -36,6 +36,9 @@ WORKER_SRC := src/engine/worker.c src/engine/embedded.c src/util/strbuf.c src/ca
 WORKER_OBJ := $(WORKER_SRC:%.c=$(BUILD)/pic/%.o) $(BUILD)/pic/gen/embedded_py.o
 LIB_SRC  := $(filter-out src/cli/main.c src/engine/worker.c src/engine/embedded.c,$(wildcard src/*/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/worker_image.o
+# The runtime's files are in weft itself too: a Python Jupyter kernel is sent them
+# (src/engine/kernel_runtime.c).
+LIB_OBJ  += $(BUILD)/gen/embedded_py.o $(BUILD)/src/engine/embedded.o
 PY_SRC   := $(sort $(wildcard src/engine/py/*.py))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -60,6 +63,9 @@ $(BUILD)/pic/%.o: %.c
 $(BUILD)/pic/gen/embedded_py.o: $(BUILD)/gen/embedded_py.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
+
+$(BUILD)/gen/embedded_py.o: $(BUILD)/gen/embedded_py.c
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/weft-worker.so: $(WORKER_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(PY_LIBS) -ljansson -lxxhash -lpthread

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cache/store.h"
+#include "engine/kernel_runtime.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "model/document.h"
@@ -33,7 +34,7 @@ static const char weave_usage[] =
 	"      --timeout SECONDS     stop a chunk that runs longer (default: no limit)\n"
 	"      --python PATH         run chunks with this (virtualenv) python's packages\n"
 	"      --kernel NAME         run chunks in the Jupyter kernel NAME (e.g. python3, ir);\n"
-	"                            the chunk cache is off with a kernel\n"
+	"                            the chunk cache works with Python kernels only\n"
 	"      --cache               cache every chunk (cache=True by default)\n"
 	"      --no-cache            no cache at all: run every chunk, read and write no cache\n"
 	"      --cache-dir DIR       cache folder (default: $WEFT_CACHE_DIR, else .weft-cache/ beside FILE)\n"
@@ -295,10 +296,10 @@ int cmd_weave(int argc, char **argv)
 		goto out;
 	}
 	weave_results_init(&res, doc.nchunks, doc.ninline);
-	if (pc.kernel && planner_uses_cache(&doc, &pc))
-		/* The cache's keys and saved names come from the embedded engine's Python-side ops. */
-		weft_warn(path, 0, "--kernel %s: the chunk cache needs weft's embedded Python engine; "
-			  "caching is off for this render (every chunk runs)", pc.kernel);
+	if (pc.kernel && planner_uses_cache(&doc, &pc) && !kernel_runtime_cacheable(pc.kernel))
+		/* The cache's keys and saved names come from weft's runtime, which needs Python. */
+		weft_warn(path, 0, "--kernel %s: the chunk cache needs weft's Python runtime (a Python kernel "
+			  "or the embedded engine); caching is off for this render (every chunk runs)", pc.kernel);
 	else if (planner_uses_cache(&doc, &pc)) {
 		if (planner_open_store(&doc, &pc, &store, &err) < 0) {
 			fprintf(stderr, "weft: %s\n", weft_error_text(&err));

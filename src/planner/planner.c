@@ -16,6 +16,7 @@
  * of each name it holds, the dataflow's writer map which one it should hold.
  */
 #include "planner/planner.h"
+#include "engine/kernel_runtime.h"
 #include "planner/entry.h"
 #include "planner/inputs.h"
 #include "planner/nsorder.h"
@@ -593,8 +594,8 @@ int planner_weave(const struct document *doc, const struct planner_config *cfg,
 	mark_passive_chunks(&w);
 	if (cfg->frozen)
 		w.caching = true;
-	if (cfg->kernel)
-		w.caching = false; /* the cache needs the embedded engine's ops (cmd_weave warns) */
+	if (cfg->kernel && !kernel_runtime_cacheable(cfg->kernel))
+		w.caching = false; /* the cache needs weft's runtime: a Python kernel (cmd_weave warns) */
 	if (cfg->no_cache)
 		w.caching = false; /* --no-cache: the reference render a cached one must equal */
 	if (w.caching) {

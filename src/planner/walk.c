@@ -1,6 +1,7 @@
 /* walk: one render's state, engine access and running code; see walk.h. */
 #include "planner/walk.h"
 #include "planner/unitkeys.h"
+#include "engine/kernel_runtime.h"
 
 #include <limits.h>
 #include <patchlevel.h>
@@ -17,7 +18,13 @@ static char *engine_identity_static(const struct planner_config *cfg)
 {
 	struct strbuf sb;
 	strbuf_init(&sb);
-	strbuf_addf(&sb, "CPython %s; weft %s", PY_VERSION, WEFT_VERSION);
+	if (cfg->kernel) { /* a Jupyter kernel: its own interpreter, never the embedded one's entries */
+		char *k = kernel_runtime_identity(cfg->kernel);
+		strbuf_addf(&sb, "%s; weft %s", k, WEFT_VERSION);
+		free(k);
+	} else {
+		strbuf_addf(&sb, "CPython %s; weft %s", PY_VERSION, WEFT_VERSION);
+	}
 	const char *venv = cfg->python ? cfg->python : getenv("VIRTUAL_ENV");
 	if (venv && *venv) {
 		char real[PATH_MAX];
