@@ -1,6 +1,7 @@
 /* kernel_runtime: weft's runtime inside a Python Jupyter kernel; see kernel_runtime.h. */
 #include "engine/kernel_runtime.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,4 +327,60 @@ char *kernel_runtime_identity(const char *name)
 	weft_error_free(&err);
 	jupyter_kernelspec_free(&ks);
 	return strbuf_detach(&sb, NULL);
+}
+
+/* Is `name` one of IPython's history names (the fixed ones, _iN, _N)? */
+static bool history_name(const char *name)
+{
+	static const char *const fixed[] = {"_", "__", "___", "_i", "_ii", "_iii", "In", "Out", "_oh", "_ih", "_dh"};
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
+		if (!strcmp(name, fixed[i]))
+			return true;
+	const char *digits = !strncmp(name, "_i", 2) ? name + 2 : name[0] == '_' ? name + 1 : NULL;
+	if (!digits || !*digits)
+		return false;
+	for (const char *p = digits; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return false;
+	return true;
+}
+
+/* The first history name or lister in the reads/reads_builtins/calls arrays of v (nested too), or NULL. */
+static const char *history_in(const json_t *v)
+{
+	static const char *const listers[] = {"eval", "exec", "globals", "locals", "vars", "dir"};
+	const char *key;
+	const json_t *sub;
+	json_object_foreach((json_t *)v, key, sub) {
+		if (json_is_object(sub)) {
+			const char *got = history_in(sub);
+			if (got)
+				return got;
+			continue;
+		}
+		if (!json_is_array(sub) || (strcmp(key, "reads") && strcmp(key, "reads_builtins") && strcmp(key, "calls")))
+			continue;
+		size_t i;
+		const json_t *it;
+		json_array_foreach(sub, i, it) {
+			const char *name = json_string_value(it);
+			if (!name)
+				continue;
+			if (history_name(name))
+				return name;
+			for (size_t k = 0; k < sizeof(listers) / sizeof(*listers); k++)
+				if (!strcmp(name, listers[k]))
+					return listers[k];
+		}
+	}
+	return NULL;
+}
+
+const char *kernel_runtime_history_read(const json_t *analysis)
+{
+	if (!json_is_object(analysis))
+		return NULL; /* no analysis: the unit fails to compile, it reads nothing */
+	if (json_is_true(json_object_get(analysis, "dynamic")))
+		return "dynamic code";
+	return history_in(analysis);
 }

@@ -56,6 +56,16 @@ int kernel_engine_request(struct kernel_engine *k, json_t *request, json_t **rep
 const char *kernel_engine_identity(struct kernel_engine *k);
 
 /*
+ * What in a unit's analysis (weft_analysis's record) reads IPython's history
+ * (_ __ ___ _i _ii _iii _iN _N In Out _oh _ih _dh), which lives in the shell
+ * and differs in a render that skipped cached chunks: the name, or
+ * "dynamic code" / the lister ("eval", "globals", ...) through which the
+ * unit may read any name; NULL when it reads none. The planner turns the
+ * cache off for a document with such a unit.
+ */
+const char *kernel_runtime_history_read(const json_t *analysis);
+
+/*
  * Can the chunk cache work through kernel `name`? True when its kernelspec
  * exists and names Python as its language; read without starting it.
  */

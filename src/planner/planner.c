@@ -604,6 +604,16 @@ int planner_weave(const struct document *doc, const struct planner_config *cfg,
 		w.own_store = own;
 		if ((own && planner_open_store(doc, cfg, &w.store, err) < 0) || load_analyses(&w, err) < 0)
 			rc = -1;
+		for (size_t ui = 0; rc == 0 && cfg->kernel && ui < w.df.n && w.caching; ui++) {
+			const char *hist = w.df.units[ui].evaluate ? kernel_runtime_history_read(w.df.units[ui].analysis)
+								   : NULL;
+			if (hist) { /* the kernel's history differs when cached chunks did not run in it */
+				weft_warn(doc->path, w.df.units[ui].line, "--kernel %s: %s reads IPython's history (%s), "
+					  "which a cached render changes; caching is off for this render (every chunk runs)",
+					  cfg->kernel, w.df.units[ui].label, hist);
+				w.caching = false;
+			}
+		}
 		w.meanwhile = entry_write_pending;
 	}
 	for (size_t ui = 0; ui < w.df.n && rc == 0; ui++) {

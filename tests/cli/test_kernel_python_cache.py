@@ -122,24 +122,25 @@ def run_suites():
 
 def run_own():
     """Scenarios of what only a kernel has."""
-    _run("IPython's history names (_, _i, _N) read by later chunks", [
-        Step(chunks(("a", "x = 6\nx * 7"), ("b", "print(_, _i.strip())"), ("c", "print(_1)")), {"a", "b", "c"}),
-        Step(chunks(("a", "x = 6\nx * 7"), ("b", "print(_, _i.strip())"), ("c", "print(_1)")), set(),
-             note="unchanged", no_python=True),
-        Step(chunks(("a", "x = 6\nx * 8"), ("b", "print(_, _i.strip())"), ("c", "print(_1)")), {"a", "b", "c"},
-             note="edit a"),
-        Step(chunks(("a", "x = 6\nx * 8"), ("b", "print(_, _i.strip(), 2)"), ("c", "print(_1)")), {"b"},
-             note="edit b: _ and _i restored from a"),
+    hist = [("a", "x = 6\nx * 7"), ("b", "y = 2\nprint(y)"), ("c", "print(_, _i.strip(), _1)")]
+    _run("a document reading IPython's history (_, _i, _N) renders without the cache", [
+        Step(chunks(*hist), {"a", "b", "c"}),
+        Step(chunks(*hist), {"a", "b", "c"}, note="unchanged: every chunk runs"),
+        Step(chunks(("a", "x = 6\nx * 8"), *hist[1:]), {"a", "b", "c"}, note="edit a"),
+    ])
+    _run("eval reads any name, the history too: no cache", [
+        Step(chunks(("a", "x = 6\nx * 7"), ("b", "print(eval('_'))")), {"a", "b"}),
+        Step(chunks(("a", "x = 6\nx * 7"), ("b", "print(eval('_'), 1)")), {"a", "b"}, note="edit b"),
     ])
     _run("tracebacks show the cell numbers of a run without cache", [
         Step(chunks(("a", "v = [1]"), ("bad, error=True", "v.append(2)\n1 / 0"), ("c", "print(v)"),
                     ("d", "w = 3\nprint(w)")), {"a", "bad", "c", "d"}),
         Step(chunks(("a", "v = [1]"), ("bad, error=True", "v.append(2)\n1 / 0"), ("c", "print(v)"),
-                    ("d", "w = 3\nprint(w)")), set(), note="unchanged", no_python=True),
+                    ("d", "w = 3\nprint(w)")), {"bad", "c"}, note="unchanged: a chunk that raised is not cached"),
         Step(chunks(("a", "v = [5]"), ("bad, error=True", "v.append(2)\n1 / 0"), ("c", "print(v)"),
                     ("d", "w = 3\nprint(w)")), {"a", "bad", "c"}, note="edit a"),
         Step(chunks(("a", "v = [5]"), ("bad, error=True", "v.append(2)\n1 / 0"), ("c", "print(v)"),
-                    ("d", "w = 4\nprint(w)\nv.pop(7)")), {"d"}, note="a later chunk raises: In[4]",
+                    ("d", "w = 4\nprint(w)\nv.pop(7)")), {"bad", "c", "d"}, note="a later chunk raises: In[4]",
              status=1),
     ])
     _run("a matplotlib figure and a value drawn from its data", [

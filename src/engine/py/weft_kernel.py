@@ -20,22 +20,17 @@ What differs from the worker, and how it stays sound:
   * The kernel's execution count is set before each tracked chunk to the
     one a render without cache has there (one per chunk cell, one per
     statement in term mode, none for inline code; the units before it come
-    from doc_lines and track_begin), so "Cell In[n]" in tracebacks and
-    IPython's history names are a fresh run's.
-  * IPython's history names (_ __ ___ _i _ii _iii _iN _N) are the document's
-    names, tracked, saved and restored like any other: a cell that shows a
-    value binds _, every cell binds _i.
+    from doc_lines and track_begin), so tracebacks show a fresh run's
+    "Cell In[n]".
   * A function restored from the cache keeps the cell file name of the kernel
     that ran its chunk (/tmp/ipykernel_PID/HASH.py): IPython's cell map
     (_CellNumbers) and linecache answer for such files with the cell number
     and lines of the document chunk whose code has that HASH.
-  * The kernel's own names (get_ipython, exit, quit, ...) are never tracked
-    or saved (weft_state.RUNTIME_NAMES), nor In, Out, _oh, _ih, _dh, which
-    every cell changes in place: a unit that reads one of those, or reads
-    the namespace through eval, globals(), dir(), a frame's f_globals, is
-    volatile (re-run every render, its readers too), with the reason, which
-    --explain shows. Not sound for those: In and Out lack the cells a cached
-    render did not run (a named limit).
+  * The kernel's own names (get_ipython, exit, quit, ...) and IPython's
+    history (_ __ ___ _i _ii _iii _iN _N In Out _oh _ih _dh), which lives
+    in the shell as well as in the namespace, are never tracked or saved
+    (weft_state.RUNTIME_NAMES); the planner turns the cache off for a
+    document that reads history (kernel_runtime.h).
 
 Import cost: only sys at top level (the worker may import this module while
 looking for an op; it defines no op_ function).
@@ -45,14 +40,13 @@ import sys
 
 REPLY_MIME = "application/vnd.weft.reply+json"
 
-# IPython's history of values and inputs, rebound by the cells that make them
-# (_ _ __ ___ by a cell with a value, _i _ii _iii _iN by every cell, _N):
-# tracked as the document's names, so a reader gets the version a fresh run
-# has (the kernel's execution count is a fresh run's: set_execution_count).
-HISTORY_NAMES = frozenset(("_", "__", "___", "_i", "_ii", "_iii"))
-# The kernel's containers of all cells (changed in place by every cell, so a
-# cached render's differ): never tracked; a unit reading one is volatile.
-KERNEL_NAMES = frozenset(("In", "Out", "_oh", "_ih", "_dh"))
+# IPython's history: values and inputs of earlier cells (also _iN and _N),
+# kept in the shell's own state as well as in the namespace, and the
+# containers of all cells. Never tracked or saved: a cached render's differ
+# from a fresh run's, so the planner turns the cache off for a document
+# that reads any of them (kernel_runtime_history_read, in C).
+HISTORY_NAMES = frozenset(("_", "__", "___", "_i", "_ii", "_iii", "In", "Out",
+                           "_oh", "_ih", "_dh"))
 
 _SOURCES = {}
 _STATE = {"cells_seen": False, "runtime": None}
@@ -125,11 +119,20 @@ def boot(sources, doc_path):
     shell = _shell()
     if shell is not None:
         state.RUNTIME_NAMES.update(n for n in shell.user_ns_hidden
-                                   if not (n.startswith("__") and n.endswith("__"))
-                                   and not is_history_name(n))
+                                   if not (n.startswith("__") and n.endswith("__")))
         _map_cell_names(shell)
-    state.RUNTIME_NAMES.update(KERNEL_NAMES)
+    state.RUNTIME_NAMES.update(HISTORY_NAMES)
+    _hide_history(runtime)
     _watch_cells()
+
+
+def _hide_history(runtime):
+    """Register the _iN / _N names the kernel made since the last request."""
+    state = sys.modules.get("weft_state")
+    if state is None:
+        return
+    ns = runtime._main_ns()  # pylint: disable=protected-access
+    state.RUNTIME_NAMES.update(k for k in ns if type(k) is str and is_history_name(k))
 
 
 # -- the kernel's cell numbers, as a render without cache has them -----------
@@ -256,77 +259,27 @@ def _watch_cells():
     linecache.getlines = getlines
 
 
-# Names through which code may read any global, IPython's history included.
-_LISTERS = frozenset(("eval", "exec", "globals", "locals", "vars", "dir"))
-# Attributes through which code reaches a frame's namespace.
-_FRAME_ATTRS = frozenset(("f_globals", "f_locals"))
-
-
-def _code_names(code):
-    """The names the code reads, and the _FRAME_ATTRS it reads (empty if
-    it does not parse)."""
-    import ast  # pylint: disable=import-outside-toplevel
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
-        return set()
-    out = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            out.add(node.id)
-        elif isinstance(node, ast.Attribute) and node.attr in _FRAME_ATTRS:
-            out.add(node.attr)
-    return out
-
-
-def _volatile_reads(reads, code):
-    """Why a unit that reads `reads` (and whose code is `code`, if known) may
-    read IPython's history, so it can only be run, never reused; or None."""
-    names = set(r for r in reads if isinstance(r, str)) if isinstance(reads, list) else set()
-    if not isinstance(reads, list):
-        return "its reads are not known and may include IPython's history (In, Out, _)"
-    if isinstance(code, str):
-        names |= _code_names(code)
-    hist = sorted(names & KERNEL_NAMES)
-    if hist:
-        return "it reads %s, IPython's history, which depends on the cells the kernel ran" % hist[0]
-    dyn = sorted(names & (_LISTERS | _FRAME_ATTRS))
-    if dyn:
-        return ("it reads the namespace through %s, which may include IPython's history "
-                "(In, Out, _)" % dyn[0])
-    return None
-
-
-_PENDING = {}
-
-
 def _track_begin(runtime, req):
-    """The runtime's track_begin, remembering what makes the unit volatile."""
-    _PENDING.clear()
+    """The runtime's track_begin, after the kernel's execution count is set."""
     code = req.pop("code", None)
     line = req.pop("line", None)
     if isinstance(line, int) and isinstance(code, str):   # a chunk (inline spans have no cell)
         _note_unit(line, code, True, bool(req.pop("term", False)))
         set_execution_count(line)
-    why = _volatile_reads(req.get("reads"), code)
-    if why:
-        _PENDING["volatile"] = why
     _STATE["cells_seen"] = False
     return runtime.dispatch(req)
 
 
 def _track_end(runtime, req):
-    """The runtime's track_end, marked volatile (see the module docstring)."""
+    """The runtime's track_end; a chunk that raised or quoted kernel cells is
+    keyed on the document's layout, as the worker does for document lines."""
     failed = bool(req.pop("failed", False))
     reply = runtime.dispatch(req)
     rec = reply.get("tracked") if isinstance(reply, dict) else None
     if rec is None:
         return reply
-    why = _PENDING.pop("volatile", None)
     if failed or _STATE["cells_seen"]:   # a traceback or warning: keyed on the layout
         rec["source_lines"] = True
-    if why:
-        rec["volatile"] = why
     return reply
 
 
@@ -353,6 +306,7 @@ def call(text):
         return Reply(json.dumps({"ok": False, "error": "bad request: %s" % exc}))
     if runtime is None:
         return Reply(json.dumps({"ok": False, "error": "weft's runtime is not installed in the kernel"}))
+    _hide_history(runtime)
     op = req.get("op") if isinstance(req, dict) else None
     if op == "doc_lines":
         for unit in req.get("units") or ():
