@@ -247,7 +247,7 @@ int cmd_weave(int argc, char **argv)
 	}
 	if (pc.kernel && (pc.frozen || pc.python)) {
 		fprintf(stderr, "weft: --kernel cannot be combined with %s\n",
-			pc.frozen ? "--frozen (the cache is off with a kernel)" : "--python");
+			pc.frozen ? "--frozen" : "--python");
 		free(rebuild);
 		return 2;
 	}
