@@ -25,28 +25,25 @@ from soundlib import Step, chunks  # noqa: E402
 
 KERNEL = "python3"
 
+# A selection (each step starts the kernel twice): values, mutation, arrays
+# restored by mapping, functions, replay, random state, files, edits that move
+# chunks, term mode, inline code, settings.
 SUITES = {
     "test_cache_soundness.py": {
         "upstream value change", "in-place mutation", "numpy += and pandas column assignment",
         "restored memory-mapped array, read and mutated in place",
-        "function reading a global from another chunk", "deleted chunk whose variable is still used",
-        "generator (unsaveable) rebuilt by replay", "setup / expensive query / report (the issue's story)",
+        "function reading a global from another chunk", "generator (unsaveable) rebuilt by replay",
         "random numbers continue after a cached chunk", "data file edit",
         "files a chunk wrote are restored on a hit", "insert, delete and reorder chunks",
     },
     "test_soundness_keys.py": {
-        "identical appends are two positions", "a class defined twice is two classes",
-        "identical random draws", "an unrelated chunk inserted above identical chunks",
-        "display suppressed by a semicolon", "comment added in a term=True chunk",
-        "the same inline expression twice", "traceback through a function from a cached chunk",
-        "inline code mutates a list", "inline code binds a name a chunk reads",
-        "replay does not clobber a later version", "replay reads the version it saw",
-        "replay of a chunk that appends to an input",
+        "identical appends are two positions", "comment added in a term=True chunk",
+        "traceback through a function from a cached chunk", "inline code binds a name a chunk reads",
+        "replay reads the version it saw",
     },
     "test_soundness_settings.py": {
-        "numpy printoptions, reader's array from a third chunk", "numpy printoptions reset by a later chunk",
-        "pandas float format and precision", "os.chdir", "sys.path insert and a module in a subfolder",
-        "cache=False setup chunk sets a setting", "inline expression after a setting",
+        "numpy printoptions, reader's array from a third chunk", "os.chdir",
+        "sys.path insert and a module in a subfolder",
     },
 }
 
