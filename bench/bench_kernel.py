@@ -1,8 +1,8 @@
 """Benchmark: the chunk cache through a Python Jupyter kernel (--kernel python3)
 against the embedded engine, on the same document, in one run.
 
-The document: numpy imported, a chunk that computes for a while (an 800 x
-800 matrix product, three times), a chunk summarising it, a chunk printing
+The document: numpy imported, a chunk that computes for a while (a 1500 x
+1500 matrix product, three times), a chunk summarising it, a chunk printing
 an edited value. Each side has its own folder and cache, filled by a first
 render. Then, runs alternated, medians:
   unchanged   re-render, nothing edited: everything cached, no engine starts
@@ -39,7 +39,7 @@ rng = np.random.default_rng(0)
 ```
 
 ```python
-a = rng.random((800, 800))
+a = rng.random((1500, 1500))
 for _ in range(3):
     b = a @ a
     b /= b.max()
