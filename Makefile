@@ -43,6 +43,9 @@ ABI3_OBJ := $(ABI3_SRC:%.c=$(BUILD)/abi3/%.o) $(BUILD)/abi3/gen/embedded_py.o
 ABI3_CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS)) -fPIC -DPy_LIMITED_API=0x03090000
 LIB_SRC  := $(filter-out src/cli/main.c src/engine/worker.c src/engine/worker_channel.c src/engine/worker_json.c src/engine/embedded.c src/engine/weft_module_abi3.c,$(wildcard src/*/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/worker_image.o $(BUILD)/gen/foreign_image.o
+# The runtime's files are in weft itself too: a Python Jupyter kernel is sent them
+# (src/engine/kernel_runtime.c).
+LIB_OBJ  += $(BUILD)/gen/embedded_py.o $(BUILD)/src/engine/embedded.o
 PY_SRC   := $(sort $(wildcard src/engine/py/*.py))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -67,6 +70,9 @@ $(BUILD)/pic/%.o: %.c
 $(BUILD)/pic/gen/embedded_py.o: $(BUILD)/gen/embedded_py.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
+
+$(BUILD)/gen/embedded_py.o: $(BUILD)/gen/embedded_py.c
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/weft-worker.so: $(WORKER_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(PY_LIBS) -ljansson -lxxhash -lpthread

@@ -5,7 +5,7 @@
 # (runs alternated, medians), because the machine may be shared and noisy,
 # and prints one line "RESULT <what>: <figures, ratio, target> -> PASS|MISS".
 # NAMEs (substrings) select benchmarks: twochunk rerender chain bigarray
-# cached50 jobs rchain state_bigarray store_write tracking (the last needs WEFT_BASELINE). The whole set takes a few minutes;
+# cached50 jobs rchain state_bigarray kernel store_write tracking (the last needs WEFT_BASELINE). The whole set takes a few minutes;
 # bigarray and state_bigarray need about 4 GiB free under $TMPDIR (or /tmp).
 # On a quiet 2-CPU machine the set takes about 4 minutes; Pweave's runs
 # dominate and stretch with the machine's load.
@@ -66,6 +66,7 @@ bench state_bigarray "$PY" bench/state_bigarray.py $REP $MIB
 bench cached50 "$PY" bench/bench_cached50.py $R
 bench jobs "$PY" bench/bench_jobs.py $R
 bench rchain "$PY" bench/bench_rchain.py $R
+bench kernel "$PY" bench/bench_kernel.py $R
 }
 # the state tracking's cost against an older weft: only with WEFT_BASELINE=old/weft
 if [ -n "${WEFT_BASELINE:-}" ]; then

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cache/store.h"
+#include "engine/kernel_runtime.h"
 #include "cli/commands.h"
 #include "cli/doc_list.h"
 #include "engine/engine_select.h"
@@ -336,14 +337,14 @@ static int weave_one(const struct weave_args *a, const char *path, bool one_of_m
 	}
 	bool python_kernel = py.kind == ENGINE_KIND_PYKERNEL;
 	if (python_kernel && pc.frozen) {
-		fprintf(stderr, "weft: --kernel %s cannot be combined with --frozen (the cache is off with a "
-			"Python kernel)\n", pc.kernel);
+		/* --frozen runs nothing, yet keys come from the analysis the kernel's runtime makes */
+		fprintf(stderr, "weft: --kernel %s cannot be combined with --frozen\n", pc.kernel);
 		goto out;
 	}
-	if (python_kernel && planner_uses_cache(&doc, &pc))
-		/* The cache's keys and saved names come from the embedded engine's Python-side ops. */
-		weft_warn(path, 0, "--kernel %s: the chunk cache needs weft's embedded Python engine; "
-			  "caching is off for this render (every chunk runs)", pc.kernel);
+	if (python_kernel && planner_uses_cache(&doc, &pc) && !kernel_runtime_cacheable(pc.kernel))
+		/* The cache's keys and saved names come from weft's runtime's Python-side ops. */
+		weft_warn(path, 0, "--kernel %s: the chunk cache needs weft's Python runtime (a Python kernel "
+			  "or the embedded engine); caching is off for this render (every chunk runs)", pc.kernel);
 	else if (planner_uses_cache(&doc, &pc)) {
 		if (planner_open_store(&doc, &pc, &store, &err) < 0) {
 			fprintf(stderr, "weft: %s\n", weft_error_text(&err));

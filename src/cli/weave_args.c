@@ -34,7 +34,7 @@ static const char weave_usage[] =
 	"                            else weft's own; --explain says which)\n"
 	"  -k, --kernel NAME         run the document's default language in the Jupyter kernel NAME\n"
 	"                            (e.g. ir); other languages' chunks (```{r}) run in their own\n"
-	"                            kernels, cached by chain; with a Python kernel the cache is off\n"
+	"                            kernels, cached by chain; a Python kernel gets the whole cache\n"
 	"      --cache               cache every chunk (default: only the chunks, or documents,\n"
 	"                            that say cache=True)\n"
 	"  -c, --cache-results       the same (Pweave's name)\n"

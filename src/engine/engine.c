@@ -13,7 +13,7 @@
 
 #include <stdlib.h>
 
-#include "engine/jupyter_engine.h"
+#include "engine/kernel_runtime.h"
 #include "engine/python_engine.h"
 #include "util/strbuf.h"
 
@@ -61,11 +61,11 @@ struct engine {
 	};
 
 ENGINE_ADAPTERS(python_engine, struct python_engine)
-ENGINE_ADAPTERS(jupyter_engine, struct jupyter_engine)
+ENGINE_ADAPTERS(kernel_engine, struct kernel_engine) /* a Jupyter kernel (jupyter_engine.h), cached if Python */
 
 int engine_start(struct engine **out, const struct engine_config *cfg, struct weft_error *err)
 {
-	return engine_start_with(out, cfg->kernel ? &jupyter_engine_ops : &python_engine_ops, cfg, err);
+	return engine_start_with(out, cfg->kernel ? &kernel_engine_ops : &python_engine_ops, cfg, err);
 }
 
 /* See engine.h: the same, with the implementation given. */

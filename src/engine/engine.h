@@ -7,8 +7,9 @@
  *           the worker: the caller gets RUN_CRASHED / RUN_TIMEOUT and may start
  *           a new engine.
  *   jupyter a Jupyter client (ZeroMQ) for any installed kernel, chosen by
- *           engine_config.kernel (jupyter_engine.h); the cache's ops
- *           (engine_request) are not supported there.
+ *           engine_config.kernel (jupyter_engine.h); for a Python kernel the
+ *           cache's ops (engine_request) run in weft's runtime sent into the
+ *           kernel (kernel_runtime.h), other kernels do not support them.
  *
  * engine.c dispatches: engine_start picks the implementation, the other
  * calls go through its vtable (python_engine.h, jupyter_engine.h).

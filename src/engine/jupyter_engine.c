@@ -1466,3 +1466,70 @@ int jupyter_engine_request(struct jupyter_engine *e, json_t *request, json_t **r
 	return weft_error_set(err, NULL, 0, 0, "op %s: not supported by the Jupyter engine",
 			      op ? op : "?");
 }
+
+/* See jupyter_engine.h. */
+const char *jupyter_engine_language(const struct jupyter_engine *e)
+{
+	return e && e->spec.language ? e->spec.language : "";
+}
+
+/* See jupyter_engine.h: setup_figures for a caller that brackets the chunk itself. */
+int jupyter_engine_figures(struct jupyter_engine *e, const struct run_request *req,
+			   struct weft_error *err)
+{
+	struct exec_result x;
+	if (setup_figures(e, req, &x) == 0)
+		return 0;
+	enum run_status status;
+	char *message = NULL;
+	report_failure(e, &x, "figure set-up", req->code_line, &status, &message, err);
+	free(message);
+	return -1;
+}
+
+/* See jupyter_engine.h. */
+int jupyter_engine_eval_silent(struct jupyter_engine *e, const char *code, const char *expr,
+			       json_t **result, struct weft_error *err)
+{
+	*result = NULL;
+	if (!jupyter_engine_alive(e))
+		return weft_error_set(err, e ? e->doc_path : NULL, 0, 0, "the Jupyter kernel is not running");
+	json_t *exprs = json_object();
+	if (expr && json_object_set_new(exprs, "weft", json_string(expr)) < 0) {
+		json_decref(exprs);
+		return weft_error_set(err, e->doc_path, 0, 0, "a silent request is not valid UTF-8");
+	}
+	json_t *content = json_pack("{s:s, s:b, s:b, s:o, s:b, s:b}", "code", code ? code : "", "silent", 1,
+				    "store_history", 0, "user_expressions", exprs, "allow_stdin", 0,
+				    "stop_on_error", 0);
+	if (!content)
+		return weft_error_set(err, e->doc_path, 0, 0, "a silent request is not valid UTF-8");
+	struct exec_result x;
+	execute(e, content, NULL, NULL, &x);
+	if (x.end != RECV_MSG || x.interrupted) {
+		json_decref(x.reply);
+		enum run_status status;
+		char *message = NULL;
+		report_failure(e, &x, "weft's runtime in the kernel", 0, &status, &message, err);
+		free(message);
+		return -1;
+	}
+	const json_t *res = expr ? json_object_get(json_object_get(x.reply, "user_expressions"), "weft")
+				 : x.reply;
+	const char *status = json_string_value(json_object_get(res, "status"));
+	if (!status || strcmp(status, "ok")) {
+		const char *en = json_string_value(json_object_get(res, "ename"));
+		const char *ev = json_string_value(json_object_get(res, "evalue"));
+		struct strbuf sb;
+		strbuf_init(&sb);
+		strbuf_addf(&sb, "%s%s%s", en ? en : "error", ev ? ": " : "", ev ? ev : "");
+		jupyter_strip_ansi(&sb);
+		weft_error_set(err, e->doc_path, 0, 0, "weft's runtime in the kernel: %s", sb.buf);
+		strbuf_free(&sb);
+		json_decref(x.reply);
+		return -1;
+	}
+	*result = json_incref((json_t *)res);
+	json_decref(x.reply);
+	return 0;
+}

@@ -86,6 +86,27 @@ void jupyter_engine_set_timeout(struct jupyter_engine *e, double seconds);
 /* "jupyter kernel NAME: IMPLEMENTATION VERSION; LANGUAGE VERSION", from kernel_info. */
 const char *jupyter_engine_identity(struct jupyter_engine *e);
 
+/* The kernelspec's language ("python", "R", ...; "" when it names none). */
+const char *jupyter_engine_language(const struct jupyter_engine *e);
+/*
+ * Python kernels: apply req's figure options (size, dpi, format) now, as
+ * run_chunk does before a fig=True chunk; for a caller that brackets the
+ * chunk with requests of its own (kernel_runtime.c). 0, or -1 with err when
+ * the kernel died or hung (the engine is then dead unless interrupted).
+ */
+int jupyter_engine_figures(struct jupyter_engine *e, const struct run_request *req,
+			   struct weft_error *err);
+/*
+ * Run `code` silently (no history, no execution count, its outputs dropped)
+ * and, when expr is not NULL, evaluate the user expression expr after it.
+ * *result: a new reference to the expression's result ({"status", "data":
+ * {MIME: value}, ...}) or, without expr, to the execute_reply content.
+ * Returns 0, or -1 with err (code or expression raised: the kernel's
+ * message; the kernel died or timed out).
+ */
+int jupyter_engine_eval_silent(struct jupyter_engine *e, const char *code, const char *expr,
+			       json_t **result, struct weft_error *err);
+
 /* ---- wire protocol ---- */
 
 /* One message's four JSON parts (each owned, never NULL after decode). */

@@ -17,6 +17,7 @@
  */
 #include "planner/planner.h"
 #include "planner/chain.h"
+#include "engine/kernel_runtime.h"
 #include "planner/entry.h"
 #include "planner/inputs.h"
 #include "planner/nsorder.h"
@@ -601,8 +602,8 @@ int planner_weave(struct document *doc, const struct planner_config *cfg,
 		rc = -1;
 	if (cfg->frozen)
 		w.caching = true;
-	if (w.python_kernel)
-		w.caching = false; /* the cache needs the embedded engine's ops (cmd_weave warns) */
+	if (w.python_kernel && !kernel_runtime_cacheable(w.python_kernel))
+		w.caching = false; /* the cache needs weft's runtime in a Python kernel (cmd_weave warns) */
 	if (cfg->no_cache)
 		w.caching = false; /* --no-cache: the reference render a cached one must equal */
 	if (rc == 0 && (w.caching || chain_caching(chain))) {
@@ -615,6 +616,16 @@ int planner_weave(struct document *doc, const struct planner_config *cfg,
 	if (rc == 0 && w.caching) {
 		if (load_analyses(&w, err) < 0)
 			rc = -1;
+		for (size_t ui = 0; rc == 0 && cfg->kernel && ui < w.df.n && w.caching; ui++) {
+			const char *hist = w.df.units[ui].evaluate ? kernel_runtime_history_read(w.df.units[ui].analysis)
+								   : NULL;
+			if (hist) { /* the kernel's history differs when cached chunks did not run in it */
+				weft_warn(doc->path, w.df.units[ui].line, "--kernel %s: %s reads IPython's history (%s), "
+					  "which a cached render changes; caching is off for this render (every chunk runs)",
+					  cfg->kernel, w.df.units[ui].label, hist);
+				w.caching = false;
+			}
+		}
 		w.meanwhile = entry_write_pending;
 	}
 	for (size_t ui = 0; ui < w.df.n && rc == 0; ui++) {

@@ -21,8 +21,10 @@ int unitkeys_register_lines(struct walk *w, size_t ui, struct weft_error *err)
 		/* A unit that is not valid UTF-8 never ran (it fails as a SyntaxError): no lines. */
 		if (!o->evaluate || w->lines_sent[j] || proto_utf8_invalid(o->code, strlen(o->code)) >= 0)
 			continue;
-		json_t *one = proto_pack(err, w->doc->path, o->line, o->label, "{s:s, s:i}", "code", o->code,
-					 "line", o->line);
+		/* chunk and term: how many cells a kernel's history counts for it (kernel_runtime.h) */
+		bool chunk = o->kind == UNIT_CHUNK;
+		json_t *one = proto_pack(err, w->doc->path, o->line, o->label, "{s:s, s:i, s:b, s:b}", "code", o->code,
+					 "line", o->line, "chunk", chunk, "term", chunk && o->chunk->opts.term);
 		if (!one || json_array_append_new(units, one) < 0) {
 			json_decref(units);
 			return -1;

@@ -2,6 +2,7 @@
 #include "planner/walk.h"
 #include "planner/unitkeys.h"
 #include "engine/python_select.h"
+#include "engine/kernel_runtime.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -23,9 +24,13 @@ static char *engine_identity_static(struct walk *w)
 	const struct planner_config *cfg = w->cfg;
 	struct strbuf sb;
 	strbuf_init(&sb);
-	if (cfg->kernel) { /* a Jupyter kernel runs the chunks; the cache is off */
-		strbuf_addf(&sb, "kernel %s; weft %s runtime %s", cfg->kernel, WEFT_VERSION,
-			    engine_runtime_digest());
+	if (cfg->kernel && kernel_runtime_cacheable(cfg->kernel)) {
+		/* a Python Jupyter kernel runs the Python chunks: its own interpreter,
+		 * never the embedded engine's entries (another --kernel runs other
+		 * languages only: Python chunks stay embedded, as below) */
+		char *k = kernel_runtime_identity(cfg->kernel);
+		strbuf_addf(&sb, "%s; weft %s runtime %s", k, WEFT_VERSION, engine_runtime_digest());
+		free(k);
 		return strbuf_detach(&sb, NULL);
 	}
 	/* a relative path in the front matter is the document's: from its folder */
