@@ -32,9 +32,9 @@ endif
 
 # The worker: CPython's host, built as a shared object and carried inside
 # libweft.a (worker_image.S); the child python_engine.c forks loads it.
-WORKER_SRC := src/engine/worker.c src/engine/embedded.c src/util/strbuf.c src/cache/store_fault.c
+WORKER_SRC := src/engine/worker.c src/engine/worker_channel.c src/engine/worker_json.c src/engine/embedded.c src/util/strbuf.c src/cache/store_fault.c
 WORKER_OBJ := $(WORKER_SRC:%.c=$(BUILD)/pic/%.o) $(BUILD)/pic/gen/embedded_py.o
-LIB_SRC  := $(filter-out src/cli/main.c src/engine/worker.c src/engine/embedded.c,$(wildcard src/*/*.c))
+LIB_SRC  := $(filter-out src/cli/main.c src/engine/worker.c src/engine/worker_channel.c src/engine/worker_json.c src/engine/embedded.c,$(wildcard src/*/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/worker_image.o
 PY_SRC   := $(sort $(wildcard src/engine/py/*.py))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

@@ -16,6 +16,10 @@
  *           buffer, never through the pipes). The parent keeps its own copy of
  *           the read ends, to collect what was left after a crash.
  *
+ * The channels are worker_channel.c's (no Python there); worker_json.c
+ * converts between Python objects and JSON; worker.c is the `_weft` module
+ * and the process setup.
+ *
  * It initialises CPython with PyConfig (sys.argv = [doc], sys.executable = the
  * configured or venv python, MPLBACKEND=Agg), registers the builtin module
  * `_weft` (the channel primitives, see worker.c), compiles weft_runtime.py from

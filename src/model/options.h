@@ -66,26 +66,6 @@ void optval_copy(struct optval *dst, const struct optval *src);
 /* Python truthiness of a literal (EXPR counts as true). */
 bool optval_truthy(const struct optval *v);
 
-/*
- * Parse Pweave's option syntax: "name, key=value, key2 = 'x'" (a first bare
- * word, with no '=', is the chunk name; `label=` is an alias of `name`).
- * `text` starts at (line, column) of `file`, used for error locations.
- * Appends to `out`. Returns 0, or -1 with err set at file:line:column.
- */
-int option_parse(const char *text, const char *file, int line, int column,
-		 struct option_list *out, struct weft_error *err);
-
-/*
- * Parse one Quarto-style "#| key: value" line body ("key: value", without the
- * "#| " prefix). The value uses YAML-ish scalars (true/false, numbers, quoted or
- * bare strings, [a, b] lists). Appends to `out`. Quarto's names map to
- * Pweave's (eval -> evaluate, fig-cap -> caption, label -> name, output ->
- * results, fig-width/fig-height -> f_size, fig-dpi -> dpi, ...); other dashes
- * become underscores (cache-rebuild -> cache_rebuild).
- */
-int option_parse_quarto(const char *text, const char *file, int line, int column,
-			struct option_list *out, struct weft_error *err);
-
 /* The resolved options of one chunk. Strings are owned. */
 struct chunk_options {
 	char *name;          /* name/label, or NULL */

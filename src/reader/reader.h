@@ -21,6 +21,7 @@
 
 #include "model/document.h"
 #include "reader/inline_code.h"
+#include "reader/option_parser.h"
 
 struct reader_line {
 	const char *s;  /* the line, without its terminator (not NUL-terminated) */

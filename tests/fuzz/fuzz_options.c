@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "fuzz_common.h"
-#include "model/options.h"
+#include "reader/option_parser.h"
 
 /* Parse `text` with `parse`, then resolve what it gave (type checks, aliases). */
 static void parse_and_resolve(int (*parse)(const char *, const char *, int, int, struct option_list *,

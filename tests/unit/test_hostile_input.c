@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "model/document.h"
-#include "model/options.h"
+#include "reader/option_parser.h"
 #include "reader/front_matter.h"
 #include "model/yaml_value.h"
 #include "util/strbuf.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "model/options.h"
+#include "reader/option_parser.h"
 #include "unit.h"
 
 /* Parse `text` (at line 7, column 3 of "t.pmd") into l; returns the rc. */
