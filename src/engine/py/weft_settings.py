@@ -41,8 +41,10 @@ Ops (dispatched by the runtime as op_<name>(req)):
         -> {"items": {name: {"path": file} | {"pristine": true} | {"unsaveable": reason}}}
         ("pristine": the value a fresh worker has; restored by reset()).
         The values as the last tracked chunk left them, one pickle file each.
-    op_settings_apply({"items": [{"name": pseudo-name, "path": file or null}]})
+    op_settings_apply({"items": [{"name": pseudo-name, "path": file or null
+                                  | "fd": index into the request's "fds"}]})
         -> {"errors": {name: message}}
+        weft's parent sends "fd": the verified blob itself (engine.h).
         Puts saved values in force (null: back to a fresh worker's value), in
         registry order; a setting of a module not imported waits for its import.
 
@@ -396,7 +398,10 @@ def op_settings_apply(req):
             continue
         path = item.get("path")
         try:
-            if path is None:
+            if "fd" in item:      # the verified blob itself (engine.h "fds")
+                import weft_state  # pylint: disable=import-outside-toplevel
+                wanted[key] = pickle.loads(weft_state.fd_bytes(req["fds"][item["fd"]]))
+            elif path is None:
                 wanted[key] = None
             else:
                 with open(path, "rb") as f:
