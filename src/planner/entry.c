@@ -188,9 +188,9 @@ static int blobs_add(json_t *blobs, const char *hash)
 	return json_array_append_new(blobs, json_string(hash));
 }
 
-/* Hand a file the worker saved to the store, by the hash it computed (a JSON string) when given. */
-static int put_saved_file(struct store *st, const char *path, const json_t *hash, char h[STORE_HASH_SIZE],
-			  struct weft_error *err)
+/* See entry.h. */
+int entry_put_saved_file(struct store *st, const char *path, const json_t *hash, char h[STORE_HASH_SIZE],
+			 struct weft_error *err)
 {
 	const char *known = json_string_value(hash);
 	if (!known || !hash_is_hex(known, STORE_HASH_SIZE - 1))
@@ -239,7 +239,7 @@ static json_t *save_names(struct walk *w, size_t ui, const json_t *names, json_t
 			if (json_array_size(hashes) != 1 + json_array_size(json_object_get(it, "buffers")))
 				hashes = NULL;
 			char h[STORE_HASH_SIZE];
-			if (put_saved_file(w->store, pickle, json_array_get(hashes, 0), h, err) < 0) {
+			if (entry_put_saved_file(w->store, pickle, json_array_get(hashes, 0), h, err) < 0) {
 				unlink(pickle);
 				json_decref(rec);
 				json_decref(reply);
@@ -251,7 +251,7 @@ static json_t *save_names(struct walk *w, size_t ui, const json_t *names, json_t
 			size_t k;
 			json_t *b;
 			json_array_foreach(json_object_get(it, "buffers"), k, b) {
-				if (put_saved_file(w->store, json_string_value(b), json_array_get(hashes, k + 1), h,
+				if (entry_put_saved_file(w->store, json_string_value(b), json_array_get(hashes, k + 1), h,
 						   err) < 0) {
 					json_decref(bufs);
 					json_decref(rec);

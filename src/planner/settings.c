@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "engine/protocol.h"
+#include "planner/entry.h"
 #include "planner/restore.h"
 #include "planner/walk.h"
 
@@ -106,7 +107,7 @@ json_t *settings_save(struct walk *w, size_t ui, json_t *blobs)
 		char h[STORE_HASH_SIZE];
 		if (json_is_true(json_object_get(it, "pristine"))) {
 			json_object_set_new(rec, "pristine", json_true());
-		} else if (path && store_blob_put_file(w->store, path, h, &err) == 0) {
+		} else if (path && entry_put_saved_file(w->store, path, json_object_get(it, "hash"), h, &err) == 0) {
 			json_object_set_new(rec, "blob", json_string(h));
 			json_array_append_new(blobs, json_string(h));
 		} else {
