@@ -154,14 +154,48 @@ _UNSAVEABLE_IN = {"sqlite3": ("Connection", "Cursor"), "socket": ("socket",),
 
 def is_user_name(name):
     """True for names the cache cares about: not dunders, not the runtime's
-    (nor keys that are no identifiers, which globals()[1] = ... can make)."""
-    if type(name) is not str or not name.isidentifier():
+    (nor keys that are no identifiers, which globals()[1] = ... can make).
+    Called for every name of the namespace at every tracked chunk: the
+    shape test is memoized per string (_name_shapes), RUNTIME_NAMES is
+    looked up each time (it may grow)."""
+    if type(name) is not str:
+        return False
+    shaped = _name_shapes.get(name)
+    if shaped is None:
+        if len(_name_shapes) >= _NAME_SHAPES_MAX:
+            _name_shapes.clear()
+        shaped = _name_shapes[name] = _user_shaped(name)
+    return shaped and name not in RUNTIME_NAMES
+
+
+# str -> _user_shaped(str), for is_user_name; cleared when it reaches the cap
+_name_shapes = {}
+_NAME_SHAPES_MAX = 1 << 20
+
+
+# Names is_user_name accepted, valid while RUNTIME_NAMES is what it was then
+# (nothing else changes its answer): the scans of the whole namespace every
+# tracked chunk makes test a known name with one set lookup, not a call.
+_known = [frozenset(), set()]
+
+
+def _known_user_names():
+    """The set of names known to be user names (see _known)."""
+    if _known[0] != RUNTIME_NAMES:
+        _known[0] = frozenset(RUNTIME_NAMES)
+        _known[1] = set()
+    return _known[1]
+
+
+def _user_shaped(name):
+    """is_user_name of a str, apart from RUNTIME_NAMES."""
+    if not name.isidentifier():
         return False
     if name.startswith("__") and name.endswith("__"):
         # __version__, __all__, __doc__ ... are the document's (issue 8 class 9);
         # the interpreter's own are not
         return name not in _INTERPRETER_DUNDERS
-    return not name.startswith("_weft") and name not in RUNTIME_NAMES
+    return not name.startswith("_weft")
 
 
 def _main_dict():
@@ -457,7 +491,8 @@ class _Token:
     """What begin_tracking remembers until end_tracking."""
 
     def __init__(self, ns, req):
-        self.before = {k: v for k, v in ns.items() if is_user_name(k)}   # keeps ids alive
+        known = _known_user_names()
+        self.before = {k: v for k, v in ns.items() if k in known or is_user_name(k)}   # keeps ids alive
         cache_dir = req.get("cache_dir")
         self.prefixes = _prefix_cache.get(cache_dir)
         if self.prefixes is None:
@@ -560,13 +595,12 @@ def end_tracking(token, ns):
     bound, mutated, unsaveable = [], [], {}
     kinds = _unsaveable_types()
     for k, v in ns.items():
-        if not is_user_name(k):
+        # before holds user names only: one that still has its object is unchanged
+        if before.get(k, token) is v or not is_user_name(k):   # the token itself: "was not bound"
             continue
-        old = before.get(k, token)               # the token itself: "was not bound"
-        if old is not v:
-            bound.append(k)
-            if _unsaveable_reason(v, kinds) is not None:
-                unsaveable[k] = _typename(v)
+        bound.append(k)
+        if _unsaveable_reason(v, kinds) is not None:
+            unsaveable[k] = _typename(v)
     deleted = [k for k in before if k not in ns]
     mutated_aliases = {}
     after = _walk_names(ns, ns, fresh=set(bound) | set(token.fps)) if (bound or token.fps) else {}
@@ -597,7 +631,12 @@ def end_tracking(token, ns):
     mutated = sorted(set(mutated) | set(_changed_modules(token.modules)))
     mutated = sorted(set(mutated) | set(shared))
     from weft_fidelity import ns_tail
-    tail = ns_tail(list(before), [k for k in ns if is_user_name(k)])
+    after_keys = [k for k in ns if k in before or is_user_name(k)]
+    _known_user_names().update(after_keys)
+    before_keys = list(before)
+    # the usual case in one comparison: the old names in their order, new ones after them
+    n_before = len(before_keys)
+    tail = after_keys[n_before:] if after_keys[:n_before] == before_keys else ns_tail(before_keys, after_keys)
     token.before = None
     return {
         "bound": sorted(bound), "deleted": sorted(deleted), "mutated": sorted(mutated),
@@ -1102,11 +1141,14 @@ def _walk_names(ns, names, fresh=None):
     skip = None
     lv = None
     out = {}
+    known = _known_user_names()
+    module = types.ModuleType
     for n in names:
-        if not is_user_name(n) or n not in ns:
+        if (n not in known and not is_user_name(n)) or n not in ns:
             continue
         v = ns[n]
-        if not _walkable(v) or isinstance(v, _Token):
+        # _walkable, inline: this runs for every name at every tracked chunk
+        if isinstance(v, _IMMUTABLE) or type(v) is module or isinstance(v, _Token):
             continue
         if fresh is not None and n not in fresh:
             hit = _walk_cache.get(n)
