@@ -50,7 +50,7 @@ PY_SRC   := $(sort $(wildcard src/engine/py/*.py))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps demo check test sanitize clean fuzz fuzz-protocol bench install uninstall
+.PHONY: all deps demo check test sanitize clean fuzz fuzz-protocol fuzz-short bench install uninstall
 all: $(BUILD)/weft $(UNIT_BIN)
 
 $(BUILD)/weft: $(BUILD)/src/cli/main.o $(BUILD)/libweft.a
@@ -193,6 +193,13 @@ fuzz: deps
 		build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -close_fd_mask=2 \
 			$(FUZZ_FLAGS) build-fuzz/corpus/$$t; \
 	done
+
+# CI's short fuzz run (.ci/run): every target above and the protocol decoder,
+# FUZZ_SHORT_SECONDS each (regression inputs replayed first); a crash fails it.
+FUZZ_SHORT_SECONDS ?= 10
+fuzz-short:
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_SHORT_SECONDS)
+	$(MAKE) fuzz-protocol FUZZ_SECONDS=$(FUZZ_SHORT_SECONDS)
 
 clean:
 	rm -rf build build-san build-*

@@ -5,7 +5,7 @@
 # (runs alternated, medians), because the machine may be shared and noisy,
 # and prints one line "RESULT <what>: <figures, ratio, target> -> PASS|MISS".
 # NAMEs (substrings) select benchmarks: twochunk rerender chain bigarray
-# cached50 jobs rchain state_bigarray kernel store_write tracking (the last needs WEFT_BASELINE). The whole set takes a few minutes;
+# cached50 jobs rchain kernel manynames state_bigarray store_write tracking (the last needs WEFT_BASELINE). The whole set takes a few minutes;
 # bigarray and state_bigarray need about 4 GiB free under $TMPDIR (or /tmp).
 # On a quiet 2-CPU machine the set takes about 4 minutes; Pweave's runs
 # dominate and stretch with the machine's load.
@@ -52,9 +52,9 @@ echo "weft benchmarks: $WEFT_BUILD/weft, $(nproc) CPUs, load average $(cut -d' '
 # BENCH_QUICK=1: fewer rounds and a 64 MiB array, to check the benchmarks
 # themselves work (the figures are then not the ones to report)
 if [ -n "${BENCH_QUICK:-}" ]; then
-	R="--rounds 2"; MIB="--mib 64"; REP="--repeat 1"
+	R="--rounds 2"; MIB="--mib 64"; REP="--repeat 1"; NAMES="--chunks 300 --rounds 1"
 else
-	R=""; MIB=""; REP=""
+	R=""; MIB=""; REP=""; NAMES="--chunks 2000 --rounds 2"
 fi
 # shellcheck disable=SC2086
 {
@@ -67,6 +67,7 @@ bench cached50 "$PY" bench/bench_cached50.py $R
 bench jobs "$PY" bench/bench_jobs.py $R
 bench rchain "$PY" bench/bench_rchain.py $R
 bench kernel "$PY" bench/bench_kernel.py $R
+bench manynames "$PY" bench/bench_manynames.py $NAMES
 }
 # the state tracking's cost against an older weft: only with WEFT_BASELINE=old/weft
 if [ -n "${WEFT_BASELINE:-}" ]; then

@@ -121,18 +121,11 @@ static int mkdir_p(const char *path, struct weft_error *err)
 	return 0;
 }
 
-/*
- * Refuse a path that someone else could have planted or can change: owned
- * by another user, or writable by group/others (for the key file: any
- * access by group/others). follow: stat the target of a symlink (the
- * top directory may legitimately be one); otherwise a symlink is refused.
- */
-static int check_private(const char *path, const char *what, int follow, mode_t forbidden,
-			 struct weft_error *err)
+/* check_private (below) on what stat or fstat said about `path`. */
+static int check_private_stat(const struct stat *sp, const char *path, const char *what, mode_t forbidden,
+			      struct weft_error *err)
 {
-	struct stat st;
-	if ((follow ? stat(path, &st) : lstat(path, &st)) < 0)
-		return weft_error_errno(err, path, "cannot inspect %s", what);
+	const struct stat st = *sp;
 	if (S_ISLNK(st.st_mode))
 		return weft_error_set(err, path, 0, 0,
 				      "%s is a symbolic link; refusing to use it", what);
@@ -148,6 +141,21 @@ static int check_private(const char *path, const char *what, int follow, mode_t 
 				      what, (unsigned)(st.st_mode & 07777),
 				      forbidden == 077 ? "go-rwx" : "go-w", path);
 	return 0;
+}
+
+/*
+ * Refuse a path that someone else could have planted or can change: owned
+ * by another user, or writable by group/others (for the key file: any
+ * access by group/others). follow: stat the target of a symlink (the
+ * top directory may legitimately be one); otherwise a symlink is refused.
+ */
+static int check_private(const char *path, const char *what, int follow, mode_t forbidden,
+			 struct weft_error *err)
+{
+	struct stat st;
+	if ((follow ? stat(path, &st) : lstat(path, &st)) < 0)
+		return weft_error_errno(err, path, "cannot inspect %s", what);
+	return check_private_stat(&st, path, what, forbidden, err);
 }
 
 /* Same, but a missing path is fine (it will be created privately). */
@@ -1235,55 +1243,86 @@ int store_blob_read(struct store *st, const char *hash, struct strbuf *out,
 	return rc;
 }
 
-int store_blob_verify(struct store *st, const char *hash)
+/*
+ * Open blob `hash` and check it through the descriptor: its folder and the
+ * file itself private (owned by us, not writable by others, not a link),
+ * its contents hashing to `hash`. The open descriptor (offset at the end),
+ * or -1 for a miss (warned; a corrupt blob is removed). Whoever reads the
+ * returned descriptor reads the verified file, even if its path is replaced
+ * meanwhile.
+ */
+static int blob_open_checked(struct store *st, const char *hash)
 {
 	struct strbuf path;
 	strbuf_init(&path);
 	if (store_blob_path(st, hash, &path) < 0) {
 		strbuf_free(&path);
-		return 0;
+		return -1;
 	}
-	char got[STORE_HASH_SIZE];
-	int rc;
 	struct weft_error err;
 	weft_error_init(&err);
 	if (blob_ready(st, hash, &err) < 0)
 		weft_warn(err.file, 0, "%s", err.msg.buf);
 	weft_error_clear(&err);
-	/*
-	 * The worker opens the blob by this path after the check: neither the
-	 * file nor its folder may be replaceable or writable by another user,
-	 * or what was verified is not what gets unpickled.
-	 */
-	struct stat sb;
+	int fd = open(path.buf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		weft_warn(path.buf, 0, "cached blob is missing or unreadable; treating it as a "
+				       "cache miss");
+		strbuf_free(&path);
+		weft_error_free(&err);
+		return -1;
+	}
+	/* The folder by path (the file's own checks are on the descriptor). */
 	char *slash = strrchr(path.buf, '/');
-	int mine = 1;
-	if (lstat(path.buf, &sb) == 0) { /* a missing blob is a miss below */
-		*slash = '\0';
-		mine = check_private(path.buf, "cached blob folder", 0, S_IWGRP | S_IWOTH, &err) == 0;
-		*slash = '/';
-		if (mine)
-			mine = check_private(path.buf, "cached blob", 0, S_IWGRP | S_IWOTH, &err) == 0;
+	*slash = '\0';
+	int mine = check_private(path.buf, "cached blob folder", 0, S_IWGRP | S_IWOTH, &err) == 0;
+	*slash = '/';
+	struct stat sb;
+	if (mine && fstat(fd, &sb) < 0) {
+		weft_error_errno(&err, path.buf, "cannot inspect cached blob");
+		mine = 0;
+	} else if (mine && !S_ISREG(sb.st_mode)) {
+		weft_error_set(&err, path.buf, 0, 0, "cached blob is not a regular file");
+		mine = 0;
+	} else if (mine) {
+		mine = check_private_stat(&sb, path.buf, "cached blob", S_IWGRP | S_IWOTH, &err) == 0;
 	}
 	if (!mine) {
 		weft_warn(err.file, 0, "%s; treating it as a cache miss", err.msg.buf);
 		weft_error_free(&err);
 		strbuf_free(&path);
-		return 0;
+		close(fd);
+		return -1;
 	}
 	weft_error_free(&err);
-	if (hash_xxh128_file(path.buf, got, NULL, NULL) < 0) {
-		weft_warn(path.buf, 0, "cached blob is missing or unreadable; treating it as a "
-				       "cache miss");
-		rc = 0;
+	char got[STORE_HASH_SIZE];
+	if (hash_xxh128_fd(fd, got, NULL) < 0) {
+		weft_warn(path.buf, 0, "cached blob is unreadable; treating it as a cache miss");
+		close(fd);
+		fd = -1;
 	} else if (strcmp(got, hash)) {
 		blob_reject(st, hash, path.buf, "is corrupt (contents do not match its hash)");
-		rc = 0;
+		close(fd);
+		fd = -1;
 	} else {
-		rc = 1;
+		store_fault_swap_blob(path.buf); /* a test hook: the path changes, the fd does not */
 	}
 	strbuf_free(&path);
-	return rc;
+	return fd;
+}
+
+int store_blob_verify(struct store *st, const char *hash)
+{
+	int fd = blob_open_checked(st, hash);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+int store_blob_open(struct store *st, const char *hash)
+{
+	return blob_open_checked(st, hash);
 }
 
 /* ------------------------------------------------------------------ */

@@ -35,8 +35,9 @@
  *
  * Entry metadata is opaque here; a hit checks the MAC and the presence and
  * size of the entry's blobs, not their contents: read blobs through
- * store_blob_read, or store_blob_verify one before handing its path to a
- * reader that maps it.
+ * store_blob_read, or hand another process a store_blob_open descriptor (a
+ * path checked by store_blob_verify could be replaced before the other
+ * process opens it).
  *
  *   struct store *st;
  *   if (store_open(&st, dir, &err) < 0) ...
@@ -157,6 +158,14 @@ int store_blob_read(struct store *st, const char *hash, struct strbuf *out,
 		    struct weft_error *err);
 /* Re-hash a blob. 1 good, 0 missing or corrupt (warned and removed). */
 int store_blob_verify(struct store *st, const char *hash);
+/*
+ * Open a blob for another process to read (the Python worker unpickles it):
+ * the checks of store_blob_verify, done on the open descriptor, so what was
+ * verified is what is read even if the path is replaced afterwards. The
+ * descriptor (O_CLOEXEC; offset at the end: read with pread or seek to 0;
+ * the caller closes it), or -1 for a miss (warned, as store_blob_verify).
+ */
+int store_blob_open(struct store *st, const char *hash);
 
 /* ---- entries ---- */
 

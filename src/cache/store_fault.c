@@ -2,6 +2,8 @@
 #include "cache/store_fault.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -85,4 +87,33 @@ int store_fault(enum store_fault_op op)
 		return 0;
 	errno = fault_errno[op];
 	return fault_errno[op];
+}
+
+/* See store_fault.h: copy WEFT_TEST_BLOB_SWAP's file next to `path`, rename it over. */
+void store_fault_swap_blob(const char *path)
+{
+	const char *with = getenv("WEFT_TEST_BLOB_SWAP");
+	if (!with || !*with)
+		return;
+	char tmp[4096];
+	if (snprintf(tmp, sizeof(tmp), "%s.swap", path) >= (int)sizeof(tmp))
+		return;
+	int in = open(with, O_RDONLY | O_CLOEXEC);
+	int out = in < 0 ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int ok = out >= 0;
+	char buf[8192];
+	ssize_t n;
+	while (ok && (n = read(in, buf, sizeof(buf))) != 0)
+		ok = n > 0 && write(out, buf, (size_t)n) == n;
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out) < 0)
+		ok = 0;
+	if (ok && rename(tmp, path) == 0) {
+		fprintf(stderr, "weft: test hook WEFT_TEST_BLOB_SWAP: replaced %s after verifying it\n", path);
+	} else {
+		fprintf(stderr, "weft: test hook WEFT_TEST_BLOB_SWAP: could not replace %s: %s\n", path,
+			strerror(errno));
+		unlink(tmp);
+	}
 }

@@ -36,4 +36,13 @@ enum store_fault_op {
  */
 int store_fault(enum store_fault_op op);
 
+/*
+ * A second test hook: when WEFT_TEST_BLOB_SWAP names a file, each blob the
+ * store has just verified through an open descriptor (store_blob_open) has
+ * its path replaced, by rename, with a copy of that file, and a warning says
+ * so: the race a reader that re-opens the verified path would lose. Tests
+ * check the worker never sees the replacement. Unset, it does nothing.
+ */
+void store_fault_swap_blob(const char *path);
+
 #endif

@@ -133,6 +133,11 @@ int engine_eval_inline(struct engine *e, const char *code, bool is_expr, int lin
  * Send any other request (a JSON object with "op") and wait for its reply.
  * `*reply` gets a new reference to the reply object. Returns 0 when the reply
  * says ok, -1 otherwise (err holds the worker's message).
+ * A request's "fds" field, an array of open descriptors of this process, is
+ * not sent as text: the Python worker receives the descriptors themselves
+ * (SCM_RIGHTS) and finds its own numbers for them in the same field, in the
+ * same order (fields refer to them by index). The caller keeps and closes its
+ * own; the worker closes its copies once the request is answered.
  */
 int engine_request(struct engine *e, json_t *request, json_t **reply, struct weft_error *err);
 

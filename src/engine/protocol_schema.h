@@ -66,6 +66,7 @@
 	F(REQ, save, fsync, BOOL, 0)                      \
 	F(REP, save, items, ARRAY, 1)                     \
 	F(REQ, restore, items, ARRAY, 1)                  \
+	F(REQ, restore, fds, ARRAY, 0)                    \
 	F(REP, restore, restored, ARRAY, 1)               \
 	F(REP, restore, errors, OBJECT, 1)                \
 	F(REQ, delete, names, ARRAY, 1)                   \
@@ -73,7 +74,9 @@
 	F(REQ, rng_get, fsync, BOOL, 0)                   \
 	F(REP, rng_get, path, STR, 1)                     \
 	F(REP, rng_get, numpy, BOOL, 0)                   \
-	F(REQ, rng_set, path, STR, 1)                     \
+	F(REQ, rng_set, path, STR, 0)                     \
+	F(REQ, rng_set, fd, INT, 0)                       \
+	F(REQ, rng_set, fds, ARRAY, 0)                    \
 	F(REQ, eval_extra, expr, STR, 1)                  \
 	F(REQ, eval_extra, filename, STR, 0)              \
 	F(REP, eval_extra, value, STR, 1)                 \
@@ -89,6 +92,7 @@
 	F(REQ, settings_save, fsync, BOOL, 0)             \
 	F(REP, settings_save, items, OBJECT, 1)           \
 	F(REQ, settings_apply, items, ARRAY, 1)           \
+	F(REQ, settings_apply, fds, ARRAY, 0)             \
 	F(REP, settings_apply, errors, OBJECT, 1)         \
 	F(REQ, ns_order, names, ARRAY, 1)                 \
 	F(EVT, stream, name, STR, 1)                      \

@@ -226,16 +226,75 @@ static void trace(const char *dir, const char *text, size_t len)
 			len > 300 ? "..." : "");
 }
 
-/* Send one JSON message. Returns 0, or -1 when the worker is unreachable. */
+/* Most descriptors sent with one sendmsg (the kernel takes at most SCM_MAX_FD, 253). */
+#define FDS_PER_SEND 250
+
+/*
+ * Send the descriptors listed in a request's "fds" (see engine.h), in
+ * batches of FDS_PER_SEND, each riding on one byte of the request text
+ * (advancing *off). The worker collects every descriptor that arrives while
+ * it reads a request and hands them to it. 0, or -1 (not integers, too few
+ * bytes to carry them, or the socket failed).
+ */
+static int send_fds(struct python_engine *e, const json_t *fds, const char *text, size_t len, size_t *off)
+{
+	size_t n = json_array_size(fds);
+	if (!json_is_array(fds))
+		return -1;
+	for (size_t first = 0; first < n; first += FDS_PER_SEND) {
+		size_t k = n - first < FDS_PER_SEND ? n - first : FDS_PER_SEND;
+		int batch[FDS_PER_SEND];
+		for (size_t i = 0; i < k; i++) {
+			const json_t *v = json_array_get(fds, first + i);
+			if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT_MAX)
+				return -1;
+			batch[i] = (int)json_integer_value(v);
+		}
+		if (*off >= len)
+			return -1;
+		union {
+			char buf[CMSG_SPACE(sizeof(int) * FDS_PER_SEND)];
+			struct cmsghdr align;
+		} ctl;
+		memset(&ctl, 0, sizeof(ctl));
+		struct iovec iov = {.iov_base = (char *)text + *off, .iov_len = 1};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+				    .msg_controllen = CMSG_SPACE(sizeof(int) * k)};
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * k);
+		memcpy(CMSG_DATA(c), batch, sizeof(int) * k);
+		ssize_t w;
+		do
+			w = sendmsg(e->sock, &mh, MSG_NOSIGNAL);
+		while (w < 0 && errno == EINTR);
+		if (w != 1)
+			return -1;
+		*off += 1;
+	}
+	return 0;
+}
+
+/*
+ * Send one JSON message; its "fds" field (descriptors to pass, see engine.h)
+ * goes as SCM_RIGHTS, not as text. Returns 0, or -1 when the worker is
+ * unreachable or the descriptors could not be sent.
+ */
 static int send_json(struct python_engine *e, json_t *msg)
 {
-	char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+	const json_t *fds = json_object_get(msg, "fds");
+	json_t *plain = fds ? json_copy(msg) : NULL;
+	if (plain)
+		json_object_del(plain, "fds");
+	char *text = msg && (!fds || plain) ? json_dumps(plain ? plain : msg, JSON_COMPACT) : NULL;
+	json_decref(plain);
 	if (!text)
 		return -1; /* requests are built by protocol.c's checked builders: not reached */
 	trace(">>", text, strlen(text));
 	size_t len = strlen(text), off = 0;
-	int rc = 0;
-	while (off < len + 1) {
+	int rc = fds ? send_fds(e, fds, text, len, &off) : 0;
+	while (rc == 0 && off < len + 1) {
 		const char *p = off < len ? text + off : "\n";
 		size_t n = off < len ? len - off : 1;
 		ssize_t w = send(e->sock, p, n, MSG_NOSIGNAL);

@@ -170,6 +170,43 @@ static PyObject *py_set_statement(PyObject *self, PyObject *args)
 	Py_RETURN_NONE;
 }
 
+/*
+ * Give a request the descriptors that came with it, as its "fds" list (the
+ * parent's numbers, sent as text, never reach here: a request without
+ * descriptors loses the field). Descriptors no request can take are closed.
+ */
+static PyObject *attach_fds(PyObject *req)
+{
+	int *fds;
+	size_t n = channel_take_fds(&fds);
+	PyObject *list = NULL;
+	if (req && PyDict_Check(req) && n) {
+		list = PyList_New((Py_ssize_t)n);
+		for (size_t i = 0; list && i < n; i++) {
+			PyObject *v = PyLong_FromLong(fds[i]);
+			if (!v) {
+				Py_CLEAR(list);
+				break;
+			}
+			PyList_SET_ITEM(list, (Py_ssize_t)i, v);
+		}
+		if (list && PyDict_SetItemString(req, "fds", list) == 0) {
+			Py_DECREF(list);
+			free(fds);
+			return req;
+		}
+		Py_XDECREF(list);
+		Py_CLEAR(req); /* an error is set: the request fails rather than lose its files */
+	} else if (req && PyDict_Check(req) && PyDict_GetItemString(req, "fds") &&
+		   PyDict_DelItemString(req, "fds") < 0) {
+		Py_CLEAR(req);
+	}
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+	free(fds);
+	return req;
+}
+
 /* _weft.recv(): the next request (decoded JSON), or None at end of input. */
 static PyObject *py_recv(PyObject *self, PyObject *args)
 {
@@ -192,7 +229,7 @@ static PyObject *py_recv(PyObject *self, PyObject *args)
 				return PyErr_Format(PyExc_ValueError, "bad request: %s", jerr.text);
 			PyObject *req = json_to_py(j);
 			json_decref(j);
-			return req;
+			return attach_fds(req);
 		}
 		ssize_t r;
 		Py_BEGIN_ALLOW_THREADS

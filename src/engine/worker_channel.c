@@ -7,7 +7,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +27,8 @@ static size_t ncarry[3];
 static int wake_rd = -1, wake_wr = -1; /* tells the pump that text is pending */
 static volatile sig_atomic_t forked; /* set in a fork of the worker (os.fork in a chunk) */
 static struct strbuf rbuf;          /* request bytes read but not yet returned */
+static int *rfds;                   /* descriptors received with them (SCM_RIGHTS) */
+static size_t nrfds, rfds_alloc;
 /* Bytes of stream text forwarded / dropped during the current request (fd 1, 2). */
 static unsigned long long sent_bytes[3], dropped_bytes[3];
 
@@ -474,17 +478,68 @@ void channel_drop_line(size_t len)
 	strbuf_setlen(&rbuf, rbuf.len - len - 1);
 }
 
+/* Keep the descriptors of an SCM_RIGHTS message for channel_take_fds (one we cannot keep is closed). */
+static void keep_fds(struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (nrfds == rfds_alloc) {
+				size_t n = rfds_alloc ? rfds_alloc * 2 : 16;
+				int *grown = realloc(rfds, n * sizeof(int));
+				if (!grown) { /* the request then finds too few and fails */
+					close(fd);
+					continue;
+				}
+				rfds = grown;
+				rfds_alloc = n;
+			}
+			rfds[nrfds++] = fd;
+		}
+	}
+}
+
 /* See worker_channel.h. */
 ssize_t channel_read_more(void)
 {
 	ssize_t r;
 	strbuf_grow(&rbuf, 65536);
-	do
-		r = read(PROTO_FD, rbuf.buf + rbuf.len, 65536);
-	while (r < 0 && errno == EINTR);
-	if (r > 0)
+	/* recvmsg, not read: a request may carry descriptors (python_engine.c send_fds) */
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 253)];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {.iov_base = rbuf.buf + rbuf.len, .iov_len = 65536};
+	struct msghdr mh;
+	do {
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof(ctl.buf);
+		r = recvmsg(PROTO_FD, &mh, MSG_CMSG_CLOEXEC);
+	} while (r < 0 && errno == EINTR);
+	if (r > 0) {
 		strbuf_setlen(&rbuf, rbuf.len + (size_t)r);
+		keep_fds(&mh);
+	}
 	return r;
+}
+
+/* See worker_channel.h. */
+size_t channel_take_fds(int **fds)
+{
+	size_t n = nrfds;
+	*fds = n ? rfds : NULL;
+	if (n) {
+		rfds = NULL;
+		nrfds = rfds_alloc = 0;
+	}
+	return n;
 }
 
 /* See worker_channel.h. */

@@ -55,6 +55,15 @@ void channel_drop_line(size_t len);
 /* Read more request bytes (blocking): >0 bytes read, 0 at EOF, -1 with errno. */
 ssize_t channel_read_more(void);
 
+/*
+ * The descriptors received (SCM_RIGHTS, close-on-exec) since the last call:
+ * the parent sends a request's descriptors with its first bytes and waits
+ * for the reply before sending more, so they belong to the request being
+ * read. *fds (malloc'd, the caller frees it and owns the descriptors) and
+ * their count; 0 and NULL when none came.
+ */
+size_t channel_take_fds(int **fds);
+
 /* The fatal-signal path: send the buffered stream text if the lock can be had soon. */
 void channel_fatal_flush(void);
 

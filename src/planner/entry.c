@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/protocol.h"
 #include "planner/settings.h"
 #include "util/fsutil.h"
 #include "util/hash.h"
@@ -182,15 +183,15 @@ static int blob_from_file(struct walk *w, const char *path, char hash[STORE_HASH
 	return rc;
 }
 
-/* Add hash to the list of blobs an entry references. */
-static void blobs_add(json_t *blobs, const char *hash)
+/* Add hash to the list of blobs an entry references. 0, or -1 (out of memory). */
+static int blobs_add(json_t *blobs, const char *hash)
 {
-	json_array_append_new(blobs, json_string(hash));
+	return json_array_append_new(blobs, json_string(hash));
 }
 
-/* Hand a file the worker saved to the store, by the hash it computed (a JSON string) when given. */
-static int put_saved_file(struct store *st, const char *path, const json_t *hash, char h[STORE_HASH_SIZE],
-			  struct weft_error *err)
+/* See entry.h. */
+int entry_put_saved_file(struct store *st, const char *path, const json_t *hash, char h[STORE_HASH_SIZE],
+			 struct weft_error *err)
 {
 	const char *known = json_string_value(hash);
 	if (!known || !hash_is_hex(known, STORE_HASH_SIZE - 1))
@@ -205,14 +206,18 @@ static int put_saved_file(struct store *st, const char *path, const json_t *hash
  * Save the names unit ui wrote: one `save` request, then each file moved into
  * the blob store. Returns the "names" object for the entry (new reference).
  */
-static json_t *save_names(struct walk *w, const json_t *names, json_t *blobs, struct weft_error *err)
+static json_t *save_names(struct walk *w, size_t ui, const json_t *names, json_t *blobs, struct weft_error *err)
 {
 	json_t *out = json_object();
 	if (!json_array_size(names))
 		return out;
+	const struct unit *u = &w->df.units[ui];
+	char what[200];
+	snprintf(what, sizeof(what), "chunk %s: saving its names", u->label);
 	/* "fsync": false: the store syncs the files itself when it publishes them as blobs. */
-	json_t *reply = walk_request(w, json_pack("{s:s, s:O, s:s, s:b}", "op", "save", "names", names, "dir",
-						  store_tmp_dir(w->store), "fsync", 0), err);
+	json_t *reply = walk_request(w, proto_pack(err, w->doc->path, u->line, what, "{s:s, s:O, s:s, s:b}", "op",
+						   "save", "names", names, "dir", store_tmp_dir(w->store), "fsync",
+						   0), err);
 	if (!reply) {
 		json_decref(out);
 		return NULL;
@@ -235,20 +240,19 @@ static json_t *save_names(struct walk *w, const json_t *names, json_t *blobs, st
 			if (json_array_size(hashes) != 1 + json_array_size(json_object_get(it, "buffers")))
 				hashes = NULL;
 			char h[STORE_HASH_SIZE];
-			if (put_saved_file(w->store, pickle, json_array_get(hashes, 0), h, err) < 0) {
+			if (entry_put_saved_file(w->store, pickle, json_array_get(hashes, 0), h, err) < 0) {
 				unlink(pickle);
 				json_decref(rec);
 				json_decref(reply);
 				json_decref(out);
 				return NULL;
 			}
-			json_object_set_new(rec, "pickle", json_string(h));
-			blobs_add(blobs, h);
+			bool ok = json_object_set_new(rec, "pickle", json_string(h)) == 0 && blobs_add(blobs, h) == 0;
 			json_t *bufs = json_array();
 			size_t k;
 			json_t *b;
 			json_array_foreach(json_object_get(it, "buffers"), k, b) {
-				if (put_saved_file(w->store, json_string_value(b), json_array_get(hashes, k + 1), h,
+				if (entry_put_saved_file(w->store, json_string_value(b), json_array_get(hashes, k + 1), h,
 						   err) < 0) {
 					json_decref(bufs);
 					json_decref(rec);
@@ -256,10 +260,19 @@ static json_t *save_names(struct walk *w, const json_t *names, json_t *blobs, st
 					json_decref(out);
 					return NULL;
 				}
-				json_array_append_new(bufs, json_string(h));
-				blobs_add(blobs, h);
+				ok = ok && json_array_append_new(bufs, json_string(h)) == 0 && blobs_add(blobs, h) == 0;
 			}
-			json_object_set_new(rec, "buffers", bufs);
+			if (!ok || json_object_set_new(rec, "buffers", bufs) < 0) {
+				/* an entry listing less than was saved would restore less: no entry */
+				weft_error_set(err, w->doc->path, u->line, 0, "cache: cannot record how %s of chunk %s "
+					       "was saved", name, u->label);
+				if (!ok)
+					json_decref(bufs);
+				json_decref(rec);
+				json_decref(reply);
+				json_decref(out);
+				return NULL;
+			}
 		}
 		json_object_set_new(out, name, rec);
 	}
@@ -286,18 +299,24 @@ static void entry_warn_unfaithful(const struct walk *w, size_t ui, const json_t 
 }
 
 /* Save the random state after unit ui into a blob; returns its hash or NULL. */
-static char *save_rng(struct walk *w, json_t *blobs, struct weft_error *err)
+static char *save_rng(struct walk *w, size_t ui, json_t *blobs, struct weft_error *err)
 {
-	json_t *reply = walk_request(w, json_pack("{s:s, s:s, s:b}", "op", "rng_get", "dir", store_tmp_dir(w->store),
-						  "fsync", 0), err);
+	const struct unit *u = &w->df.units[ui];
+	char what[200];
+	snprintf(what, sizeof(what), "chunk %s: saving the random state", u->label);
+	json_t *reply = walk_request(w, proto_pack(err, w->doc->path, u->line, what, "{s:s, s:s, s:b}", "op",
+						   "rng_get", "dir", store_tmp_dir(w->store), "fsync", 0), err);
 	if (!reply)
 		return NULL;
 	const char *path = json_string_value(json_object_get(reply, "path"));
 	char h[STORE_HASH_SIZE];
 	char *res = NULL;
 	if (path && store_blob_put_file(w->store, path, h, err) == 0) {
-		res = xstrdup(h);
-		blobs_add(blobs, h);
+		if (blobs_add(blobs, h) == 0)
+			res = xstrdup(h);
+		else
+			weft_error_set(err, w->doc->path, u->line, 0, "cache: cannot list the random state of chunk %s",
+				       u->label);
 	}
 	json_decref(reply);
 	return res;
@@ -495,7 +514,7 @@ void entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *fil
 		json_array_foreach(json_object_get(rec, fields[f]), i, v)
 			json_array_append(to_save, v);
 	}
-	json_t *names = save_names(w, to_save, blobs, err);
+	json_t *names = save_names(w, ui, to_save, blobs, err);
 	json_decref(to_save);
 	if (!names)
 		goto out;
@@ -507,13 +526,20 @@ void entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *fil
 	json_array_foreach(json_object_get(rec, "files_written"), i, v) {
 		char h[STORE_HASH_SIZE];
 		if (blob_from_file(w, json_string_value(v), h, err) == 0) {
-			json_object_set_new(written, path_for_entry(w, json_string_value(v)), json_string(h));
-			blobs_add(blobs, h);
+			if (json_object_set_new(written, path_for_entry(w, json_string_value(v)), json_string(h)) < 0 ||
+			    blobs_add(blobs, h) < 0) {
+				/* a written file the entry does not list would not be put back: no entry */
+				weft_error_set(err, w->doc->path, u->line, 0, "cache: cannot record file %s written "
+					       "by chunk %s", json_string_value(v), u->label);
+				json_decref(written);
+				json_decref(names);
+				goto out;
+			}
 		} else {
 			weft_error_clear(err);
 		}
 	}
-	char *rng_out = rng_changed ? save_rng(w, blobs, err) : NULL;
+	char *rng_out = rng_changed ? save_rng(w, ui, blobs, err) : NULL;
 	if (rng_changed && !rng_out) {
 		json_decref(written);
 		json_decref(names);
@@ -538,7 +564,13 @@ void entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *fil
 		json_decref(names);
 		goto out;
 	}
-	blobs_add(blobs, oh);
+	if (blobs_add(blobs, oh) < 0) {
+		weft_error_set(err, w->doc->path, u->line, 0, "cache: cannot list the outputs of chunk %s", u->label);
+		free(rng_out);
+		json_decref(written);
+		json_decref(names);
+		goto out;
+	}
 
 	/* What the key was made of, to explain a later miss. */
 	json_t *deps = json_object();
@@ -546,19 +578,28 @@ void entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *fil
 	json_t *wi;
 	json_object_foreach(u->deps, name, wi) {
 		int wr = (int)json_integer_value(wi);
-		json_t *dep = wr < 0 ? json_object()
-				     : json_pack("{s:s, s:s}", "from", w->df.units[wr].label, "state",
-						 w->df.units[wr].state_key);
 		const char *value = settings_value(&w->df, wr, name);
-		if (value)
-			json_object_set_new(dep, "value", json_string(value));
-		json_object_set_new(deps, name, dep);
+		json_t *dep = proto_pack(err, w->doc->path, u->line, u->label, "{s:s*, s:s*, s:s*}", "from",
+					 wr < 0 ? NULL : w->df.units[wr].label, "state",
+					 wr < 0 ? NULL : w->df.units[wr].state_key, "value", value);
+		if (!dep || json_object_set_new(deps, name, dep) < 0) {
+			weft_error_set(err, w->doc->path, u->line, 0, "cache: cannot record input %s of chunk %s",
+				       name, u->label);
+			json_decref(deps);
+			free(rng_out);
+			json_decref(written);
+			json_decref(names);
+			goto out;
+		}
 	}
 	char *opts = unit_options_text(w, u);
 	const char *norm = json_string_value(json_object_get(u->analysis, "normalized"));
 	/* A new reference either way, consumed by json_pack's "o". */
 	json_t *deleted = json_object_get(rec, "deleted") ? json_incref(json_object_get(rec, "deleted")) : json_array();
-	meta = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:o, s:o, s:O, s:o, s:s?, s:s?, s:s, s:f}",
+	char what[200];
+	snprintf(what, sizeof(what), "cache: the entry of chunk %s", u->label);
+	meta = proto_pack(err, w->doc->path, u->line, what,
+			 "{s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:o, s:o, s:O, s:o, s:s?, s:s?, s:s, s:f}",
 			 "v", META_VERSION, "key", u->key, "state_key", u->state_key, "identity", w->identity,
 			 "code", norm ? norm : "", "options", opts, "deps", deps, "writes", u->writes,
 			 "deleted", deleted, "names", names,
@@ -574,11 +615,15 @@ void entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *fil
 		if (json_is_array(json_object_get(rec, "ns_moved")))
 			json_object_set(meta, "ns_moved", json_object_get(rec, "ns_moved"));
 	}
-	if (meta && w->extra[ui])
-		/* Kept so --frozen, which evaluates nothing, can rebuild the key. */
-		json_object_set_new(meta, "extra", json_string(w->extra[ui]));
+	if (meta && w->extra[ui] && json_object_set_new(meta, "extra", json_string(w->extra[ui])) < 0) {
+		/* Kept so --frozen, which evaluates nothing, can rebuild the key: never dropped. */
+		json_decref(meta);
+		meta = NULL;
+	}
 	if (!meta) {
-		weft_error_set(err, w->doc->path, u->line, 0, "cache: cannot build the entry of chunk %s", u->label);
+		if (!weft_error_isset(err))
+			weft_error_set(err, w->doc->path, u->line, 0, "cache: cannot build the entry of chunk %s",
+				       u->label);
 		goto out;
 	}
 	unitkeys_annotate(w, ui, rec, meta);

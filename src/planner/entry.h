@@ -20,6 +20,15 @@ void entry_explain_miss(struct walk *w, size_t ui, struct strbuf *why);
 /* Take unit ui's results from entry `meta`. Returns 1 used, 0 unusable (a miss). */
 int entry_apply_hit(struct walk *w, size_t ui, json_t *meta, enum chunk_state state);
 
+/*
+ * Hand a file the worker saved (in the store's tmp folder) to the store as a
+ * blob, adopting the XXH3-128 the worker computed as it wrote it (`hash`, a
+ * JSON string, or NULL: the store hashes the file). h gets the blob's hash.
+ * 0, or -1 with err.
+ */
+int entry_put_saved_file(struct store *st, const char *path, const json_t *hash, char h[STORE_HASH_SIZE],
+			 struct weft_error *err);
+
 /* Fingerprints of files read, as {entry path: text}. Unreadable files are dropped. */
 json_t *entry_fingerprint_files(const struct walk *w, const json_t *paths);
 

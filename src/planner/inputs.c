@@ -262,8 +262,13 @@ static void declared_pattern(const struct walk *w, const char *pattern, const ch
 
 /* ---- after a run ---- */
 
-/* A copy of a recorded list of typed items with "p" made an entry path ("cwd": the document folder). */
-static json_t *entry_items(const struct walk *w, const json_t *items, const char *real_dir)
+/*
+ * A copy of a recorded list of typed items with "p" made an entry path
+ * ("cwd": the document folder). *lost is set when an item could not be
+ * recorded as it should (a folder path that is not UTF-8): the entry must
+ * then never be trusted.
+ */
+static json_t *entry_items(const struct walk *w, const json_t *items, const char *real_dir, bool *lost)
 {
 	json_t *out = json_array();
 	size_t i;
@@ -286,15 +291,19 @@ static json_t *entry_items(const struct walk *w, const json_t *items, const char
 					json_decref(c);
 					continue;
 				}
-				json_object_set_new(c, "p", json_string(real_dir));
-			} else if (p)
-				json_object_set_new(c, "p", json_string(entry_path(w, p, real_dir)));
+				if (json_object_set_new(c, "p", json_string(real_dir)) < 0)
+					*lost = true;
+			} else if (p && json_object_set_new(c, "p", json_string(entry_path(w, p, real_dir))) < 0) {
+				*lost = true;
+			}
 		} else if (json_is_array(c) && json_is_string(json_array_get(c, 1))) {
 			/* an fs op: [op, path] */
 			const char *p = json_string_value(json_array_get(c, 1));
-			json_array_set_new(c, 1, json_string(entry_path(w, p, real_dir)));
+			if (json_array_set_new(c, 1, json_string(entry_path(w, p, real_dir))) < 0)
+				*lost = true;
 		}
-		json_array_append_new(out, c);
+		if (json_array_append_new(out, c) < 0)
+			*lost = true;
 	}
 	return out;
 }
@@ -306,8 +315,9 @@ void inputs_after_run(struct walk *w, size_t ui, json_t *rec, json_t *files_read
 	if (!rec)
 		return;
 	char *real_dir = real_doc_dir(w);
-	json_t *inputs = entry_items(w, json_object_get(rec, "inputs"), real_dir);
-	json_t *ops = entry_items(w, json_object_get(rec, "fs_ops"), real_dir);
+	bool lost = false;
+	json_t *inputs = entry_items(w, json_object_get(rec, "inputs"), real_dir, &lost);
+	json_t *ops = entry_items(w, json_object_get(rec, "fs_ops"), real_dir, &lost);
 	const struct chunk_options *o = u->kind == UNIT_CHUNK ? &u->chunk->opts : NULL;
 	/* A declared pattern that cannot be recorded is no declaration (re-run, below). */
 	bool declared = o && o->ndepends_on_files;
@@ -318,16 +328,24 @@ void inputs_after_run(struct walk *w, size_t ui, json_t *rec, json_t *files_read
 		if (!it || json_array_append_new(inputs, it) < 0)
 			declared = false;
 	}
-	json_object_set_new(rec, "inputs", inputs);
-	json_object_set_new(rec, "fs_ops", ops);
+	if (json_object_set_new(rec, "inputs", inputs) < 0 || json_object_set_new(rec, "fs_ops", ops) < 0)
+		lost = true;
 	const json_t *subs = json_object_get(rec, "subprocesses");
-	if (json_array_size(subs) && o && !declared && !o->cache_extra) {
+	if (lost) {
+		/* never an entry that checks less than the chunk used: it re-runs */
+		json_object_set_new(rec, "volatile", json_string("a file or folder it used could not be recorded"));
+		if (u->cached)
+			weft_warn(w->doc->path, u->line, "chunk %s re-runs every render: a file or folder it used "
+				  "could not be recorded (a path that is not UTF-8)", u->label);
+	} else if (json_array_size(subs) && o && !declared && !o->cache_extra) {
 		struct strbuf why;
 		strbuf_init(&why);
 		strbuf_addf(&why, "it starts a subprocess (%s) whose inputs weft cannot see; declare them with "
 				  "depends_on_files= or cache_extra=",
 			    json_string_value(json_array_get(subs, 0)) ?: "?");
-		json_object_set_new(rec, "volatile", json_string(why.buf));
+		/* a reason that cannot be stored must not drop the mark: a fixed one then */
+		if (json_object_set_new(rec, "volatile", json_string(why.buf)) < 0)
+			json_object_set_new(rec, "volatile", json_string("it starts a subprocess"));
 		if (u->cached)
 			weft_warn(w->doc->path, u->line, "chunk %s re-runs every render: %s", u->label, why.buf);
 		strbuf_free(&why);

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/protocol.h"
+
 /* Remember what unit ui, which just ran with tracking record `record`, inserted and deleted. */
 void nsorder_note(struct walk *w, size_t ui, const json_t *record)
 {
@@ -120,7 +122,8 @@ int nsorder_apply(struct walk *w, size_t ui, struct weft_error *err)
 		json_decref(order);
 		return 0;
 	}
-	json_t *r = walk_request(w, json_pack("{s:s, s:o}", "op", "ns_order", "names", order), err);
+	json_t *r = walk_request(w, proto_pack(err, w->doc->path, w->df.units[ui].line, w->df.units[ui].label,
+					       "{s:s, s:o}", "op", "ns_order", "names", order), err);
 	if (!r)
 		return -1;
 	json_decref(r);

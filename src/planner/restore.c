@@ -2,41 +2,68 @@
 #include "planner/restore.h"
 #include "planner/unitkeys.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "engine/protocol.h"
 #include "planner/settings.h"
 #include "util/hash.h"
 
-/* Turn a saved-name record into a restore item with blob paths. NULL if a blob is bad. */
-static json_t *restore_item(struct walk *w, const json_t *rec)
+/*
+ * Open blob `hash` (checked through the descriptor, store_blob_open) and add
+ * the descriptor to `fds`, the request's list (engine.h: the worker gets the
+ * files themselves, never a path that could be replaced after the check).
+ * Its index in `fds`, or -1 (a miss: bad, missing or unlistable).
+ */
+static int add_blob_fd(struct walk *w, json_t *fds, const char *hash)
 {
-	json_t *item = json_deep_copy(rec);
+	int fd = hash ? store_blob_open(w->store, hash) : -1;
+	if (fd < 0)
+		return -1;
+	if (json_array_append_new(fds, json_integer(fd)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return (int)json_array_size(fds) - 1;
+}
+
+/* Close the descriptors of a request's "fds" list from index `from` on, and drop them from it. */
+static void close_fds(json_t *fds, size_t from)
+{
+	while (json_array_size(fds) > from) {
+		size_t last = json_array_size(fds) - 1;
+		close((int)json_integer_value(json_array_get(fds, last)));
+		json_array_remove(fds, last);
+	}
+}
+
+/*
+ * Turn a saved-name record into a restore item whose pickle and buffers are
+ * descriptors in `fds` ("pickle_fd", "buffer_fds": indexes; "pickle" stays
+ * the blob's hash). NULL (nothing added to fds) if a blob is bad.
+ */
+static json_t *restore_item(struct walk *w, const json_t *rec, json_t *fds)
+{
 	const char *pickle = json_string_value(json_object_get(rec, "pickle"));
 	if (!pickle)
-		return item;
-	struct strbuf p;
-	strbuf_init(&p);
-	if (store_blob_verify(w->store, pickle) != 1 || store_blob_path(w->store, pickle, &p) < 0)
-		goto bad;
-	json_object_set_new(item, "pickle", json_string(p.buf));
-	json_t *bufs = json_array();
+		return json_deep_copy(rec);
+	size_t had = json_array_size(fds);
+	json_t *item = json_deep_copy(rec), *bufs = json_array();
+	int pi = add_blob_fd(w, fds, pickle);
+	bool ok = item && bufs && pi >= 0 && json_object_set_new(item, "pickle_fd", json_integer(pi)) == 0;
 	size_t k;
 	json_t *b;
 	json_array_foreach(json_object_get(rec, "buffers"), k, b) {
-		strbuf_reset(&p);
-		if (store_blob_verify(w->store, json_string_value(b)) != 1 ||
-		    store_blob_path(w->store, json_string_value(b), &p) < 0) {
-			json_decref(bufs);
-			goto bad;
-		}
-		json_array_append_new(bufs, json_string(p.buf));
+		int bi = ok ? add_blob_fd(w, fds, json_string_value(b)) : -1;
+		ok = bi >= 0 && json_array_append_new(bufs, json_integer(bi)) == 0;
 	}
-	json_object_set_new(item, "buffers", bufs);
-	strbuf_free(&p);
-	return item;
-bad:
-	strbuf_free(&p);
+	if (ok && json_object_set_new(item, "buffer_fds", bufs) == 0)
+		return item;
+	if (!ok)
+		json_decref(bufs);
 	json_decref(item);
+	close_fds(fds, had);
 	return NULL;
 }
 
@@ -53,6 +80,17 @@ static bool unit_deleted(const struct walk *w, size_t t, const char *name)
 	return false;
 }
 
+/* Make `name` undefined in the worker ("delete"). 0, or -1 with err. */
+static int request_delete(struct walk *w, const char *name, struct weft_error *err)
+{
+	char what[200];
+	snprintf(what, sizeof(what), "cache: deleting %s", name);
+	json_t *r = walk_request(w, proto_pack(err, w->doc->path, 0, what, "{s:s, s:[s]}", "op", "delete",
+					       "names", name), err);
+	json_decref(r);
+	return r ? 0 : -1;
+}
+
 /*
  * Make the worker hold unit `target`'s version of `name` (-1: undefined), as a
  * fresh run would at this point. Restores from the cache, or replays.
@@ -64,10 +102,8 @@ int restore_version(struct walk *w, const char *name, int target, struct weft_er
 	json_t *cur = json_object_get(w->live, name);
 	if (target < 0) {
 		if (cur && json_integer_value(cur) >= 0) {
-			json_t *r = walk_request(w, json_pack("{s:s, s:[s]}", "op", "delete", "names", name), err);
-			if (!r)
+			if (request_delete(w, name, err) < 0)
 				return -1;
-			json_decref(r);
 		}
 		json_object_del(w->live, name);
 		return 0;
@@ -75,18 +111,17 @@ int restore_version(struct walk *w, const char *name, int target, struct weft_er
 	if (cur && json_integer_value(cur) == target)
 		return 0;
 	if (unit_deleted(w, (size_t)target, name)) {
-		json_t *r = walk_request(w, json_pack("{s:s, s:[s]}", "op", "delete", "names", name), err);
-		if (!r)
+		if (request_delete(w, name, err) < 0)
 			return -1;
-		json_decref(r);
 		json_object_set_new(w->live, name, json_integer(target));
 		return 0;
 	}
 	const json_t *m = w->meta[target];
 	const json_t *names = m ? json_object_get(m, "names") : NULL;
 	const json_t *rec = json_object_get(names, name);
-	if (rec && !json_is_true(json_object_get(rec, "unsaveable"))) {
-		json_t *item = restore_item(w, rec);
+	json_t *fds = json_array();
+	if (rec && fds && !json_is_true(json_object_get(rec, "unsaveable"))) {
+		json_t *item = restore_item(w, rec, fds);
 		if (item) {
 			/*
 			 * Names saved as one object (aliases) come back together, so a chunk
@@ -104,14 +139,20 @@ int restore_version(struct walk *w, const char *name, int target, struct weft_er
 				if (!orec || !strcmp(other, name) || dataflow_writer(&w->df, other) != target ||
 				    (olive && json_integer_value(olive) == target))
 					continue;
-				json_t *oitem = restore_item(w, orec);
+				json_t *oitem = restore_item(w, orec, fds);
 				if (oitem) {
 					json_array_append_new(items, oitem);
 					json_array_append_new(restored, json_string(other));
 				}
 			}
-			json_t *r = walk_request(w, json_pack("{s:s, s:o}", "op", "restore", "items", items), err);
+			char what[200];
+			snprintf(what, sizeof(what), "chunk %s: restoring %s", w->df.units[target].label, name);
+			json_t *r = walk_request(w, proto_pack(err, w->doc->path, w->df.units[target].line, what,
+							       "{s:s, s:o, s:O}", "op", "restore", "items", items,
+							       "fds", fds), err);
+			close_fds(fds, 0);
 			if (!r) {
+				json_decref(fds);
 				json_decref(restored);
 				return -1;
 			}
@@ -125,6 +166,7 @@ int restore_version(struct walk *w, const char *name, int target, struct weft_er
 			}
 			json_decref(restored);
 			if (!why) {
+				json_decref(fds);
 				json_decref(r);
 				return 0;
 			}
@@ -134,6 +176,7 @@ int restore_version(struct walk *w, const char *name, int target, struct weft_er
 			json_decref(r);
 		}
 	}
+	json_decref(fds);
 	/* Not saved (unpicklable, uncached chunk, bad blob): rebuild by replaying. */
 	if (restore_replay(w, (size_t)target, err) < 0)
 		return -1;
@@ -151,18 +194,20 @@ int restore_rng_of(struct walk *w, int rw, struct weft_error *err)
 	if (rw < 0 || rw == w->live_rng)
 		return 0;
 	const char *blob = w->meta[rw] ? json_string_value(json_object_get(w->meta[rw], "rng_out")) : NULL;
-	struct strbuf p;
-	strbuf_init(&p);
-	if (blob && store_blob_verify(w->store, blob) == 1 && store_blob_path(w->store, blob, &p) == 0) {
-		json_t *r = walk_request(w, json_pack("{s:s, s:s}", "op", "rng_set", "path", p.buf), err);
-		strbuf_free(&p);
+	int fd = blob ? store_blob_open(w->store, blob) : -1;
+	if (fd >= 0) {
+		char what[200];
+		snprintf(what, sizeof(what), "chunk %s: restoring the random state", w->df.units[rw].label);
+		json_t *r = walk_request(w, proto_pack(err, w->doc->path, w->df.units[rw].line, what,
+						       "{s:s, s:[i], s:i}", "op", "rng_set", "fds", fd, "fd", 0),
+					 err);
+		close(fd);
 		if (!r)
 			return -1;
 		json_decref(r);
 		w->live_rng = rw;
 		return 0;
 	}
-	strbuf_free(&p);
 	return restore_replay(w, (size_t)rw, err);
 }
 

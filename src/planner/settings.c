@@ -1,9 +1,12 @@
 /* settings: process-wide settings as pseudo-names; see settings.h. */
 #include "planner/settings.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/protocol.h"
+#include "planner/entry.h"
 #include "planner/restore.h"
 #include "planner/walk.h"
 
@@ -90,8 +93,11 @@ json_t *settings_save(struct walk *w, size_t ui, json_t *blobs)
 		json_array_append_new(names, json_string(name));
 	struct weft_error err;
 	weft_error_init(&err);
-	json_t *reply = walk_request(w, json_pack("{s:s, s:o, s:s, s:b}", "op", "settings_save", "names", names,
-						  "dir", store_tmp_dir(w->store), "fsync", 0), &err);
+	char what[200];
+	snprintf(what, sizeof(what), "chunk %s: saving its settings", u->label);
+	json_t *reply = walk_request(w, proto_pack(&err, w->doc->path, u->line, what, "{s:s, s:o, s:s, s:b}", "op",
+						   "settings_save", "names", names, "dir", store_tmp_dir(w->store),
+						   "fsync", 0), &err);
 	const json_t *items = reply ? json_object_get(reply, "items") : NULL;
 	json_t *out = json_object();
 	json_object_foreach(u->settings, name, v) {
@@ -101,13 +107,15 @@ json_t *settings_save(struct walk *w, size_t ui, json_t *blobs)
 		char h[STORE_HASH_SIZE];
 		if (json_is_true(json_object_get(it, "pristine"))) {
 			json_object_set_new(rec, "pristine", json_true());
-		} else if (path && store_blob_put_file(w->store, path, h, &err) == 0) {
+		} else if (path && entry_put_saved_file(w->store, path, json_object_get(it, "hash"), h, &err) == 0) {
 			json_object_set_new(rec, "blob", json_string(h));
 			json_array_append_new(blobs, json_string(h));
 		} else {
 			const char *why = json_string_value(json_object_get(it, "unsaveable"));
-			json_object_set_new(rec, "unsaveable", json_string(why ? why : err.msg.len ? err.msg.buf
-											  : "not saved"));
+			/* err's text may name a path that is not UTF-8: the mark itself is never dropped */
+			if (json_object_set_new(rec, "unsaveable", json_string(why ? why : err.msg.len ? err.msg.buf
+											  : "not saved")) < 0)
+				json_object_set_new(rec, "unsaveable", json_string("not saved"));
 			weft_error_clear(&err);
 		}
 		json_object_set_new(out, name, rec);
@@ -145,11 +153,12 @@ static int replay_for(struct walk *w, const char *name, int target, struct weft_
 }
 
 /*
- * The file holding unit target's saved value of `name`: 1 with the path in
- * p, 0 for a fresh worker's value (target -1, or saved as "pristine"), -1
- * when there is none (not saved, uncached unit, bad blob).
+ * The file holding unit target's saved value of `name`: 1 with it open in
+ * *fd (verified, store_blob_open; the caller closes it), 0 for a fresh
+ * worker's value (target -1, or saved as "pristine"), -1 when there is none
+ * (not saved, uncached unit, bad blob).
  */
-static int saved_value(struct walk *w, const char *name, int target, struct strbuf *p)
+static int saved_value(struct walk *w, const char *name, int target, int *fd)
 {
 	if (target < 0)
 		return 0;
@@ -158,9 +167,9 @@ static int saved_value(struct walk *w, const char *name, int target, struct strb
 	if (json_is_true(json_object_get(rec, "pristine")))
 		return 0;
 	const char *blob = json_string_value(json_object_get(rec, "blob"));
-	if (blob && store_blob_verify(w->store, blob) == 1 && store_blob_path(w->store, blob, p) == 0)
-		return 1;
-	return -1;
+	/* the verified file itself goes to the worker, never a path that could be replaced meanwhile */
+	*fd = blob ? store_blob_open(w->store, blob) : -1;
+	return *fd >= 0 ? 1 : -1;
 }
 
 /*
@@ -180,9 +189,7 @@ static int sync_pass(struct walk *w, const json_t *deps, bool *changed, struct w
 	json_object_foreach((json_t *)deps, name, v)
 		if (settings_is_pseudo(name))
 			json_object_set(todo, name, v);
-	json_t *items = json_array(), *targets = json_object();
-	struct strbuf p;
-	strbuf_init(&p);
+	json_t *items = json_array(), *targets = json_object(), *fds = json_array();
 	int rc = 0;
 	json_object_foreach(todo, name, v) {
 		int target = (int)json_integer_value(v);
@@ -190,24 +197,31 @@ static int sync_pass(struct walk *w, const json_t *deps, bool *changed, struct w
 		if (target < 0 ? !cur || json_integer_value(cur) < 0 : cur && json_integer_value(cur) == target)
 			continue;
 		*changed = true;
-		strbuf_reset(&p);
-		int saved = saved_value(w, name, target, &p);
+		int fd = -1;
+		int saved = saved_value(w, name, target, &fd);
 		if (saved < 0) {
 			if ((rc = replay_for(w, name, target, err)) < 0)
 				break;
 			continue;
 		}
-		json_t *it = proto_pack(err, w->doc->path, 0, name, "{s:s, s:s?}", "name", name, "path",
-					saved ? p.buf : NULL);
+		if (saved && json_array_append_new(fds, json_integer(fd)) < 0) {
+			close(fd);
+			rc = weft_error_set(err, w->doc->path, 0, 0, "%s: cannot list its saved value", name);
+			break;
+		}
+		json_t *it = saved ? proto_pack(err, w->doc->path, 0, name, "{s:s, s:I}", "name", name, "fd",
+						(json_int_t)json_array_size(fds) - 1)
+				   : proto_pack(err, w->doc->path, 0, name, "{s:s}", "name", name);
 		if (!it || json_array_append_new(items, it) < 0) {
 			rc = -1; /* never a setting silently left out */
 			break;
 		}
 		json_object_set(targets, name, v);
 	}
-	strbuf_free(&p);
 	if (rc == 0 && json_array_size(items)) {
-		json_t *r = walk_request(w, json_pack("{s:s, s:O}", "op", "settings_apply", "items", items), err);
+		json_t *r = walk_request(w, proto_pack(err, w->doc->path, 0, "cache: putting settings back",
+						       "{s:s, s:O, s:O}", "op", "settings_apply", "items", items,
+						       "fds", fds), err);
 		if (!r) {
 			rc = -1;
 		} else {
@@ -235,6 +249,9 @@ static int sync_pass(struct walk *w, const json_t *deps, bool *changed, struct w
 	}
 	json_decref(items);
 	json_decref(targets);
+	for (size_t i = 0; i < json_array_size(fds); i++)
+		close((int)json_integer_value(json_array_get(fds, i)));
+	json_decref(fds);
 	json_decref(todo);
 	return rc;
 }

@@ -34,7 +34,8 @@ int unitkeys_register_lines(struct walk *w, size_t ui, struct weft_error *err)
 		json_decref(units);
 		return 0;
 	}
-	json_t *r = walk_request(w, json_pack("{s:s, s:o}", "op", "doc_lines", "units", units), err);
+	json_t *r = walk_request(w, proto_pack(err, w->doc->path, 0, "cache: document lines", "{s:s, s:o}", "op",
+					       "doc_lines", "units", units), err);
 	if (!r)
 		return -1;
 	json_decref(r);
@@ -228,7 +229,8 @@ int unitkeys_track_begin(struct walk *w, const json_t *reads, struct weft_error 
 /* See unitkeys.h. */
 json_t *unitkeys_track_end(struct walk *w, struct weft_error *err)
 {
-	json_t *r = walk_request(w, json_pack("{s:s}", "op", "track_end"), err);
+	json_t *r = walk_request(w, proto_pack(err, w->doc->path, 0, "cache: tracking", "{s:s}", "op", "track_end"),
+				 err);
 	if (!r)
 		return NULL;
 	json_t *rec = json_incref(json_object_get(r, "tracked"));

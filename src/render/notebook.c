@@ -181,7 +181,8 @@ static json_t *code_cell(const struct chunk *ch, const struct weave_results *res
 	struct strbuf stale;
 	strbuf_init(&stale);
 	if (figures_stale_note(res, ch, &stale))
-		json_object_set_new(md, "weft", json_pack("{s:s%}", "frozen", stale.buf, stale.len));
+		/* nb_string repairs text that is not UTF-8: the stale mark is never dropped */
+		json_object_set_new(md, "weft", json_pack("{s:o}", "frozen", nb_string(stale.buf, stale.len)));
 	strbuf_free(&stale);
 	json_object_set_new(c, "metadata", md);
 	json_object_set_new(c, "source", notebook_lines(code, len));

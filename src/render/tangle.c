@@ -10,10 +10,17 @@ static void add_code(struct strbuf *out, const char *code, const char *indent)
 	while (n > 0 && (code[n - 1] == ' ' || code[n - 1] == '\t' || code[n - 1] == '\n' ||
 			 code[n - 1] == '\r' || code[n - 1] == '\f' || code[n - 1] == '\v'))
 		n--;
-	for (size_t i = 0; i < n; i++) {
-		strbuf_addch(out, code[i]);
-		if (code[i] == '\n')
-			strbuf_addstr(out, indent);
+	/* a line at a time (memchr), not a byte at a time: chunks can be long */
+	const char *p = code, *end = code + n;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl) {
+			strbuf_add(out, p, (size_t)(end - p));
+			break;
+		}
+		strbuf_add(out, p, (size_t)(nl - p) + 1);
+		strbuf_addstr(out, indent);
+		p = nl + 1;
 	}
 }
 

@@ -1257,6 +1257,17 @@ def _run_atexit():
         pass
 
 
+def _close_fds(req):
+    """Close the descriptors a request came with (its "fds", engine.h): the
+    op has read or mapped them (mmap keeps its own)."""
+    fds = req.get("fds") if isinstance(req, dict) else None
+    for fd in fds if isinstance(fds, list) else ():
+        try:
+            os.close(fd)
+        except (OSError, TypeError):
+            pass
+
+
 def _serve_loop():
     """Read, dispatch and answer requests until EOF or quit."""
     while True:
@@ -1272,5 +1283,7 @@ def _serve_loop():
         except _Quit:
             _send({"ok": True})
             return
+        finally:
+            _close_fds(req)
         _weft.sync()
         _send(reply)

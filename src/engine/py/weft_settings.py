@@ -38,11 +38,14 @@ The tracking calls (weft_state.begin_tracking / end_tracking):
 Ops (dispatched by the runtime as op_<name>(req)):
 
     op_settings_save({"names": [pseudo-names], "dir": path[, "fsync": false]})
-        -> {"items": {name: {"path": file} | {"pristine": true} | {"unsaveable": reason}}}
+        -> {"items": {name: {"path": file[, "hash": its XXH3-128 hex]} | {"pristine": true}
+                             | {"unsaveable": reason}}}
         ("pristine": the value a fresh worker has; restored by reset()).
         The values as the last tracked chunk left them, one pickle file each.
-    op_settings_apply({"items": [{"name": pseudo-name, "path": file or null}]})
+    op_settings_apply({"items": [{"name": pseudo-name, "path": file or null
+                                  | "fd": index into the request's "fds"}]})
         -> {"errors": {name: message}}
+        weft's parent sends "fd": the verified blob itself (engine.h).
         Puts saved values in force (null: back to a fresh worker's value), in
         registry order; a setting of a module not imported waits for its import.
 
@@ -266,47 +269,23 @@ def _apply_pending_for(module_name):
                 sys.__stderr__.write(f"weft: could not apply {key}: {exc}\n")
 
 
-class _AfterImportLoader:
-    """Runs a module's loader, then applies the settings waiting for it."""
+class _PendingHooks:
+    """The hooks weft_runtime.PostImportFinder runs after an import: for a
+    module some settings wait for, applying them (looked up at each import,
+    as the waiting settings change)."""
 
-    def __init__(self, loader, name):
-        self._loader = loader
-        self._name = name
-
-    def create_module(self, spec):
-        create = getattr(self._loader, "create_module", None)
-        return create(spec) if create else None
-
-    def exec_module(self, module):
-        self._loader.exec_module(module)
-        _apply_pending_for(self._name)
-
-    def __getattr__(self, name):
-        return getattr(self._loader, name)
-
-
-class _PendingFinder:
-    """Decorates the loader of a module that has settings waiting for it."""
-
-    def find_spec(self, name, path=None, target=None):
+    def get(self, name):
         if not any(_REGISTRY[k].module == name for k in _pending):
             return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(name, path, target)
-            if spec is not None:
-                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = _AfterImportLoader(spec.loader, name)
-                return spec
-        return None
+        return lambda module: _apply_pending_for(name)
 
 
 def _install_finder():
     """Put the pending-settings finder first on sys.meta_path (once)."""
     global _finder
     if _finder is None:
-        _finder = _PendingFinder()
+        import weft_runtime  # pylint: disable=import-outside-toplevel
+        _finder = weft_runtime.PostImportFinder(_PendingHooks())
     if _finder not in sys.meta_path:
         sys.meta_path.insert(0, _finder)
 
@@ -314,18 +293,19 @@ def _install_finder():
 # -- ops -------------------------------------------------------------------------------
 
 def _write_file(directory, data, sync):
-    """A new file in `directory` holding `data`; its path."""
-    import tempfile  # pylint: disable=import-outside-toplevel
-    fd, path = tempfile.mkstemp(prefix=f"{os.getpid()}-weft-", suffix=".setting", dir=directory)
+    """A new file in `directory` holding `data`, written as weft_state writes
+    blobs (its XXH3-128 computed on the way, store faults injected alike):
+    (path, hex digest or None)."""
+    import weft_state  # pylint: disable=import-outside-toplevel
+    fd, path = weft_state._new_file(directory, ".setting")  # pylint: disable=protected-access
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        if sync:
-            os.fsync(fd)
-    finally:
+        digest = weft_state._write_all(fd, data, sync)  # pylint: disable=protected-access
+    except BaseException:
         os.close(fd)
-    return path
+        os.unlink(path)
+        raise
+    os.close(fd)
+    return path, digest
 
 
 def _pickle_value(value):
@@ -380,7 +360,8 @@ def op_settings_save(req):
         except Exception as exc:  # pylint: disable=broad-except
             items[key] = {"unsaveable": f"{type(exc).__name__}: {exc}"}
             continue
-        items[key] = {"path": _write_file(req["dir"], data, bool(req.get("fsync", True)))}
+        path, digest = _write_file(req["dir"], data, bool(req.get("fsync", True)))
+        items[key] = {"path": path, "hash": digest} if digest else {"path": path}
     return {"items": items}
 
 
@@ -396,7 +377,10 @@ def op_settings_apply(req):
             continue
         path = item.get("path")
         try:
-            if path is None:
+            if "fd" in item:      # the verified blob itself (engine.h "fds")
+                import weft_state  # pylint: disable=import-outside-toplevel
+                wanted[key] = pickle.loads(weft_state.fd_bytes(req["fds"][item["fd"]]))
+            elif path is None:
                 wanted[key] = None
             else:
                 with open(path, "rb") as f:

@@ -73,8 +73,13 @@ Ops (dispatched by the runtime as op_<name>(req) -> reply dict):
     op_restore({"items": [items as op_save returned them, paths may differ]})
         -> {"restored": [names], "errors": {name: message}}
         Buffers are memory-mapped copy-on-write: lazy and still writable.
+        weft's parent sends the files themselves, not their paths: the
+        request's "fds" are descriptors of the blobs it verified (passed with
+        SCM_RIGHTS, engine.h), an item's "pickle_fd" and "buffer_fds" index
+        them and its "pickle" is then the blob's hash; a path could be
+        replaced between the parent's check and the open here.
     op_rng_get({"dir": path[, "fsync": false]}) -> {"path": file, "numpy": bool}
-    op_rng_set({"path": file}) -> {}
+    op_rng_set({"path": file} or {"fds": [fd], "fd": 0}) -> {}
         Global random-number states (random, and numpy's if imported).
     op_names({}) -> {"names": {name: typename}}   user names bound in __main__
     op_fingerprint({"names": [...]}) -> {"fingerprints": {name: hex or null}}
@@ -149,14 +154,48 @@ _UNSAVEABLE_IN = {"sqlite3": ("Connection", "Cursor"), "socket": ("socket",),
 
 def is_user_name(name):
     """True for names the cache cares about: not dunders, not the runtime's
-    (nor keys that are no identifiers, which globals()[1] = ... can make)."""
-    if type(name) is not str or not name.isidentifier():
+    (nor keys that are no identifiers, which globals()[1] = ... can make).
+    Called for every name of the namespace at every tracked chunk: the
+    shape test is memoized per string (_name_shapes), RUNTIME_NAMES is
+    looked up each time (it may grow)."""
+    if type(name) is not str:
+        return False
+    shaped = _name_shapes.get(name)
+    if shaped is None:
+        if len(_name_shapes) >= _NAME_SHAPES_MAX:
+            _name_shapes.clear()
+        shaped = _name_shapes[name] = _user_shaped(name)
+    return shaped and name not in RUNTIME_NAMES
+
+
+# str -> _user_shaped(str), for is_user_name; cleared when it reaches the cap
+_name_shapes = {}
+_NAME_SHAPES_MAX = 1 << 20
+
+
+# Names is_user_name accepted, valid while RUNTIME_NAMES is what it was then
+# (nothing else changes its answer): the scans of the whole namespace every
+# tracked chunk makes test a known name with one set lookup, not a call.
+_known = [frozenset(), set()]
+
+
+def _known_user_names():
+    """The set of names known to be user names (see _known)."""
+    if _known[0] != RUNTIME_NAMES:
+        _known[0] = frozenset(RUNTIME_NAMES)
+        _known[1] = set()
+    return _known[1]
+
+
+def _user_shaped(name):
+    """is_user_name of a str, apart from RUNTIME_NAMES."""
+    if not name.isidentifier():
         return False
     if name.startswith("__") and name.endswith("__"):
         # __version__, __all__, __doc__ ... are the document's (issue 8 class 9);
         # the interpreter's own are not
         return name not in _INTERPRETER_DUNDERS
-    return not name.startswith("_weft") and name not in RUNTIME_NAMES
+    return not name.startswith("_weft")
 
 
 def _main_dict():
@@ -452,7 +491,8 @@ class _Token:
     """What begin_tracking remembers until end_tracking."""
 
     def __init__(self, ns, req):
-        self.before = {k: v for k, v in ns.items() if is_user_name(k)}   # keeps ids alive
+        known = _known_user_names()
+        self.before = {k: v for k, v in ns.items() if k in known or is_user_name(k)}   # keeps ids alive
         cache_dir = req.get("cache_dir")
         self.prefixes = _prefix_cache.get(cache_dir)
         if self.prefixes is None:
@@ -555,13 +595,12 @@ def end_tracking(token, ns):
     bound, mutated, unsaveable = [], [], {}
     kinds = _unsaveable_types()
     for k, v in ns.items():
-        if not is_user_name(k):
+        # before holds user names only: one that still has its object is unchanged
+        if before.get(k, token) is v or not is_user_name(k):   # the token itself: "was not bound"
             continue
-        old = before.get(k, token)               # the token itself: "was not bound"
-        if old is not v:
-            bound.append(k)
-            if _unsaveable_reason(v, kinds) is not None:
-                unsaveable[k] = _typename(v)
+        bound.append(k)
+        if _unsaveable_reason(v, kinds) is not None:
+            unsaveable[k] = _typename(v)
     deleted = [k for k in before if k not in ns]
     mutated_aliases = {}
     after = _walk_names(ns, ns, fresh=set(bound) | set(token.fps)) if (bound or token.fps) else {}
@@ -592,7 +631,12 @@ def end_tracking(token, ns):
     mutated = sorted(set(mutated) | set(_changed_modules(token.modules)))
     mutated = sorted(set(mutated) | set(shared))
     from weft_fidelity import ns_tail
-    tail = ns_tail(list(before), [k for k in ns if is_user_name(k)])
+    after_keys = [k for k in ns if k in before or is_user_name(k)]
+    _known_user_names().update(after_keys)
+    before_keys = list(before)
+    # the usual case in one comparison: the old names in their order, new ones after them
+    n_before = len(before_keys)
+    tail = after_keys[n_before:] if after_keys[:n_before] == before_keys else ns_tail(before_keys, after_keys)
     token.before = None
     return {
         "bound": sorted(bound), "deleted": sorted(deleted), "mutated": sorted(mutated),
@@ -857,12 +901,17 @@ def _link_copy(path, directory):
 
 def _map_buffer(path):
     """A lazily loaded, writable (copy-on-write) view of a buffer file."""
-    import mmap
     with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size == 0:
-            return bytearray()
-        m = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_COPY)
+        return _map_fd(f.fileno())
+
+
+def _map_fd(fd):
+    """_map_buffer of an open file (mmap keeps its own descriptor)."""
+    import mmap
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return bytearray()
+    m = mmap.mmap(fd, size, access=mmap.ACCESS_COPY)
     global _restored_maps
     if _restored_maps is None:
         import weakref
@@ -891,7 +940,7 @@ def restore_item(item, ns=None):
         # restored gets the first one's object while that is still bound,
         # so a mutation through one shows through the other, as in a fresh
         # run. The same name asked for again means a fresh copy is wanted.
-        key = os.path.realpath(item["pickle"])
+        key = _item_key(item)
         _prune_shared(ns)
         ent = _shared.get(key)
         if ent is not None and name not in ent[1] and any(
@@ -949,13 +998,43 @@ def op_save(req):
     return {"items": items}
 
 
+def _item_key(item):
+    """What identifies an item's pickle among those restored (group sharing):
+    the blob's hash when it came as a descriptor, else the file's real path."""
+    if "_pickle_fd" in item:
+        return "blob:" + str(item["pickle"])
+    return os.path.realpath(item["pickle"])
+
+
+def _with_fds(item, fds):
+    """The item with its descriptor indexes ("pickle_fd", "buffer_fds")
+    resolved to the request's descriptors (as "_pickle_fd", "_buffer_fds")."""
+    if "pickle_fd" not in item:
+        return item
+    return dict(item, _pickle_fd=fds[item["pickle_fd"]],
+                _buffer_fds=[fds[i] for i in item.get("buffer_fds", ())])
+
+
+def fd_bytes(fd):
+    """Everything in an open file, read from its start (pread: the offset
+    is shared with the parent's descriptor of the same file)."""
+    chunks, off = [], 0
+    while True:
+        b = os.pread(fd, 1 << 20, off)
+        if not b:
+            return b"".join(chunks)
+        chunks.append(b)
+        off += len(b)
+
+
 def op_restore(req):
     """Restore saved items into __main__; one failure does not stop the rest."""
     ns = _main_dict()
+    fds = req.get("fds") or []
     restored, errors = [], {}
     for item in req.get("items", []):
         try:
-            restore_item(item, ns)
+            restore_item(_with_fds(item, fds), ns)
             restored.append(item["name"])
         except Exception as e:
             errors[item.get("name", "?")] = f"{type(e).__name__}: {e}"
@@ -985,8 +1064,11 @@ def op_rng_set(req):
     importing numpy here would cost time and change nothing a fresh run sees)."""
     import _pickle
     import random
-    with open(req["path"], "rb") as f:
-        state = _pickle.loads(f.read())
+    if "fd" in req:
+        state = _pickle.loads(fd_bytes(req["fds"][req["fd"]]))
+    else:
+        with open(req["path"], "rb") as f:
+            state = _pickle.loads(f.read())
     random.setstate(state["random"])
     if "numpy" in state:
         import numpy as np
@@ -1059,11 +1141,14 @@ def _walk_names(ns, names, fresh=None):
     skip = None
     lv = None
     out = {}
+    known = _known_user_names()
+    module = types.ModuleType
     for n in names:
-        if not is_user_name(n) or n not in ns:
+        if (n not in known and not is_user_name(n)) or n not in ns:
             continue
         v = ns[n]
-        if not _walkable(v) or isinstance(v, _Token):
+        # _walkable, inline: this runs for every name at every tracked chunk
+        if isinstance(v, _IMMUTABLE) or type(v) is module or isinstance(v, _Token):
             continue
         if fresh is not None and n not in fresh:
             hit = _walk_cache.get(n)
@@ -1188,7 +1273,7 @@ def _restore_member(item, ns):
     the members restored before from the same pickle are still bound to its
     objects joins them (sharing kept); else the pickle is loaded afresh."""
     name = item["name"]
-    key = os.path.realpath(item["pickle"])
+    key = _item_key(item)
     for k in [k for k, (d, done) in _shared_groups.items()
               if not any(ns.get(m, _shared_groups) is d.get(m) for m in done)]:
         del _shared_groups[k]
@@ -1209,9 +1294,13 @@ def _load_item(item, ns, tops):
     namespace ns; tops as in _load_keeping_classes. cloudpickle's function
     setstate rebinds __builtins__ in the function's globals (here: ns) to a
     dict: the module is put back."""
-    bufs = [_map_buffer(p) for p in item.get("buffers", ())]
-    with open(item["pickle"], "rb") as f:
-        data = f.read()
+    if "_pickle_fd" in item:
+        bufs = [_map_fd(fd) for fd in item["_buffer_fds"]]
+        data = fd_bytes(item["_pickle_fd"])
+    else:
+        bufs = [_map_buffer(p) for p in item.get("buffers", ())]
+        with open(item["pickle"], "rb") as f:
+            data = f.read()
     had = ns.get("__builtins__", _shared)
     try:
         return _load_keeping_classes(data, bufs, tops)
