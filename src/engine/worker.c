@@ -184,11 +184,11 @@ static PyObject *attach_fds(PyObject *req)
 		list = PyList_New((Py_ssize_t)n);
 		for (size_t i = 0; list && i < n; i++) {
 			PyObject *v = PyLong_FromLong(fds[i]);
-			if (!v) {
+			/* PyList_SetItem, not the macro: this file is built for the stable ABI too */
+			if (!v || PyList_SetItem(list, (Py_ssize_t)i, v) < 0) {
 				Py_CLEAR(list);
 				break;
 			}
-			PyList_SET_ITEM(list, (Py_ssize_t)i, v);
 		}
 		if (list && PyDict_SetItemString(req, "fds", list) == 0) {
 			Py_DECREF(list);
