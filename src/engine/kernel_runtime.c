@@ -154,7 +154,24 @@ int kernel_engine_request(struct kernel_engine *k, json_t *request, json_t **rep
 		return weft_error_set(err, k->doc_path, 0, 0, "a request to the kernel could not be built");
 	if (boot(k, err) < 0)
 		return -1;
-	char *text = json_dumps(request, JSON_COMPACT);
+	/*
+	 * Blobs the planner verified come as open descriptors ("fds", engine.h),
+	 * which cannot travel to a kernel: the kernel opens the same files
+	 * through /proc/<weft>/fd/N (the open file itself, not a path that could
+	 * have been replaced since the check), told weft's pid as "fd_pid".
+	 */
+	json_t *sent = json_incref(request);
+	if (json_array_size(json_object_get(request, "fds"))) {
+		json_decref(sent);
+		sent = json_copy(request);
+		if (!sent || json_object_set_new(sent, "fd_pid", json_integer((json_int_t)getpid())) < 0) {
+			json_decref(sent);
+			return weft_error_set(err, k->doc_path, 0, 0, "op %s: the request could not be built",
+					      op ? op : "?");
+		}
+	}
+	char *text = json_dumps(sent, JSON_COMPACT);
+	json_decref(sent);
 	json_t *str = text ? json_string(text) : NULL;
 	char *lit = str ? py_literal(str) : NULL;
 	free(text);

@@ -51,8 +51,11 @@ static void add_default(struct option_list *defaults, const char *key, struct op
 static int set_string(char **field, struct optval *val, const char *file, int line, const char *key,
 		      struct weft_error *err)
 {
-	if (val->kind != OPTVAL_STRING) {
+	if (val->kind != OPTVAL_STRING || !val->s || !*val->s) {
 		optval_free(val);
+		if (!strcmp(key, "python"))
+			return weft_error_set(err, file, line, 0, "'python:' must name an interpreter (a path or "
+					      "a name on PATH, e.g. python3.12)");
 		return weft_error_set(err, file, line, 0, "'%s' wants a string", key);
 	}
 	if (!*field)

@@ -78,7 +78,7 @@ if [ "$rc" = 0 ]; then ok "--cache with --kernel renders"; else not_ok "--cache 
 check_contains "--cache with --kernel still runs" small.md "42"
 # a Python kernel has the cache (issue 11; tests/cli/test_kernel_python_cache.py): the second render runs nothing
 "$WEFT" weave --kernel python3 --cache -f markdown -o small.md small.pmd >cache2.log 2>&1
-check_contains "--cache with the python3 kernel: cached the second time" cache2.log "chunk 1 cached"
+check_contains "--cache with the python3 kernel: cached the second time" cache2.log "chunk 1 [1/1] cached"
 check_fails "--frozen with --kernel refused" "$WEFT" weave --kernel python3 --frozen -o x.md small.pmd
 
 # an unknown kernel: a clear error, exit status not 0, no report

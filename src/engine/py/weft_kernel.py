@@ -36,6 +36,7 @@ Import cost: only sys at top level (the worker may import this module while
 looking for an op; it defines no op_ function).
 """
 
+import os
 import sys
 
 REPLY_MIME = "application/vnd.weft.reply+json"
@@ -308,6 +309,41 @@ def call(text):
         return Reply(json.dumps({"ok": False, "error": "weft's runtime is not installed in the kernel"}))
     _hide_history(runtime)
     op = req.get("op") if isinstance(req, dict) else None
+    try:
+        opened = _open_parent_fds(req)
+    except OSError as exc:
+        return Reply(json.dumps({"ok": False, "error": "op %s: cannot open weft's verified blobs: %s" % (op, exc)}))
+    try:
+        return _call(runtime, req, op, json)
+    finally:
+        for fd in opened:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _open_parent_fds(req):
+    """The blobs weft verified, opened through /proc/<weft>/fd/N: the kernel gets
+    the same open files as the embedded worker gets by SCM_RIGHTS (engine.h)."""
+    fds = req.get("fds") if isinstance(req, dict) else None
+    pid = req.get("fd_pid") if isinstance(req, dict) else None
+    if not isinstance(fds, list) or not fds or not isinstance(pid, int):
+        return []
+    opened = []
+    try:
+        for n in fds:
+            opened.append(os.open("/proc/%d/fd/%d" % (pid, int(n)), os.O_RDONLY | os.O_CLOEXEC))
+    except OSError:
+        for fd in opened:
+            os.close(fd)
+        raise
+    req["fds"] = opened
+    return opened
+
+
+def _call(runtime, req, op, json):
+    """call()'s dispatch, once the request's descriptors are the kernel's own."""
     if op == "doc_lines":
         for unit in req.get("units") or ():
             if isinstance(unit, dict) and isinstance(unit.get("line"), int):
