@@ -1,5 +1,6 @@
 /* chain: kernels weft cannot save the state of, cached by chain; see chain.h. */
 #include "planner/chain.h"
+#include "planner/entry.h"
 
 #include <glob.h>
 #include <stdint.h>
@@ -215,17 +216,9 @@ static void unit_parts(const struct walk *w, const struct unit *u, char code[HAS
 static int apply_hit(struct walk *w, size_t ui, const json_t *meta)
 {
 	const struct unit *u = &w->df.units[ui];
-	const char *ohash = json_string_value(json_object_get(meta, "outputs"));
-	if (!json_object_get(meta, "chain") || !ohash)
+	if (!json_object_get(meta, "chain"))
 		return 0;
-	struct strbuf data;
-	strbuf_init(&data);
-	if (store_blob_read(w->store, ohash, &data, NULL) != 1) {
-		strbuf_free(&data);
-		return 0;
-	}
-	json_t *doc = json_loadb(data.buf, data.len, JSON_ALLOW_NUL, NULL);
-	strbuf_free(&data);
+	json_t *doc = entry_outputs_load(w, meta);
 	if (!doc)
 		return 0;
 	int used = 1;
@@ -409,19 +402,6 @@ static int run_in_kernel(struct chain *c, struct walk *w, struct chain_slot *s, 
 	return rc < 0 ? 1 : 0;
 }
 
-/* Is unit ui's chunk named in --rebuild, or has cache_rebuild=True? */
-static bool rebuild_asked(const struct walk *w, const struct unit *u)
-{
-	if (u->kind != UNIT_CHUNK)
-		return false;
-	if (u->chunk->opts.cache_rebuild)
-		return true;
-	for (size_t i = 0; i < w->cfg->nrebuild; i++)
-		if (u->chunk->opts.name && !strcmp(w->cfg->rebuild[i], u->chunk->opts.name))
-			return true;
-	return false;
-}
-
 /* The kernel died while replaying unit pi for unit ui: ui is reported crashed. */
 static void replay_failed(struct chain *c, struct walk *w, size_t pi, size_t ui)
 {
@@ -480,7 +460,7 @@ int chain_unit(struct chain *c, struct walk *w, size_t ui, struct weft_error *er
 	memcpy(s->prev, u->key, sizeof(s->prev));
 
 	bool use_cache = c->caching && u->cached && w->store;
-	bool rebuild = rebuild_asked(w, u);
+	bool rebuild = walk_rebuild_requested(w, u);
 	struct strbuf why;
 	strbuf_init(&why);
 	if (use_cache && !rebuild) {

@@ -351,20 +351,27 @@ static void restore_written_files(struct walk *w, size_t ui, const json_t *meta)
 	strbuf_free(&file);
 }
 
-/* Take unit ui's results from entry `meta`. Returns 1 used, 0 unusable (a miss). */
-int entry_apply_hit(struct walk *w, size_t ui, json_t *meta, enum chunk_state state)
+/* See entry.h. */
+json_t *entry_outputs_load(struct walk *w, const json_t *meta)
 {
-	struct unit *u = &w->df.units[ui];
 	const char *ohash = json_string_value(json_object_get(meta, "outputs"));
 	struct strbuf data;
 	strbuf_init(&data);
 	if (!ohash || store_blob_read(w->store, ohash, &data, NULL) != 1) {
 		strbuf_free(&data);
-		return 0;
+		return NULL;
 	}
 	/* NUL bytes are data in outputs (a chunk printed one); as the fresh run kept them */
 	json_t *doc = json_loadb(data.buf, data.len, JSON_ALLOW_NUL, NULL);
 	strbuf_free(&data);
+	return doc;
+}
+
+/* Take unit ui's results from entry `meta`. Returns 1 used, 0 unusable (a miss). */
+int entry_apply_hit(struct walk *w, size_t ui, json_t *meta, enum chunk_state state)
+{
+	struct unit *u = &w->df.units[ui];
+	json_t *doc = entry_outputs_load(w, meta);
 	if (!doc)
 		return 0;
 	if (u->kind == UNIT_INLINE) {

@@ -20,6 +20,9 @@ void entry_explain_miss(struct walk *w, size_t ui, struct strbuf *why);
 /* Take unit ui's results from entry `meta`. Returns 1 used, 0 unusable (a miss). */
 int entry_apply_hit(struct walk *w, size_t ui, json_t *meta, enum chunk_state state);
 
+/* The outputs document entry `meta` names, read from its blob; new reference, or NULL (a miss). */
+json_t *entry_outputs_load(struct walk *w, const json_t *meta);
+
 /*
  * Hand a file the worker saved (in the store's tmp folder) to the store as a
  * blob, adopting the XXH3-128 the worker computed as it wrote it (`hash`, a

@@ -283,19 +283,6 @@ done:
 
 /* ---- the walk ---- */
 
-/* Is this unit's chunk named in --rebuild, or has cache_rebuild=True? */
-static bool rebuild_requested(const struct walk *w, const struct unit *u)
-{
-	if (u->kind != UNIT_CHUNK)
-		return false;
-	if (u->chunk->opts.cache_rebuild)
-		return true;
-	for (size_t i = 0; i < w->cfg->nrebuild; i++)
-		if (u->chunk->opts.name && !strcmp(w->cfg->rebuild[i], u->chunk->opts.name))
-			return true;
-	return false;
-}
-
 /* Evaluate the chunk's cache_extra expression; the value's repr, or NULL with err. */
 static char *eval_cache_extra(struct walk *w, size_t ui, struct weft_error *err)
 {
@@ -420,7 +407,7 @@ static int walk_unit(struct walk *w, size_t ui, struct weft_error *err)
 	strbuf_init(&why);
 	if (!cacheable) {
 		strbuf_addstr(&why, "not cached (cache=False)");
-	} else if (rebuild_requested(w, u)) {
+	} else if (walk_rebuild_requested(w, u)) {
 		strbuf_addstr(&why, "rebuild requested");
 	} else if (u->key_known) {
 		json_t *meta = NULL;

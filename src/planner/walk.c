@@ -303,3 +303,16 @@ void walk_free(struct walk *w)
 	free(w->doc_id);
 	free(w->doc_dir);
 }
+
+/* See walk.h. */
+bool walk_rebuild_requested(const struct walk *w, const struct unit *u)
+{
+	if (u->kind != UNIT_CHUNK)
+		return false;
+	if (u->chunk->opts.cache_rebuild)
+		return true;
+	for (size_t i = 0; i < w->cfg->nrebuild; i++)
+		if (u->chunk->opts.name && !strcmp(w->cfg->rebuild[i], u->chunk->opts.name))
+			return true;
+	return false;
+}

@@ -89,4 +89,7 @@ void walk_init(struct walk *w, const struct document *doc, const struct planner_
 
 void walk_free(struct walk *w);
 
+/* Is unit u's chunk named in --rebuild, or has it cache_rebuild=True? (Its entry is then not used.) */
+bool walk_rebuild_requested(const struct walk *w, const struct unit *u);
+
 #endif
