@@ -51,7 +51,14 @@ done
 
 run_one() { # index: run command i, leaving its output, status and seconds in $logs
 	local i=$1 start=$SECONDS
-	${commands[$i]} >"$logs/$i.out" 2>&1
+	case "${labels[$i]}" in
+	*jupyter* | *kernel*)
+		# Programs that start Jupyter kernels run one at a time: several kernels
+		# starting at once on two CPUs made IRkernel miss its start-up deadline.
+		flock "$logs/kernels.lock" ${commands[$i]} >"$logs/$i.out" 2>&1 ;;
+	*)
+		${commands[$i]} >"$logs/$i.out" 2>&1 ;;
+	esac
 	echo $? >"$logs/$i.rc"
 	echo $((SECONDS - start)) >"$logs/$i.sec"
 }

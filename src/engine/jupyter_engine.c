@@ -35,7 +35,7 @@
 #include "util/fsutil.h"
 #include "util/forkcheck.h"
 
-#define START_TIMEOUT 60.0      /* seconds for the kernel to answer kernel_info */
+#define START_TIMEOUT 120.0     /* seconds for the kernel to answer kernel_info (R on a busy machine is slow) */
 #define KERNEL_INFO_RETRY 1.0   /* re-ask kernel_info this often until iopub speaks */
 #define INTERRUPT_GRACE 3.0     /* seconds for an interrupted chunk to go idle */
 #define STOP_GRACE 2.0          /* seconds for a clean exit after shutdown_request */
@@ -633,7 +633,7 @@ static int handshake(struct jupyter_engine *e, struct weft_error *err)
 				return start_failed(e, NULL, err);
 			if (r == RECV_TIMEOUT) {
 				if (now_sec() >= deadline)
-					return start_failed(e, "no kernel_info_reply within 60 s", err);
+					return start_failed(e, "no kernel_info_reply within 120 s", err);
 				break; /* resend: the iopub subscription may not have been up */
 			}
 			if (ch == CH_IOPUB)
