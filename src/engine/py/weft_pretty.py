@@ -378,14 +378,21 @@ def _own_repr(obj, base):
     return typ is not base and typ.__repr__ != base.__repr__
 
 
+def _shown_whole(obj, p, cycle, start, end, base):
+    """Print what needs no items (a subclass's own repr, a cycle); True if done."""
+    if _own_repr(obj, base):
+        p.text(_typ_repr(obj))
+        return True
+    if cycle:
+        p.text(start + "..." + end)
+        return True
+    return False
+
+
 def _sequence(start, end, base):
     """Printer of a list or tuple: items separated by ",", a breakable."""
     def printer(obj, p, cycle):
-        if _own_repr(obj, base):
-            p.text(_typ_repr(obj))
-            return
-        if cycle:
-            p.text(start + "..." + end)
+        if _shown_whole(obj, p, cycle, start, end, base):
             return
         step = len(start)
         p.begin_group(step, start)
@@ -419,11 +426,7 @@ def _sorted(items):
 def _set(start, end, base):
     """Printer of a set or frozenset: sorted (below max_seq_length items)."""
     def printer(obj, p, cycle):
-        if _own_repr(obj, base):
-            p.text(_typ_repr(obj))
-            return
-        if cycle:
-            p.text(start + "..." + end)
+        if _shown_whole(obj, p, cycle, start, end, base):
             return
         if not obj:
             p.text(type(obj).__name__ + "()")
