@@ -53,6 +53,69 @@ int md_prose_chunk_figure(const struct md_prose *p, int chunk)
 	return 0;
 }
 
+const struct md_footnote *md_prose_note(const struct md_prose *p, int number)
+{
+	for (size_t i = 0; i < p->nnotes; i++)
+		if (p->notes[i].number == number)
+			return &p->notes[i];
+	return NULL;
+}
+
+/* md2html: a numbered superscript link to the note (the first one is where the note links back to). */
+static void html_footnote_ref(struct strbuf *out, const struct md_footnote *note, bool first)
+{
+	strbuf_addstr(out, "<sup class=\"footnote-ref\"><a href=\"#fn-");
+	html_escape_str(out, note->label);
+	strbuf_addch(out, '"');
+	if (first) {
+		strbuf_addstr(out, " id=\"fnref-");
+		html_escape_str(out, note->label);
+		strbuf_addch(out, '"');
+	}
+	strbuf_addf(out, ">%d</a></sup>", note->number);
+}
+
+/* md2html: a link "Figure N" to the figure's id. */
+static void html_figure_ref(struct strbuf *out, const char *name, int number)
+{
+	strbuf_addstr(out, "<a class=\"weft-xref\" href=\"#fig:");
+	html_escape_str(out, name);
+	strbuf_addf(out, "\">Figure %d</a>", number);
+}
+
+/* md2html: <div class=... id=...>, a blank line after it so md4c reads its content as Markdown. */
+static void html_div_open(struct strbuf *out, const char *cls, const char *id)
+{
+	strbuf_addstr(out, "<div");
+	if (*cls) {
+		strbuf_addstr(out, " class=\"");
+		html_escape_str(out, cls);
+		strbuf_addch(out, '"');
+	}
+	if (*id) {
+		strbuf_addstr(out, " id=\"");
+		html_escape_str(out, id);
+		strbuf_addch(out, '"');
+	}
+	strbuf_addstr(out, ">\n\n");
+}
+
+/* md2html: the div's end, in blank lines of its own. */
+static void html_div_close(struct strbuf *out)
+{
+	strbuf_addstr(out, "\n</div>\n\n");
+}
+
+/* The markup in use: the context's, its missing members (or all) md2html's. */
+static const struct md_prose_markup *markup_of(struct md_prose *p)
+{
+	static const struct md_prose_markup html = {html_footnote_ref, html_figure_ref, html_div_open,
+						    html_div_close};
+	if (!p->markup)
+		return &html;
+	return p->markup;
+}
+
 /* The footnote `label` (len bytes), added when new. */
 static struct md_footnote *note_for(struct md_prose *p, const char *label, size_t len)
 {
@@ -175,15 +238,7 @@ static void inline_pass(struct md_prose *p, const char *s, size_t n, struct strb
 			bool first = !note->number;
 			if (first)
 				note->number = ++p->next_note;
-			strbuf_addstr(out, "<sup class=\"footnote-ref\"><a href=\"#fn-");
-			html_escape_str(out, note->label);
-			strbuf_addch(out, '"');
-			if (first) {
-				strbuf_addstr(out, " id=\"fnref-");
-				html_escape_str(out, note->label);
-				strbuf_addch(out, '"');
-			}
-			strbuf_addf(out, ">%d</a></sup>", note->number);
+			markup_of(p)->footnote_ref(out, note, first);
 			i += ll + 3;
 			continue;
 		}
@@ -195,9 +250,7 @@ static void inline_pass(struct md_prose *p, const char *s, size_t n, struct strb
 			char *name = xstrndup(s + i + 1, k - i - 1);
 			int num = md_prose_figure_number(p, name);
 			if (num) {
-				strbuf_addstr(out, "<a class=\"weft-xref\" href=\"#fig:");
-				html_escape_str(out, name);
-				strbuf_addf(out, "\">Figure %d</a>", num);
+				markup_of(p)->figure_ref(out, name, num);
 				i = k;
 			}
 			free(name);
@@ -257,7 +310,7 @@ static size_t div_colons(const char *s, size_t n, const char **rest, size_t *res
 }
 
 /* "<div class=... id=...>" from a fenced div's attributes ("{.a .b #id}" or a bare class word). */
-static void div_open(const char *a, size_t n, struct strbuf *out)
+static void div_open(struct md_prose *p, const char *a, size_t n, struct strbuf *out)
 {
 	struct strbuf cls, id;
 	strbuf_init(&cls);
@@ -286,18 +339,7 @@ static void div_open(const char *a, size_t n, struct strbuf *out)
 			j++;
 		strbuf_add(&cls, a, j);
 	}
-	strbuf_addstr(out, "<div");
-	if (cls.len) {
-		strbuf_addstr(out, " class=\"");
-		html_escape(out, cls.buf, cls.len);
-		strbuf_addch(out, '"');
-	}
-	if (id.len) {
-		strbuf_addstr(out, " id=\"");
-		html_escape(out, id.buf, id.len);
-		strbuf_addch(out, '"');
-	}
-	strbuf_addstr(out, ">\n\n");
+	markup_of(p)->div_open(out, cls.buf ? cls.buf : "", id.buf ? id.buf : "");
 	strbuf_free(&cls);
 	strbuf_free(&id);
 }
@@ -341,10 +383,10 @@ void md_prose_prepare(struct md_prose *p, const char *md, size_t len, int line, 
 			inline_pass(p, para.buf, para.len, out);
 			strbuf_reset(&para);
 			if (!rest_len && depth > 0) {
-				strbuf_addstr(out, "\n</div>\n\n");
+				markup_of(p)->div_close(out);
 				depth--;
 			} else if (rest_len) {
-				div_open(rest, rest_len, out);
+				div_open(p, rest, rest_len, out);
 				depth++;
 			} else {
 				strbuf_add(out, s, next - pos);
@@ -410,7 +452,7 @@ void md_prose_prepare(struct md_prose *p, const char *md, size_t len, int line, 
 	inline_pass(p, para.buf, para.len, out);
 	strbuf_free(&para);
 	while (depth-- > 0) /* an unclosed div ends with the block */
-		strbuf_addstr(out, "\n</div>\n");
+		markup_of(p)->div_close(out);
 }
 
 void md_prose_footnotes(struct md_prose *p, const char *doc_path,

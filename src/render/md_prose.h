@@ -21,10 +21,15 @@
  *
  * One md_prose context spans the page: footnotes and figure numbers are the
  * document's, not a text block's.
+ *
+ * What the rewritten references and divs become is the markup's (struct
+ * md_prose_markup): HTML for md2html by default; md_latex.c sets its own, so
+ * the rules above are written once for every format md4c's prose feeds.
  */
 #ifndef WEFT_MD_PROSE_H
 #define WEFT_MD_PROSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/strbuf.h"
@@ -42,7 +47,26 @@ struct md_figure {
 	int number;
 };
 
+struct md_prose;
+
+/*
+ * The markup rewritten prose carries, appended to `out` (it is Markdown text
+ * that md4c reads next). Every member is required; no markup at all means
+ * md2html's.
+ */
+struct md_prose_markup {
+	/* reference to `note` (its number is set); `first`: its first reference */
+	void (*footnote_ref)(struct strbuf *out, const struct md_footnote *note, bool first);
+	/* @NAME referring to the captioned figure numbered `number` */
+	void (*figure_ref)(struct strbuf *out, const char *name, int number);
+	/* a fenced div opens with classes `cls` (space-separated, maybe "") and `id` (maybe "") */
+	void (*div_open)(struct strbuf *out, const char *cls, const char *id);
+	/* the innermost open div closes */
+	void (*div_close)(struct strbuf *out);
+};
+
 struct md_prose {
+	const struct md_prose_markup *markup; /* NULL: HTML */
 	struct md_footnote *notes;
 	size_t nnotes, notes_alloc;
 	int next_note;
@@ -61,6 +85,9 @@ int md_prose_figure_number(const struct md_prose *p, const char *name);
 
 /* The number of chunk `chunk`'s figure, or 0 when it has none numbered. */
 int md_prose_chunk_figure(const struct md_prose *p, int chunk);
+
+/* The footnote numbered `number` (order of first reference), or NULL. */
+const struct md_footnote *md_prose_note(const struct md_prose *p, int number);
 
 /* Rewrite one text block's Markdown `md` (len bytes, starting at document line `line`) into `out`. */
 void md_prose_prepare(struct md_prose *p, const char *md, size_t len, int line, struct strbuf *out);
