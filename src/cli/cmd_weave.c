@@ -18,6 +18,7 @@
 #include "model/document.h"
 #include "planner/planner.h"
 #include "render/highlight.h"
+#include "render/pdf.h"
 #include "render/render.h"
 #include "render/tangle.h"
 #include "util/error.h"
@@ -268,6 +269,7 @@ static int weave_one(const struct weave_args *a, const char *path, bool one_of_m
 	struct strbuf report;
 	strbuf_init(&report);
 	char *outpath = NULL;
+	bool latex_failed = false;
 	struct highlighter hl;
 	highlighter_init(&hl, NULL);
 	struct store *store = NULL;
@@ -379,10 +381,13 @@ static int weave_one(const struct weave_args *a, const char *path, bool one_of_m
 		.kernel_name = nbspec.name,
 		.kernel_display_name = nbspec.display_name,
 		.kernel_language = nbspec.language,
+		.latex_engine = a->latex_engine,
+		.keep_tex = a->keep_tex,
 	};
 	if (render_document(&doc, &res, &ro, &report, &err) < 0 ||
 	    (!to_stdout && fs_make_parent_dirs(outpath, &err) < 0)) {
 		fprintf(stderr, "weft: %s\n", weft_error_text(&err));
+		latex_failed = pdf_error_is_latex(&err); /* the document's LaTeX: exit 1, as a failed chunk */
 		goto out;
 	}
 	if (to_stdout ? fs_write_all(STDOUT_FILENO, report.buf, report.len) < 0
@@ -415,6 +420,8 @@ out:
 	} else if (status == 2 && one_of_many) {
 		fprintf(stderr, "weft: FAILED %s: not rendered\n", path);
 	}
+	if (latex_failed)
+		status = 1;
 	jupyter_kernelspec_free(&nbspec);
 	highlighter_free(&hl);
 	store_close(store);

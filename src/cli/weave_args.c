@@ -27,6 +27,9 @@ static const char weave_usage[] =
 	"      --figure-directory DIR  the same (Pweave's name)\n"
 	"  -g, --figure-format FMT   png, svg or pdf (default: pdf for LaTeX, png otherwise)\n"
 	"      --no-embed            html: link figures instead of embedding them\n"
+	"      --latex-engine CMD    pdf: lualatex, xelatex or pdflatex (default: the first\n"
+	"                            one installed, in that order)\n"
+	"      --keep-tex            pdf: also write the LaTeX beside the report (REPORT.tex)\n"
 	"  -m, --matplotlib          no figures: fig=False for every chunk (Pweave: disable matplotlib)\n"
 	"      --timeout SECONDS     stop a chunk that runs longer (default: no limit)\n"
 	"      --python PATH|NAME    run chunks with this Python (any CPython >= 3.9, a venv's)\n"
@@ -68,6 +71,8 @@ enum {
 	OPT_FROZEN,
 	OPT_EXPLAIN,
 	OPT_SUMMARY,
+	OPT_LATEX_ENGINE,
+	OPT_KEEP_TEX,
 };
 
 static const struct option longopts[] = {
@@ -78,6 +83,8 @@ static const struct option longopts[] = {
 	{"figure-directory", required_argument, NULL, 'F'},
 	{"figure-format", required_argument, NULL, 'g'},
 	{"no-embed", no_argument, NULL, OPT_NO_EMBED},
+	{"latex-engine", required_argument, NULL, OPT_LATEX_ENGINE},
+	{"keep-tex", no_argument, NULL, OPT_KEEP_TEX},
 	{"matplotlib", no_argument, NULL, 'm'},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"python", required_argument, NULL, OPT_PYTHON},
@@ -194,10 +201,7 @@ static void unknown_format(const char *cmd, const char *format)
 	const char *near = format_alias(format);
 	if (!near)
 		near = weave_args_closest(format, names, n);
-	if (!strcmp(format, "pdf"))
-		fprintf(stderr, "weft %s: unknown output format 'pdf'; for a PDF use 'weft publish -f pdf "
-				"FILE', or -f tex and run pdflatex\n", cmd);
-	else if (near)
+	if (near)
 		fprintf(stderr, "weft %s: unknown output format '%s'; did you mean '%s'? "
 				"(see 'weft formats')\n", cmd, format, near);
 	else
@@ -247,6 +251,8 @@ enum weave_args_result weave_args_parse(struct weave_args *a, int argc, char **a
 			}
 			break;
 		case OPT_NO_EMBED: a->embed = false; break;
+		case OPT_LATEX_ENGINE: a->latex_engine = optarg; break;
+		case OPT_KEEP_TEX: a->keep_tex = true; break;
 		case OPT_TIMEOUT: {
 			char *end;
 			a->pc.timeout = strtod(optarg, &end);

@@ -23,6 +23,8 @@ struct weave_args {
 	const char *figformat;     /* -g, or NULL: by format */
 	const char *summary;       /* --summary-json PATH, or NULL */
 	bool embed;                /* figures embedded in HTML (not --no-embed) */
+	const char *latex_engine;  /* pdf: --latex-engine, or NULL: the first installed */
+	bool keep_tex;             /* pdf: --keep-tex, the LaTeX written beside the report */
 	bool quiet;                /* -q */
 	bool verbose;              /* -v: the chunks' output on stderr as it comes */
 	bool no_figures;           /* -m (Pweave: disable matplotlib): fig=False for every chunk */

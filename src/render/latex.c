@@ -22,6 +22,7 @@
 
 #include "render/chunk_walk.h"
 #include "render/figures.h"
+#include "render/latex_wrap.h"
 
 /* One member of the family: the environments around code and output. */
 struct latex_style {
@@ -43,7 +44,14 @@ static const struct latex_style latex_styles[] = {
 	{"texpygments", "", "",
 	 "\n\\begin{Verbatim}[commandchars=\\\\\\{\\},frame=leftline,fontsize=\\small, xleftmargin=0.5em]",
 	 "\\end{Verbatim}\n", true},
+	{"texwrapped", "", "", "", "", false}, /* latex_wrap.h's blocks (latex_wrapped) */
 };
+
+/* True for texwrapped, whose code and outputs are latex_wrap.h's blocks. */
+static bool latex_wrapped(const struct latex_style *st)
+{
+	return !strcmp(st->name, "texwrapped");
+}
 
 /* Pygments' own Verbatim options, used when we must frame code without Pygments. */
 #define LATEX_PLAIN_VERBATIM \
@@ -105,6 +113,10 @@ static void latex_code_block(void *ctx, const struct chunk *ch, const char *code
 {
 	struct latex_ctx *lx = ctx;
 	const char *lang = ch->lang && *ch->lang ? ch->lang : "python";
+	if (latex_wrapped(lx->st)) {
+		latex_wrap_code(lx->out, lx->opts, code, lang);
+		return;
+	}
 	if (lx->st->pygments) {
 		struct strbuf hl;
 		strbuf_init(&hl);
@@ -152,7 +164,11 @@ static void latex_output_env(struct latex_ctx *lx, const char *text, size_t len)
 static void latex_verbatim(void *ctx, const struct chunk *ch, const char *text, size_t len,
 			   bool error)
 {
-	latex_output_env(ctx, text, len);
+	struct latex_ctx *lx = ctx;
+	if (latex_wrapped(lx->st))
+		latex_wrap_output(lx->out, text, len, error);
+	else
+		latex_output_env(ctx, text, len);
 }
 
 /* Text under a raw results format ("tex", ...) passes through as printed. */
@@ -249,7 +265,7 @@ static void latex_frozen_note(void *ctx, const struct chunk *ch, const struct ch
 /* Execution stopped at this chunk: the note in an output environment, visible in the PDF. */
 static void latex_stop_note(void *ctx, const struct chunk *ch, const char *note, size_t len)
 {
-	latex_output_env(ctx, note, len);
+	latex_verbatim(ctx, ch, note, len, true);
 }
 
 /* Term mode: a blank line between statements, as Pweave's one woven chunk per statement. */
@@ -354,4 +370,12 @@ int latex_render(const char *format, const struct document *doc, const struct we
 			return -1;
 	}
 	return 0;
+}
+
+bool latex_show_rich(const struct document *doc, const struct weave_results *res,
+		     const struct render_options *opts, struct strbuf *out, const struct chunk *ch,
+		     const struct output *o, struct weft_error *err)
+{
+	struct latex_ctx lx = {latex_style_for("texwrapped"), doc, res, opts, out, err};
+	return latex_rich_output(&lx, ch, o);
 }

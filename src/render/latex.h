@@ -6,6 +6,10 @@
  *   texpweave    \begin{pweavecode} / \begin{pweaveout} environments
  *   texpygments  code highlighted by Pygments' LaTeX formatter (through
  *                opts->highlight with style "latex"), plus its style macros
+ *   texwrapped   weft's own blocks (latex_wrap.h: wrapped long lines,
+ *                highlighted); not a format of its own: the pdf format
+ *                renders LaTeX-prose documents with it and adds
+ *                latex_wrap_preamble() to their preamble
  *
  * Presentation options (echo, results incl. raw "tex" pass-through, include,
  * caption, name, width, f_env, f_pos, wrap, term transcripts, error tracebacks,
@@ -24,6 +28,16 @@
  */
 int latex_render(const char *format, const struct document *doc, const struct weave_results *res,
 		 const struct render_options *opts, struct strbuf *out, struct weft_error *err);
+
+/*
+ * Rich output `o` of chunk `ch` as the LaTeX family shows it (text/latex
+ * passed through, ...), appended to `out`; false when it has no LaTeX form
+ * (the caller shows its text/plain). For md2latex (md_latex.c), whose
+ * chunks are not rendered here.
+ */
+bool latex_show_rich(const struct document *doc, const struct weave_results *res,
+		     const struct render_options *opts, struct strbuf *out, const struct chunk *ch,
+		     const struct output *o, struct weft_error *err);
 
 /* True when `format` is one this module renders. */
 int latex_format_known(const char *format);

@@ -12,7 +12,9 @@
 #include "render/html.h"
 #include "render/latex.h"
 #include "render/markdown.h"
+#include "render/md_latex.h"
 #include "render/notebook.h"
+#include "render/pdf.h"
 #include "render/rst.h"
 
 typedef int (*family_fn)(const char *format, const struct document *doc,
@@ -33,12 +35,16 @@ static const struct format_entry formats[] = {
 	{"leanpub", "Markdown for Leanpub books", "md", "png", markdown_render},
 	{"markdown", "Markdown (the pandoc flavour, as Pweave writes it)", "md", "png", markdown_render},
 	{"md2html", "standalone HTML page: md4c, Pygments, KaTeX, embedded figures", "html", "png", html_render},
+	{"md2latex", "standalone LaTeX document from Markdown prose (no pandoc needed)", "tex", "pdf",
+	 md_latex_render},
 	{"notebook", "Jupyter notebook (nbformat 4) with outputs", "ipynb", "png", notebook_render},
 	{"pandoc", "pandoc Markdown: figures with attributes and captions", "md", "png", markdown_render},
 	{"pandoc2html", "HTML through the pandoc program (must be installed)", "html", "png",
 	 html_render},
 	{"pandoc2latex", "LaTeX through the pandoc program (must be installed)", "tex", "pdf",
 	 html_render},
+	{"pdf", "PDF through LaTeX (lualatex, xelatex or pdflatex), long code lines wrapped", "pdf",
+	 "pdf", pdf_render},
 	{"rst", "reStructuredText", "rst", "png", rst_render},
 	{"softcover", "Markdown for Softcover books", "md", "png", markdown_render},
 	{"sphinx", "reStructuredText with Sphinx directives", "rst", "png", rst_render},

@@ -40,6 +40,10 @@ struct render_options {
 	/* notebook: the kernel the document's default language runs in (--kernel),
 	 * from its kernelspec; NULL name: python3, the embedded engine's */
 	const char *kernel_name, *kernel_display_name, *kernel_language;
+	/* pdf: the TeX engine (name or path; NULL: lualatex, xelatex, pdflatex, the first
+	 * installed), and whether the LaTeX is also written beside the report */
+	const char *latex_engine;
+	bool keep_tex;
 };
 
 /*

@@ -213,3 +213,16 @@ int fs_find_program(const char *name, struct strbuf *sb)
 	strbuf_reset(sb);
 	return -1;
 }
+
+char *fs_with_extension(const char *path, const char *ext)
+{
+	struct strbuf sb;
+	strbuf_init(&sb);
+	strbuf_addstr(&sb, path);
+	const char *slash = strrchr(sb.buf, '/');
+	char *dot = strrchr(sb.buf, '.');
+	if (dot && (!slash || dot > slash) && dot != sb.buf && (!slash || dot != slash + 1))
+		strbuf_setlen(&sb, (size_t)(dot - sb.buf));
+	strbuf_addf(&sb, ".%s", ext);
+	return strbuf_detach(&sb, NULL);
+}

@@ -54,6 +54,9 @@ int fs_same_file(const char *a, const char *b);
 /* The folder for temporary files: $TMPDIR when set and not empty, else /tmp. */
 const char *fs_tmpdir(void);
 
+/* `path` with its last extension (if any) replaced by `ext` (no dot); free it. */
+char *fs_with_extension(const char *path, const char *ext);
+
 /* mkdir -p for the folder part of `path` (everything before the last '/'). 0, or -1 with err. */
 int fs_make_parent_dirs(const char *path, struct weft_error *err);
 
