@@ -296,6 +296,16 @@ static int weave_one(const struct weave_args *a, const char *path, bool one_of_m
 				"(vector) or -g png\n", path, format);
 		goto out;
 	}
+	if (!strcmp(format, "pdf")) { /* the TeX engine first: nothing runs when it is missing */
+		struct strbuf engine;
+		strbuf_init(&engine);
+		int found = pdf_find_engine(a->latex_engine, path, &engine, &err);
+		strbuf_free(&engine);
+		if (found < 0) {
+			fprintf(stderr, "weft: %s\n", weft_error_text(&err));
+			goto out;
+		}
+	}
 	pc.fig_format = figformat;
 	if (!pc.kernel)
 		pc.kernel = ds->kernel;

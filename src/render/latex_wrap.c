@@ -12,9 +12,9 @@
  * (its \linewidth may be a list's or a column's): the monospaced font's
  * character width at 10pt gives the size at which LATEX_WRAP_COLUMNS + 4
  * characters (the mark and a margin) fit beside the frame, capped at \small.
- * \PY{class}{text} colours Pygments' token classes by the full class name
- * ("n+nb") or else its first part ("s" of "s+s2"); classes without a colour
- * print plainly. Colours only, no bold: every character keeps its width.
+ * \PY{class}{text} colours Pygments' token classes by the most specific
+ * part of the class that has a colour ("s" of "l+s+s2", "nb" of "n+nb");
+ * classes without one print plainly. Colours only, no bold: every character keeps its width.
  */
 static const char wrap_preamble[] =
 	"\\usepackage{fancyvrb}\n"
@@ -34,20 +34,22 @@ static const char wrap_preamble[] =
 	"\\definecolor{weftrule}{gray}{0.75}\n"
 	"\\definecolor{weftout}{gray}{0.25}\n"
 	"\\definecolor{wefterr}{rgb}{0.6,0.1,0.1}\n"
-	"\\def\\PY#1#2{\\ifcsname weft@py@#1\\endcsname\\csname weft@py@#1\\endcsname{#2}%\n"
-	"  \\else\\weft@pyfirst#1+\\relax{#2}\\fi}\n"
-	"\\def\\weft@pyfirst#1+#2\\relax#3{\\ifcsname weft@py@#1\\endcsname\n"
-	"  \\csname weft@py@#1\\endcsname{#3}\\else#3\\fi}\n"
+	"\\def\\PY#1#2{\\let\\weft@pystyle\\@firstofone\\weft@pyscan#1+\\relax\\weft@pystyle{#2}}\n"
+	"\\def\\weft@pyscan#1+#2\\relax{\\ifcsname weft@py@#1\\endcsname\n"
+	"  \\expandafter\\let\\expandafter\\weft@pystyle\\csname weft@py@#1\\endcsname\\fi\n"
+	"  \\ifx\\relax#2\\relax\\else\\weft@pyscan#2\\relax\\fi}\n"
 	"\\def\\weft@py@k#1{\\textcolor[rgb]{0.0,0.45,0.0}{#1}}\n"
 	"\\def\\weft@py@s#1{\\textcolor[rgb]{0.65,0.13,0.13}{#1}}\n"
 	"\\def\\weft@py@c#1{\\textcolor[rgb]{0.4,0.4,0.4}{\\itshape#1}}\n"
 	"\\def\\weft@py@m#1{\\textcolor[rgb]{0.0,0.4,0.4}{#1}}\n"
-	"\\expandafter\\def\\csname weft@py@o+ow\\endcsname#1{\\textcolor[rgb]{0.5,0.0,0.5}{#1}}\n"
-	"\\expandafter\\def\\csname weft@py@n+nb\\endcsname#1{\\textcolor[rgb]{0.0,0.45,0.0}{#1}}\n"
-	"\\expandafter\\def\\csname weft@py@n+nf\\endcsname#1{\\textcolor[rgb]{0.0,0.0,0.8}{#1}}\n"
-	"\\expandafter\\def\\csname weft@py@n+nc\\endcsname#1{\\textcolor[rgb]{0.0,0.0,0.8}{#1}}\n"
-	"\\expandafter\\def\\csname weft@py@n+nd\\endcsname#1{\\textcolor[rgb]{0.5,0.0,0.5}{#1}}\n"
-	"\\expandafter\\def\\csname weft@py@k+kn\\endcsname#1{\\textcolor[rgb]{0.0,0.45,0.0}{#1}}\n"
+	"\\def\\weft@py@ow#1{\\textcolor[rgb]{0.5,0.0,0.5}{#1}}\n"
+	"\\def\\weft@py@nb#1{\\textcolor[rgb]{0.0,0.45,0.0}{#1}}\n"
+	"\\def\\weft@py@bp#1{\\textcolor[rgb]{0.0,0.45,0.0}{#1}}\n"
+	"\\def\\weft@py@nf#1{\\textcolor[rgb]{0.0,0.0,0.8}{#1}}\n"
+	"\\def\\weft@py@nc#1{\\textcolor[rgb]{0.0,0.0,0.8}{#1}}\n"
+	"\\def\\weft@py@nn#1{\\textcolor[rgb]{0.0,0.0,0.8}{#1}}\n"
+	"\\def\\weft@py@nd#1{\\textcolor[rgb]{0.5,0.0,0.5}{#1}}\n"
+	"\\def\\weft@py@err#1{\\textcolor[rgb]{0.8,0.0,0.0}{#1}}\n"
 	"\\def\\PYZbs{\\char`\\\\}\\def\\PYZus{\\char`\\_}\\def\\PYZob{\\char`\\{}\\def\\PYZcb{\\char`\\}}\n"
 	"\\def\\PYZca{\\char`\\^}\\def\\PYZam{\\char`\\&}\\def\\PYZlt{\\char`\\<}\\def\\PYZgt{\\char`\\>}\n"
 	"\\def\\PYZsh{\\char`\\#}\\def\\PYZpc{\\char`\\%}\\def\\PYZdl{\\char`\\$}\\def\\PYZhy{\\char`\\-}\n"

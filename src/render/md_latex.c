@@ -624,7 +624,8 @@ static bool begins_env(const char *s, size_t n, struct strbuf *name)
  * pandoc's raw LaTeX blocks: a line starting \begin{NAME} through the line
  * holding the matching \end{NAME} (outside code fences) is taken out of the
  * Markdown, which would read its & \\ _ as text, and kept as written; a
- * <weft-raw n=K> line stands in its place. Appends the rest to `out`.
+ * <weft-raw n=K> line stands in its place (not inside $$ display math, where
+ * environments are the math's). Appends the rest to `out`.
  */
 static void extract_raw_blocks(struct mdl_doc *d, const char *md, size_t len, struct strbuf *out)
 {
@@ -633,6 +634,7 @@ static void extract_raw_blocks(struct mdl_doc *d, const char *md, size_t len, st
 	strbuf_init(&open);
 	strbuf_init(&close);
 	char fence = 0, fc;
+	bool in_display = false;
 	for (size_t pos = 0; pos < len;) {
 		const char *nl = memchr(md + pos, '\n', len - pos);
 		size_t end = nl ? (size_t)(nl - md) : len, next = nl ? end + 1 : len;
@@ -645,8 +647,31 @@ static void extract_raw_blocks(struct mdl_doc *d, const char *md, size_t len, st
 			pos = next;
 			continue;
 		}
-		size_t stop = 0;
-		if (begins_env(md + pos, end - pos, &name)) {
+		size_t stop = 0, lead = 0;
+		while (lead < 3 && pos + lead < end && md[pos + lead] == ' ')
+			lead++;
+		const char *mclose = NULL;
+		if (!in_display && end - pos >= lead + 2 && !strncmp(md + pos + lead, "$$", 2) &&
+		    !memmem(md + pos + lead + 2, end - pos - lead - 2, "$$", 2))
+			mclose = memmem(md + end, len - end, "$$", 2);
+		if (mclose) {
+			/* display math over several lines: kept whole, so that no line of it reads as
+			 * Markdown (a "=" line under it would make a heading) */
+			struct strbuf mathraw;
+			strbuf_init(&mathraw);
+			strbuf_addstr(&mathraw, "\\[");
+			strbuf_add(&mathraw, md + pos + lead + 2, (size_t)(mclose - md - pos - lead - 2));
+			strbuf_addstr(&mathraw, "\\]");
+			ARRAY_GROW(d->raws, d->nraws + 1, d->raws_alloc);
+			d->raws[d->nraws] = strbuf_detach(&mathraw, NULL);
+			strbuf_addf(out, "\n<weft-raw n=\"%zu\">\n\n", d->nraws++);
+			for (const char *c = md + pos; c < mclose; c++)
+				if (*c == '\n')
+					strbuf_addch(out, '\n');
+			pos = (size_t)(mclose - md) + 2;
+			continue;
+		}
+		if (!in_display && begins_env(md + pos, end - pos, &name)) {
 			strbuf_reset(&open);
 			strbuf_addf(&open, "\\begin{%s}", name.buf);
 			strbuf_reset(&close);
@@ -660,6 +685,9 @@ static void extract_raw_blocks(struct mdl_doc *d, const char *md, size_t len, st
 			}
 		}
 		if (!stop) {
+			for (size_t i = pos; i + 1 < end; i++) /* $$ display math: its environments are math */
+				if (md[i] == '$' && md[i + 1] == '$' && (i == pos || md[i - 1] != '\\'))
+					in_display = !in_display, i++;
 			strbuf_add(out, md + pos, next - pos);
 			pos = next;
 			continue;
