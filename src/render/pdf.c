@@ -17,6 +17,7 @@
 #include "render/md_latex.h"
 #include "util/error.h"
 #include "util/fsutil.h"
+#include "util/hash.h"
 
 extern char **environ;
 
@@ -140,17 +141,18 @@ static void pdf_remove_dir(const char *dir)
 }
 
 /*
- * Run the engine once on job.tex in `dir`, its terminal output thrown away
- * (the log holds it), TEXINPUTS = `texinputs`. Returns its exit status
+ * Run the engine once on job.tex in `dir` (`first_line` is TeX's first input
+ * line, which \input's it), its terminal output thrown away (the log holds
+ * it), TEXINPUTS = `texinputs`. Returns its exit status
  * (128+signal when killed), or -1 with err when it cannot start.
  */
 static int pdf_run_engine(const char *engine, const char *dir, const char *texinputs,
-			  const char *doc_path, struct weft_error *err)
+			  const char *first_line, const char *doc_path, struct weft_error *err)
 {
 	size_t n = 0;
 	while (environ[n])
 		n++;
-	char **envp = xcalloc(n + 3, sizeof(char *));
+	char **envp = xcalloc(n + 4, sizeof(char *));
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(environ[i], "TEXINPUTS=", 10) && strncmp(environ[i], "max_print_line=", 15))
@@ -160,9 +162,11 @@ static int pdf_run_engine(const char *engine, const char *dir, const char *texin
 	strbuf_addf(&ti, "TEXINPUTS=%s", texinputs);
 	envp[k++] = ti.buf;
 	envp[k++] = "max_print_line=100000"; /* log lines unwrapped: the error quoted whole */
+	if (!getenv("SOURCE_DATE_EPOCH")) /* reproducible: the same LaTeX, the same PDF bytes */
+		envp[k++] = "SOURCE_DATE_EPOCH=0";
 	const char *base = strrchr(engine, '/') ? strrchr(engine, '/') + 1 : engine;
 	char *argv[] = {(char *)base, "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-			"-no-shell-escape", "job.tex", NULL};
+			"-no-shell-escape", "-jobname=job", (char *)first_line, NULL};
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -284,8 +288,19 @@ static int pdf_compile(const char *engine, const struct strbuf *tex, const struc
 		rc = -1;
 		goto clean;
 	}
+	/*
+	 * LuaTeX's /ID hashes the output's full path (the random folder): give it
+	 * one from the LaTeX instead, so the same LaTeX makes the same bytes
+	 */
+	char id[HASH_HEX_SIZE];
+	hash_blake2b_hex(tex->buf, tex->len, id);
+	id[32] = '\0';
+	struct strbuf first;
+	strbuf_init(&first);
+	strbuf_addf(&first, "\\ifdefined\\pdfvariable\\pdfvariable trailerid{[<%s><%s>]}\\fi"
+			    "\\input{job.tex}", id, id);
 	for (int run = 1;; run++) {
-		int status = pdf_run_engine(engine, dir.buf, texinputs.buf, doc->path, err);
+		int status = pdf_run_engine(engine, dir.buf, texinputs.buf, first.buf, doc->path, err);
 		if (status < 0) {
 			rc = -1;
 			break;
@@ -318,6 +333,7 @@ static int pdf_compile(const char *engine, const struct strbuf *tex, const struc
 					    "run with --keep-tex and the same engine to see it");
 		break;
 	}
+	strbuf_free(&first);
 clean:
 	pdf_remove_dir(dir.buf);
 out:

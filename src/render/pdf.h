@@ -18,6 +18,12 @@
  * removed, also on failure. With opts->keep_tex the LaTeX is also written
  * beside the report (REPORT.tex).
  *
+ * The PDF is reproducible: the engine gets SOURCE_DATE_EPOCH=0 unless the
+ * environment sets it (the dates in the PDF's metadata are then 1970's), so
+ * an unchanged document gives the same bytes and a cached render is
+ * byte-identical to an uncached one (the cache's contract), as for the other
+ * formats. \today still prints the day (FORCE_SOURCE_DATE is not set).
+ *
  * A LaTeX error is an error "LaTeX failed: <the log's first error line and
  * its context>" (pdf_error_is_latex tells it apart: exit status 1, not 2).
  */
