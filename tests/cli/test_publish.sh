@@ -175,27 +175,17 @@ print(6 * 7)
 EOF
 # Without any TeX engine: a clear error naming the engines, before anything runs.
 mkdir -p "$TMP/bin-empty"
-for tool in pandoc; do
-	p=$(command -v $tool) && ln -s "$p" "$TMP/bin-empty/$tool"
-done
 PATH="$TMP/bin-empty" "$WEFT" publish -f pdf pdf.py 2>"$TMP/err"; rc=$?
 [ $rc = 2 ] && ok "publish_pdf_no_tex_status" || not_ok "publish_pdf_no_tex_status" "rc=$rc"
-check_contains "publish_pdf_no_tex_names_engines" "$TMP/err" "none of pdflatex, xelatex or lualatex is installed"
+check_contains "publish_pdf_no_tex_names_engines" "$TMP/err" "none of lualatex, xelatex or pdflatex is installed"
 check_contains "publish_pdf_no_tex_names_file" "$TMP/err" "pdf.py"
 check "publish_pdf_no_tex_runs_nothing" test ! -e ran.marker
 PATH="$TMP/bin-empty" "$WEFT" publish -f pdf -e xelatex pdf.py 2>"$TMP/err"
 check_contains "publish_pdf_missing_named_engine" "$TMP/err" "TeX engine 'xelatex', which is not installed"
-# Without pandoc (the markdown prose goes through it), a TeX engine alone is not enough.
-mkdir -p "$TMP/bin-nopandoc"
-printf '#!/bin/sh\nexit 0\n' >"$TMP/bin-nopandoc/lualatex"
-chmod +x "$TMP/bin-nopandoc/lualatex"
-PATH="$TMP/bin-nopandoc" "$WEFT" publish -f pdf pdf.py 2>"$TMP/err"; rc=$?
-[ $rc = 2 ] && check_contains "publish_pdf_no_pandoc" "$TMP/err" "pandoc, which is not installed" ||
-	not_ok "publish_pdf_no_pandoc" "rc=$rc $(cat "$TMP/err")"
 
 if command -v pdflatex >/dev/null 2>&1 || command -v xelatex >/dev/null 2>&1 ||
 	command -v lualatex >/dev/null 2>&1; then
-	# a real TeX engine is installed: make a real PDF
+	# a real TeX engine is installed: make a real PDF (no pandoc needed: weft writes the LaTeX)
 	if "$WEFT" publish -q -f pdf pdf.py 2>"$TMP/err" && head -c 5 pdf.pdf | grep -q '%PDF-'; then
 		ok "publish_pdf_real_engine"
 	else
@@ -203,37 +193,49 @@ if command -v pdflatex >/dev/null 2>&1 || command -v xelatex >/dev/null 2>&1 ||
 	fi
 	rm -f ran.marker
 fi
-# A stand-in engine (TeX is not a weft dependency) checks how weft drives it: run in
-# the .tex file's folder, non-interactively, on a standalone LaTeX file made by pandoc.
-if command -v pandoc >/dev/null 2>&1; then
-	mkdir -p "$TMP/bin-tex" out
-	cat >"$TMP/bin-tex/pdflatex" <<'EOF'
+# A stand-in engine (TeX is not a weft dependency) checks how weft drives it: in a private
+# folder (not the report's), non-interactively, without shell escape, on job.tex, a
+# standalone LaTeX file weft wrote, with TEXINPUTS naming the report's folder, and again
+# while the log asks for a rerun.
+mkdir -p "$TMP/bin-tex" out
+cat >"$TMP/bin-tex/pdflatex" <<'EOF'
 #!/bin/sh
-for a; do f=$a; done
-echo "$PWD $*" >engine.args
-grep -q '\\documentclass' "$f" && grep -q '42' "$f" || exit 1
-printf '%%PDF-1.4 stand-in\n' >"${f%.tex}.pdf"
+echo "$PWD $*" >>"$ENGINE_ARGS"
+echo "TEXINPUTS=$TEXINPUTS" >>"$ENGINE_ARGS"
+grep -q 'documentclass' job.tex && grep -q 'emph{markdown}' job.tex || exit 1
+printf '%%PDF-1.4 stand-in\n' >job.pdf
+echo "LaTeX Warning: Label(s) may have changed. Rerun to get cross-references right." >job.log
 EOF
-	chmod +x "$TMP/bin-tex/pdflatex"
-	if PATH="$TMP/bin-tex:$PATH" "$WEFT" publish -q -f pdf -o out/report.pdf pdf.py 2>"$TMP/err" &&
-		[ -s out/report.pdf ] && [ -s out/report.tex ]; then
-		ok "publish_pdf_through_engine"
-		check_contains "publish_pdf_engine_in_tex_folder" out/engine.args "$TMP/out -interaction=nonstopmode"
-		check_contains "publish_pdf_engine_gets_tex" out/engine.args "report.tex"
-		check_contains "publish_pdf_tex_has_prose" out/report.tex '\emph{markdown}'
-		check_contains "publish_pdf_wrote_message" "$TMP/err" "wrote out/report.pdf"
-	else
-		not_ok "publish_pdf_through_engine" "$(cat "$TMP/err")"
-	fi
-	# pypublish's convention, -o NAME.tex, also works
-	PATH="$TMP/bin-tex:$PATH" "$WEFT" publish -q -f pdf -o other.tex pdf.py 2>"$TMP/err"
-	check "publish_pdf_tex_output_name" test -s other.pdf
-	# a failing engine: status 1, message names the document, the engine and the log
-	printf '#!/bin/sh\nexit 3\n' >"$TMP/bin-tex/pdflatex"
-	PATH="$TMP/bin-tex:$PATH" "$WEFT" publish -q -f pdf pdf.py 2>"$TMP/err"; rc=$?
-	[ $rc = 1 ] && ok "publish_pdf_engine_failure_status" || not_ok "publish_pdf_engine_failure_status" "rc=$rc"
-	check_contains "publish_pdf_engine_failure_message" "$TMP/err" "pdf.py: pdflatex failed on pdf.tex (exit status 3); see pdf.log"
+chmod +x "$TMP/bin-tex/pdflatex"
+export ENGINE_ARGS="$TMP/engine.args"
+if PATH="$TMP/bin-tex:$PATH" "$WEFT" publish -f pdf -e pdflatex -o out/report.pdf pdf.py 2>"$TMP/err" &&
+	[ -s out/report.pdf ]; then
+	ok "publish_pdf_through_engine"
+	check "publish_pdf_engine_in_private_folder" sh -c "! grep -q '^$TMP/out ' '$ENGINE_ARGS'"
+	check_contains "publish_pdf_engine_options" "$ENGINE_ARGS" "-interaction=nonstopmode -halt-on-error -file-line-error -no-shell-escape -jobname=job"
+	check_contains "publish_pdf_engine_gets_job" "$ENGINE_ARGS" "input{job.tex}"
+	check_contains "publish_pdf_texinputs_report_folder" "$ENGINE_ARGS" "TEXINPUTS=$TMP/out//:"
+	runs=$(grep -c -- '-jobname=job' "$ENGINE_ARGS")
+	[ "$runs" = 4 ] && ok "publish_pdf_reruns_bounded" || not_ok "publish_pdf_reruns_bounded" "runs=$runs"
+	check "publish_pdf_nothing_beside" sh -c "! ls out | grep -q -e '\.tex$' -e '\.aux$' -e '\.log$'"
+	check_contains "publish_pdf_wrote_message" "$TMP/err" "wrote out/report.pdf"
+else
+	not_ok "publish_pdf_through_engine" "$(cat "$TMP/err")"
 fi
+# pypublish's convention, -o NAME.tex, also works: the PDF beside it, the LaTeX kept there
+PATH="$TMP/bin-tex:$PATH" "$WEFT" publish -q -f pdf -e pdflatex -o other.tex pdf.py 2>"$TMP/err"
+check "publish_pdf_tex_output_name" test -s other.pdf -a -s other.tex
+# a failing engine: status 1, the message names the document and LaTeX's first error
+cat >"$TMP/bin-tex/pdflatex" <<'EOF'
+#!/bin/sh
+printf './job.tex:3: Undefined control sequence.\n<recently read> \\oops\n\nl.3 \\oops\n' >job.log
+exit 3
+EOF
+rm -f pdf.pdf
+PATH="$TMP/bin-tex:$PATH" "$WEFT" publish -q -f pdf -e pdflatex pdf.py 2>"$TMP/err"; rc=$?
+[ $rc = 1 ] && ok "publish_pdf_engine_failure_status" || not_ok "publish_pdf_engine_failure_status" "rc=$rc"
+check_contains "publish_pdf_engine_failure_message" "$TMP/err" 'pdf.py: LaTeX failed: pdf.tex:3: Undefined control sequence. (at l.3 \oops)'
+check "publish_pdf_engine_failure_no_pdf" test ! -e pdf.pdf
 
 # --- errors ---------------------------------------------------------------------------
 "$WEFT" publish -f docx pdf.py 2>"$TMP/err"; rc=$?
