@@ -6,7 +6,8 @@ PKGS="build-essential pkg-config python3-dev libsqlite3-dev libjansson-dev libso
 libxxhash-dev libyaml-dev libmd4c-dev libmd4c-html0-dev libzmq3-dev
 python3-numpy python3-scipy python3-matplotlib python3-pandas python3-cloudpickle python3-pygments
 python3-ipykernel python3-pweave jupyter-nbconvert chromium libjs-katex
-r-cran-irkernel clang libclang-rt-14-dev"
+r-cran-irkernel clang libclang-rt-14-dev
+texlive-latex-recommended texlive-luatex lmodern poppler-utils"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

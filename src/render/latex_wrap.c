@@ -19,17 +19,16 @@
 static const char wrap_preamble[] =
 	"\\usepackage{fancyvrb}\n"
 	"\\usepackage{xcolor}\n"
-	"\\usepackage{upquote}\n"
 	"\\makeatletter\n"
 	"\\newdimen\\weft@cw \\newdimen\\weft@fs \\newdimen\\weft@small\n"
 	"\\newcommand\\weftcodesize{%\n"
-	"  \\begingroup\\ttfamily\\fontsize{10pt}{12pt}\\selectfont\n"
+	"  \\begingroup\\ttfamily\\fontsize{10}{12}\\selectfont\n"
 	"    \\global\\weft@cw=\\fontcharwd\\font`M\\endgroup\n"
 	"  \\ifdim\\weft@cw<1pt \\global\\weft@cw=5.25pt\\fi\n"
 	"  \\begingroup\\small\\global\\weft@small=\\f@size pt\\endgroup\n"
 	"  \\weft@fs=\\dimexpr(\\linewidth-1.5em)*655360/\\numexpr@COLS@*\\weft@cw\\relax\\relax\n"
 	"  \\ifdim\\weft@fs>\\weft@small \\weft@fs=\\weft@small\\fi\n"
-	"  \\fontsize{\\the\\weft@fs}{\\the\\dimexpr\\weft@fs*6/5\\relax}\\selectfont}\n"
+	"  \\fontsize{\\strip@pt\\weft@fs}{\\strip@pt\\dimexpr\\weft@fs*6/5\\relax}\\selectfont}\n"
 	"\\newcommand\\weftcont{\\makebox[2\\fontcharwd\\font`M][l]{\\textcolor{gray}{\\(\\hookrightarrow\\)}}}\n"
 	"\\definecolor{weftrule}{gray}{0.75}\n"
 	"\\definecolor{weftout}{gray}{0.25}\n"
@@ -54,7 +53,7 @@ static const char wrap_preamble[] =
 	"\\def\\PYZca{\\char`\\^}\\def\\PYZam{\\char`\\&}\\def\\PYZlt{\\char`\\<}\\def\\PYZgt{\\char`\\>}\n"
 	"\\def\\PYZsh{\\char`\\#}\\def\\PYZpc{\\char`\\%}\\def\\PYZdl{\\char`\\$}\\def\\PYZhy{\\char`\\-}\n"
 	"\\def\\PYZsq{\\textquotesingle}\\def\\PYZdq{\\char`\\\"}\\def\\PYZti{\\char`\\~}\n"
-	"\\def\\PYZat{@}\\def\\PYZlb{[}\\def\\PYZrb{]}\n"
+	"\\def\\PYZat{@}\\def\\PYZlb{[}\\def\\PYZrb{]}\\def\\PYZbq{\\textasciigrave}\n"
 	"\\makeatother\n"
 	"\\DefineVerbatimEnvironment{weftcode}{Verbatim}{commandchars=\\\\\\{\\},fontsize=\\weftcodesize,\n"
 	"  frame=leftline,framerule=1.2pt,rulecolor=\\color{weftrule},framesep=0.6em,xleftmargin=0.2em}\n"
@@ -97,13 +96,19 @@ static size_t utf8_len(unsigned char b)
 	return b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
 }
 
-/* The escape of one plain character inside a commandchars Verbatim, or NULL for itself. */
+/*
+ * The escape of one plain character inside a commandchars Verbatim, or NULL
+ * for itself. Quotes are the straight ones (upquote is in texlive-latex-extra,
+ * which weft does not depend on).
+ */
 static const char *verb_escape(char c)
 {
 	switch (c) {
 	case '\\': return "\\PYZbs{}";
 	case '{': return "\\PYZob{}";
 	case '}': return "\\PYZcb{}";
+	case '\'': return "\\PYZsq{}";
+	case '`': return "\\PYZbq{}";
 	default: return NULL;
 	}
 }
@@ -261,7 +266,12 @@ static void wrap_lines(struct strbuf *out, const char *s, size_t n, bool pygment
 		c.n = 0;
 		strbuf_reset(&buf);
 		if (pygments) {
-			strbuf_add(&buf, s + pos, end - pos);
+			/* Pygments leaves ` as it is, which a T1 font shows as a curly quote */
+			for (size_t i = pos; i < end; i++)
+				if (s[i] == '`')
+					strbuf_addstr(&buf, "\\PYZbq{}");
+				else
+					strbuf_addch(&buf, s[i]);
 			cells_pygments(&c, buf.buf, buf.len);
 		} else {
 			cells_plain(&c, &buf, s + pos, end - pos);

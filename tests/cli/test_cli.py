@@ -131,8 +131,9 @@ try:
     check("-f md suggests markdown", r.returncode == 2 and "'markdown'" in r.stderr, r.stderr)
     r = weft("-f", "ipynb", "a.pmd", cwd=s.path)
     check("-f ipynb suggests notebook", r.returncode == 2 and "'notebook'" in r.stderr, r.stderr)
-    r = weft("-f", "pdf", "a.pmd", cwd=s.path)
-    check("-f pdf points at weft publish", r.returncode == 2 and "weft publish -f pdf" in r.stderr, r.stderr)
+    r = weft("-f", "pdf", "a.pmd", cwd=s.path, env={"PATH": "/nonexistent"})
+    check("-f pdf is a format: without a TeX engine, one line naming the engines to install",
+          r.returncode == 2 and "none of lualatex, xelatex or pdflatex is installed" in r.stderr, r.stderr)
     r = weft("--rebuild", "nosuch", "a.pmd", cwd=s.path)
     check("--rebuild with an unknown chunk name is refused", r.returncode == 2 and "nosuch" in r.stderr,
           r.stderr)
