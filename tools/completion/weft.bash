@@ -38,7 +38,7 @@ _weft() {
 	fi
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "--format --input-format --output --figure-dir --figure-format
-			--no-embed --matplotlib --timeout --python --kernel --cache --no-cache --cache-dir
+			--no-embed --latex-engine --keep-tex --matplotlib --timeout --python --kernel --cache --no-cache --cache-dir
 			--rebuild --frozen --explain --summary-json --jobs --quiet --list-formats --help" -- "$cur"))
 		return
 	fi
