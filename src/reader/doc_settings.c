@@ -97,7 +97,7 @@ static const char *quarto_format(const char *name)
 	static const char *const map[][2] = {
 		{"html", "md2html"},     {"ipynb", "notebook"}, {"gfm", "markdown"},
 		{"markdown", "markdown"}, {"commonmark", "markdown"}, {"md", "markdown"},
-		{"latex", "tex"},        {"rst", "rst"},
+		{"latex", "tex"},        {"rst", "rst"},          {"pdf", "pdf"},
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(*map); i++)
 		if (!strcmp(name, map[i][0]))
@@ -119,9 +119,8 @@ int doc_settings_read_quarto(struct document *doc, yaml_document_t *ydoc, const 
 		const char *q = (const char *)name->data.scalar.value;
 		const char *f = quarto_format(q);
 		if (!f)
-			weft_warn(doc->path, line, "front matter: Quarto format '%s' has no weft format like it%s; "
-				  "the default format is used", q,
-				  !strcmp(q, "pdf") ? " (use 'weft publish -f pdf')" : "");
+			weft_warn(doc->path, line, "front matter: Quarto format '%s' has no weft format like it; "
+				  "the default format is used", q);
 		else if (!doc->settings.format)
 			doc->settings.format = xstrdup(f);
 		return 0;

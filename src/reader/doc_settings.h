@@ -23,7 +23,7 @@
  *
  * Quarto's front matter keys map where they mean the same: `format:` (html ->
  * md2html, ipynb -> notebook, gfm/markdown/commonmark -> markdown, latex ->
- * tex, rst; the first key of a mapping), `jupyter:` or `kernel:` (a kernel
+ * tex, pdf, rst; the first key of a mapping), `jupyter:` or `kernel:` (a kernel
  * whose name starts with "python" keeps the embedded Python engine, any
  * other is run as that Jupyter kernel), `execute:` (its keys are chunk option
  * defaults under their Quarto names: eval, echo, output, cache...).
