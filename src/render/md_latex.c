@@ -118,7 +118,8 @@ static void tex_escape_tt(struct strbuf *out, const char *s, size_t n)
  * Normal prose text: special characters escaped, except raw LaTeX (pandoc's
  * rule): a backslash followed by letters is a command, passed through with
  * the {..} and [..] arguments right after it (which may come in the next
- * text event, so the state lives in the parse).
+ * text event, so the state lives in the parse). Double quotes become
+ * opening or closing ones, as pandoc's smart extension makes them.
  */
 static void tex_text(struct mdl *m, const char *s, size_t n)
 {
@@ -147,6 +148,11 @@ static void tex_text(struct mdl *m, const char *s, size_t n)
 			strbuf_add(m->out, s + i, k - i);
 			i = k - 1;
 			m->raw_args = true;
+			continue;
+		}
+		if (c == '"') { /* pandoc's smart quotes: opening after a space or bracket */
+			char prev = i ? s[i - 1] : m->out->len ? m->out->buf[m->out->len - 1] : ' ';
+			strbuf_addstr(m->out, isspace((unsigned char)prev) || strchr("([{~", prev) ? "``" : "''");
 			continue;
 		}
 		latex_wrap_escape_text(m->out, s + i, 1);

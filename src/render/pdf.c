@@ -280,9 +280,11 @@ static int pdf_compile(const char *engine, const struct strbuf *tex, const struc
 	}
 	/* figures are relative to the report, images and \input files to the document */
 	pdf_abs_dir(opts->output_path ? opts->output_path : doc->path, &abs);
-	strbuf_addf(&texinputs, "%s//:", abs.buf);
+	strbuf_addf(&texinputs, "%s:", abs.buf);
 	pdf_abs_dir(doc->path, &abs);
 	strbuf_addf(&texinputs, "%s:", abs.buf);
+	if (getenv("TEXINPUTS")) /* the user's folders after ours; the ':' before them keeps TeX's own */
+		strbuf_addstr(&texinputs, getenv("TEXINPUTS"));
 	strbuf_addf(&path, "%s/job.tex", dir.buf);
 	if (fs_write_atomic(path.buf, tex->buf, tex->len, err) < 0) {
 		rc = -1;

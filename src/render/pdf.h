@@ -12,7 +12,7 @@
  * first installed. It runs in a private folder made with mkdtemp under
  * $TMPDIR, non-interactively and without shell escape, with TEXINPUTS
  * pointing at the report's folder (figures) and the document's (images,
- * \input files), and again while the log asks for it ("Rerun to get ...",
+ * \input files), then the user's TEXINPUTS, and again while the log asks for it ("Rerun to get ...",
  * "Label(s) may have changed"), at most PDF_MAX_RUNS times. The PDF's bytes
  * become the report (the caller writes it atomically); the folder is
  * removed, also on failure. With opts->keep_tex the LaTeX is also written

@@ -214,7 +214,7 @@ if PATH="$TMP/bin-tex:$PATH" "$WEFT" publish -f pdf -e pdflatex -o out/report.pd
 	check "publish_pdf_engine_in_private_folder" sh -c "! grep -q '^$TMP/out ' '$ENGINE_ARGS'"
 	check_contains "publish_pdf_engine_options" "$ENGINE_ARGS" "-interaction=nonstopmode -halt-on-error -file-line-error -no-shell-escape -jobname=job"
 	check_contains "publish_pdf_engine_gets_job" "$ENGINE_ARGS" "input{job.tex}"
-	check_contains "publish_pdf_texinputs_report_folder" "$ENGINE_ARGS" "TEXINPUTS=$TMP/out//:"
+	check_contains "publish_pdf_texinputs_report_folder" "$ENGINE_ARGS" "TEXINPUTS=$TMP/out:"
 	runs=$(grep -c -- '-jobname=job' "$ENGINE_ARGS")
 	[ "$runs" = 4 ] && ok "publish_pdf_reruns_bounded" || not_ok "publish_pdf_reruns_bounded" "runs=$runs"
 	check "publish_pdf_nothing_beside" sh -c "! ls out | grep -q -e '\.tex$' -e '\.aux$' -e '\.log$'"
