@@ -283,7 +283,7 @@ static int pdf_compile(const char *engine, const struct strbuf *tex, const struc
 	strbuf_addf(&texinputs, "%s:", abs.buf);
 	pdf_abs_dir(doc->path, &abs);
 	strbuf_addf(&texinputs, "%s:", abs.buf);
-	if (getenv("TEXINPUTS")) /* the user's folders after ours; the ':' before them keeps TeX's own */
+	if (getenv("TEXINPUTS")) /* the user's folders after ours, as they wrote them */
 		strbuf_addstr(&texinputs, getenv("TEXINPUTS"));
 	strbuf_addf(&path, "%s/job.tex", dir.buf);
 	if (fs_write_atomic(path.buf, tex->buf, tex->len, err) < 0) {

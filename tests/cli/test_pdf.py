@@ -198,6 +198,16 @@ try:
               leftovers(tour, ["report.pmd", "sales.csv", "report.pdf", "figures", ".weft-cache"]) == [],
               os.listdir(tour))
 
+
+    # a notebook: its markdown cells are the prose
+    r = weft("convert", "-f", "notebook", "-o", "nb.ipynb", "report.pmd", cwd=tour)
+    r2 = weft("-q", "-f", "pdf", "nb.ipynb", cwd=tour, env=ENV)
+    if check("a notebook compiles to a PDF", r.returncode == 0 and r2.returncode == 0 and
+             is_pdf(os.path.join(tour, "nb.pdf")), r.stderr + r2.stderr):
+        text = pdf_text(os.path.join(tour, "nb.pdf"))
+        check("the notebook's markdown and figure caption", "Total: 12 units." in text and
+              "Figure 1: Monthly totals" in text, text)
+
     # --- the cache's contract holds for PDFs -----------------------------------------------
     a, b = os.path.join(s.path, "ca"), os.path.join(s.path, "cb")
     shutil.copytree(os.path.join(TOP, "examples", "tour"), a)
