@@ -296,6 +296,11 @@ static int weave_one(const struct weave_args *a, const char *path, bool one_of_m
 				"(vector) or -g png\n", path, format);
 		goto out;
 	}
+	if (!strcmp(figformat, "svg") && !strcmp(format, "pdf")) {
+		fprintf(stderr, "weft: %s: -g svg with pdf: LaTeX cannot include SVG images; use -g pdf "
+				"(vector, the default) or -g png\n", path);
+		goto out;
+	}
 	if (!strcmp(format, "pdf")) { /* the TeX engine first: nothing runs when it is missing */
 		struct strbuf engine;
 		strbuf_init(&engine);

@@ -233,6 +233,9 @@ try:
     r = weft("-q", "-f", "pdf", "--latex-engine", "no-such-tex", "bad.pmd", cwd=bad, env=ENV)
     check("a missing engine: exit 2 naming it", r.returncode == 2 and "'no-such-tex'" in r.stderr,
           r.stderr)
+    r = weft("-q", "-f", "pdf", "-g", "svg", "bad.pmd", cwd=bad, env=ENV)
+    check("-g svg for a PDF is refused up front with the fix", r.returncode == 2 and "-g pdf" in r.stderr,
+          r.stderr)
     check("no private LaTeX folder is left in $TMPDIR (also after failures)",
           not [f for f in os.listdir(tmpdir) if f.startswith("weft-pdf-")], os.listdir(tmpdir))
 
