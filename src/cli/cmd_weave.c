@@ -296,6 +296,7 @@ static int weave_one(const struct weave_args *a, const char *path, bool one_of_m
 				"(vector) or -g png\n", path, format);
 		goto out;
 	}
+	const char *latex_engine = a->latex_engine ? a->latex_engine : ds->latex_engine;
 	if (!strcmp(figformat, "svg") && !strcmp(format, "pdf")) {
 		fprintf(stderr, "weft: %s: -g svg with pdf: LaTeX cannot include SVG images; use -g pdf "
 				"(vector, the default) or -g png\n", path);
@@ -304,7 +305,7 @@ static int weave_one(const struct weave_args *a, const char *path, bool one_of_m
 	if (!strcmp(format, "pdf")) { /* the TeX engine first: nothing runs when it is missing */
 		struct strbuf engine;
 		strbuf_init(&engine);
-		int found = pdf_find_engine(a->latex_engine, path, &engine, &err);
+		int found = pdf_find_engine(latex_engine, path, &engine, &err);
 		strbuf_free(&engine);
 		if (found < 0) {
 			fprintf(stderr, "weft: %s\n", weft_error_text(&err));
@@ -396,7 +397,7 @@ static int weave_one(const struct weave_args *a, const char *path, bool one_of_m
 		.kernel_name = nbspec.name,
 		.kernel_display_name = nbspec.display_name,
 		.kernel_language = nbspec.language,
-		.latex_engine = a->latex_engine,
+		.latex_engine = latex_engine,
 		.keep_tex = a->keep_tex,
 	};
 	if (render_document(&doc, &res, &ro, &report, &err) < 0 ||

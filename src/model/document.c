@@ -54,6 +54,7 @@ void document_free(struct document *doc)
 	free(doc->settings.kernel);
 	free(doc->settings.figure_dir);
 	free(doc->settings.figure_format);
+	free(doc->settings.latex_engine);
 	free(doc->settings.python);
 	document_init(doc);
 }

@@ -76,6 +76,7 @@ struct doc_settings {
 	char *python;             /* the interpreter to run (python_select.h): a name, or a path
 				   * (relative: to the document's folder; from a settings file,
 				   * made absolute from that file's folder) */
+	char *latex_engine;       /* the pdf format's TeX engine (render/pdf.h) */
 	int cache;                /* cache every chunk: 1, 0, or -1 unset */
 };
 

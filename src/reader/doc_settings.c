@@ -28,6 +28,8 @@ static char **setting_field(struct doc_settings *s, const char *key)
 		{"figure_format", offsetof(struct doc_settings, figure_format)},
 		{"figure-format", offsetof(struct doc_settings, figure_format)},
 		{"python", offsetof(struct doc_settings, python)},
+		{"latex_engine", offsetof(struct doc_settings, latex_engine)},
+		{"latex-engine", offsetof(struct doc_settings, latex_engine)},
 	};
 	for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
 		if (!strcmp(key, fields[i].key))

@@ -10,6 +10,7 @@
  *   python: python3.12       # the interpreter (python_select.h)
  *   figure_dir: pics         # also figure-dir, fig_dir
  *   figure_format: svg
+ *   latex_engine: xelatex    # the pdf format's TeX engine (also latex-engine)
  *   cache: true              # cache every chunk (also a chunk default, as before)
  *   echo: false              # anything else: a chunk option default
  *

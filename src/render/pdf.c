@@ -39,8 +39,8 @@ int pdf_find_engine(const char *wanted, const char *doc_path, struct strbuf *pat
 			return 0;
 		return weft_error_set(err, doc_path, 0, 0,
 				      "PDF output needs the TeX engine '%s', which is not installed (not "
-				      "found in PATH); install it, or leave --latex-engine out to use "
-				      "lualatex, xelatex or pdflatex",
+				      "found in PATH); install it, or choose lualatex, xelatex or "
+				      "pdflatex (--latex-engine, or the latex_engine: setting)",
 				      wanted);
 	}
 	for (size_t i = 0; i < sizeof(pdf_engines) / sizeof(*pdf_engines); i++)

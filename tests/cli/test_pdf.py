@@ -221,6 +221,15 @@ try:
           r1.returncode == 0 and r2.returncode == 0 and "2 cached" in r1.stderr and same,
           r1.stderr + r2.stderr)
 
+    # --- the engine from the front matter ------------------------------------------------------
+    if "pdflatex" in ENGINES:
+        s.file("eng/e.pmd", "---\nweft:\n  latex_engine: pdflatex\n---\n\nHello °C.\n")
+        r = weft("-q", "-f", "pdf", "e.pmd", cwd=os.path.join(s.path, "eng"), env=ENV)
+        with open(os.path.join(s.path, "eng", "e.pdf"), "rb") as f:
+            data = f.read()
+        check("latex_engine: in the front matter chooses the engine", r.returncode == 0 and
+              b"pdfTeX" in data, r.stderr)
+
     # --- LaTeX errors ------------------------------------------------------------------------
     s.file("bad/bad.pmd", "# Bad\n\nThis \\undefinedmacro fails.\n\n```python\nprint(1)\n```\n")
     bad = os.path.join(s.path, "bad")
