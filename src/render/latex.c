@@ -22,6 +22,8 @@
 
 #include "render/chunk_walk.h"
 #include "render/figures.h"
+#include "render/latex_preamble.h"
+#include "render/table_render.h"
 
 /* One member of the family: the environments around code and output. */
 struct latex_style {
@@ -57,6 +59,8 @@ struct latex_ctx {
 	const struct render_options *opts;
 	struct strbuf *out;
 	struct weft_error *err;
+	bool used_table; /* a booktabs table was written: the preamble needs booktabs */
+	bool failed;     /* a rich output set err (malformed table data) */
 };
 
 /* The style entry for a format name, or NULL. */
@@ -218,16 +222,31 @@ static int latex_figure_src(void *ctx, const struct chunk *ch, int index,
 	return figure_write(lx->opts, lx->doc, ch, index, img, src, lx->err);
 }
 
-/* Rich LaTeX (e.g. a pandas table's to_latex) goes in raw, as Pweave did; else text/plain. */
+/*
+ * Rich LaTeX (e.g. a pandas table's to_latex) goes in raw, as Pweave did;
+ * else a DataFrame's table built from its data (booktabs); else text/plain.
+ * Malformed table data stops the chunk with an error naming it.
+ */
 static bool latex_rich_output(void *ctx, const struct chunk *ch, const struct output *o)
 {
 	struct latex_ctx *lx = ctx;
 	const struct mime_item *m = output_get_mime(o, "text/latex");
-	if (!m)
-		return false;
-	strbuf_addch(lx->out, '\n');
-	strbuf_add(lx->out, m->data, m->len);
-	return true;
+	if (m) {
+		strbuf_addch(lx->out, '\n');
+		strbuf_add(lx->out, m->data, m->len);
+		return true;
+	}
+	struct table t;
+	table_init(&t);
+	int rc = table_render_decode(o, lx->doc, ch, &t, lx->err);
+	if (rc > 0) {
+		table_render_latex(lx->out, &t);
+		lx->used_table = true;
+	}
+	table_free(&t);
+	if (rc < 0)
+		lx->failed = true;
+	return rc != 0;
 }
 
 /* A skipped chunk: a LaTeX comment says why it shows no output. */
@@ -279,7 +298,8 @@ static const struct chunk_walk_ops latex_walk_ops = {
 /* One chunk: code (when echoed), then outputs and figures, then the notes that apply. */
 static int latex_chunk(struct latex_ctx *lx, const struct chunk *ch)
 {
-	return chunk_walk(&latex_walk_ops, lx, lx->doc, lx->res, lx->opts, ch);
+	int rc = chunk_walk(&latex_walk_ops, lx, lx->doc, lx->res, lx->opts, ch);
+	return lx->failed ? -1 : rc;
 }
 
 /*
@@ -336,6 +356,59 @@ static void latex_text(struct latex_ctx *lx, const struct text_block *tb)
 	}
 }
 
+/* texpweave's environments when the document does not define them: fancyvrb, framed output. */
+static const char *const latex_pweave_envs[][2] = {
+	{"{pweavecode}", "\\DefineVerbatimEnvironment{pweavecode}{Verbatim}{xleftmargin=0.5em}\n"},
+	{"{pweaveout}",
+	 "\\DefineVerbatimEnvironment{pweaveout}{Verbatim}{frame=leftline,xleftmargin=0.5em}\n"},
+};
+
+/*
+ * What the render of out->buf[start..] used, defined at the end of the
+ * document's preamble (latex_preamble.h): booktabs for a table; for
+ * texpygments, fancyvrb, color and Pygments' style macros for the style it
+ * highlighted with (asked where highlighting runs; none when it is off, the
+ * code then being plain Verbatim); for texpweave, its two environments
+ * unless the document defines them; for texminted, the minted package.
+ */
+static int latex_define_used(struct latex_ctx *lx, size_t start)
+{
+	struct latex_needs needs;
+	latex_needs_init(&needs, lx->st->name);
+	const char *tex = lx->out->buf + start;
+	size_t len = lx->out->len - start;
+	size_t pre = latex_preamble_end(tex, len); /* the preamble, or the whole fragment */
+	if (lx->st->pygments) {
+		latex_needs_package(&needs, "fancyvrb");
+		if (lx->opts->highlight && !latex_preamble_mentions(tex, pre, "\\PY@reset")) {
+			struct strbuf defs;
+			strbuf_init(&defs);
+			if (lx->opts->highlight(lx->opts->highlight_ctx, "", "text", "latex-defs",
+						&defs) == 0 && defs.len) {
+				latex_needs_package(&needs, "color");
+				strbuf_add(&needs.defs, defs.buf, defs.len);
+				if (defs.buf[defs.len - 1] != '\n')
+					strbuf_addch(&needs.defs, '\n');
+			}
+			strbuf_free(&defs);
+		}
+	} else if (!strcmp(lx->st->name, "texpweave")) {
+		for (size_t i = 0; i < 2; i++) {
+			if (latex_preamble_mentions(tex, pre, latex_pweave_envs[i][0]))
+				continue;
+			latex_needs_package(&needs, "fancyvrb");
+			strbuf_addstr(&needs.defs, latex_pweave_envs[i][1]);
+		}
+	} else if (!strcmp(lx->st->name, "texminted")) {
+		latex_needs_package(&needs, "minted");
+	}
+	if (lx->used_table)
+		latex_needs_package(&needs, "booktabs");
+	latex_preamble_insert(lx->out, start, &needs);
+	latex_needs_free(&needs);
+	return 0;
+}
+
 int latex_render(const char *format, const struct document *doc, const struct weave_results *res,
 		 const struct render_options *opts, struct strbuf *out, struct weft_error *err)
 {
@@ -343,7 +416,8 @@ int latex_render(const char *format, const struct document *doc, const struct we
 	if (!st)
 		return weft_error_set(err, doc->path, 0, 0, "unknown LaTeX format '%s'",
 				      format ? format : "(null)");
-	struct latex_ctx lx = {st, doc, res, opts, out, err};
+	struct latex_ctx lx = {st, doc, res, opts, out, err, false, false};
+	size_t start = out->len;
 	for (size_t i = 0; i < doc->nblocks; i++) {
 		if (i)
 			strbuf_addch(out, '\n');
@@ -353,5 +427,5 @@ int latex_render(const char *format, const struct document *doc, const struct we
 		else if (latex_chunk(&lx, &b->chunk) < 0)
 			return -1;
 	}
-	return 0;
+	return latex_define_used(&lx, start);
 }
