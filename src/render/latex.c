@@ -358,8 +358,8 @@ static void latex_text(struct latex_ctx *lx, const struct text_block *tb)
 
 /* texpweave's environments when the document does not define them: fancyvrb, framed output. */
 static const char *const latex_pweave_envs[][2] = {
-	{"{pweavecode}", "\\DefineVerbatimEnvironment{pweavecode}{Verbatim}{xleftmargin=0.5em}\n"},
-	{"{pweaveout}",
+	{"pweavecode", "\\DefineVerbatimEnvironment{pweavecode}{Verbatim}{xleftmargin=0.5em}\n"},
+	{"pweaveout",
 	 "\\DefineVerbatimEnvironment{pweaveout}{Verbatim}{frame=leftline,xleftmargin=0.5em}\n"},
 };
 
@@ -394,7 +394,7 @@ static int latex_define_used(struct latex_ctx *lx, size_t start)
 		}
 	} else if (!strcmp(lx->st->name, "texpweave")) {
 		for (size_t i = 0; i < 2; i++) {
-			if (latex_preamble_mentions(tex, pre, latex_pweave_envs[i][0]))
+			if (latex_preamble_defines_env(tex, pre, latex_pweave_envs[i][0]))
 				continue;
 			latex_needs_package(&needs, "fancyvrb");
 			strbuf_addstr(&needs.defs, latex_pweave_envs[i][1]);

@@ -135,6 +135,30 @@ bool latex_preamble_mentions(const char *pre, size_t len, const char *text)
 	return yes;
 }
 
+bool latex_preamble_defines_env(const char *pre, size_t len, const char *env)
+{
+	struct strbuf t, want;
+	strbuf_init(&t);
+	strbuf_init(&want);
+	strip_comments(&t, pre, len);
+	strbuf_addf(&want, "{%s}", env);
+	bool yes = false;
+	for (const char *p = t.len ? t.buf : ""; (p = memmem(p, t.len - (size_t)(p - t.buf),
+							     want.buf, want.len)) != NULL;
+	     p += want.len) {
+		size_t before = (size_t)(p - t.buf);
+		bool use = (before >= 6 && !memcmp(p - 6, "\\begin", 6)) ||
+			   (before >= 4 && !memcmp(p - 4, "\\end", 4));
+		if (!use) {
+			yes = true;
+			break;
+		}
+	}
+	strbuf_free(&t);
+	strbuf_free(&want);
+	return yes;
+}
+
 void latex_preamble_insert(struct strbuf *out, size_t start, const struct latex_needs *n)
 {
 	const char *tex = out->buf + start;
@@ -166,6 +190,7 @@ void latex_preamble_insert(struct strbuf *out, size_t start, const struct latex_
 	else if (!n->npackages || block.buf[0] != '%')
 		strbuf_addf(&res, "%% weft (%s): definitions this report uses\n", n->format);
 	strbuf_add(&res, block.buf, block.len);
+	strbuf_addf(&res, "%% weft (%s): end of what this report uses\n", n->format);
 	size_t at = start + (whole ? end : 0);
 	strbuf_add(&res, out->buf + at, out->len - at);
 	strbuf_free(&block);

@@ -19,8 +19,9 @@
  *     must load (\usepackage is an error after \begin{document}), the
  *     definitions as they are (they work in a document body too).
  *
- * Nothing is written when nothing is needed, so a report that uses nothing
- * extra is unchanged.
+ * The block starts with a "% weft (FORMAT): ..." line and ends with
+ * "% weft (FORMAT): end of what this report uses". Nothing is written when
+ * nothing is needed, so a report that uses nothing extra is unchanged.
  */
 #ifndef WEFT_LATEX_PREAMBLE_H
 #define WEFT_LATEX_PREAMBLE_H
@@ -59,6 +60,13 @@ bool latex_preamble_loads(const char *pre, size_t len, const char *package);
 
 /* True when `text` occurs in pre[0..len) outside comments (e.g. "{pweavecode}"). */
 bool latex_preamble_mentions(const char *pre, size_t len, const char *text);
+
+/*
+ * True when pre[0..len) defines environment `env`: "{env}" outside comments
+ * and not after \begin or \end (\newenvironment{env}, \DefineVerbatimEnvironment{env},
+ * \lstnewenvironment{env}, ...), so a fragment that only uses it does not count.
+ */
+bool latex_preamble_defines_env(const char *pre, size_t len, const char *env);
 
 /*
  * Put `n` into the LaTeX text out->buf[start..] as the header describes:

@@ -185,10 +185,10 @@ void table_render_pipe(struct strbuf *out, const struct table *t)
 		}
 		strbuf_addch(out, '\n');
 	}
-	strbuf_addch(out, '\n');
 	if (*t->footer) {
+		strbuf_addch(out, '\n');
 		md_cell(out, t->footer);
-		strbuf_addstr(out, "\n\n");
+		strbuf_addch(out, '\n');
 	}
 }
 
@@ -230,9 +230,9 @@ void table_render_rst(struct strbuf *out, const struct table *t)
 	for (size_t r = 0; r < t->nrows; r++)
 		for (size_t c = 0; c < t->ncols; c++)
 			rst_item(out, c, table_cell(t, r, c));
-	strbuf_addch(out, '\n');
 	if (*t->footer) {
+		strbuf_addch(out, '\n');
 		rst_cell(out, t->footer);
-		strbuf_addstr(out, "\n\n");
+		strbuf_addch(out, '\n');
 	}
 }

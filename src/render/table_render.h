@@ -39,10 +39,10 @@ int table_render_decode(const struct output *o, const struct document *doc, cons
 /* `t` as a booktabs tabular (and footer), starting and ending a line, appended to `out`. */
 void table_render_latex(struct strbuf *out, const struct table *t);
 
-/* `t` as a pandoc pipe table (and footer paragraph), ending with a blank line. */
+/* `t` after a blank line as a pandoc pipe table (and footer paragraph), ending a line. */
 void table_render_pipe(struct strbuf *out, const struct table *t);
 
-/* `t` as a reST list-table directive (and footer paragraph), ending with a blank line. */
+/* `t` after a blank line as a reST list-table directive (and footer paragraph), ending a line. */
 void table_render_rst(struct strbuf *out, const struct table *t);
 
 #endif
