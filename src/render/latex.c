@@ -12,7 +12,10 @@
  *   - an unnamed chunk gets no \label (Pweave wrote \label{fig:None} for
  *     every one, a "multiply defined" warning in LaTeX);
  *   - a percent width ("50%") becomes a fraction of \linewidth, because a
- *     raw % starts a LaTeX comment and broke the \includegraphics line.
+ *     raw % starts a LaTeX comment and broke the \includegraphics line;
+ *   - a DataFrame is a booktabs table built from its data (Pweave showed its
+ *     text form), and what the markup uses is defined in the preamble
+ *     (latex_define_used; Pweave left \PY and pweavecode undefined).
  */
 #include "model/stream_text.h"
 #include "render/latex.h"
