@@ -63,6 +63,7 @@ struct latex_ctx {
 	struct strbuf *out;
 	struct weft_error *err;
 	bool used_table; /* a booktabs table was written: the preamble needs booktabs */
+	bool used_longtable; /* ... and one was a longtable */
 	bool failed;     /* a rich output set err (malformed table data) */
 };
 
@@ -245,6 +246,7 @@ static bool latex_rich_output(void *ctx, const struct chunk *ch, const struct ou
 	if (rc > 0) {
 		table_render_latex(lx->out, &t);
 		lx->used_table = true;
+		lx->used_longtable |= table_latex_is_long(&t);
 	}
 	table_free(&t);
 	if (rc < 0)
@@ -407,6 +409,8 @@ static int latex_define_used(struct latex_ctx *lx, size_t start)
 	}
 	if (lx->used_table)
 		latex_needs_package(&needs, "booktabs");
+	if (lx->used_longtable)
+		latex_needs_package(&needs, "longtable");
 	latex_preamble_insert(lx->out, start, &needs);
 	latex_needs_free(&needs);
 	return 0;
@@ -419,7 +423,7 @@ int latex_render(const char *format, const struct document *doc, const struct we
 	if (!st)
 		return weft_error_set(err, doc->path, 0, 0, "unknown LaTeX format '%s'",
 				      format ? format : "(null)");
-	struct latex_ctx lx = {st, doc, res, opts, out, err, false, false};
+	struct latex_ctx lx = {st, doc, res, opts, out, err, false, false, false};
 	size_t start = out->len;
 	for (size_t i = 0; i < doc->nblocks; i++) {
 		if (i)

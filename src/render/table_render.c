@@ -29,7 +29,8 @@ int table_render_decode(const struct output *o, const struct document *doc, cons
 /*
  * A cell as LaTeX text: the ten special characters and < > | (which the
  * OT1 fonts of a plain pdflatex document print as other glyphs) as
- * commands; a control byte (never from pandas) as a space.
+ * commands, "--" kept from becoming a dash; a control byte (never from
+ * pandas) as a space.
  */
 static void latex_cell(struct strbuf *out, const char *s)
 {
@@ -44,6 +45,9 @@ static void latex_cell(struct strbuf *out, const char *s)
 		case '{': case '}': case '_': case '&': case '%': case '$': case '#':
 			strbuf_addch(out, '\\');
 			strbuf_addch(out, *s);
+			break;
+		case '-': /* "--" and "---" stay hyphens, not dashes */
+			strbuf_addstr(out, s[1] == '-' ? "-{}" : "-");
 			break;
 		default:
 			strbuf_addch(out, (unsigned char)*s < 0x20 ? ' ' : *s);
@@ -82,11 +86,18 @@ static void latex_header_row(struct strbuf *out, const struct table_hrow *hr)
 		strbuf_addch(out, '\n');
 }
 
+bool table_latex_is_long(const struct table *t)
+{
+	return t->nrows > TABLE_LATEX_LONG_ROWS;
+}
+
 void table_render_latex(struct strbuf *out, const struct table *t)
 {
+	bool is_long = table_latex_is_long(t);
 	if (out->len && out->buf[out->len - 1] != '\n')
 		strbuf_addch(out, '\n');
-	strbuf_addstr(out, "\n\\begin{tabular}{");
+	/* flush left, both kinds: a longtable centres unless told [l], a tabular is indented */
+	strbuf_addstr(out, is_long ? "\n\\begin{longtable}[l]{" : "\n\\noindent\\begin{tabular}{");
 	for (size_t c = 0; c < t->ncols; c++)
 		strbuf_addch(out, c >= t->nindex && t->numeric[c] ? 'r' : 'l');
 	strbuf_addstr(out, "}\n\\toprule\n");
@@ -94,6 +105,8 @@ void table_render_latex(struct strbuf *out, const struct table *t)
 		latex_header_row(out, &t->header[i]);
 	if (t->nheader)
 		strbuf_addstr(out, "\\midrule\n");
+	if (is_long) /* the header again on every page, the closing rule on the last */
+		strbuf_addstr(out, "\\endhead\n\\bottomrule\n\\endlastfoot\n");
 	for (size_t r = 0; r < t->nrows; r++) {
 		for (size_t c = 0; c < t->ncols; c++) {
 			const char *cell = table_cell(t, r, c);
@@ -109,9 +122,12 @@ void table_render_latex(struct strbuf *out, const struct table *t)
 		}
 		strbuf_addstr(out, " \\\\\n");
 	}
-	strbuf_addstr(out, "\\bottomrule\n\\end{tabular}\n");
+	if (is_long)
+		strbuf_addstr(out, "\\end{longtable}\n");
+	else
+		strbuf_addstr(out, "\\bottomrule\n\\end{tabular}\n");
 	if (*t->footer) {
-		strbuf_addstr(out, "\n{\\small ");
+		strbuf_addstr(out, "\n\\noindent{\\small ");
 		latex_cell(out, t->footer);
 		strbuf_addstr(out, "}\n");
 	}

@@ -9,7 +9,8 @@
  *           \bottomrule; number columns right-aligned, the rest and the
  *           index left, index cells bold; every cell escaped; pandoc's
  *           footer ("9 rows × 6 columns") as a small paragraph under it.
- *           Needs \usepackage{booktabs} (latex.c puts it in the preamble).
+ *           A table longer than a page is a longtable. Needs booktabs (and
+ *           longtable); latex.c puts them in the preamble.
  *   pandoc  a pipe table (pandoc writes it as a LaTeX longtable, an HTML
  *           table, ...): one header row, column levels joined with " / ",
  *           number columns `---:`, cells backslash-escaped.
@@ -36,7 +37,17 @@
 int table_render_decode(const struct output *o, const struct document *doc, const struct chunk *ch,
 			struct table *t, struct weft_error *err);
 
-/* `t` as a booktabs tabular (and footer), starting and ending a line, appended to `out`. */
+/* Rows above which a LaTeX table is a longtable (it breaks across pages; a tabular runs off one). */
+#define TABLE_LATEX_LONG_ROWS 30
+
+/* True when table_render_latex writes `t` as a longtable (the preamble then needs longtable). */
+bool table_latex_is_long(const struct table *t);
+
+/*
+ * `t` as a booktabs tabular, or longtable past TABLE_LATEX_LONG_ROWS rows
+ * (header repeated on each page), and its footer, starting and ending a
+ * line, appended to `out`.
+ */
 void table_render_latex(struct strbuf *out, const struct table *t);
 
 /* `t` after a blank line as a pandoc pipe table (and footer paragraph), ending a line. */

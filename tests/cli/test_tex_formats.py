@@ -59,6 +59,12 @@ big
 pd.Series([0.5, 1.5, 2.5], index=["p", "q", "r"], name="share")
 @
 
+<<tall>>=
+pd.set_option("display.max_rows", 100)
+tall = pd.DataFrame({"k": range(80), "half": [i / 2 for i in range(80)]})
+tall
+@
+
 Done: <%= len(big) %> rows.
 \end{document}
 '''
@@ -103,6 +109,8 @@ ROWS = [
     ["199", "199", "39601"],                               # the tail of a truncated frame
     ["...", "...", "..."],                                 # pandas' truncation row
     ["q", "1.5"],                                          # a Series
+    ["40", "40", "20.0"],                                  # a longtable, shown whole...
+    ["79", "79", "39.5"],                                  # ... across pages
 ]
 
 
@@ -114,9 +122,11 @@ def test_dataframes_compile():
         r, tex = weave(s, "frames.texw", fmt, f"{fmt}.tex", "--no-cache")
         if not check(f"{fmt}: DataFrame document renders", r.returncode == 0 and tex is not None, r.stderr):
             continue
-        check(f"{fmt}: booktabs tables, booktabs loaded in the preamble",
-              tex.count("\\toprule") == 4 and tex.count("\\bottomrule") == 4 and
-              tex.index("\\usepackage{booktabs}") < tex.index("\\begin{document}"), tex[:3000])
+        check(f"{fmt}: booktabs tables (a longtable past 30 rows), booktabs and longtable loaded in the preamble",
+              tex.count("\\toprule") == 5 and tex.count("\\bottomrule") == 5 and
+              tex.count("\\begin{longtable}") == 1 and "\\endhead\n" in tex and
+              tex.index("\\usepackage{booktabs}") < tex.index("\\begin{document}") and
+              tex.index("\\usepackage{longtable}") < tex.index("\\begin{document}"), tex[:3000])
         check(f"{fmt}: cells escaped, number columns right-aligned, index bold",
               "Lima \\& Co" in tex and "a\\_b" in tex and "\\begin{tabular}{llrrl}" in tex and
               "\\textbf{y2024}" in tex and "\\multicolumn{2}{c}{North}" in tex, tex[-4000:])
@@ -163,7 +173,7 @@ def test_text_formats():
     ok = r.returncode == 0 and nb is not None and "vnd.weft" not in nb
     if ok:
         outs = [o for c in json.loads(nb)["cells"] for o in c.get("outputs", [])]
-        ok = sum("text/html" in o.get("data", {}) for o in outs) == 3
+        ok = sum("text/html" in o.get("data", {}) for o in outs) == 4
     check("notebook: no private MIME, text/html kept", ok, (nb or "")[:3000])
     for fmt in ("html", "md2html"):
         r, page = weave(s, "frames.texw", fmt, f"frames-{fmt}.html", "--no-cache")

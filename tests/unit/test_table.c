@@ -17,7 +17,7 @@ static const char good[] =
 	"\"header\":[[{\"text\":\"\",\"span\":1},{\"text\":\"L0\",\"span\":1},{\"text\":\"A & B\",\"span\":2}],"
 	"[{\"text\":\"i0\",\"span\":1},{\"text\":\"i1\",\"span\":1},{\"text\":\"x_1\",\"span\":1},"
 	"{\"text\":\"y|z\",\"span\":1}]],"
-	"\"body\":[[\"r1\",\"1\",\"0.5\",\"$5\"],[\"\",\"2\",\"10\",\"a\\\\b\"],[\"...\",\"...\",\"...\",\"...\"]],"
+	"\"body\":[[\"r1\",\"1\",\"0.5\",\"$5--\"],[\"\",\"2\",\"10\",\"a\\\\b\"],[\"...\",\"...\",\"...\",\"...\"]],"
 	"\"numeric\":[false,false,true,false],\"footer\":\"9 rows \\u00d7 2 columns\"}";
 
 TEST(decodes_a_good_table)
@@ -144,13 +144,13 @@ TEST(latex_table_is_booktabs_and_escaped)
 	struct strbuf out;
 	strbuf_init(&out);
 	table_render_latex(&out, &t);
-	CHECK(strstr(out.buf, "\\begin{tabular}{llrl}\n\\toprule\n") != NULL);
+	CHECK(strstr(out.buf, "\n\\noindent\\begin{tabular}{llrl}\n\\toprule\n") != NULL);
 	CHECK(strstr(out.buf, " & L0 & \\multicolumn{2}{c}{A \\& B} \\\\\n\\cmidrule(lr){3-4}\n") != NULL);
 	CHECK(strstr(out.buf, "i0 & i1 & x\\_1 & y\\textbar{}z \\\\\n\\midrule\n") != NULL);
-	CHECK(strstr(out.buf, "\\textbf{r1} & \\textbf{1} & 0.5 & \\$5 \\\\\n") != NULL);
+	CHECK(strstr(out.buf, "\\textbf{r1} & \\textbf{1} & 0.5 & \\$5-{}- \\\\\n") != NULL);
 	CHECK(strstr(out.buf, " & \\textbf{2} & 10 & a\\textbackslash{}b \\\\\n") != NULL);
 	CHECK(strstr(out.buf, "\\bottomrule\n\\end{tabular}\n") != NULL);
-	CHECK(strstr(out.buf, "{\\small 9 rows \xC3\x97 2 columns}") != NULL);
+	CHECK(strstr(out.buf, "\\noindent{\\small 9 rows \xC3\x97 2 columns}") != NULL);
 	strbuf_free(&out);
 	table_free(&t);
 }
@@ -164,7 +164,7 @@ TEST(pipe_table_for_pandoc)
 	table_render_pipe(&out, &t);
 	CHECK_STR(out.buf, "\n| i0 | i1 | A & B / x\\_1 | A & B / y\\|z |\n"
 			   "|:----|:----|----:|:----|\n"
-			   "| r1 | 1 | 0.5 | \\$5 |\n"
+			   "| r1 | 1 | 0.5 | \\$5-- |\n"
 			   "|  | 2 | 10 | a\\\\b |\n"
 			   "| ... | ... | ... | ... |\n"
 			   "\n9 rows \xC3\x97 2 columns\n");
@@ -180,7 +180,7 @@ TEST(rst_list_table)
 	strbuf_init(&out);
 	table_render_rst(&out, &t);
 	CHECK(strstr(out.buf, "\n.. list-table::\n   :header-rows: 2\n\n   * -\n     - L0\n     - A & B\n     -\n") != NULL);
-	CHECK(strstr(out.buf, "   * - r1\n     - 1\n     - 0.5\n     - $5\n") != NULL);
+	CHECK(strstr(out.buf, "   * - r1\n     - 1\n     - 0.5\n     - $5--\n") != NULL);
 	CHECK(strstr(out.buf, "     - x\\_1\n     - y\\|z\n") != NULL);
 	strbuf_free(&out);
 	table_free(&t);
