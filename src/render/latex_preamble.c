@@ -143,8 +143,8 @@ bool latex_preamble_defines_env(const char *pre, size_t len, const char *env)
 	strip_comments(&t, pre, len);
 	strbuf_addf(&want, "{%s}", env);
 	bool yes = false;
-	for (const char *p = t.len ? t.buf : ""; (p = memmem(p, t.len - (size_t)(p - t.buf),
-							     want.buf, want.len)) != NULL;
+	for (const char *p = t.buf; t.len && (p = memmem(p, t.len - (size_t)(p - t.buf), want.buf,
+							 want.len)) != NULL;
 	     p += want.len) {
 		size_t before = (size_t)(p - t.buf);
 		bool use = (before >= 6 && !memcmp(p - 6, "\\begin", 6)) ||
