@@ -25,6 +25,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
+from soundlib import Step, chunks, run_scenario  # noqa: E402
 from weftlib import COMPAT, Scratch, check, compat_missing, finish, skip, weft  # noqa: E402
 
 MIME = "application/vnd.weft.table+json"
@@ -203,6 +204,24 @@ def test_cached_equals_uncached():
     s.cleanup()
 
 
+def test_scenario():
+    """soundlib's edit sequence on a shown DataFrame (-f markdown: pipe tables): each step's cached
+    report equals --no-cache, and showing a frame costs no precision (only the edited chunks run)."""
+    make = ("make", "import pandas as pd\ndf = pd.DataFrame({'a': [1, 2], 'w': ['x|y', 'z']})\ndf")
+    show = ("show", "df['b'] = df['a'] * 2\ndf")
+    other = ("other", "print(len(df))")
+    run_scenario("a shown DataFrame, restored and shown again", [
+        Step(chunks(make, show, other), {"make", "show", "other"}),
+        Step(chunks(make, show, other), set(), note="nothing changed", no_python=True),
+        Step(chunks(make, show, ("other", "print(len(df), 'rows')")), {"other"}, note="edit a reader"),
+        Step(chunks(make, ("show", "df['b'] = df['a'] * 3\ndf"), ("other", "print(len(df), 'rows')")),
+             {"show", "other"}, note="edit the mutating chunk"),
+        Step(chunks(make, ("rows", "pd.set_option('display.max_rows', 1)\nprint(1)"),
+                    ("show", "df['b'] = df['a'] * 3\ndf"), ("other", "print(len(df), 'rows')")),
+             {"rows", "show", "other"}, note="a pandas display option before the shown frame"),
+    ])
+
+
 HOSTILE = '''# Hostile
 
 ```python
@@ -301,6 +320,7 @@ def test_fragment():
 test_dataframes_compile()
 test_text_formats()
 test_cached_equals_uncached()
+test_scenario()
 test_malformed_table_is_an_error()
 test_compat_documents()
 test_fragment()
