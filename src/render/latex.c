@@ -19,14 +19,14 @@
  */
 #include "model/stream_text.h"
 #include "render/latex.h"
+#include "render/latex_preamble.h"
+#include "render/table_render.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "render/chunk_walk.h"
 #include "render/figures.h"
-#include "render/latex_preamble.h"
-#include "render/table_render.h"
 
 /* One member of the family: the environments around code and output. */
 struct latex_style {
@@ -62,9 +62,6 @@ struct latex_ctx {
 	const struct render_options *opts;
 	struct strbuf *out;
 	struct weft_error *err;
-	bool used_table; /* a booktabs table was written: the preamble needs booktabs */
-	bool used_longtable; /* ... and one was a longtable */
-	bool failed;     /* a rich output set err (malformed table data) */
 };
 
 /* The style entry for a format name, or NULL. */
@@ -242,15 +239,10 @@ static bool latex_rich_output(void *ctx, const struct chunk *ch, const struct ou
 	}
 	struct table t;
 	table_init(&t);
-	int rc = table_render_decode(o, lx->doc, ch, &t, lx->err);
-	if (rc > 0) {
+	int rc = table_render_decode(o, lx->doc, ch, &t, lx->err); /* -1: err names the chunk */
+	if (rc > 0)
 		table_render_latex(lx->out, &t);
-		lx->used_table = true;
-		lx->used_longtable |= table_latex_is_long(&t);
-	}
 	table_free(&t);
-	if (rc < 0)
-		lx->failed = true;
 	return rc != 0;
 }
 
@@ -303,8 +295,10 @@ static const struct chunk_walk_ops latex_walk_ops = {
 /* One chunk: code (when echoed), then outputs and figures, then the notes that apply. */
 static int latex_chunk(struct latex_ctx *lx, const struct chunk *ch)
 {
+	bool had_error = lx->err && weft_error_isset(lx->err);
 	int rc = chunk_walk(&latex_walk_ops, lx, lx->doc, lx->res, lx->opts, ch);
-	return lx->failed ? -1 : rc;
+	/* a rich output that could not be shown (malformed table data) set err */
+	return rc < 0 || (lx->err && !had_error && weft_error_isset(lx->err)) ? -1 : 0;
 }
 
 /*
@@ -370,13 +364,14 @@ static const char *const latex_pweave_envs[][2] = {
 
 /*
  * What the render of out->buf[start..] used, defined at the end of the
- * document's preamble (latex_preamble.h): booktabs for a table; for
+ * document's preamble (latex_preamble.h): booktabs (and longtable) for a
+ * table, ours or an object's text/latex; for
  * texpygments, fancyvrb, color and Pygments' style macros for the style it
  * highlighted with (asked where highlighting runs; none when it is off, the
  * code then being plain Verbatim); for texpweave, its two environments
  * unless the document defines them; for texminted, the minted package.
  */
-static int latex_define_used(struct latex_ctx *lx, size_t start)
+static void latex_define_used(struct latex_ctx *lx, size_t start)
 {
 	struct latex_needs needs;
 	latex_needs_init(&needs, lx->st->name);
@@ -407,13 +402,15 @@ static int latex_define_used(struct latex_ctx *lx, size_t start)
 	} else if (!strcmp(lx->st->name, "texminted")) {
 		latex_needs_package(&needs, "minted");
 	}
-	if (lx->used_table)
+	/* tables, ours or an object's own text/latex (pandas' to_latex uses booktabs) */
+	if (latex_preamble_mentions(tex, len, "\\toprule") ||
+	    latex_preamble_mentions(tex, len, "\\midrule") ||
+	    latex_preamble_mentions(tex, len, "\\bottomrule"))
 		latex_needs_package(&needs, "booktabs");
-	if (lx->used_longtable)
+	if (latex_preamble_mentions(tex, len, "\\begin{longtable}"))
 		latex_needs_package(&needs, "longtable");
 	latex_preamble_insert(lx->out, start, &needs);
 	latex_needs_free(&needs);
-	return 0;
 }
 
 int latex_render(const char *format, const struct document *doc, const struct weave_results *res,
@@ -423,7 +420,7 @@ int latex_render(const char *format, const struct document *doc, const struct we
 	if (!st)
 		return weft_error_set(err, doc->path, 0, 0, "unknown LaTeX format '%s'",
 				      format ? format : "(null)");
-	struct latex_ctx lx = {st, doc, res, opts, out, err, false, false, false};
+	struct latex_ctx lx = {st, doc, res, opts, out, err};
 	size_t start = out->len;
 	for (size_t i = 0; i < doc->nblocks; i++) {
 		if (i)
@@ -433,6 +430,8 @@ int latex_render(const char *format, const struct document *doc, const struct we
 			latex_text(&lx, &b->text);
 		else if (latex_chunk(&lx, &b->chunk) < 0)
 			return -1;
+		if (i + 1 == doc->nblocks) /* the whole report is there: define what it uses */
+			latex_define_used(&lx, start);
 	}
-	return latex_define_used(&lx, start);
+	return 0;
 }
