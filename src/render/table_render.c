@@ -96,8 +96,13 @@ void table_render_latex(struct strbuf *out, const struct table *t)
 	bool is_long = table_latex_is_long(t);
 	if (out->len && out->buf[out->len - 1] != '\n')
 		strbuf_addch(out, '\n');
+	strbuf_addch(out, '\n');
+	if (is_long) /* a document that does not load longtable gets one tabular (no page breaks) */
+		strbuf_addstr(out, "\\makeatletter\\@ifundefined{longtable}{\\newenvironment{longtable}[1][]"
+				   "{\\par\\noindent\\begin{tabular}}{\\end{tabular}\\par}"
+				   "\\let\\endhead\\relax}{}\\makeatother\n");
 	/* flush left, both kinds: a longtable centres unless told [l], a tabular is indented */
-	strbuf_addstr(out, is_long ? "\n\\begin{longtable}[l]{" : "\n\\noindent\\begin{tabular}{");
+	strbuf_addstr(out, is_long ? "\\begin{longtable}[l]{" : "\\noindent\\begin{tabular}{");
 	for (size_t c = 0; c < t->ncols; c++)
 		strbuf_addch(out, c >= t->nindex && t->numeric[c] ? 'r' : 'l');
 	strbuf_addstr(out, "}\n\\toprule\n");
@@ -105,8 +110,8 @@ void table_render_latex(struct strbuf *out, const struct table *t)
 		latex_header_row(out, &t->header[i]);
 	if (t->nheader)
 		strbuf_addstr(out, "\\midrule\n");
-	if (is_long) /* the header again on every page, the closing rule on the last */
-		strbuf_addstr(out, "\\endhead\n\\bottomrule\n\\endlastfoot\n");
+	if (is_long) /* the header again on every page */
+		strbuf_addstr(out, "\\endhead\n");
 	for (size_t r = 0; r < t->nrows; r++) {
 		for (size_t c = 0; c < t->ncols; c++) {
 			const char *cell = table_cell(t, r, c);
@@ -122,10 +127,7 @@ void table_render_latex(struct strbuf *out, const struct table *t)
 		}
 		strbuf_addstr(out, " \\\\\n");
 	}
-	if (is_long)
-		strbuf_addstr(out, "\\end{longtable}\n");
-	else
-		strbuf_addstr(out, "\\bottomrule\n\\end{tabular}\n");
+	strbuf_addf(out, "\\bottomrule\n\\end{%s}\n", is_long ? "longtable" : "tabular");
 	if (*t->footer) {
 		strbuf_addstr(out, "\n\\noindent{\\small ");
 		latex_cell(out, t->footer);

@@ -46,7 +46,9 @@ bool table_latex_is_long(const struct table *t);
 /*
  * `t` as a booktabs tabular, or longtable past TABLE_LATEX_LONG_ROWS rows
  * (header repeated on each page), and its footer, starting and ending a
- * line, appended to `out`.
+ * line, appended to `out`. A longtable comes with a one-line fallback that
+ * makes it a plain tabular where the document does not load longtable (a
+ * fragment, md2latex's own preamble), so the report compiles either way.
  */
 void table_render_latex(struct strbuf *out, const struct table *t);
 

@@ -314,6 +314,17 @@ def test_fragment():
         okc, log, text = compile_tex(s.path, "main.tex", engine)
         check(f"fragment: {engine} compiles a master document that inputs it",
               okc and (not PDFTOTEXT or "hi {there}" in text), log + text)
+    # a long frame in a fragment whose master loads booktabs but not longtable: one tabular
+    s.file("long.pmd", "```python\nimport pandas as pd\npd.DataFrame({'v': range(40)})\n```\n")
+    r, tex = weave(s, "long.pmd", "tex", "long.tex", "--no-cache")
+    check("fragment: a long frame is a longtable, both packages named for the master",
+          r.returncode == 0 and tex is not None and "\\begin{longtable}" in tex and
+          "%   \\usepackage{booktabs}\n%   \\usepackage{longtable}\n" in tex, r.stderr + (tex or "")[:500])
+    s.file("main2.tex", "\\documentclass{article}\n\\usepackage{booktabs}\n"
+           "\\begin{document}\n\\input{long.tex}\n\\end{document}\n")
+    okc, log, text = compile_tex(s.path, "main2.tex", ENGINES[0]) if ENGINES else (False, "no TeX", "")
+    check("fragment: without the longtable package the long frame is one tabular and compiles",
+          okc and (not PDFTOTEXT or has_row(text, ["39", "39"])), log + text)
     s.cleanup()
 
 

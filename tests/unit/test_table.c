@@ -196,6 +196,33 @@ TEST(latex_table_is_booktabs_and_escaped)
 	table_free(&t);
 }
 
+/* Past TABLE_LATEX_LONG_ROWS rows: a longtable (header on every page), with its fallback. */
+TEST(long_table_is_a_longtable)
+{
+	struct strbuf json;
+	strbuf_init(&json);
+	strbuf_addstr(&json, "{\"version\":1,\"columns\":2,\"index_columns\":1,"
+			     "\"header\":[[{\"text\":\"\",\"span\":1},{\"text\":\"v\",\"span\":1}]],"
+			     "\"numeric\":[false,true],\"body\":[");
+	for (int i = 0; i <= TABLE_LATEX_LONG_ROWS; i++)
+		strbuf_addf(&json, "%s[\"%d\",\"%d\"]", i ? "," : "", i, i * i);
+	strbuf_addstr(&json, "]}");
+	struct table t;
+	table_init(&t);
+	CHECK(table_from_json(&t, json.buf, json.len, NULL) == 0);
+	CHECK(table_latex_is_long(&t));
+	struct strbuf out;
+	strbuf_init(&out);
+	table_render_latex(&out, &t);
+	CHECK(strstr(out.buf, "\\@ifundefined{longtable}{\\newenvironment{longtable}") != NULL);
+	CHECK(strstr(out.buf, "\\begin{longtable}[l]{lr}\n\\toprule\n & v \\\\\n\\midrule\n\\endhead\n"
+			      "\\textbf{0} & 0 \\\\\n") != NULL);
+	CHECK(strstr(out.buf, "\\textbf{30} & 900 \\\\\n\\bottomrule\n\\end{longtable}\n") != NULL);
+	strbuf_free(&out);
+	table_free(&t);
+	strbuf_free(&json);
+}
+
 TEST(pipe_table_for_pandoc)
 {
 	struct table t;
@@ -291,6 +318,7 @@ int main(void)
 	RUN(mutated_tables_never_crash);
 	RUN(decode_error_names_the_chunk);
 	RUN(latex_table_is_booktabs_and_escaped);
+	RUN(long_table_is_a_longtable);
 	RUN(pipe_table_for_pandoc);
 	RUN(rst_list_table);
 	RUN(preamble_insert_whole_document);
