@@ -89,7 +89,7 @@ static int table_header_row(struct table *t, size_t i, const json_t *row, struct
 	return 0;
 }
 
-/* The members of `root` into `t` (allocated as they are checked); -1 with err at the first fault. */
+/* The members of `root` into `t` (allocated as checked); -1 with err at the first fault. */
 static int table_decode(struct table *t, const json_t *root, struct weft_error *err)
 {
 	if (!json_is_object(root))

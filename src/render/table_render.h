@@ -37,7 +37,7 @@
 int table_render_decode(const struct output *o, const struct document *doc, const struct chunk *ch,
 			struct table *t, struct weft_error *err);
 
-/* Rows above which a LaTeX table is a longtable (it breaks across pages; a tabular runs off one). */
+/* Rows above which a LaTeX table is a longtable (it breaks across pages; a tabular would not). */
 #define TABLE_LATEX_LONG_ROWS 30
 
 /* True when table_render_latex writes `t` as a longtable (the preamble then needs longtable). */
