@@ -43,7 +43,10 @@ static const char highlight_script[] =
 	"            lexer = get_lexer_by_name(r.get('lang') or 'python')\n"
 	"        except Exception:\n"
 	"            lexer = get_lexer_by_name('text')\n"
-	"        out = highlight(r['code'], lexer, fmts[r['style']])\n"
+	"        if r['style'] == 'latex-defs':\n"
+	"            out = fmts['latex'].get_style_defs()\n"
+	"        else:\n"
+	"            out = highlight(r['code'], lexer, fmts[r['style']])\n"
 	"        print(json.dumps({'ok': True, 'out': out}), flush=True)\n"
 	"    except Exception as e:\n"
 	"        print(json.dumps({'ok': False, 'error': repr(e)}), flush=True)\n";
@@ -279,7 +282,8 @@ int highlight_code(void *ctx, const char *code, const char *lang, const char *st
 		   struct strbuf *out)
 {
 	struct highlighter *h = ctx;
-	if (!h || !code || !style || (strcmp(style, "html") && strcmp(style, "latex")))
+	if (!h || !code || !style ||
+	    (strcmp(style, "html") && strcmp(style, "latex") && strcmp(style, "latex-defs")))
 		return -1;
 	if (!lang || !*lang)
 		lang = "python";

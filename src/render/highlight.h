@@ -11,7 +11,9 @@
  *
  * The script is a C string compiled into weft. `style` "html" gives Pygments'
  * HtmlFormatter markup (CSS classes, `<div class="highlight"><pre>`); "latex"
- * gives its LatexFormatter `Verbatim` block with Pweave's frame options.
+ * gives its LatexFormatter `Verbatim` block with Pweave's frame options;
+ * "latex-defs" (code ignored) gives that formatter's style definitions
+ * (get_style_defs: the \PY macros the "latex" markup uses).
  *
  * Memo hooks let the CLI put results in the cache store's memo table, so an
  * unchanged document re-renders without starting Python at all:
@@ -72,7 +74,7 @@ void highlighter_set_memo(struct highlighter *h, highlight_memo_get_fn get,
 
 /*
  * render_highlight_fn for `ctx` = struct highlighter *: highlight `code` in
- * language `lang` (NULL: "python") as `style` ("html" or "latex"), appending
+ * language `lang` (NULL: "python") as `style` ("html", "latex" or "latex-defs"), appending
  * the markup to `out`. Returns 0, or -1 (out untouched) when highlighting is
  * unavailable or the style is unknown.
  */

@@ -12,10 +12,15 @@
  *   - an unnamed chunk gets no \label (Pweave wrote \label{fig:None} for
  *     every one, a "multiply defined" warning in LaTeX);
  *   - a percent width ("50%") becomes a fraction of \linewidth, because a
- *     raw % starts a LaTeX comment and broke the \includegraphics line.
+ *     raw % starts a LaTeX comment and broke the \includegraphics line;
+ *   - a DataFrame is a booktabs table built from its data (Pweave showed its
+ *     text form), and what the markup uses is defined in the preamble
+ *     (latex_define_used; Pweave left \PY and pweavecode undefined).
  */
 #include "model/stream_text.h"
 #include "render/latex.h"
+#include "render/latex_preamble.h"
+#include "render/table_render.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -234,16 +239,27 @@ static int latex_figure_src(void *ctx, const struct chunk *ch, int index,
 	return figure_write(lx->opts, lx->doc, ch, index, img, src, lx->err);
 }
 
-/* Rich LaTeX (e.g. a pandas table's to_latex) goes in raw, as Pweave did; else text/plain. */
+/*
+ * Rich LaTeX (e.g. a pandas table's to_latex) goes in raw, as Pweave did;
+ * else a DataFrame's table built from its data (booktabs); else text/plain.
+ * Malformed table data stops the chunk with an error naming it.
+ */
 static bool latex_rich_output(void *ctx, const struct chunk *ch, const struct output *o)
 {
 	struct latex_ctx *lx = ctx;
 	const struct mime_item *m = output_get_mime(o, "text/latex");
-	if (!m)
-		return false;
-	strbuf_addch(lx->out, '\n');
-	strbuf_add(lx->out, m->data, m->len);
-	return true;
+	if (m) {
+		strbuf_addch(lx->out, '\n');
+		strbuf_add(lx->out, m->data, m->len);
+		return true;
+	}
+	struct table t;
+	table_init(&t);
+	int rc = table_render_decode(o, lx->doc, ch, &t, lx->err); /* -1: err names the chunk */
+	if (rc > 0)
+		table_render_latex(lx->out, &t);
+	table_free(&t);
+	return rc != 0;
 }
 
 /* A skipped chunk: a LaTeX comment says why it shows no output. */
@@ -295,7 +311,10 @@ static const struct chunk_walk_ops latex_walk_ops = {
 /* One chunk: code (when echoed), then outputs and figures, then the notes that apply. */
 static int latex_chunk(struct latex_ctx *lx, const struct chunk *ch)
 {
-	return chunk_walk(&latex_walk_ops, lx, lx->doc, lx->res, lx->opts, ch);
+	bool had_error = lx->err && weft_error_isset(lx->err);
+	int rc = chunk_walk(&latex_walk_ops, lx, lx->doc, lx->res, lx->opts, ch);
+	/* a rich output that could not be shown (malformed table data) set err */
+	return rc < 0 || (lx->err && !had_error && weft_error_isset(lx->err)) ? -1 : 0;
 }
 
 /*
@@ -352,6 +371,64 @@ static void latex_text(struct latex_ctx *lx, const struct text_block *tb)
 	}
 }
 
+/* texpweave's environments when the document does not define them: fancyvrb, framed output. */
+static const char *const latex_pweave_envs[][2] = {
+	{"pweavecode", "\\DefineVerbatimEnvironment{pweavecode}{Verbatim}{xleftmargin=0.5em}\n"},
+	{"pweaveout",
+	 "\\DefineVerbatimEnvironment{pweaveout}{Verbatim}{frame=leftline,xleftmargin=0.5em}\n"},
+};
+
+/*
+ * What the render of out->buf[start..] used, defined at the end of the
+ * document's preamble (latex_preamble.h): booktabs (and longtable) for a
+ * table, ours or an object's text/latex; for
+ * texpygments, fancyvrb, color and Pygments' style macros for the style it
+ * highlighted with (asked where highlighting runs; none when it is off, the
+ * code then being plain Verbatim); for texpweave, its two environments
+ * unless the document defines them; for texminted, the minted package.
+ */
+static void latex_define_used(struct latex_ctx *lx, size_t start)
+{
+	struct latex_needs needs;
+	latex_needs_init(&needs, lx->st->name);
+	const char *tex = lx->out->buf + start;
+	size_t len = lx->out->len - start;
+	size_t pre = latex_preamble_end(tex, len); /* the preamble, or the whole fragment */
+	if (lx->st->pygments) {
+		latex_needs_package(&needs, "fancyvrb");
+		if (lx->opts->highlight && !latex_preamble_mentions(tex, pre, "\\PY@reset")) {
+			struct strbuf defs;
+			strbuf_init(&defs);
+			if (lx->opts->highlight(lx->opts->highlight_ctx, "", "text", "latex-defs",
+						&defs) == 0 && defs.len) {
+				latex_needs_package(&needs, "color");
+				strbuf_add(&needs.defs, defs.buf, defs.len);
+				if (defs.buf[defs.len - 1] != '\n')
+					strbuf_addch(&needs.defs, '\n');
+			}
+			strbuf_free(&defs);
+		}
+	} else if (!strcmp(lx->st->name, "texpweave")) {
+		for (size_t i = 0; i < 2; i++) {
+			if (latex_preamble_defines_env(tex, pre, latex_pweave_envs[i][0]))
+				continue;
+			latex_needs_package(&needs, "fancyvrb");
+			strbuf_addstr(&needs.defs, latex_pweave_envs[i][1]);
+		}
+	} else if (!strcmp(lx->st->name, "texminted")) {
+		latex_needs_package(&needs, "minted");
+	}
+	/* tables, ours or an object's own text/latex (pandas' to_latex uses booktabs) */
+	if (latex_preamble_mentions(tex, len, "\\toprule") ||
+	    latex_preamble_mentions(tex, len, "\\midrule") ||
+	    latex_preamble_mentions(tex, len, "\\bottomrule"))
+		latex_needs_package(&needs, "booktabs");
+	if (latex_preamble_mentions(tex, len, "\\begin{longtable}"))
+		latex_needs_package(&needs, "longtable");
+	latex_preamble_insert(lx->out, start, &needs);
+	latex_needs_free(&needs);
+}
+
 int latex_render(const char *format, const struct document *doc, const struct weave_results *res,
 		 const struct render_options *opts, struct strbuf *out, struct weft_error *err)
 {
@@ -360,6 +437,7 @@ int latex_render(const char *format, const struct document *doc, const struct we
 		return weft_error_set(err, doc->path, 0, 0, "unknown LaTeX format '%s'",
 				      format ? format : "(null)");
 	struct latex_ctx lx = {st, doc, res, opts, out, err};
+	size_t start = out->len;
 	for (size_t i = 0; i < doc->nblocks; i++) {
 		if (i)
 			strbuf_addch(out, '\n');
@@ -368,6 +446,8 @@ int latex_render(const char *format, const struct document *doc, const struct we
 			latex_text(&lx, &b->text);
 		else if (latex_chunk(&lx, &b->chunk) < 0)
 			return -1;
+		if (i + 1 == doc->nblocks) /* the whole report is there: define what it uses */
+			latex_define_used(&lx, start);
 	}
 	return 0;
 }

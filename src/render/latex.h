@@ -14,7 +14,14 @@
  * Presentation options (echo, results incl. raw "tex" pass-through, include,
  * caption, name, width, f_env, f_pos, wrap, term transcripts, error tracebacks,
  * the stopped-execution marker) are applied here. Figures are written through
- * render/figures.h and referenced with \includegraphics.
+ * render/figures.h and referenced with \includegraphics. A display's
+ * text/latex goes in raw; else a DataFrame's table (TABLE_MIME) becomes a
+ * booktabs tabular (render/table_render.h); else its text/plain.
+ *
+ * The packages and definitions a render used (Pygments' style macros,
+ * texpweave's environments, booktabs, minted) are put at the end of the
+ * document's own preamble, or at the top of a fragment
+ * (render/latex_preamble.h), so the report compiles as written.
  */
 #ifndef WEFT_LATEX_H
 #define WEFT_LATEX_H
@@ -24,7 +31,7 @@
 /*
  * Render `doc` with `res` as LaTeX format `format` (one of the four above),
  * appending to `out`. Returns 0, or -1 with err (e.g. a figure file could not
- * be written).
+ * be written, or a display's table data is malformed: err names the chunk).
  */
 int latex_render(const char *format, const struct document *doc, const struct weave_results *res,
 		 const struct render_options *opts, struct strbuf *out, struct weft_error *err);

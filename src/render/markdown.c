@@ -6,6 +6,7 @@
 #include "model/stream_text.h"
 #include "render/chunk_walk.h"
 #include "render/figures.h"
+#include "render/table_render.h"
 
 /* One render in progress: where it writes, and the state of the current chunk. */
 struct text_render {
@@ -20,6 +21,7 @@ struct text_render {
 	int nfig;        /* figures of this chunk seen so far (Pweave's file counter) */
 	int shown;       /* figures of this chunk shown */
 	const char *sep; /* to write before the next block: after a figure or raw display, or NULL */
+	bool failed;     /* a display set err (malformed table data): the render fails */
 };
 
 /*
@@ -228,10 +230,38 @@ static int figure(struct text_render *r, const struct mime_item *img)
 	return 0;
 }
 
+/*
+ * A DataFrame's table in the flavour's markup, when it builds tables and the
+ * display has nothing better than text/html or text/latex (a real
+ * text/markdown or reST repr wins). True when shown (or when malformed
+ * table data set the error: the render then fails, naming the chunk).
+ */
+static bool rich_table(struct text_render *r, const struct output *o,
+		       const struct mime_item *best)
+{
+	if (!r->fl->table ||
+	    (best && strcmp(best->mime, "text/html") && strcmp(best->mime, "text/latex")))
+		return false;
+	struct table t;
+	table_init(&t);
+	int rc = table_render_decode(o, r->doc, r->ch, &t, r->err);
+	if (rc > 0) {
+		separate(r);
+		r->fl->table(r->out, &t);
+		r->sep = "\n"; /* a blank line ends the table before a following block */
+	}
+	table_free(&t);
+	if (rc < 0)
+		r->failed = true;
+	return rc != 0;
+}
+
 /* A display in one of the flavour's raw MIME types passed through; false when it has none. */
 static bool rich_display(struct text_render *r, const struct output *o)
 {
 	const struct mime_item *rich = figures_best_mime(o, r->fl->rich_mimes);
+	if (rich_table(r, o, rich))
+		return true;
 	if (!rich)
 		return false;
 	/* Pweave's leading newline is the blank line before a raw display */
@@ -319,7 +349,8 @@ static bool transcript_text(struct text_render *r, const struct output *o, struc
 	case OUTPUT_DISPLAY_DATA:
 	case OUTPUT_EXECUTE_RESULT: {
 		if (figure_mime(o, r->fl->figure_mimes, r->opts->figure_format) ||
-		    figures_best_mime(o, r->fl->rich_mimes)) {
+		    figures_best_mime(o, r->fl->rich_mimes) ||
+		    (r->fl->table && output_get_mime(o, TABLE_MIME))) {
 			strbuf_free(&e);
 			return false;
 		}
@@ -551,7 +582,7 @@ int markdown_render_flavour(const struct text_flavour *fl, const struct document
 		const struct block *b = &doc->blocks[i];
 		if (b->kind == BLOCK_TEXT)
 			render_text_block(&r, &b->text);
-		else if (render_chunk(&r, &b->chunk) < 0)
+		else if (render_chunk(&r, &b->chunk) < 0 || r.failed)
 			return -1;
 	}
 	return 0;
@@ -639,14 +670,14 @@ static const char *const plain_md_rich[] = {"text/markdown", NULL};
 
 static const struct text_flavour md_flavours[] = {
 	{"pandoc", "```%s", "```\n\n", "```", "```\n\n", "", pandoc_rich, figures_for_markdown,
-	 NULL, "\n", pandoc_figure, md_note, md_front_matter, md_comment},
+	 NULL, "\n", pandoc_figure, md_note, md_front_matter, md_comment, table_render_pipe},
 	{"markdown", "```%s", "```\n\n", "```", "```\n\n", "", pandoc_rich, figures_for_markdown,
-	 NULL, "\n", pandoc_figure, md_note, md_front_matter, md_comment},
+	 NULL, "\n", pandoc_figure, md_note, md_front_matter, md_comment, table_render_pipe},
 	{"leanpub", "{line-numbers=off}\n~~~~~~~~", "~~~~~~~~\n\n", "{line-numbers=off}\n~~~~~~~~",
 	 "~~~~~~~~\n\n", "", plain_md_rich, figures_for_markdown, NULL, "\n", leanpub_figure,
-	 md_note, md_front_matter, md_comment},
+	 md_note, md_front_matter, md_comment, NULL},
 	{"softcover", "\n```%s", "```\n\n", "```\n", "```\n\n", "", plain_md_rich,
-	 figures_for_markdown, NULL, "\n", softcover_figure, md_note, md_front_matter, md_comment},
+	 figures_for_markdown, NULL, "\n", softcover_figure, md_note, md_front_matter, md_comment, NULL},
 };
 
 /* The flavour called `format`, or NULL. */

@@ -47,6 +47,7 @@
 #include "render/render.h"
 
 struct text_flavour;
+struct table;
 
 /* How a flavour writes figure `path` of chunk `ch`; `caption` is the caption when shown. */
 typedef void (*text_figure_fn)(const struct text_flavour *fl, struct strbuf *out,
@@ -68,6 +69,12 @@ struct text_flavour {
 	void (*front_matter)(struct strbuf *out, const struct document *doc);
 	/* a comment the reader of the source sees but the rendered page does not */
 	void (*comment)(struct strbuf *out, const char *text);
+	/*
+	 * A DataFrame's table (render/table_render.h) in this format, shown
+	 * instead of text/html when the display has none of rich_mimes but
+	 * text/html or text/latex; NULL: the flavour never builds tables.
+	 */
+	void (*table)(struct strbuf *out, const struct table *t);
 };
 
 /*

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "model/stream_text.h"
+#include "model/table.h"
 #include "render/figures.h"
 
 /* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one. */
@@ -73,12 +74,15 @@ static void split_member(json_t *obj, const char *key)
 
 /*
  * Lay out one output of output_list_to_json as nbformat writes it: text and
- * text MIME data split into lines; base64 and JSON data stay as they are.
+ * text MIME data split into lines; base64 and JSON data stay as they are;
+ * weft's private TABLE_MIME is dropped.
  */
 static void nb_output(json_t *o)
 {
 	split_member(o, "text");
 	json_t *data = json_object_get(o, "data");
+	/* weft's private table data is for its own renderers: never in a notebook */
+	json_object_del(data, TABLE_MIME);
 	const char *mime;
 	json_t *v;
 	void *tmp;

@@ -22,8 +22,9 @@
  * Syntax highlighting is Pygments' job (as in the Python ecosystem), which lives
  * in Python; renderers never start Python themselves. The caller supplies this
  * callback (see render/highlight.h), which may answer from a cache. `style` is
- * "html" or "latex". Returns 0 with highlighted markup appended to `out`, or -1
- * when highlighting is unavailable (the renderer then escapes plain code).
+ * "html", "latex" or "latex-defs" (the style macros "latex" markup uses).
+ * Returns 0 with highlighted markup appended to `out`, or -1 when
+ * highlighting is unavailable (the renderer then escapes plain code).
  */
 typedef int (*render_highlight_fn)(void *ctx, const char *code, const char *lang,
 				   const char *style, struct strbuf *out);

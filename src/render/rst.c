@@ -5,6 +5,7 @@
 
 #include "render/figures.h"
 #include "render/markdown.h"
+#include "render/table_render.h"
 
 /* ".. figure::" with the caption as legend, else ".. image::"; both with a width. */
 static void rst_figure(const struct text_flavour *fl, struct strbuf *out, const struct chunk *ch,
@@ -66,9 +67,9 @@ static const char *const rst_rich[] = {"text/restructuredtext", "text/x-rst", NU
 
 static const struct text_flavour rst_flavours[] = {
 	{"rst", ".. code:: %s\n", "\n\n", ".. code::\n", "\n\n", "    ", rst_rich,
-	 figures_for_rst, "15 cm", "", rst_figure, rst_note, rst_front_matter, rst_comment},
+	 figures_for_rst, "15 cm", "", rst_figure, rst_note, rst_front_matter, rst_comment, table_render_rst},
 	{"sphinx", ".. code-block:: %s\n", "\n\n", "::\n", "\n\n", "    ", rst_rich,
-	 figures_for_rst, "15 cm", "", rst_figure, rst_note, rst_front_matter, rst_comment},
+	 figures_for_rst, "15 cm", "", rst_figure, rst_note, rst_front_matter, rst_comment, table_render_rst},
 };
 
 /* The flavour called `format`, or NULL. */

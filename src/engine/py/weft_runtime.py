@@ -277,7 +277,27 @@ def mime_bundle(obj):
                 data[mime] = _encode_mime(mime, value)
     if "text/plain" not in data:
         data["text/plain"] = _pretty(obj)
+    _add_table(obj, data)
     return data, metadata
+
+
+def _add_table(obj, data):
+    """A pandas DataFrame or Series also carries weft's private table MIME
+    (weft_table), from which the LaTeX, Markdown and reST reports build a
+    real table; only when pandas is already imported, so other documents
+    never load weft_table."""
+    pd = sys.modules.get("pandas")
+    if pd is None or not isinstance(obj, (getattr(pd, "DataFrame", ()), getattr(pd, "Series", ()))):
+        return
+    mod = sys.modules.get("weft_table") or find_module("weft_table")
+    if mod is None:  # outside the worker (the tests): from sys.path
+        import weft_table as mod  # pylint: disable=import-outside-toplevel
+    try:
+        table = mod.table_of(obj, data.get("text/html"), data.get("text/plain"))
+    except Exception:  # pylint: disable=broad-except
+        table = None  # not a table pandas drew: text/html and text/plain stand
+    if table is not None:
+        data[mod.TABLE_MIME] = table
 
 
 def _pretty(obj):
