@@ -910,6 +910,7 @@ void md_latex_preamble(struct strbuf *out, const char *title, const char *author
 		      "\\usepackage[margin=2.5cm]{geometry}\n"
 		      "\\usepackage{graphicx}\n"
 		      "\\usepackage{booktabs}\n"
+		      "\\usepackage{longtable}\n"
 		      "\\usepackage{caption}\n"
 		      "\\usepackage{microtype}\n"
 		      "\\setlength{\\parindent}{0pt}\n"
@@ -976,10 +977,14 @@ int md_latex_render(const char *format, const struct document *doc, const struct
 	strbuf_init(&body);
 	d.out = &body;
 	int rc = 0;
+	bool had_error = err && weft_error_isset(err);
 	for (size_t i = 0; i < doc->nblocks && rc == 0; i++) {
 		const struct block *b = &doc->blocks[i];
 		if (b->kind == BLOCK_CHUNK) {
 			rc = chunk_walk(&mdl_walk_ops, &d, doc, res, opts, &b->chunk);
+			/* a rich output that could not be shown (malformed table data) set err */
+			if (rc == 0 && err && !had_error && weft_error_isset(err))
+				rc = -1;
 			continue;
 		}
 		strbuf_reset(&md);

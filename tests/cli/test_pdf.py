@@ -117,6 +117,30 @@ try:
         if engine == ENGINES[0]:
             keep_pages(os.path.join(wrap, out), "wrap")
 
+    # --- DataFrames: booktabs tables built from their data, a long one over pages ------------
+    s.file("frames/f.pmd", "# Frames\n\n```python\nimport pandas as pd\n"
+           "df = pd.DataFrame({'city': ['Oslo', 'Lima', 'Perth'], 'temp': [-3.25, 18.5, 24.75],"
+           " 'unit': ['°C', '°C', '°C']})\ndf\n```\n\n"
+           "```python\nlong = pd.DataFrame({'n': range(45), 'sq': [i * i for i in range(45)]})\n"
+           "long\n```\n")
+    frames = os.path.join(s.path, "frames")
+    for engine in ENGINES:
+        out = f"f-{engine}.pdf"
+        r = weft("-q", "-f", "pdf", "--latex-engine", engine, "-o", out, "f.pmd", cwd=frames,
+                 env=ENV)
+        if not check(f"{engine}: a document of DataFrames compiles",
+                     r.returncode == 0 and is_pdf(os.path.join(frames, out)), r.stderr):
+            continue
+        text = pdf_text(os.path.join(frames, out))
+        rows = [line.split() for line in text.splitlines()]
+        check(f"{engine}: a DataFrame row is one line, its cells in order",
+              ["1", "Lima", "18.50", "°C"] in rows and ["city", "temp", "unit"] in rows, text)
+        check(f"{engine}: a 45-row DataFrame is all there, over pages (longtable)",
+              ["0", "0", "0"] in rows and ["44", "44", "1936"] in rows and
+              text.count("\f") >= 1, text)
+        if engine == ENGINES[0]:
+            keep_pages(os.path.join(frames, out), "frames")
+
     # --- prose: footnotes, tables, figure references, images, raw LaTeX, raw HTML ----------
     md = os.path.join(ex, "markdown.pmd")
     r = weft("-q", "-f", "pdf", "--keep-tex", "markdown.pmd", cwd=ex, env=ENV)
