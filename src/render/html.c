@@ -441,31 +441,12 @@ static int html_chunk(struct html_ctx *hx, const struct chunk *ch)
 	return rc;
 }
 
-/* The prose of a text block with inline results spliced in. */
+/* The prose of a text block with inline results spliced in; --frozen's stale values marked. */
 static void html_block_text(struct html_ctx *hx, const struct text_block *tb, struct strbuf *sb)
 {
-	for (size_t i = 0; i < tb->nsegs; i++) {
-		const struct text_segment *sg = &tb->segs[i];
-		if (sg->kind == SEG_TEXT) {
-			strbuf_addstr(sb, sg->text);
-			continue;
-		}
-		const struct inline_outcome *io =
-			sg->inline_index >= 0 && (size_t)sg->inline_index < hx->res->ninline
-				? &hx->res->inl[sg->inline_index]
-				: NULL;
-		size_t n;
-		if (io && io->done && io->status == RUN_OK) {
-			const char *t = inline_outcome_shown(io, &n); /* stripped, as Pweave */
-			stream_text_clean(sb, t, n); /* no raw control byte reaches the page */
-			if (io->stale) /* --frozen showed a value a run would recompute */
-				strbuf_addstr(sb, "<sup class=\"weft-stale\" title=\"not re-run: --frozen shows "
-						  "the last cached value\">stale</sup>");
-		} else if (io && io->done) {
-			strbuf_addf(sb, "`[%s]`",
-				    io->error_message ? io->error_message : "inline code failed");
-		}
-	}
+	md_prose_splice_inline(sb, tb, hx->res,
+			       "<sup class=\"weft-stale\" title=\"not re-run: --frozen shows "
+			       "the last cached value\">stale</sup>");
 }
 
 /* Undo md4c's escaping of code text (&amp; &lt; &gt; &quot;), appending to `out`. */

@@ -866,29 +866,10 @@ static bool mdl_chunk_has_figure(const struct mdl_doc *d, const struct chunk *c)
 
 /* ---- the document ---- */
 
-/* A text block's Markdown with inline results spliced in (a failure as a code span, stale marked). */
+/* A text block's Markdown with inline results spliced in (stale values marked for md_to_latex). */
 static void mdl_block_markdown(const struct mdl_doc *d, const struct text_block *tb, struct strbuf *sb)
 {
-	for (size_t i = 0; i < tb->nsegs; i++) {
-		const struct text_segment *sg = &tb->segs[i];
-		if (sg->kind == SEG_TEXT) {
-			strbuf_addstr(sb, sg->text);
-			continue;
-		}
-		const struct inline_outcome *io =
-			sg->inline_index >= 0 && (size_t)sg->inline_index < d->res->ninline
-				? &d->res->inl[sg->inline_index]
-				: NULL;
-		size_t n;
-		if (io && io->done && io->status == RUN_OK) {
-			const char *t = inline_outcome_shown(io, &n);
-			stream_text_clean(sb, t, n);
-			if (io->stale)
-				strbuf_addstr(sb, "<weft-stale>");
-		} else if (io && io->done) {
-			strbuf_addf(sb, "`[%s]`", io->error_message ? io->error_message : "inline code failed");
-		}
-	}
+	md_prose_splice_inline(sb, tb, d->res, "<weft-stale>");
 }
 
 /* See md_latex.h. */

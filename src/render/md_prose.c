@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/stream_text.h"
 #include "render/html.h"
 #include "util/error.h"
 
@@ -495,4 +496,31 @@ void md_prose_footnotes(struct md_prose *p, const char *doc_path,
 		}
 	}
 	strbuf_addstr(out, "</ol>\n</section>\n");
+}
+
+/* See md_prose.h. */
+void md_prose_splice_inline(struct strbuf *sb, const struct text_block *tb,
+			    const struct weave_results *res, const char *stale_mark)
+{
+	for (size_t i = 0; i < tb->nsegs; i++) {
+		const struct text_segment *sg = &tb->segs[i];
+		if (sg->kind == SEG_TEXT) {
+			strbuf_addstr(sb, sg->text);
+			continue;
+		}
+		const struct inline_outcome *io =
+			sg->inline_index >= 0 && (size_t)sg->inline_index < res->ninline
+				? &res->inl[sg->inline_index]
+				: NULL;
+		size_t n;
+		if (io && io->done && io->status == RUN_OK) {
+			const char *t = inline_outcome_shown(io, &n); /* stripped, as Pweave */
+			stream_text_clean(sb, t, n); /* no raw control byte reaches the report */
+			if (io->stale)
+				strbuf_addstr(sb, stale_mark);
+		} else if (io && io->done) {
+			strbuf_addf(sb, "`[%s]`",
+				    io->error_message ? io->error_message : "inline code failed");
+		}
+	}
 }

@@ -32,6 +32,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "model/document.h"
+#include "model/outcome.h"
 #include "util/strbuf.h"
 
 struct md_footnote {
@@ -100,5 +102,14 @@ void md_prose_prepare(struct md_prose *p, const char *md, size_t len, int line, 
 void md_prose_footnotes(struct md_prose *p, const char *doc_path,
 			void (*to_html)(struct strbuf *out, const char *md, size_t len),
 			struct strbuf *out);
+
+/*
+ * Append a text block's Markdown to `sb` with its inline results spliced in,
+ * as md2html and md2latex both read it: a value cleaned of control bytes,
+ * followed by `stale_mark` when --frozen showed a value a run would
+ * recompute; a failure as a code span "`[message]`".
+ */
+void md_prose_splice_inline(struct strbuf *sb, const struct text_block *tb,
+			    const struct weave_results *res, const char *stale_mark);
 
 #endif
