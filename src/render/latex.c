@@ -317,26 +317,6 @@ static int latex_chunk(struct latex_ctx *lx, const struct chunk *ch)
 	return rc < 0 || (lx->err && !had_error && weft_error_isset(lx->err)) ? -1 : 0;
 }
 
-/*
- * Text (an error message) as LaTeX text-mode source: its special characters
- * become the commands that print them, so pdflatex takes any message.
- */
-static void latex_add_text_escaped(struct strbuf *sb, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '\\': strbuf_addstr(sb, "\\textbackslash{}"); break;
-		case '^': strbuf_addstr(sb, "\\textasciicircum{}"); break;
-		case '~': strbuf_addstr(sb, "\\textasciitilde{}"); break;
-		case '{': case '}': case '_': case '&': case '%': case '$': case '#':
-			strbuf_addch(sb, '\\');
-			strbuf_addch(sb, *s);
-			break;
-		case '\n': strbuf_addch(sb, ' '); break;
-		default: strbuf_addch(sb, *s);
-		}
-	}
-}
 
 /*
  * Prose passes through untouched (it is LaTeX already), with inline results
@@ -364,8 +344,8 @@ static void latex_text(struct latex_ctx *lx, const struct text_block *tb)
 				strbuf_addstr(lx->out, "\\textsuperscript{stale}");
 		} else if (io && io->done) {
 			strbuf_addstr(lx->out, "\\texttt{[");
-			latex_add_text_escaped(lx->out, io->error_message ? io->error_message
-									  : "inline code failed");
+			const char *msg = io->error_message ? io->error_message : "inline code failed";
+			latex_wrap_escape_text(lx->out, msg, strlen(msg));
 			strbuf_addstr(lx->out, "]}");
 		}
 	}

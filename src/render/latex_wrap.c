@@ -340,11 +340,19 @@ void latex_wrap_escape_text(struct strbuf *out, const char *s, size_t len)
 		case '\\': strbuf_addstr(out, "\\textbackslash{}"); break;
 		case '^': strbuf_addstr(out, "\\textasciicircum{}"); break;
 		case '~': strbuf_addstr(out, "\\textasciitilde{}"); break;
+		/* OT1 fonts (a plain pdflatex document) print < > | as other glyphs */
+		case '<': strbuf_addstr(out, "\\textless{}"); break;
+		case '>': strbuf_addstr(out, "\\textgreater{}"); break;
+		case '|': strbuf_addstr(out, "\\textbar{}"); break;
 		case '{': case '}': case '_': case '&': case '%': case '$': case '#':
 			strbuf_addch(out, '\\');
 			strbuf_addch(out, s[i]);
 			break;
-		default: strbuf_addch(out, s[i]);
+		case '-': /* "--" and "---" stay hyphens, not dashes */
+			strbuf_addstr(out, i + 1 < len && s[i + 1] == '-' ? "-{}" : "-");
+			break;
+		default: /* a newline or other control byte is a space */
+			strbuf_addch(out, (unsigned char)s[i] < 0x20 ? ' ' : s[i]);
 		}
 	}
 }

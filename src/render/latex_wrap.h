@@ -53,7 +53,12 @@ void latex_wrap_code(struct strbuf *out, const struct render_options *opts, cons
 /* An output block (text shown as printed), wrapped: weftout, or wefterr for a traceback. */
 void latex_wrap_output(struct strbuf *out, const char *text, size_t len, bool error);
 
-/* Escape `s` (`len` bytes) for LaTeX text mode (a prose word, a caption, a title). */
+/*
+ * Escape `s` (`len` bytes) for LaTeX text mode (a prose word, a caption, a
+ * title, a table cell, an error message): the ten special characters and
+ * < > | become the commands that print them under any font encoding, "--"
+ * stays two hyphens, a newline or control byte becomes a space.
+ */
 void latex_wrap_escape_text(struct strbuf *out, const char *s, size_t len);
 
 #endif

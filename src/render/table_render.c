@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "render/latex_wrap.h"
+
 int table_render_decode(const struct output *o, const struct document *doc, const struct chunk *ch,
 			struct table *t, struct weft_error *err)
 {
@@ -26,33 +28,11 @@ int table_render_decode(const struct output *o, const struct document *doc, cons
 
 /* ---- LaTeX ---- */
 
-/*
- * A cell as LaTeX text: the ten special characters and < > | (which the
- * OT1 fonts of a plain pdflatex document print as other glyphs) as
- * commands, "--" kept from becoming a dash; a control byte (never from
- * pandas) as a space.
- */
-static void latex_cell(struct strbuf *out, const char *s)
+
+/* A cell (NUL-terminated) as LaTeX text. */
+static void latex_text(struct strbuf *out, const char *s)
 {
-	for (; *s; s++) {
-		switch (*s) {
-		case '\\': strbuf_addstr(out, "\\textbackslash{}"); break;
-		case '^': strbuf_addstr(out, "\\textasciicircum{}"); break;
-		case '~': strbuf_addstr(out, "\\textasciitilde{}"); break;
-		case '<': strbuf_addstr(out, "\\textless{}"); break;
-		case '>': strbuf_addstr(out, "\\textgreater{}"); break;
-		case '|': strbuf_addstr(out, "\\textbar{}"); break;
-		case '{': case '}': case '_': case '&': case '%': case '$': case '#':
-			strbuf_addch(out, '\\');
-			strbuf_addch(out, *s);
-			break;
-		case '-': /* "--" and "---" stay hyphens, not dashes */
-			strbuf_addstr(out, s[1] == '-' ? "-{}" : "-");
-			break;
-		default:
-			strbuf_addch(out, (unsigned char)*s < 0x20 ? ' ' : *s);
-		}
-	}
+	latex_wrap_escape_text(out, s, strlen(s));
 }
 
 /* One header row: spanned cells as \multicolumn, then a \cmidrule under each span. */
@@ -64,10 +44,10 @@ static void latex_header_row(struct strbuf *out, const struct table_hrow *hr)
 			strbuf_addstr(out, " & ");
 		if (c->span > 1) {
 			strbuf_addf(out, "\\multicolumn{%zu}{c}{", c->span);
-			latex_cell(out, c->text);
+			latex_text(out, c->text);
 			strbuf_addch(out, '}');
 		} else {
-			latex_cell(out, c->text);
+			latex_text(out, c->text);
 		}
 	}
 	strbuf_addstr(out, " \\\\\n");
@@ -119,10 +99,10 @@ void table_render_latex(struct strbuf *out, const struct table *t)
 				strbuf_addstr(out, " & ");
 			if (c < t->nindex && *cell) {
 				strbuf_addstr(out, "\\textbf{");
-				latex_cell(out, cell);
+				latex_text(out, cell);
 				strbuf_addch(out, '}');
 			} else {
-				latex_cell(out, cell);
+				latex_text(out, cell);
 			}
 		}
 		strbuf_addstr(out, " \\\\\n");
@@ -130,7 +110,7 @@ void table_render_latex(struct strbuf *out, const struct table *t)
 	strbuf_addf(out, "\\bottomrule\n\\end{%s}\n", is_long ? "longtable" : "tabular");
 	if (*t->footer) {
 		strbuf_addstr(out, "\n\\noindent{\\small ");
-		latex_cell(out, t->footer);
+		latex_text(out, t->footer);
 		strbuf_addstr(out, "}\n");
 	}
 	strbuf_addch(out, '\n');
