@@ -22,6 +22,7 @@ void dataflow_init(struct dataflow *df, const struct document *doc, const char *
 {
 	memset(df, 0, sizeof(*df));
 	df->writer = json_object();
+	df->setting_writers = json_object();
 	df->fig_format = xstrdup(fig_format ? fig_format : "png");
 	hash_blake2b_hex(engine_identity, strlen(engine_identity), df->identity);
 	bool doc_cache = cache_all || doc->doc_cache;
@@ -89,6 +90,7 @@ void dataflow_free(struct dataflow *df)
 	}
 	free(df->units);
 	json_decref(df->writer);
+	json_decref(df->setting_writers);
 	free(df->fig_format);
 	free(df->occurrence);
 	json_decref(df->occ_seen);
@@ -432,7 +434,10 @@ void dataflow_record_writes(struct dataflow *df, size_t ui, json_t *names)
 	size_t i;
 	json_t *v;
 	json_array_foreach(names, i, v) {
-		if (json_is_string(v))
-			json_object_set_new(df->writer, json_string_value(v), json_integer((json_int_t)ui));
+		if (!json_is_string(v))
+			continue;
+		json_object_set_new(df->writer, json_string_value(v), json_integer((json_int_t)ui));
+		if (settings_is_pseudo(json_string_value(v)))
+			json_object_set_new(df->setting_writers, json_string_value(v), json_integer((json_int_t)ui));
 	}
 }

@@ -49,6 +49,8 @@ struct dataflow {
 	struct unit *units;
 	size_t n;
 	json_t *writer;                   /* current writer map: name -> unit index */
+	json_t *setting_writers;          /* its settings pseudo-names only (settings.h): a scan of
+					     them costs what the settings are, not every name */
 	char identity[HASH_HEX_SIZE];     /* hash of the engine identity */
 	char *fig_format;                 /* figures are produced in this format (part of keys) */
 	int *occurrence;                  /* dataflow_occurrence of units [0, occ_known), memoised */

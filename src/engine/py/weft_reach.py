@@ -17,6 +17,10 @@ weft_state asks two things of this module:
       walk = reach(obj)   -> Reach(objs: {id: obj}, code: {id: obj}, truncated: bool)
       components(walks)   -> [[names]]: names linked through shared objects
       linked(walks, seed) -> names whose walks meet the walks of `seed`
+      ReachIndex()        -> the walks of a namespace kept across chunks, with
+                             the object -> names maps: .put/.drop/.get one
+                             name, .closure(seed, use_code) is linked()
+                             (use_code) or the components meeting seed
 
 * Code fingerprints.  code_fingerprint(obj) for classes, functions, lru_cache
   wrappers, bound methods and modules: a digest, comparable within one
@@ -303,6 +307,90 @@ def linked(walks, seed):
                         out.add(m)
                         todo.append(m)
     return out
+
+
+class ReachIndex:
+    """The walks of a namespace's names, kept from chunk to chunk, with the
+    maps from each object met to the names whose walks met it: what
+    components() and linked() compute from scratch, kept up to date name by
+    name. A walk is replaced only when its name is walked again (bound,
+    changed or read: weft_state decides); queries cost what the names they
+    return reach, not the whole namespace."""
+    __slots__ = ("walks", "objs", "code")
+
+    def __init__(self):
+        self.walks = {}      # name -> (object walked, Reach)
+        self.objs = {}       # id of a mutable object -> {names whose walks met it}
+        self.code = {}       # id of a code node -> {names whose walks met it}
+
+    def get(self, name, obj):
+        """name's kept walk when it is still bound to obj, else None."""
+        e = self.walks.get(name)
+        return e[1] if e is not None and e[0] is obj else None
+
+    def put(self, name, obj, walk):
+        """Make `walk` (of obj) name's walk, replacing the one it had."""
+        self.drop(name)
+        self.walks[name] = (obj, walk)
+        for ids, owners in ((walk.objs, self.objs), (walk.code, self.code)):
+            for i in ids:
+                s = owners.get(i)
+                if s is None:
+                    owners[i] = {name}
+                else:
+                    s.add(name)
+
+    def drop(self, name):
+        """Forget name's walk (and the objects it holds, at once)."""
+        e = self.walks.pop(name, None)
+        if e is None:
+            return
+        for ids, owners in ((e[1].objs, self.objs), (e[1].code, self.code)):
+            for i in ids:
+                s = owners.get(i)
+                if s is not None:
+                    s.discard(name)
+                    if not s:
+                        del owners[i]
+
+    def clear(self):
+        """Forget every walk."""
+        self.walks.clear()
+        self.objs.clear()
+        self.code.clear()
+
+    def closure(self, seed, use_code):
+        """The names of `seed` and those whose walks meet theirs, transitively,
+        through mutable objects (and code nodes with use_code) that no library
+        module holds at top level: linked() (use_code) and the union of the
+        components() meeting seed (not use_code) over the kept walks."""
+        out = set(seed)
+        todo = list(out)
+        lib = None
+        objs, code = self.objs, self.code
+        while todo:
+            e = self.walks.get(todo.pop())
+            if e is None:
+                continue
+            w = e[1]
+            for ids in ((w.objs, w.code) if use_code else (w.objs,)):
+                for i in ids:
+                    others = objs.get(i)
+                    if use_code:
+                        c = code.get(i)
+                        if c is not None:
+                            others = c if others is None else others | c
+                    if others is None or len(others) < 2 or others <= out:
+                        continue
+                    if lib is None:
+                        lib = _library_globals()
+                    if i in lib:
+                        continue
+                    for m in others:
+                        if m not in out:
+                            out.add(m)
+                            todo.append(m)
+        return out
 
 
 # -- code fingerprints ----------------------------------------------------------
