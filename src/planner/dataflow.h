@@ -56,6 +56,7 @@ struct dataflow {
 	int *occurrence;                  /* dataflow_occurrence of units [0, occ_known), memoised */
 	size_t occ_known;
 	json_t *occ_seen;                 /* kind and normalised code -> units so far */
+	struct dataflow_layout_memo *layout_memo; /* dataflow_layout's hash of the units so far */
 };
 
 /* Build the unit list of `doc` (complete=False chunks merged into the next). */
