@@ -19,7 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from soundlib import Step, chunks, run_scenario  # noqa: E402
-from weftlib import finish  # noqa: E402
+from weftlib import Scratch, check, finish, weft  # noqa: E402
 
 # Chunks binding names between the early chunk and the late one: enough that
 # the early names' index entries live through many tracked chunks.
@@ -169,5 +169,44 @@ run_scenario("untracked inline code mutating an early object between chunks", [
          .replace("Text before show.", "Text <% box.append(3) %> before show."),
          None, note="edit the inline code"),
 ])
+
+# -- the worker's C comparison agrees with its definition ---------------------------
+
+# Random pairs of namespaces (names added, deleted, moved to the end, rebound
+# to equal objects; int keys too): _weft.ns_diff (C) and weft_nsindex's
+# Python diff, which tests/py/test_nsindex.py checks against the definition.
+NATIVE = """import random, _weft, weft_nsindex
+rnd = random.Random(5)
+objs = [[i] for i in range(9)] + [1, 2, 's', None]
+bad = 0
+for t in range(3000):
+    old = {f'n{i}': rnd.choice(objs) for i in rnd.sample(range(30), rnd.randrange(0, 20))}
+    if rnd.random() < 0.2:
+        old[rnd.randrange(5)] = 'int key'
+    new = dict(old)
+    for _ in range(rnd.randrange(0, 5)):
+        op, keys = rnd.randrange(4), list(new)
+        if op == 0:
+            new[f'n{rnd.randrange(40)}'] = rnd.choice(objs)
+        elif op == 1 and keys:
+            del new[rnd.choice(keys)]
+        elif op == 2 and keys:
+            k = rnd.choice(keys)
+            new[k] = new.pop(k)
+        elif op == 3 and keys:
+            new[rnd.choice(keys)] = [0]
+    bad += _weft.ns_diff(old, new) != weft_nsindex._py_diff(old, new)
+v = _weft.dict_version(new)
+same = _weft.dict_version(new) == v
+new['zz'] = 1
+print('disagreements', bad, 'version kept', same, 'version moves', _weft.dict_version(new) != v)
+"""
+w = Scratch()
+w.file("doc.mdw", chunks(("native", NATIVE)))
+r = weft("weave", "--no-cache", "-q", "-f", "markdown", "-o", "out.md", "doc.mdw", cwd=w.path)
+out = w.read("out.md") if r.returncode == 0 else r.stderr
+check("_weft.ns_diff agrees with the Python diff on 3,000 random pairs; dict_version follows changes",
+      "disagreements 0 version kept True version moves True" in out, out[-2000:])
+w.cleanup()
 
 finish()

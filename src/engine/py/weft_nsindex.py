@@ -18,7 +18,9 @@ N^2. This module keeps, from one chunk to the next:
 sync compares the namespace with the last snapshot (diff below), updates the
 three for the user names that changed (new or bound to another object) or
 went, walks the changed ones with walk(name, value) (None: nothing to walk),
-takes a new snapshot and returns those names (and diff's same_order).
+takes a new snapshot and returns those names (and diff's same_order);
+ix.base_id is then the id of the snapshot they were found against (the one
+taken at the sync before, unless the index was rebuilt: {}).
 Everything else costs what the
 chunk touched, not the namespace.
 
@@ -33,7 +35,9 @@ slower, still no Python per name). The changes since the last chunk
 when the dict's version tag (_weft.dict_version, PEP 509) says it changed.
 
 runtime_key: an object that changes when the set of names the runtime owns
-changes (weft_state._known[0]); the index is rebuilt from scratch then.
+changes (weft_state._known[0]); names that became the runtime's then leave
+the index and names that stopped being its join it (a look at every name,
+no walk). Another namespace dict than the last one rebuilds it from scratch.
 """
 
 import operator
@@ -93,8 +97,11 @@ class NsIndex:
         self.ns = None
         self.snap = {}
         self.by_obj = {}
+        self.names = set()      # the user names in the indexes
         self.runtime_key = None
         self.version = None     # ns's version tag when snap was taken (None: unknown)
+        self.base_id = None     # id of the snapshot the last sync compared ns with (not the
+                                # snapshot: an old one must not keep deleted objects alive)
         import weft_reach
         self.reach = weft_reach.ReachIndex()
 
@@ -103,10 +110,13 @@ class NsIndex:
         self.ns = None
         self.snap = {}
         self.version = None
+        self.names.clear()
         self.by_obj.clear()
         self.reach.clear()
 
     def _unbind(self, name, obj):
+        """Take name (bound to obj in the snapshot) out of the indexes."""
+        self.names.discard(name)
         s = self.by_obj.get(id(obj))
         if s is not None:
             s.discard(name)
@@ -114,39 +124,61 @@ class NsIndex:
                 del self.by_obj[id(obj)]
         self.reach.drop(name)
 
+    def _bind(self, name, obj, walk):
+        """Put name, bound to obj, in the indexes (walked)."""
+        self.names.add(name)
+        s = self.by_obj.get(id(obj))
+        if s is None:
+            self.by_obj[id(obj)] = {name}
+        else:
+            s.add(name)
+        w = walk(name, obj)
+        if w is not None:
+            self.reach.put(name, obj, w)
+
+    def _rekey(self, is_user):
+        """The runtime's names changed (a Jupyter kernel registers its history
+        names as it goes): names that became the runtime's leave the indexes;
+        the snapshot's names that stopped being the runtime's are returned,
+        to join them as names bound now (as a comparison of the user names
+        before and after would have them). Costs a look at every name, no walk."""
+        old = self.snap
+        for k in [k for k in self.names if not is_user(k)]:
+            self._unbind(k, old[k])
+        return [k for k in old if type(k) is str and k not in self.names and is_user(k)]
+
     def sync(self, ns, is_user, runtime_key, walk):
         """See the module docstring: (changed, deleted) user names since the
         last sync and whether the old names kept their order (diff), the
         indexes brought up to date."""
-        if ns is not self.ns or runtime_key is not self.runtime_key:
+        joined = []
+        if ns is not self.ns:
             self.reset()
             self.ns = ns
-            self.runtime_key = runtime_key
-        ver = version(ns)
-        if ver is not None and ver == self.version:
-            return [], [], True          # nothing changed ns since the snapshot
+        elif runtime_key is not self.runtime_key:
+            joined = self._rekey(is_user)
+        self.runtime_key = runtime_key
         old = self.snap
+        self.base_id = id(old)
+        ver = version(ns)
+        if ver is not None and ver == self.version and not joined:
+            return [], [], True          # nothing changed ns since the snapshot
         changed, deleted, same_order = diff(old, ns)
         if changed or deleted or not same_order or len(old) != len(ns):
             self.snap = ns.copy()
         self.version = ver
         changed = [k for k in changed if is_user(k)]
         deleted = [k for k in deleted if is_user(k)]
+        if joined:
+            seen = set(changed) | set(deleted)
+            changed += [k for k in joined if k not in seen and k in ns]
         for k in deleted:
             self._unbind(k, old[k])
         for k in changed:
             prev = old.get(k, _MISSING)
             if prev is not _MISSING:
                 self._unbind(k, prev)
-            v = ns[k]
-            s = self.by_obj.get(id(v))
-            if s is None:
-                self.by_obj[id(v)] = {k}
-            else:
-                s.add(k)
-            w = walk(k, v)
-            if w is not None:
-                self.reach.put(k, v, w)
+            self._bind(k, ns[k], walk)
         return changed, deleted, same_order
 
     def aliases(self, names, ns):

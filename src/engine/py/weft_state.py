@@ -598,12 +598,11 @@ def end_tracking(token, ns):
     extra = _inputs().end(token)
     before = token.before
     ix = token.index
-    synced_from = ix.snap
     changed, deleted, same_order = _sync_index(ix, ns)     # walks the names bound
     walked = set(changed)
-    if synced_from is not before:
-        # the index was synced or rebuilt since begin_tracking: the chunk's
-        # own changes are those since its snapshot
+    if ix.base_id != id(before):
+        # the index was synced since begin_tracking (for another token) or
+        # rebuilt (another namespace): the chunk's changes are those since its snapshot
         changed, deleted, same_order = _nsindex().diff(before, ns)
         changed = [k for k in changed if is_user_name(k)]
         deleted = [k for k in deleted if is_user_name(k)]
