@@ -315,13 +315,15 @@ class ReachIndex:
     components() and linked() compute from scratch, kept up to date name by
     name. A walk is replaced only when its name is walked again (bound,
     changed or read: weft_state decides); queries cost what the names they
-    return reach, not the whole namespace."""
+    return reach, not the whole namespace. An object met by one name maps to
+    that name (a str), by several to a set of them: most objects are met by
+    one, and a set each would cost a walk's size in sets."""
     __slots__ = ("walks", "objs", "code")
 
     def __init__(self):
         self.walks = {}      # name -> (object walked, Reach)
-        self.objs = {}       # id of a mutable object -> {names whose walks met it}
-        self.code = {}       # id of a code node -> {names whose walks met it}
+        self.objs = {}       # id of a mutable object -> name or {names} whose walks met it
+        self.code = {}       # id of a code node -> name or {names} whose walks met it
 
     def get(self, name, obj):
         """name's kept walk when it is still bound to obj, else None."""
@@ -334,11 +336,14 @@ class ReachIndex:
         self.walks[name] = (obj, walk)
         for ids, owners in ((walk.objs, self.objs), (walk.code, self.code)):
             for i in ids:
-                s = owners.get(i)
-                if s is None:
-                    owners[i] = {name}
+                cur = owners.get(i)
+                if cur is None:
+                    owners[i] = name
+                elif type(cur) is str:
+                    if cur != name:
+                        owners[i] = {cur, name}
                 else:
-                    s.add(name)
+                    cur.add(name)
 
     def drop(self, name):
         """Forget name's walk (and the objects it holds, at once)."""
@@ -347,17 +352,34 @@ class ReachIndex:
             return
         for ids, owners in ((e[1].objs, self.objs), (e[1].code, self.code)):
             for i in ids:
-                s = owners.get(i)
-                if s is not None:
-                    s.discard(name)
-                    if not s:
+                cur = owners.get(i)
+                if cur is None:
+                    continue
+                if type(cur) is str:
+                    if cur == name:
                         del owners[i]
+                    continue
+                cur.discard(name)
+                if len(cur) == 1:
+                    owners[i] = next(iter(cur))
 
     def clear(self):
         """Forget every walk."""
         self.walks.clear()
         self.objs.clear()
         self.code.clear()
+
+    def _owners(self, i, use_code):
+        """The names whose walks met object id i (a set), None when fewer than two."""
+        o = self.objs.get(i)
+        if use_code:
+            c = self.code.get(i)
+            if c is not None:
+                if o is None:
+                    o = c
+                else:
+                    o = ({o} if type(o) is str else o) | ({c} if type(c) is str else c)
+        return None if o is None or type(o) is str or len(o) < 2 else o
 
     def closure(self, seed, use_code):
         """The names of `seed` and those whose walks meet theirs, transitively,
@@ -367,7 +389,6 @@ class ReachIndex:
         out = set(seed)
         todo = list(out)
         lib = None
-        objs, code = self.objs, self.code
         while todo:
             e = self.walks.get(todo.pop())
             if e is None:
@@ -375,12 +396,8 @@ class ReachIndex:
             w = e[1]
             for ids in ((w.objs, w.code) if use_code else (w.objs,)):
                 for i in ids:
-                    others = objs.get(i)
-                    if use_code:
-                        c = code.get(i)
-                        if c is not None:
-                            others = c if others is None else others | c
-                    if others is None or len(others) < 2 or others <= out:
+                    others = self._owners(i, use_code)
+                    if others is None or others <= out:
                         continue
                     if lib is None:
                         lib = _library_globals()
