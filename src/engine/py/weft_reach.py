@@ -278,35 +278,12 @@ def components(walks):
 
 def linked(walks, seed):
     """Names whose walks meet (objects or code nodes) the walk of any name in
-    `seed`, transitively: the names a chunk reading `seed` may change."""
-    out = set(seed)
-    todo = list(seed)
-    index = {}
+    `seed`, transitively: the names a chunk reading `seed` may change
+    (ReachIndex.closure over these walks; tracking keeps its index instead)."""
+    ix = ReachIndex()
     for n, w in walks.items():
-        for i in w.objs:
-            index.setdefault(i, []).append(n)
-        for i in w.code:
-            index.setdefault(i, []).append(n)
-    lib = None
-    while todo:
-        n = todo.pop()
-        w = walks.get(n)
-        if w is None:
-            continue
-        for ids in (w.objs, w.code):
-            for i in ids:
-                others = index.get(i)
-                if not others or len(others) < 2:
-                    continue
-                if lib is None:
-                    lib = _library_globals()
-                if i in lib:
-                    continue
-                for m in others:
-                    if m not in out:
-                        out.add(m)
-                        todo.append(m)
-    return out
+        ix.put(n, None, w)
+    return ix.closure(seed, True)
 
 
 class ReachIndex:

@@ -155,9 +155,9 @@ _UNSAVEABLE_IN = {"sqlite3": ("Connection", "Cursor"), "socket": ("socket",),
 def is_user_name(name):
     """True for names the cache cares about: not dunders, not the runtime's
     (nor keys that are no identifiers, which globals()[1] = ... can make).
-    Called for every name of the namespace at every tracked chunk: the
-    shape test is memoized per string (_name_shapes), RUNTIME_NAMES is
-    looked up each time (it may grow)."""
+    Called for the names a tracked chunk changed (and, for a chunk that
+    reads every name, for all): the shape test is memoized per string
+    (_name_shapes), RUNTIME_NAMES is looked up each time (it may grow)."""
     if type(name) is not str:
         return False
     shaped = _name_shapes.get(name)
@@ -174,8 +174,8 @@ _NAME_SHAPES_MAX = 1 << 20
 
 
 # Names is_user_name accepted, valid while RUNTIME_NAMES is what it was then
-# (nothing else changes its answer): the scans of the whole namespace every
-# tracked chunk makes test a known name with one set lookup, not a call.
+# (nothing else changes its answer). _known[0] is replaced when RUNTIME_NAMES
+# changes: the namespace index (weft_nsindex) takes it as its runtime key.
 _known = [frozenset(), set()]
 
 
