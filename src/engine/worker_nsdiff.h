@@ -12,8 +12,9 @@
  * Why in C: weft tracks every chunk with the cache on, and Python 3.11 has no
  * dict watchers, so finding the names a chunk rebound (through globals(),
  * exec, a function's `global` statement, as well as plain assignments) means
- * comparing every binding; at a few nanoseconds a name, a render of 20,000
- * chunks binding 20,000 names spends about a second on it. Both dicts are
+ * comparing every binding; a render of 20,000 chunks, each binding a new name,
+ * spent about 2 s of its 23 s of CPU on it (measured on a busy machine), where
+ * the Python loop it replaces cost more than all the rest. Both dicts are
  * walked in step (PyDict_Next) while their keys are the same objects in the
  * same order, the usual case; from the first difference on, by lookup. Only
  * str keys are looked up (user names are str), and nothing else calls back
