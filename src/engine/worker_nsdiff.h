@@ -12,12 +12,12 @@
  * Why in C: weft tracks every chunk with the cache on, and Python 3.11 has no
  * dict watchers, so finding the names a chunk rebound (through globals(),
  * exec, a function's `global` statement, as well as plain assignments) means
- * comparing every binding; a render of 20,000 chunks, each binding a new name,
- * spent about 2 s of its 23 s of CPU on it (measured on a busy machine), where
- * the Python scans it replaced took about half the CPU of a render of only
- * 5,000. Both dicts are
- * walked in step (PyDict_Next) while their keys are the same objects in the
- * same order, the usual case; from the first difference on, by lookup. Only
+ * comparing every binding; a render of 20,000 chunks, each binding a new
+ * name, spent about 2 s of its 23 s of CPU on it (measured on a busy
+ * machine), where the Python scans it replaced took about half the CPU of a
+ * render of only 5,000. Both dicts are walked in step (PyDict_Next) while
+ * their keys are the same objects in the same order, the usual case; from
+ * the first difference on, by lookup. Only
  * str keys are looked up (user names are str), and nothing else calls back
  * into Python. weft_nsindex.py has the same function in Python for when this
  * module is not there (the kernel stand-in, tests).
