@@ -32,7 +32,7 @@ endif
 
 # The worker: CPython's host, built as a shared object and carried inside
 # libweft.a (worker_image.S); the child python_engine.c forks loads it.
-WORKER_SRC := src/engine/worker.c src/engine/worker_channel.c src/engine/worker_json.c src/engine/embedded.c src/util/strbuf.c src/cache/store_fault.c
+WORKER_SRC := src/engine/worker.c src/engine/worker_channel.c src/engine/worker_json.c src/engine/worker_nsdiff.c src/engine/embedded.c src/util/strbuf.c src/cache/store_fault.c
 WORKER_OBJ := $(WORKER_SRC:%.c=$(BUILD)/pic/%.o) $(BUILD)/pic/gen/embedded_py.o
 # The `_weft` module for any other CPython >= 3.9 (foreign_python.h): the
 # worker's own sources built again for the stable ABI, linked with no
@@ -41,7 +41,7 @@ WORKER_OBJ := $(WORKER_SRC:%.c=$(BUILD)/pic/%.o) $(BUILD)/pic/gen/embedded_py.o
 ABI3_SRC := $(WORKER_SRC) src/engine/weft_module_abi3.c
 ABI3_OBJ := $(ABI3_SRC:%.c=$(BUILD)/abi3/%.o) $(BUILD)/abi3/gen/embedded_py.o
 ABI3_CFLAGS := $(filter-out -fsanitize=%,$(CFLAGS)) -fPIC -DPy_LIMITED_API=0x03090000
-LIB_SRC  := $(filter-out src/cli/main.c src/engine/worker.c src/engine/worker_channel.c src/engine/worker_json.c src/engine/embedded.c src/engine/weft_module_abi3.c,$(wildcard src/*/*.c))
+LIB_SRC  := $(filter-out src/cli/main.c src/engine/worker.c src/engine/worker_channel.c src/engine/worker_json.c src/engine/worker_nsdiff.c src/engine/embedded.c src/engine/weft_module_abi3.c,$(wildcard src/*/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/worker_image.o $(BUILD)/gen/foreign_image.o
 # The runtime's files are in weft itself too: a Python Jupyter kernel is sent them
 # (src/engine/kernel_runtime.c).

@@ -3,9 +3,10 @@
 Every chunk `vK = K` adds one name to the namespace; with the cache on, each
 chunk is tracked (what it bound, deleted, mutated). Work proportional to the
 whole namespace at every chunk makes a render quadratic in the number of
-chunks; it must stay linear. Measured: a first render with an empty cache of
-N and of 2N chunks (alternated, medians); the ratio t(2N)/t(N) must be under
-3 (linear gives about 2, quadratic about 4). The uncached render of 2N chunks
+chunks; it must stay linear (tracking works on what each chunk touched:
+weft_nsindex). Measured: a first render with an empty cache of N and of 2N
+chunks (alternated, medians); the ratio t(2N)/t(N) must be under 2.3
+(linear gives about 2, quadratic about 4). The uncached render of 2N chunks
 is printed beside it. The reports of cached and uncached renders must match.
 
 Usage: /usr/bin/python3 bench/bench_manynames.py [--rounds R] [--chunks N]
@@ -60,8 +61,8 @@ def main():
     ratio = big / small if small > 0 else float("inf")
     bl.note(f"cache on, empty cache: {sizes[0]} chunks {bl.fmt_s(small)}, {sizes[1]} chunks {bl.fmt_s(big)}; "
             f"--no-cache, {sizes[1]} chunks: {bl.fmt_s(nocache)} (medians of {args.rounds})")
-    return bl.result(f"many names ({sizes[0]} -> {sizes[1]} chunks, cache on)", ratio < 3,
-                     f"t(2N)/t(N) = {ratio:.2f}, target < 3")
+    return bl.result(f"many names ({sizes[0]} -> {sizes[1]} chunks, cache on)", ratio < 2.3,
+                     f"t(2N)/t(N) = {ratio:.2f}, target < 2.3")
 
 
 if __name__ == "__main__":

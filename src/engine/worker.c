@@ -23,6 +23,7 @@
 #include "engine/embedded.h"
 #include "engine/worker_channel.h"
 #include "engine/worker_json.h"
+#include "engine/worker_nsdiff.h"
 
 #if defined(Py_LIMITED_API) && Py_LIMITED_API + 0 < 0x030b0000
 /*
@@ -415,6 +416,9 @@ static PyMethodDef weft_methods[] = {
 	{"xxh128", py_xxh128, METH_VARARGS, "xxh128(buffer): XXH3-128 digest (16 bytes)"},
 	{"write_file", py_write_file, METH_VARARGS,
 	 "write_file(fd, buffer, writeback): write it all; its XXH3-128 digest (16 bytes)"},
+	{"ns_diff", worker_ns_diff, METH_VARARGS,
+	 "ns_diff(old, new): (changed, deleted, same_order) between two namespace dicts"},
+	{"dict_version", worker_dict_version, METH_VARARGS, "dict_version(d): its PEP 509 version tag, or None"},
 	{NULL, NULL, 0, NULL},
 };
 

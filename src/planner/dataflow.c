@@ -7,6 +7,18 @@
 
 #include "planner/settings.h"
 
+/*
+ * dataflow_layout's hash fed with units [0, upto): the walk asks for the
+ * layout of units in document order, so each call feeds only the units after
+ * the last one asked for (a render whose every unit shows document lines
+ * would otherwise hash N^2/2 units). The units' lines, code and evaluate flags
+ * are fixed before the walk asks (chain.c sets evaluate at its start).
+ */
+struct dataflow_layout_memo {
+	struct hasher h;
+	size_t upto;
+};
+
 /* Version of the key recipe: bump it whenever what goes into a key changes. */
 #define KEY_RECIPE "weft-key-3" /* 2: process-wide settings (settings.h); 3: chunk defaults set by
 				  * code (rundefaults.h): entries made before do not record them */
@@ -22,6 +34,14 @@ void dataflow_init(struct dataflow *df, const struct document *doc, const char *
 {
 	memset(df, 0, sizeof(*df));
 	df->writer = json_object();
+	df->setting_writers = json_object();
+	/* the hasher's state is over-aligned (libsodium); without memory, layouts are hashed afresh */
+	df->layout_memo = aligned_alloc(_Alignof(struct dataflow_layout_memo), sizeof(struct dataflow_layout_memo));
+	if (df->layout_memo) {
+		hasher_init(&df->layout_memo->h);
+		hasher_update_str(&df->layout_memo->h, "layout-1");
+		df->layout_memo->upto = 0;
+	}
 	df->fig_format = xstrdup(fig_format ? fig_format : "png");
 	hash_blake2b_hex(engine_identity, strlen(engine_identity), df->identity);
 	bool doc_cache = cache_all || doc->doc_cache;
@@ -89,6 +109,8 @@ void dataflow_free(struct dataflow *df)
 	}
 	free(df->units);
 	json_decref(df->writer);
+	json_decref(df->setting_writers);
+	free(df->layout_memo);
 	free(df->fig_format);
 	free(df->occurrence);
 	json_decref(df->occ_seen);
@@ -307,17 +329,31 @@ static void hash_position(struct hasher *h, struct dataflow *df, size_t ui)
 	}
 }
 
-void dataflow_layout(const struct dataflow *df, size_t ui, char out[HASH_HEX_SIZE])
+/* Feed units [from, to) to the layout hash h. */
+static void layout_feed(const struct dataflow *df, struct hasher *h, size_t from, size_t to)
 {
-	struct hasher h;
-	hasher_init(&h);
-	hasher_update_str(&h, "layout-1");
-	for (size_t j = 0; j <= ui && j < df->n; j++) {
+	for (size_t j = from; j < to; j++) {
 		const struct unit *o = &df->units[j];
 		if (!o->evaluate)
 			continue;
-		hasher_update_u64(&h, (uint64_t)o->line);
-		hasher_update_str(&h, o->code);
+		hasher_update_u64(h, (uint64_t)o->line);
+		hasher_update_str(h, o->code);
+	}
+}
+
+void dataflow_layout(const struct dataflow *df, size_t ui, char out[HASH_HEX_SIZE])
+{
+	size_t end = ui < df->n ? ui + 1 : df->n;
+	struct dataflow_layout_memo *m = df->layout_memo;
+	struct hasher h;
+	if (m && end >= m->upto) {
+		layout_feed(df, &m->h, m->upto, end);
+		m->upto = end;
+		h = m->h; /* finishing a copy leaves the memo's hash open */
+	} else {
+		hasher_init(&h); /* an earlier unit than asked before: from the start */
+		hasher_update_str(&h, "layout-1");
+		layout_feed(df, &h, 0, end);
 	}
 	hasher_final_hex(&h, out);
 }
@@ -432,7 +468,10 @@ void dataflow_record_writes(struct dataflow *df, size_t ui, json_t *names)
 	size_t i;
 	json_t *v;
 	json_array_foreach(names, i, v) {
-		if (json_is_string(v))
-			json_object_set_new(df->writer, json_string_value(v), json_integer((json_int_t)ui));
+		if (!json_is_string(v))
+			continue;
+		json_object_set_new(df->writer, json_string_value(v), json_integer((json_int_t)ui));
+		if (settings_is_pseudo(json_string_value(v)))
+			json_object_set_new(df->setting_writers, json_string_value(v), json_integer((json_int_t)ui));
 	}
 }

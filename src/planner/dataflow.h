@@ -49,11 +49,14 @@ struct dataflow {
 	struct unit *units;
 	size_t n;
 	json_t *writer;                   /* current writer map: name -> unit index */
+	json_t *setting_writers;          /* its settings pseudo-names only (settings.h): a scan of
+					     them costs what the settings are, not every name */
 	char identity[HASH_HEX_SIZE];     /* hash of the engine identity */
 	char *fig_format;                 /* figures are produced in this format (part of keys) */
 	int *occurrence;                  /* dataflow_occurrence of units [0, occ_known), memoised */
 	size_t occ_known;
 	json_t *occ_seen;                 /* kind and normalised code -> units so far */
+	struct dataflow_layout_memo *layout_memo; /* dataflow_layout's hash of the units so far */
 };
 
 /* Build the unit list of `doc` (complete=False chunks merged into the next). */

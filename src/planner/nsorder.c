@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine/protocol.h"
+#include "util/strbuf.h"
 
 /* Remember what unit ui, which just ran with tracking record `record`, inserted and deleted. */
 void nsorder_note(struct walk *w, size_t ui, const json_t *record)
@@ -24,25 +25,73 @@ void nsorder_note(struct walk *w, size_t ui, const json_t *record)
 				      json_is_array(moved) ? json_incref((json_t *)moved) : json_array()));
 }
 
-/* Remove `name` from the array `order`, if there. */
-static void order_remove(json_t *order, const char *name)
+/*
+ * The names in fresh-run order while the units' records are replayed: a map
+ * name -> position, positions growing as names go to the end. Finding,
+ * removing and moving a name cost one lookup, so replaying a document's
+ * units costs what their records hold, not that times the names so far.
+ */
+struct order {
+	json_t *pos;        /* name -> position (integer) */
+	json_int_t next;    /* the position of the next name put at the end */
+};
+
+/* Remove `name` from the order, if there. */
+static void order_remove(struct order *o, const char *name)
 {
-	for (size_t i = 0; i < json_array_size(order); i++)
-		if (!strcmp(json_string_value(json_array_get(order, i)), name)) {
-			json_array_remove(order, i);
-			return;
-		}
+	json_object_del(o->pos, name);
 }
 
-/* Is `name` in the array `order`? */
-static bool order_has(const json_t *order, const char *name)
+/* Is `name` in the order? */
+static bool order_has(const struct order *o, const char *name)
+{
+	return json_object_get(o->pos, name) != NULL;
+}
+
+/* Put `name` at the end (moving it there if it is in already). */
+static void order_append(struct order *o, const char *name)
+{
+	json_object_set_new(o->pos, name, json_integer(o->next++));
+}
+
+/* Is `name` in the array `names` (a record's few deleted or moved names)? */
+static bool array_has(const json_t *names, const char *name)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(order, i, v)
+	json_array_foreach(names, i, v)
 		if (!strcmp(json_string_value(v), name))
 			return true;
 	return false;
+}
+
+/* One name and its position, for sorting the order into an array. */
+struct placed {
+	const char *name;
+	json_int_t pos;
+};
+
+static int cmp_placed(const void *a, const void *b)
+{
+	json_int_t x = ((const struct placed *)a)->pos, y = ((const struct placed *)b)->pos;
+	return (x > y) - (x < y);
+}
+
+/* The names of the order as a new JSON array, first to last. */
+static json_t *order_names(const struct order *o)
+{
+	size_t n = json_object_size(o->pos), k = 0;
+	struct placed *all = xcalloc(n ? n : 1, sizeof(*all));
+	const char *name;
+	json_t *v;
+	json_object_foreach(o->pos, name, v)
+		all[k++] = (struct placed){name, json_integer_value(v)};
+	qsort(all, n, sizeof(*all), cmp_placed);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(all[i].name));
+	free(all);
+	return arr;
 }
 
 /*
@@ -51,7 +100,7 @@ static bool order_has(const json_t *order, const char *name)
  * untracked inline span) its static analysis: names it binds that are new
  * go to the end, sorted as the analysis lists them (the closest guess).
  */
-static void order_apply_unit(struct walk *w, size_t t, json_t *order)
+static void order_apply_unit(struct walk *w, size_t t, struct order *order)
 {
 	char key[32];
 	snprintf(key, sizeof(key), "%zu", t);
@@ -72,11 +121,10 @@ static void order_apply_unit(struct walk *w, size_t t, json_t *order)
 		 * the analysis' deletes still bound afterwards go to the end first.
 		 */
 		json_array_foreach(json_object_get(a, "deletes"), i, v) {
-			if (!json_is_string(v) || order_has(deleted, json_string_value(v)) ||
+			if (!json_is_string(v) || array_has(deleted, json_string_value(v)) ||
 			    !order_has(order, json_string_value(v)))
 				continue;
-			order_remove(order, json_string_value(v));
-			json_array_append(order, v);
+			order_append(order, json_string_value(v));
 		}
 		/*
 		 * A tail name the worker had bound before the unit was deleted and
@@ -89,10 +137,9 @@ static void order_apply_unit(struct walk *w, size_t t, json_t *order)
 			if (!json_is_string(v))
 				continue;
 			const char *n = json_string_value(v);
-			if (order_has(order, n) && !order_has(moved, n))
+			if (order_has(order, n) && !array_has(moved, n))
 				continue;
-			order_remove(order, n);
-			json_array_append(order, v);
+			order_append(order, n);
 		}
 		return;
 	}
@@ -101,7 +148,7 @@ static void order_apply_unit(struct walk *w, size_t t, json_t *order)
 			order_remove(order, json_string_value(v));
 	json_array_foreach(json_object_get(a, "writes"), i, v)
 		if (json_is_string(v) && !order_has(order, json_string_value(v)))
-			json_array_append(order, v);
+			order_append(order, json_string_value(v));
 }
 
 /* See nsorder.h. */
@@ -114,10 +161,12 @@ int nsorder_apply(struct walk *w, size_t ui, struct weft_error *err)
 		lists = json_object_get(w->df.units[ui].deps, listers[k]) != NULL;
 	if (!lists)
 		return 0;
-	json_t *order = json_array();
+	struct order o = {json_object(), 0};
 	for (size_t t = 0; t < ui; t++)
 		if (w->df.units[t].evaluate)
-			order_apply_unit(w, t, order);
+			order_apply_unit(w, t, &o);
+	json_t *order = order_names(&o);
+	json_decref(o.pos);
 	if (!json_array_size(order)) {
 		json_decref(order);
 		return 0;

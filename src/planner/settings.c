@@ -22,9 +22,8 @@ void settings_add_reads(const struct dataflow *df, json_t *set)
 {
 	const char *name;
 	json_t *v;
-	json_object_foreach(df->writer, name, v)
-		if (settings_is_pseudo(name))
-			json_object_set_new(set, name, json_true());
+	json_object_foreach(df->setting_writers, name, v)
+		json_object_set_new(set, name, json_true());
 }
 
 const char *settings_value(const struct dataflow *df, int writer, const char *name)
@@ -183,9 +182,17 @@ static int sync_pass(struct walk *w, const json_t *deps, bool *changed, struct w
 	json_t *todo = json_object();
 	const char *name;
 	json_t *v;
-	json_object_foreach(w->live, name, v)
-		if (settings_is_pseudo(name) && json_integer_value(v) >= 0 && !json_object_get(deps, name))
+	/*
+	 * Settings live now that the unit does not read go back to the fresh
+	 * worker's value. A setting is live at a unit's value only after some
+	 * unit wrote it (dataflow_record_writes), so the settings written so far
+	 * are all there is to look at, not every live name.
+	 */
+	json_object_foreach(w->df.setting_writers, name, v) {
+		const json_t *cur = json_object_get(w->live, name);
+		if (cur && json_integer_value(cur) >= 0 && !json_object_get(deps, name))
 			json_object_set_new(todo, name, json_integer(-1));
+	}
 	json_object_foreach((json_t *)deps, name, v)
 		if (settings_is_pseudo(name))
 			json_object_set(todo, name, v);

@@ -15,8 +15,16 @@
 /* Register the lines of evaluated units [from, ui) in the worker; see unitkeys.h. */
 int unitkeys_register_lines(struct walk *w, size_t ui, struct weft_error *err)
 {
+	/*
+	 * The units registered are always the first ones (each call covers all
+	 * units before it): only those after the last registered one are
+	 * looked at, so a render of N units does this in N steps, not N^2/2.
+	 */
+	size_t from = ui;
+	while (from > 0 && !w->lines_sent[from - 1])
+		from--;
 	json_t *units = json_array();
-	for (size_t j = 0; j < ui; j++) {
+	for (size_t j = from; j < ui; j++) {
 		const struct unit *o = &w->df.units[j];
 		/* A unit that is not valid UTF-8 never ran (it fails as a SyntaxError): no lines. */
 		if (!o->evaluate || w->lines_sent[j] || proto_utf8_invalid(o->code, strlen(o->code)) >= 0)
@@ -30,16 +38,17 @@ int unitkeys_register_lines(struct walk *w, size_t ui, struct weft_error *err)
 			return -1;
 		}
 	}
-	if (!json_array_size(units)) {
+	if (json_array_size(units)) {
+		json_t *r = walk_request(w, proto_pack(err, w->doc->path, 0, "cache: document lines", "{s:s, s:o}",
+						       "op", "doc_lines", "units", units), err);
+		if (!r)
+			return -1;
+		json_decref(r);
+	} else {
 		json_decref(units);
-		return 0;
 	}
-	json_t *r = walk_request(w, proto_pack(err, w->doc->path, 0, "cache: document lines", "{s:s, s:o}", "op",
-					       "doc_lines", "units", units), err);
-	if (!r)
-		return -1;
-	json_decref(r);
-	for (size_t j = 0; j < ui; j++)
+	/* those with no lines to register (not evaluated, not UTF-8) count as done too */
+	for (size_t j = from; j < ui; j++)
 		w->lines_sent[j] = true;
 	return 0;
 }

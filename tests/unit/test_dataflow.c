@@ -289,6 +289,42 @@ TEST(layout_and_mixed_state)
 	CHECK(!strcmp(l[0], l[2]));     /* a chunk below does not count */
 }
 
+/* The layout of units asked in document order, in reverse, and one at a time
+ * in a new dataflow agree (the memo of the units so far is never stale); a unit
+ * not evaluated adds nothing. */
+TEST(layout_memo_matches_fresh)
+{
+	const char *text = "<<a>>=\nx = 1\n@\n<<b, evaluate=False>>=\ny = 2\n@\n"
+			   "<<c>>=\nz = 3\n@\n<<d>>=\nw = 4\n@\n";
+	enum { N = 4 };
+	char fwd[N][HASH_HEX_SIZE], rev[N][HASH_HEX_SIZE], one[N][HASH_HEX_SIZE];
+	struct document doc;
+	read_doc(&doc, text);
+	struct dataflow df;
+	dataflow_init(&df, &doc, "CPython test", "png", true);
+	CHECK(df.n == N);
+	for (size_t i = 0; i < N; i++)
+		dataflow_layout(&df, i, fwd[i]);
+	dataflow_free(&df);
+	dataflow_init(&df, &doc, "CPython test", "png", true);
+	for (size_t i = N; i-- > 0;)
+		dataflow_layout(&df, i, rev[i]);
+	dataflow_layout(&df, N + 5, rev[0]); /* past the last unit: all of them */
+	CHECK(!strcmp(rev[0], fwd[N - 1]));
+	dataflow_layout(&df, 0, rev[0]);
+	dataflow_free(&df);
+	for (size_t i = 0; i < N; i++) {
+		dataflow_init(&df, &doc, "CPython test", "png", true);
+		dataflow_layout(&df, i, one[i]);
+		dataflow_free(&df);
+	}
+	document_free(&doc);
+	for (size_t i = 0; i < N; i++)
+		CHECK(!strcmp(fwd[i], rev[i]) && !strcmp(fwd[i], one[i]));
+	CHECK(!strcmp(fwd[0], fwd[1]));  /* b is not evaluated */
+	CHECK(strcmp(fwd[1], fwd[2]) != 0 && strcmp(fwd[2], fwd[3]) != 0);
+}
+
 int main(void)
 {
 	RUN(keys_chain_through_reads);
@@ -301,5 +337,6 @@ int main(void)
 	RUN(identical_units_get_distinct_keys);
 	RUN(source_keyed_units);
 	RUN(layout_and_mixed_state);
+	RUN(layout_memo_matches_fresh);
 	return unit_done();
 }

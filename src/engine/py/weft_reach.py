@@ -17,6 +17,10 @@ weft_state asks two things of this module:
       walk = reach(obj)   -> Reach(objs: {id: obj}, code: {id: obj}, truncated: bool)
       components(walks)   -> [[names]]: names linked through shared objects
       linked(walks, seed) -> names whose walks meet the walks of `seed`
+      ReachIndex()        -> the walks of a namespace kept across chunks, with
+                             the object -> names maps: .put/.drop/.get one
+                             name, .closure(seed, use_code) is linked()
+                             (use_code) or the components meeting seed
 
 * Code fingerprints.  code_fingerprint(obj) for classes, functions, lru_cache
   wrappers, bound methods and modules: a digest, comparable within one
@@ -274,35 +278,113 @@ def components(walks):
 
 def linked(walks, seed):
     """Names whose walks meet (objects or code nodes) the walk of any name in
-    `seed`, transitively: the names a chunk reading `seed` may change."""
-    out = set(seed)
-    todo = list(seed)
-    index = {}
+    `seed`, transitively: the names a chunk reading `seed` may change
+    (ReachIndex.closure over these walks; tracking keeps its index instead)."""
+    ix = ReachIndex()
     for n, w in walks.items():
-        for i in w.objs:
-            index.setdefault(i, []).append(n)
-        for i in w.code:
-            index.setdefault(i, []).append(n)
-    lib = None
-    while todo:
-        n = todo.pop()
-        w = walks.get(n)
-        if w is None:
-            continue
-        for ids in (w.objs, w.code):
+        ix.put(n, None, w)
+    return ix.closure(seed, True)
+
+
+class ReachIndex:
+    """The walks of a namespace's names, kept from chunk to chunk, with the
+    maps from each object met to the names whose walks met it: what
+    components() and linked() compute from scratch, kept up to date name by
+    name. A walk is replaced only when its name is walked again (bound,
+    changed or read: weft_state decides); queries cost what the names they
+    return reach, not the whole namespace. An object met by one name maps to
+    that name (a str), by several to a set of them: most objects are met by
+    one, and a set each would cost a walk's size in sets."""
+    __slots__ = ("walks", "objs", "code")
+
+    def __init__(self):
+        self.walks = {}      # name -> (object walked, Reach)
+        self.objs = {}       # id of a mutable object -> name or {names} whose walks met it
+        self.code = {}       # id of a code node -> name or {names} whose walks met it
+
+    def get(self, name, obj):
+        """name's kept walk when it is still bound to obj, else None."""
+        e = self.walks.get(name)
+        return e[1] if e is not None and e[0] is obj else None
+
+    def put(self, name, obj, walk):
+        """Make `walk` (of obj) name's walk, replacing the one it had."""
+        self.drop(name)
+        self.walks[name] = (obj, walk)
+        for ids, owners in ((walk.objs, self.objs), (walk.code, self.code)):
             for i in ids:
-                others = index.get(i)
-                if not others or len(others) < 2:
+                cur = owners.get(i)
+                if cur is None:
+                    owners[i] = name
+                elif type(cur) is str:
+                    if cur != name:
+                        owners[i] = {cur, name}
+                else:
+                    cur.add(name)
+
+    def drop(self, name):
+        """Forget name's walk (and the objects it holds, at once)."""
+        e = self.walks.pop(name, None)
+        if e is None:
+            return
+        for ids, owners in ((e[1].objs, self.objs), (e[1].code, self.code)):
+            for i in ids:
+                cur = owners.get(i)
+                if cur is None:
                     continue
-                if lib is None:
-                    lib = _library_globals()
-                if i in lib:
+                if type(cur) is str:
+                    if cur == name:
+                        del owners[i]
                     continue
-                for m in others:
-                    if m not in out:
-                        out.add(m)
-                        todo.append(m)
-    return out
+                cur.discard(name)
+                if len(cur) == 1:
+                    owners[i] = next(iter(cur))
+
+    def clear(self):
+        """Forget every walk."""
+        self.walks.clear()
+        self.objs.clear()
+        self.code.clear()
+
+    def _owners(self, i, use_code):
+        """The names whose walks met object id i (a set), None when fewer than two."""
+        o = self.objs.get(i)
+        if use_code:
+            c = self.code.get(i)
+            if c is not None:
+                if o is None:
+                    o = c
+                else:
+                    o = ({o} if type(o) is str else o) | ({c} if type(c) is str else c)
+        return None if o is None or type(o) is str or len(o) < 2 else o
+
+    def closure(self, seed, use_code):
+        """The names of `seed` and those whose walks meet theirs, transitively,
+        through mutable objects (and code nodes with use_code) that no library
+        module holds at top level: linked() (use_code) and the union of the
+        components() meeting seed (not use_code) over the kept walks."""
+        out = set(seed)
+        todo = list(out)
+        lib = None
+        while todo:
+            e = self.walks.get(todo.pop())
+            if e is None:
+                continue
+            w = e[1]
+            for ids in ((w.objs, w.code) if use_code else (w.objs,)):
+                for i in ids:
+                    others = self._owners(i, use_code)
+                    if others is None or others <= out:
+                        continue
+                    if lib is None:
+                        lib = _library_globals()
+                    if i in lib:
+                        continue
+                    for m in others:
+                        if m not in out:
+                            out.add(m)
+                            todo.append(m)
+        return out
 
 
 # -- code fingerprints ----------------------------------------------------------

@@ -155,9 +155,9 @@ _UNSAVEABLE_IN = {"sqlite3": ("Connection", "Cursor"), "socket": ("socket",),
 def is_user_name(name):
     """True for names the cache cares about: not dunders, not the runtime's
     (nor keys that are no identifiers, which globals()[1] = ... can make).
-    Called for every name of the namespace at every tracked chunk: the
-    shape test is memoized per string (_name_shapes), RUNTIME_NAMES is
-    looked up each time (it may grow)."""
+    Called for the names a tracked chunk changed (and, for a chunk that
+    reads every name, for all): the shape test is memoized per string
+    (_name_shapes), RUNTIME_NAMES is looked up each time (it may grow)."""
     if type(name) is not str:
         return False
     shaped = _name_shapes.get(name)
@@ -174,8 +174,8 @@ _NAME_SHAPES_MAX = 1 << 20
 
 
 # Names is_user_name accepted, valid while RUNTIME_NAMES is what it was then
-# (nothing else changes its answer): the scans of the whole namespace every
-# tracked chunk makes test a known name with one set lookup, not a call.
+# (nothing else changes its answer). _known[0] is replaced when RUNTIME_NAMES
+# changes: the namespace index (weft_nsindex) takes it as its runtime key.
 _known = [frozenset(), set()]
 
 
@@ -491,8 +491,14 @@ class _Token:
     """What begin_tracking remembers until end_tracking."""
 
     def __init__(self, ns, req):
-        known = _known_user_names()
-        self.before = {k: v for k, v in ns.items() if k in known or is_user_name(k)}   # keeps ids alive
+        # the namespace index brought up to date with what changed since the
+        # last tracked chunk (restores, deletions, untracked inline code)
+        ix = self.index = _ns_index()
+        gap, _, _ = _sync_index(ix, ns)
+        # a copy of ns as it is now (sync replaces, never changes it): the
+        # names before the chunk, and it keeps their ids alive
+        self.before = before = ix.snap
+        self.rewalk = set(gap)        # walked again at the end (as they were before the index)
         cache_dir = req.get("cache_dir")
         self.prefixes = _prefix_cache.get(cache_dir)
         if self.prefixes is None:
@@ -501,20 +507,19 @@ class _Token:
         self.fps = {}
         reads = req.get("reads") or []
         if reads == "*":
-            wanted = set(self.before)
+            wanted = {n for n in before if is_user_name(n)}    # it may read (and change) anything
         else:
-            wanted = {n for n in reads if n in self.before}
-            wanted.update(n for n in req.get("maybe_mutates") or () if n in self.before)
+            wanted = {n for n in reads if n in before and is_user_name(n)}
+            wanted.update(n for n in req.get("maybe_mutates") or () if n in before and is_user_name(n))
             if wanted:
-                ids = {id(self.before[n]) for n in wanted}
-                wanted.update(n for n, v in self.before.items() if id(v) in ids)
+                wanted |= ix.aliases(wanted, before)
         from weft_fidelity import always_probe
-        wanted.update(always_probe(self.before))
-        self.walks = _walk_names(ns, self.before, fresh=set(wanted)) if wanted else {}
-        if self.walks:
-            wanted = _reach().linked(self.walks, wanted)
+        wanted.update(n for n in always_probe(before) if is_user_name(n))
+        if wanted:
+            _rewalk(ix, ns, wanted)
+            wanted = ix.reach.closure(wanted, True)
         for n in wanted:
-            self.fps[n] = _probe(self.before[n], self.walks.get(n))
+            self.fps[n] = _probe(before[n], ix.reach.get(n, before[n]))
         # Names restored from a group whose other members are not bound to
         # the same object here: in a fresh run those would change too.
         self.groups = {}
@@ -592,21 +597,26 @@ def end_tracking(token, ns):
         _active = None
     extra = _inputs().end(token)
     before = token.before
-    bound, mutated, unsaveable = [], [], {}
+    ix = token.index
+    changed, deleted, same_order = _sync_index(ix, ns)     # walks the names bound
+    walked = set(changed)
+    if ix.base_id != id(before):
+        # the index was synced since begin_tracking (for another token) or
+        # rebuilt (another namespace): the chunk's changes are those since its snapshot
+        changed, deleted, same_order = _nsindex().diff(before, ns)
+        changed = [k for k in changed if is_user_name(k)]
+        deleted = [k for k in deleted if is_user_name(k)]
+    bound, mutated, unsaveable = changed, [], {}
     kinds = _unsaveable_types()
-    for k, v in ns.items():
-        # before holds user names only: one that still has its object is unchanged
-        if before.get(k, token) is v or not is_user_name(k):   # the token itself: "was not bound"
-            continue
-        bound.append(k)
+    for k in bound:
+        v = ns[k]
         if _unsaveable_reason(v, kinds) is not None:
             unsaveable[k] = _typename(v)
-    deleted = [k for k in before if k not in ns]
     mutated_aliases = {}
-    after = _walk_names(ns, ns, fresh=set(bound) | set(token.fps)) if (bound or token.fps) else {}
+    _rewalk(ix, ns, (set(bound) | set(token.fps) | token.rewalk) - walked)
     for k, fp in token.fps.items():
         if k in ns and ns[k] is before[k]:
-            if fp is None or _probe(ns[k], after.get(k)) != fp:
+            if fp is None or _probe(ns[k], ix.reach.get(k, ns[k])) != fp:
                 mutated.append(k)
                 others = [m for m in token.groups.get(k, ()) if ns.get(m, token) is not ns[k]]
                 if others:
@@ -626,17 +636,10 @@ def end_tracking(token, ns):
     rng = _rng_changed(token.rng, _rng_state())
     import weft_settings  # pylint: disable=import-outside-toplevel
     settings = weft_settings.changes(token.settings)
-    shared = _shared_writes(after, bound, mutated, ns)
-    _remember_walks(ns, after)
+    shared = _shared_writes(ix.reach, bound, mutated, ns)
     mutated = sorted(set(mutated) | set(_changed_modules(token.modules)))
     mutated = sorted(set(mutated) | set(shared))
-    from weft_fidelity import ns_tail
-    after_keys = [k for k in ns if k in before or is_user_name(k)]
-    _known_user_names().update(after_keys)
-    before_keys = list(before)
-    # the usual case in one comparison: the old names in their order, new ones after them
-    n_before = len(before_keys)
-    tail = after_keys[n_before:] if after_keys[:n_before] == before_keys else ns_tail(before_keys, after_keys)
+    tail, moved = _ns_tail(before, ns, bound, same_order)
     token.before = None
     return {
         "bound": sorted(bound), "deleted": sorted(deleted), "mutated": sorted(mutated),
@@ -647,8 +650,8 @@ def end_tracking(token, ns):
         "shared": shared,
         # names bound here whose reachability walk stopped at its budget: sharing
         # deeper than that is not seen (README, limits); the planner warns
-        "walk_truncated": sorted(n for n in bound if n in after and after[n].truncated),
-        "ns_tail": tail, "ns_moved": [n for n in tail if n in before],
+        "walk_truncated": sorted(n for n in bound if _truncated(ix, ns, n)),
+        "ns_tail": tail, "ns_moved": moved,
     }
 
 
@@ -1126,53 +1129,116 @@ def _walkable(v):
     return not isinstance(v, _IMMUTABLE) and type(v) is not types.ModuleType
 
 
-# name -> (object, its walk) from the last tracked chunk: a name bound to the
-# same object that no chunk since has bound, changed or read keeps its walk (a
-# change to what it reaches would have come through a name linked to it, and
-# that chunk would have walked it again)
-_walk_cache = {}
+def _nsindex():
+    """weft_nsindex, imported on first need."""
+    import weft_nsindex
+    return weft_nsindex
 
 
-def _walk_names(ns, names, fresh=None):
-    """{name: weft_reach.Reach} for the user names of `names` bound in ns to
-    something that can share objects. With `fresh` (a set of names to walk
-    again), other names reuse their cached walk."""
-    wr = _reach()
-    skip = None
-    lv = None
-    out = {}
-    known = _known_user_names()
-    module = types.ModuleType
-    for n in names:
-        if (n not in known and not is_user_name(n)) or n not in ns:
-            continue
-        v = ns[n]
-        # _walkable, inline: this runs for every name at every tracked chunk
-        if isinstance(v, _IMMUTABLE) or type(v) is module or isinstance(v, _Token):
-            continue
-        if fresh is not None and n not in fresh:
-            hit = _walk_cache.get(n)
-            if hit is not None and hit[0] is v:
-                out[n] = hit[1]
-                continue
-        if skip is None:
+# The namespace as tracking last saw it (weft_nsindex.NsIndex): its names by
+# object and their reachability walks, kept from chunk to chunk. A name bound
+# to the same object that no chunk since has bound, changed or read keeps its
+# walk (a change to what it reaches would have come through a name linked to
+# it, and that chunk would have walked it again).
+_ns_index_obj = None
+
+
+def _ns_index():
+    """The process's NsIndex, made on first need."""
+    global _ns_index_obj
+    if _ns_index_obj is None:
+        _ns_index_obj = _nsindex().NsIndex()
+    return _ns_index_obj
+
+
+def _walker(ns):
+    """walk(name, value) -> the weft_reach walk of a value that can share
+    objects with another name's, else None; for walks made in namespace ns
+    (which they never enter)."""
+    ctx = []
+
+    def walk(_name, v):
+        # _walkable, inline, and never weft's own token
+        if isinstance(v, _IMMUTABLE) or type(v) is types.ModuleType or isinstance(v, _Token):
+            return None
+        if not ctx:
+            wr = _reach()
             skip = wr._excluded_ids()
             skip.add(id(ns))
-            lv = wr.local_values()
-        out[n] = wr.reach(v, skip, lv=lv)
+            ctx.extend((wr, skip, wr.local_values()))
+        return ctx[0].reach(v, ctx[1], lv=ctx[2])
+    return walk
+
+
+def _sync_index(ix, ns):
+    """ix.sync for namespace ns: (changed, deleted, same_order), see weft_nsindex."""
+    known = _known_user_names()               # renews _known[0] when RUNTIME_NAMES changed
+    out = ix.sync(ns, is_user_name, _known[0], _walker(ns))
+    known.update(out[0])
     return out
 
 
-def _remember_walks(ns, walks):
-    """Keep the new walks and those of names still bound to the same object;
-    drop the rest at once (a walk holds what it met: a file object deleted by
-    the chunk must be closed now, as in a fresh run, not kept open by weft)."""
-    keep = {n: e for n, e in _walk_cache.items() if n not in walks and ns.get(n, _walk_cache) is e[0]}
-    _walk_cache.clear()
-    _walk_cache.update(keep)
-    for n, w in walks.items():
-        if n in ns:
-            _walk_cache[n] = (ns[n], w)
+def _rewalk(ix, ns, names):
+    """Walk `names` of ns again and keep the walks in ix (a name no longer
+    bound, or bound to what cannot share objects, loses its walk)."""
+    walk = None
+    for n in names:
+        v = ns.get(n, _rewalk) if type(n) is str else _rewalk
+        w = None
+        if v is not _rewalk:
+            walk = walk or _walker(ns)
+            w = walk(n, v)
+        if w is None:
+            ix.reach.drop(n)
+        else:
+            ix.reach.put(n, v, w)
+
+
+def _truncated(ix, ns, name):
+    """True when name's walk stopped at weft_reach's budget."""
+    w = ix.reach.get(name, ns.get(name, _truncated))
+    return w is not None and w.truncated
+
+
+def _ns_tail(before, ns, bound, same_order):
+    """(ns_tail, ns_moved) of the record (see the module docstring): `before`
+    the namespace copy at begin_tracking, `bound` the names bound in ns's
+    order, `same_order` from weft_nsindex.diff. When no name moved, the tail
+    is the names new here; otherwise the names kept are compared in order
+    (C-level), and only when those moved too is each name looked at."""
+    if same_order:
+        return [k for k in bound if k not in before], []
+    import operator
+    kept = list(filter(ns.__contains__, before))
+    after_all = list(ns)
+    if len(after_all) >= len(kept) and all(map(operator.is_, after_all, kept)):
+        return [k for k in after_all[len(kept):] if is_user_name(k)], []
+    from weft_fidelity import ns_tail
+    before_keys = [k for k in before if is_user_name(k)]
+    was = set(before_keys)
+    after_keys = [k for k in ns if k in was or is_user_name(k)]
+    tail = ns_tail(before_keys, after_keys)
+    return tail, [n for n in tail if n in was]
+
+
+def _walk_names(ns, names):
+    """{name: weft_reach.Reach} for the user names of `names` bound in ns to
+    something that can share objects: the index's walk of a name still bound
+    to the object it walked, else a new walk (not kept)."""
+    ix = _ns_index()
+    walk = None
+    out = {}
+    for n in names:
+        if not is_user_name(n) or n not in ns:
+            continue
+        v = ns[n]
+        w = ix.reach.get(n, v)
+        if w is None:
+            walk = walk or _walker(ns)
+            w = walk(n, v)
+        if w is not None:
+            out[n] = w
+    return out
 
 
 def _probe(obj, walk):
@@ -1189,23 +1255,21 @@ def _probe(obj, walk):
     return h.digest()
 
 
-def _shared_writes(after, bound, mutated, ns):
+def _shared_writes(reach, bound, mutated, ns):
     """Names the chunk did not bind or change that now share a mutable object
     with a name it did: in a fresh run they are one object from here on, so
-    they are saved with it (one pickle) and count as written. Also notes the
-    code objects the chunk changed in place (see _code_unsaveable)."""
+    they are saved with it (one pickle) and count as written. `reach`: the
+    index's walks (weft_reach.ReachIndex), up to date for the names the chunk
+    bound or may have changed. Also notes the code objects the chunk changed
+    in place (see _code_unsaveable)."""
     wr = _reach()
     for k in mutated:
         if k in ns and (wr.is_code(ns[k]) or _is_lru(ns[k])):
             _changed_code[id(ns[k])] = ns[k]
     written = set(bound) | set(mutated)
-    if not written or len(after) < 2:
+    if not written:
         return []
-    out = set()
-    for comp in wr.components(after):
-        if written.intersection(comp):
-            out.update(n for n in comp if n not in written)
-    return sorted(out)
+    return sorted(reach.closure(written, False) - written)
 
 
 def _code_unsaveable(obj):
