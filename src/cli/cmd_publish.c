@@ -22,7 +22,6 @@
 
 #include "cli/commands.h"
 #include "model/document.h"
-#include "render/pdf.h"
 #include "util/error.h"
 #include "util/fsutil.h"
 #include "util/strbuf.h"
@@ -175,8 +174,6 @@ int cmd_publish(int argc, char **argv)
 	}
 
 	int status = 2;
-	struct strbuf prog;
-	strbuf_init(&prog);
 	char *outpath = NULL;
 	if (!pdf) {
 		outpath = output ? xstrdup(output) : fs_with_extension(path, "html");
@@ -189,17 +186,7 @@ int cmd_publish(int argc, char **argv)
 		goto out;
 	}
 
-	/* PDF: find the engine first, so nothing runs when it is missing. */
-	{
-		struct weft_error ferr;
-		weft_error_init(&ferr);
-		int found = pdf_find_engine(engine, path, &prog, &ferr);
-		if (found < 0)
-			fprintf(stderr, "weft: %s\n", weft_error_text(&ferr));
-		weft_error_free(&ferr);
-		if (found < 0)
-			goto out;
-	}
+	/* PDF: weave's pdf format finds the TeX engine before anything runs (exit 2 without one) */
 	/* pypublish took the .tex name with -o; accept that too, and keep the LaTeX there */
 	bool tex_named = output && strlen(output) > 4 && !strcmp(output + strlen(output) - 4, ".tex");
 	outpath = tex_named ? fs_with_extension(output, "pdf")
@@ -223,7 +210,6 @@ int cmd_publish(int argc, char **argv)
 	wargv[wargc++] = (char *)path;
 	status = cmd_weave(wargc, wargv);
 out:
-	strbuf_free(&prog);
 	free(outpath);
 	free(wargv);
 	return status;
