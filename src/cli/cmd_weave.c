@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -326,6 +327,11 @@ static int weave_one(const struct weave_args *a, const char *path, bool one_of_m
 
 	if (!to_stdout && (!strcmp(outpath, path) || fs_same_file(outpath, path))) {
 		fprintf(stderr, "weft: the report would overwrite %s; choose another path with -o\n", path);
+		goto out;
+	}
+	struct stat out_st; /* before any chunk runs, not after: the write would fail anyway */
+	if (!to_stdout && stat(outpath, &out_st) == 0 && S_ISDIR(out_st.st_mode)) {
+		fprintf(stderr, "weft: %s: the report's path is a folder; give -o a file name\n", outpath);
 		goto out;
 	}
 	if (a->summary && (!strcmp(a->summary, path) || fs_same_file(a->summary, path) ||

@@ -118,6 +118,15 @@ r = weft("--no-cache", "-f", "markdown", "-o", "r.md", "--summary-json", "s.json
 check("alias: distinct outputs still written", r.returncode == 0 and os.path.exists(os.path.join(d, "s.json")),
       short(r))
 
+# a folder as the report's path is refused before any chunk runs (no chunk's side effect)
+os.makedirs(os.path.join(d, "outdir"), exist_ok=True)
+with open(os.path.join(d, "touch.pmd"), "w") as f:
+    f.write('```python\nopen("ran.txt", "w").close()\n```\n')
+r = weft("--no-cache", "-f", "markdown", "-o", "outdir", "touch.pmd", cwd=d)
+check("alias: a folder as -o refused before running", r.returncode == 2 and "is a folder" in r.stderr
+      and not os.path.exists(os.path.join(d, "ran.txt")) and os.listdir(os.path.join(d, "outdir")) == [],
+      short(r))
+
 # a FIFO (as /dev/null, /dev/stdout) as the output is written into, never replaced by a file
 fifo = os.path.join(d, "report.fifo")
 os.mkfifo(fifo)
