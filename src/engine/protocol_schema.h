@@ -82,6 +82,7 @@
 	F(REP, eval_extra, value, STR, 1)                 \
 	F(REP, names, names, OBJECT, 1)                   \
 	F(REQ, fingerprint, names, ARRAY, 1)              \
+	F(REQ, fingerprint, values, BOOL, 0)              \
 	F(REP, fingerprint, fingerprints, OBJECT, 1)      \
 	F(REQ, track_begin, reads, ARRAY, 1)              \
 	F(REQ, track_begin, cache_dir, STR, 0)            \

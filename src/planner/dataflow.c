@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "planner/settings.h"
 
@@ -366,6 +368,22 @@ void dataflow_mix_state(struct dataflow *df, size_t ui, const char *what)
 	hasher_update_str(&h, "mixed state");
 	hasher_update_str(&h, u->state_key);
 	hasher_update_str(&h, what);
+	hasher_final_hex(&h, u->state_key);
+}
+
+void dataflow_mix_unique(struct dataflow *df, size_t ui)
+{
+	static uint64_t counter;
+	struct unit *u = &df->units[ui];
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct hasher h;
+	hasher_init(&h);
+	hasher_update_str(&h, "unique state");
+	hasher_update_str(&h, u->state_key);
+	hasher_update_u64(&h, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+	hasher_update_u64(&h, (uint64_t)getpid());
+	hasher_update_u64(&h, ++counter);
 	hasher_final_hex(&h, u->state_key);
 }
 

@@ -124,6 +124,13 @@ void dataflow_layout(const struct dataflow *df, size_t ui, char out[HASH_HEX_SIZ
  */
 void dataflow_mix_state(struct dataflow *df, size_t ui, const char *what);
 
+/*
+ * Give unit ui a state key of its own, which no earlier or later run shares:
+ * its results may differ on every run, so nothing downstream may match an
+ * entry made from another one.
+ */
+void dataflow_mix_unique(struct dataflow *df, size_t ui);
+
 /* The unit that last wrote `name` at this point, or -1. */
 int dataflow_writer(const struct dataflow *df, const char *name);
 

@@ -501,6 +501,38 @@ void entry_write_pending(void *walk)
 	*p = (struct pending_entry){0};
 }
 
+/*
+ * A rebuild ran unit ui although downstream entries may chain on its state key
+ * (the clock, the network: it may have made other values than last time).
+ * Keep the state key when the names it saved are the ones its previous entry
+ * holds, so readers of unchanged values still hit; else mix what it saved in.
+ * Names saved by content only: one that could not be saved may differ unseen.
+ */
+static void settle_rebuilt_state(struct walk *w, size_t ui, const json_t *names)
+{
+	struct unit *u = &w->df.units[ui];
+	const char *name;
+	json_t *rec;
+	json_object_foreach((json_t *)names, name, rec)
+		if (json_is_true(json_object_get(rec, "unsaveable"))) {
+			dataflow_mix_unique(&w->df, ui);
+			return;
+		}
+	json_t *old = NULL;
+	bool same = store_entry_get(w->store, u->key, &old, NULL) == 1 &&
+		    !strcmp(json_string_value(json_object_get(old, "state_key")) ?: "", u->state_key) &&
+		    json_equal(json_object_get(old, "names"), (json_t *)names);
+	json_decref(old);
+	if (same)
+		return;
+	char *text = json_dumps(names, JSON_COMPACT | JSON_SORT_KEYS);
+	if (text)
+		dataflow_mix_state(&w->df, ui, text);
+	else
+		dataflow_mix_unique(&w->df, ui);
+	free(text);
+}
+
 /* See entry.h. */
 void entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *files_read,
 		 const char *rng_in, bool rng_changed, double seconds)
@@ -526,6 +558,8 @@ void entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *fil
 	if (!names)
 		goto out;
 	entry_warn_unfaithful(w, ui, names);
+	if (walk_rebuild_requested(w, u))
+		settle_rebuilt_state(w, ui, names);
 
 	json_t *written = json_object();
 	size_t i;
@@ -650,6 +684,8 @@ void entry_store(struct walk *w, size_t ui, const json_t *rec, const json_t *fil
 out:
 	json_decref(meta);
 	json_decref(blobs);
+	if (rc < 0 && walk_rebuild_requested(w, u))
+		dataflow_mix_unique(&w->df, ui); /* as when a rebuild is not stored at all */
 	if (rc < 0)
 		warn_not_cached(w, ui, err);
 	weft_error_free(err);

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util/hash.h"
@@ -370,27 +369,20 @@ static void mix_state(struct walk *w, size_t ui, const json_t *holder, bool ran)
 	struct unit *u = &w->df.units[ui];
 	if (!u->state_known || !holder)
 		return;
+	if (ran && json_is_string(json_object_get(holder, "volatile"))) {
+		dataflow_mix_unique(&w->df, ui); /* its results may differ on every run */
+		return;
+	}
 	const json_t *inputs = json_object_get(holder, "inputs");
-	int vol = ran && json_is_string(json_object_get(holder, "volatile"));
-	if (!vol && !json_array_size(inputs))
+	if (!json_array_size(inputs))
 		return; /* nothing recorded: the state key stays as it was */
 	struct hasher h;
 	hasher_init(&h);
-	hasher_update_str(&h, vol ? "volatile" : "inputs");
+	hasher_update_str(&h, "inputs");
 	hasher_update_str(&h, u->state_key);
-	if (vol) {
-		/* Its results may differ on every run: nothing downstream may match an older one. */
-		static uint64_t counter;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		hasher_update_u64(&h, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
-		hasher_update_u64(&h, (uint64_t)getpid());
-		hasher_update_u64(&h, ++counter);
-	} else {
-		char *text = json_dumps(inputs, JSON_COMPACT | JSON_SORT_KEYS);
-		hasher_update_str(&h, text);
-		free(text);
-	}
+	char *text = json_dumps(inputs, JSON_COMPACT | JSON_SORT_KEYS);
+	hasher_update_str(&h, text);
+	free(text);
 	hasher_final_hex(&h, u->state_key);
 }
 

@@ -192,6 +192,113 @@ static void warn_seen_limits(const struct walk *w, size_t ui, const json_t *reco
 
 /* ---- misses: run and store ---- */
 
+/* Memo namespace: the state key and the writes a cache=False unit last ran to,
+ * by its key, for --frozen, which runs nothing yet must chain its readers' keys alike. */
+#define UNCACHED_RUN_MEMO "uncached-run-1"
+
+/*
+ * A cache=False unit runs on every render with the key cached readers chain
+ * on, and may have computed other values than last time: the clock, a
+ * database, the network. Mix a digest of the values it wrote into its state
+ * key, so readers of a changed value run again and readers of an equal one
+ * still hit. A value that cannot be digested (a connection, code) stands for
+ * itself by name: the code that made it is already in the key. (A rebuild of
+ * a cached unit is settled on what it saved: entry.c.)
+ */
+static int mix_written_values(struct walk *w, size_t ui, const json_t *writes, struct weft_error *err)
+{
+	struct unit *u = &w->df.units[ui];
+	json_t *names = json_array();
+	size_t i;
+	json_t *v;
+	json_array_foreach(writes, i, v)
+		if (json_string_value(v)[0] != '<') /* pseudo-names: settings and the random state */
+			json_array_append_new(names, json_string(json_string_value(v)));
+	if (!json_array_size(names)) {
+		json_decref(names);
+		return 0;
+	}
+	char what[160];
+	snprintf(what, sizeof(what), "chunk %s: digest of the values it wrote", u->label);
+	json_t *reply = walk_request(w, proto_pack(err, w->doc->path, u->line, what, "{s:s, s:O, s:b}", "op",
+						   "fingerprint", "names", names, "values", 1), err);
+	if (!reply) {
+		json_decref(names);
+		return -1;
+	}
+	const json_t *fps = json_object_get(reply, "fingerprints");
+	json_t *digests = json_object();
+	json_array_foreach(names, i, v) {
+		const char *name = json_string_value(v);
+		const json_t *fp = json_object_get(fps, name);
+		json_object_set_new(digests, name, json_string(!fp ? "<unbound>" : json_is_string(fp)
+										 ? json_string_value(fp) : "<no digest>"));
+	}
+	char *text = json_dumps(digests, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(digests);
+	json_decref(names);
+	json_decref(reply);
+	if (!text)
+		return weft_error_set(err, w->doc->path, u->line, 0, "chunk %s: cannot encode the digest of its values",
+				      u->label);
+	dataflow_mix_state(&w->df, ui, text);
+	free(text);
+	return 0;
+}
+
+/*
+ * Remember what cache=False unit ui's run gave (see UNCACHED_RUN_MEMO); best
+ * effort. Written only when it changed: most runs give what the last one did.
+ */
+static void memo_uncached_run(struct walk *w, size_t ui, const json_t *writes)
+{
+	const struct unit *u = &w->df.units[ui];
+	if (!w->store)
+		return;
+	json_t *memo = json_pack("{s:s, s:O}", "state_key", u->state_key, "writes", writes);
+	json_t *last = NULL;
+	if (memo && !(store_memo_get(w->store, UNCACHED_RUN_MEMO, u->key, &last, NULL) == 1 &&
+		      json_equal(last, memo)))
+		store_memo_put(w->store, UNCACHED_RUN_MEMO, u->key, memo, NULL);
+	json_decref(last);
+	json_decref(memo);
+}
+
+/*
+ * --frozen, cache=False unit ui: take the state key and writes of its last
+ * run, so its cached readers chain on what they did then; with no memo, its
+ * code-based state and the writes the analysis predicts. Writes go to `writes`.
+ */
+static void frozen_uncached_state(struct walk *w, size_t ui, json_t *writes)
+{
+	struct unit *u = &w->df.units[ui];
+	json_t *memo = NULL;
+	const char *last = NULL;
+	const json_t *last_writes = NULL;
+	if (u->key_known) {
+		dataflow_set_state(&w->df, ui, NULL, NULL);
+		if (store_memo_get(w->store, UNCACHED_RUN_MEMO, u->key, &memo, NULL) != 1)
+			memo = NULL;
+	}
+	if (memo) {
+		last = json_string_value(json_object_get(memo, "state_key"));
+		last_writes = json_object_get(memo, "writes");
+	}
+	if (last && strlen(last) < sizeof(u->state_key) && json_is_array(last_writes)) {
+		snprintf(u->state_key, sizeof(u->state_key), "%s", last);
+		size_t i;
+		json_t *v;
+		json_array_foreach(last_writes, i, v)
+			if (json_is_string(v) && !settings_is_pseudo(json_string_value(v)))
+				json_array_append(writes, v);
+	} else {
+		json_t *predicted = static_writes(u);
+		json_array_extend(writes, predicted);
+		json_decref(predicted);
+	}
+	json_decref(memo);
+}
+
 /* Run unit ui (a miss, or not cached), with its inputs made live first. */
 static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_error *err)
 {
@@ -257,6 +364,15 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 		dataflow_set_state(&w->df, ui, files_read, rng_in);
 		unitkeys_after_run(w, ui, record);
 		inputs_mix_state(w, ui, record, true);
+		if (!u->cached) {
+			if (mix_written_values(w, ui, writes, err) < 0) {
+				json_decref(files_read);
+				json_decref(writes);
+				rc = -1;
+				goto done;
+			}
+			memo_uncached_run(w, ui, writes);
+		}
 	}
 	char *rng_in_copy = rng_in ? xstrdup(rng_in) : NULL;
 	dataflow_record_writes(&w->df, ui, writes);
@@ -273,6 +389,8 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 		json_t *empty = record ? NULL : json_object();
 		entry_store(w, ui, record ? record : empty, files_read, rng_in_copy, rng_changed, seconds);
 		json_decref(empty);
+	} else if (u->key_known && !untracked && walk_rebuild_requested(w, u)) {
+		dataflow_mix_unique(&w->df, ui); /* rebuilt, not stored: what it made is known to no entry */
 	}
 	free(rng_in_copy);
 	json_decref(files_read);
@@ -514,11 +632,10 @@ static int walk_frozen_unit(struct walk *w, size_t ui, struct weft_error *err)
 		if (o)
 			o->state = CHUNK_SKIPPED;
 		walk_set_why(w, ui, "not cached (cache=False); --frozen runs nothing");
-		json_t *fw = static_writes(u);
+		json_t *fw = json_array();
+		frozen_uncached_state(w, ui, fw);
 		settings_frozen_writes(w, ui, fw);
 		dataflow_record_writes(&w->df, ui, fw);
-		if (u->key_known)
-			dataflow_set_state(&w->df, ui, NULL, NULL);
 	} else if (u->key_known && store_entry_get(w->store, u->key, &meta, err) == 1 &&
 		   entry_valid(w, meta, &why) && unitkeys_entry_valid(w, ui, meta, &why) &&
 		   !frozen_upstream_stale(w, ui, meta, &why) &&

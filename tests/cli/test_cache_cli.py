@@ -319,6 +319,16 @@ check("--frozen: why says what changed", whys(s)["make"] == "stale: code changed
 r, t, s = render(d, "--cache")
 check("render after --frozen: runs the stale chunks, correct", ran(s) == {"make", "total", "double"} and t == fresh(d),
       detail(r, s))
+# a cache=False chunk that reads a file and changes a name in place: its readers
+# chain on what its last run did, so --frozen still finds them
+d = setup("frozen-uncached", chunks(("base", "vals = [1]"),
+                                    ("grow, cache=False", "vals.append(len(open('data.txt').read()))"),
+                                    ("show", "print(vals)")), files={"data.txt": "abc"})
+render(d, "--cache")
+r1, t1, s1 = render(d, "--cache")
+r, t, s = render(d, "--frozen")
+check("--frozen after a cache=False chunk that changed a name in place: its reader 'cached', report as last",
+      r.returncode == 0 and states(s).get("show") == "cached" and t == t1 and t == fresh(d), detail(r, s))
 d = setup("frozen-empty", chunks(("x", "print(1)"), ("y, cache=False", "print(2)")))
 r, t, s = render(d, "--frozen")
 check("--frozen with an empty cache: nothing runs, chunks 'skipped', listed, exit status 0",
@@ -388,6 +398,49 @@ check("--rebuild NAME: re-runs NAME (same result: its reader stays cached)",
       t == fresh(d), detail(r, s))
 r, t, s = render(d, "--cache", "--rebuild", "r1", "--rebuild", "r3")
 check("--rebuild is repeatable", ran(s) == {"r1", "r2", "r3"}, detail(r, s))
+
+# A chunk that runs on every render though its key is unchanged (cache=False,
+# cache_rebuild, --rebuild) may make other values each time (the clock here):
+# its cached readers must show what it made in this render, never an older run's.
+# The clock is read in the chunk and printed by it and by its reader: equal
+# numbers in one report, or the reader is stale.
+CLOCK = "import time\nt = time.time_ns()\nk = 3\nprint('made', t)"
+
+
+def clock_pair(text):
+    """The two printed clock values of a report: (made in the chunk, shown by its reader)."""
+    import re
+    made = re.findall(r"made (\d+)", text or "")
+    shown = re.findall(r"shown (\d+)", text or "")
+    return (made[0] if made else None, shown[0] if shown else None)
+
+
+for label, header, args in (("cache=False", "clock, cache=False", ()),
+                            ("cache_rebuild=True", "clock, cache_rebuild=True", ()),
+                            ("--rebuild NAME", "clock", ("--rebuild", "clock"))):
+    d = setup("clock" + str(counter[0]), chunks((header, CLOCK), ("shown", "print('shown', t)"),
+                                                ("fixed", "print('fixed', k)")))
+    render(d, "--cache")
+    for attempt in range(2):
+        r, t, s = render(d, "--cache", *args)
+        made, shown = clock_pair(t)
+        check(f"{label} (render {attempt + 2}): its reader shows the value made in this render, not a cached one",
+              r.returncode == 0 and made is not None and made == shown and states(s).get("shown") == "ran",
+              f"made {made}, shown {shown}; " + detail(r, s))
+
+# ... and a reader of what it made alike each time still hits: a setup chunk
+# whose values are equal (or cannot be compared: a connection) does not make
+# its readers run.
+for label, header, args in (("cache=False", "setup, cache=False", ()),
+                            ("--rebuild NAME", "setup", ("--rebuild", "setup"))):
+    d = setup("steady" + str(counter[0]), chunks((header, "import sqlite3\ncon = sqlite3.connect(':memory:')\n"
+                                                           "rows = [1, 2, 3]" if "False" in label else "rows = [1, 2, 3]"),
+                                                 ("total", "print(sum(rows))")))
+    render(d, "--cache")
+    render(d, "--cache", *args)
+    r, t, s = render(d, "--cache", *args)
+    check(f"{label}: a reader of values equal to last render's stays cached",
+          r.returncode == 0 and states(s).get("total") == "cached" and t == fresh(d), detail(r, s))
 
 # dependson: `use` reads gen.txt through a subprocess, which neither the name analysis
 # nor the file-open hook sees; only dependson ties it to `gen`.

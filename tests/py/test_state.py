@@ -719,6 +719,38 @@ def names_and_fingerprints():
         del __main__.__dict__["_weft_internal"], __main__.__dict__["weft_test_arr"]
 
 
+@test
+def value_digests_compare_across_processes():
+    """What the planner mixes into a cache=False chunk's state: equal values give
+    equal digests in another interpreter (immutable ones too), other values
+    other digests, code and connections none."""
+    code = textwrap.dedent("""
+        import json, sqlite3, sys
+        import numpy as np, pandas as pd
+        import weft_state as ws
+        vals = {"i": 3, "s": "abc", "t": (1, "x"), "l": [1, {"a": 2.5}], "a": np.arange(4),
+                "df": pd.DataFrame({"c": [1, 2]}), "f": len, "m": sys,
+                "con": sqlite3.connect(":memory:")}
+        out = {}
+        for k, v in vals.items():
+            d = ws.value_digest(v)
+            out[k] = None if d is None else d.hex()
+        print(json.dumps(out))
+        """)
+    digests = []
+    for _ in range(2):
+        digests.append(json.loads(python(code)))
+    a, b = digests
+    for k in ("i", "s", "t", "l", "a", "df"):
+        assert a[k] and a[k] == b[k], (k, a[k], b[k])
+    for k in ("f", "m", "con"):
+        eq(a[k], None)
+    assert len({a[k] for k in ("i", "s", "t", "l", "a", "df")}) == 6
+    eq(ws.value_digest(3) == ws.value_digest(4), False)
+    eq(ws.value_digest(1) == ws.value_digest(1.0), False)   # an equal value of another type
+    eq(ws.value_digest([1, 2]) == ws.value_digest([1, 3]), False)
+
+
 # -- reachability and code state (weft_reach) ----------------------------------------------
 
 @test

@@ -82,11 +82,13 @@ Ops (dispatched by the runtime as op_<name>(req) -> reply dict):
     op_rng_set({"path": file} or {"fds": [fd], "fd": 0}) -> {}
         Global random-number states (random, and numpy's if imported).
     op_names({}) -> {"names": {name: typename}}   user names bound in __main__
-    op_fingerprint({"names": [...]}) -> {"fingerprints": {name: hex or null}}
+    op_fingerprint({"names": [...][, "values": true]}) -> {"fingerprints": {name: hex or null}}
         Content fingerprints (null: cannot be fingerprinted; "" for immutable
         objects; classes, functions, lru caches and modules get a digest of
         their in-place state, weft_reach.code_fingerprint, comparable only
-        within one process).
+        within one process). With "values": value digests, comparable across
+        processes (value_digest; immutable values too, null for code).
+        A name not bound is left out.
 
 The interpreter's dunders (__builtins__, __name__, __spec__, ...; see
 _INTERPRETER_DUNDERS) and names the runtime registers in RUNTIME_NAMES (or
@@ -1087,13 +1089,32 @@ def op_names(req):
                       for k, v in _main_dict().items() if is_user_name(k)}}
 
 
+def value_digest(obj):
+    """A digest of obj's value that another process computes alike for an equal
+    value (immutable values included, unlike fingerprint); None for code,
+    modules and what cannot be pickled faithfully, whose value the code that
+    made them stands for."""
+    if isinstance(obj, _IMMUTABLE) or (type(obj) is tuple and all(isinstance(x, _IMMUTABLE) for x in obj)):
+        import _pickle
+        try:
+            data = _pickle.dumps(obj, protocol=5)
+        except Exception:
+            return None
+        return blake2b(data, digest_size=32).digest()
+    if isinstance(obj, _CODE) or _is_lru(obj):
+        return None  # code_fingerprint is comparable only within one process
+    return fingerprint(obj)
+
+
 def op_fingerprint(req):
-    """Content fingerprints of names in __main__ (see module docstring)."""
+    """Content fingerprints of names in __main__, or with "values" their value
+    digests (see module docstring)."""
     ns = _main_dict()
+    digest = value_digest if req.get("values") else fingerprint
     out = {}
     for n in req.get("names", []):
         if n in ns:
-            fp = fingerprint(ns[n])
+            fp = digest(ns[n])
             out[n] = None if fp is None else fp.hex()
     return {"fingerprints": out}
 
