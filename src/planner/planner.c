@@ -196,43 +196,68 @@ static void warn_seen_limits(const struct walk *w, size_t ui, const json_t *reco
  * by its key, for --frozen, which runs nothing yet must chain its readers' keys alike. */
 #define UNCACHED_RUN_MEMO "uncached-run-1"
 
+/* Is `name` in the JSON array `names`? */
+static bool name_listed(const json_t *names, const char *name)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(names, i, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), name))
+			return true;
+	return false;
+}
+
 /*
  * A cache=False unit runs on every render with the key cached readers chain
  * on, and may have computed other values than last time: the clock, a
  * database, the network. Mix a digest of the values it wrote into its state
  * key, so readers of a changed value run again and readers of an equal one
- * still hit. A value that cannot be digested (a connection, code) stands for
- * itself by name: the code that made it is already in the key. (A rebuild of
- * a cached unit is settled on what it saved: entry.c.)
+ * still hit. A value bound that cannot be digested (a connection, a module,
+ * a class) stands for itself by name: the code that made it is in the key.
+ * Code changed in place (a module's or class's attributes) has no digest that
+ * holds across processes: the state key is then a new one. (A rebuild of a
+ * cached unit is settled on what it saved: entry.c.)
  */
-static int mix_written_values(struct walk *w, size_t ui, const json_t *writes, struct weft_error *err)
+static int mix_written_values(struct walk *w, size_t ui, const json_t *record, const json_t *writes,
+			      struct weft_error *err)
 {
 	struct unit *u = &w->df.units[ui];
+	const json_t *mutated = json_object_get(record, "mutated");
+	bool code_changed = false;
 	json_t *names = json_array();
 	size_t i;
 	json_t *v;
-	json_array_foreach(writes, i, v)
-		if (json_string_value(v)[0] != '<') /* pseudo-names: settings and the random state */
-			json_array_append_new(names, json_string(json_string_value(v)));
-	if (!json_array_size(names)) {
+	json_array_foreach(writes, i, v) {
+		const char *name = json_string_value(v);
+		if (!strncmp(name, "<module ", 8))
+			code_changed = true; /* a module of the document's, changed in place */
+		else if (name[0] != '<') /* other pseudo-names: settings and the random state, keyed apart */
+			json_array_append_new(names, json_string(name));
+	}
+	if (!json_array_size(names) && !code_changed) {
 		json_decref(names);
 		return 0;
 	}
-	char what[160];
-	snprintf(what, sizeof(what), "chunk %s: digest of the values it wrote", u->label);
-	json_t *reply = walk_request(w, proto_pack(err, w->doc->path, u->line, what, "{s:s, s:O, s:b}", "op",
+	json_t *reply = NULL;
+	if (json_array_size(names)) {
+		char what[160];
+		snprintf(what, sizeof(what), "chunk %s: digest of the values it wrote", u->label);
+		reply = walk_request(w, proto_pack(err, w->doc->path, u->line, what, "{s:s, s:O, s:b}", "op",
 						   "fingerprint", "names", names, "values", 1), err);
-	if (!reply) {
-		json_decref(names);
-		return -1;
+		if (!reply) {
+			json_decref(names);
+			return -1;
+		}
 	}
 	const json_t *fps = json_object_get(reply, "fingerprints");
 	json_t *digests = json_object();
 	json_array_foreach(names, i, v) {
 		const char *name = json_string_value(v);
 		const json_t *fp = json_object_get(fps, name);
-		json_object_set_new(digests, name, json_string(!fp ? "<unbound>" : json_is_string(fp)
-										 ? json_string_value(fp) : "<no digest>"));
+		const char *d = !fp ? "<unbound>" : json_is_string(fp) ? json_string_value(fp) : "<no digest>";
+		if (!strcmp(d, "code") && name_listed(mutated, name))
+			code_changed = true;
+		json_object_set_new(digests, name, json_string(d));
 	}
 	char *text = json_dumps(digests, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(digests);
@@ -243,6 +268,8 @@ static int mix_written_values(struct walk *w, size_t ui, const json_t *writes, s
 				      u->label);
 	dataflow_mix_state(&w->df, ui, text);
 	free(text);
+	if (code_changed)
+		dataflow_mix_unique(&w->df, ui);
 	return 0;
 }
 
@@ -365,7 +392,7 @@ static int run_unit(struct walk *w, size_t ui, const json_t *reads, struct weft_
 		unitkeys_after_run(w, ui, record);
 		inputs_mix_state(w, ui, record, true);
 		if (!u->cached) {
-			if (mix_written_values(w, ui, writes, err) < 0) {
+			if (mix_written_values(w, ui, record, writes, err) < 0) {
 				json_decref(files_read);
 				json_decref(writes);
 				rc = -1;

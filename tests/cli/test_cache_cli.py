@@ -428,6 +428,25 @@ for label, header, args in (("cache=False", "clock, cache=False", ()),
               r.returncode == 0 and made is not None and made == shown and states(s).get("shown") == "ran",
               f"made {made}, shown {shown}; " + detail(r, s))
 
+# The clock carried other ways than a plain name: a class attribute, a module
+# of the document's changed in place, a function's default, a list's item.
+CARRIERS = {
+    "class attribute": ("class Box:\n    pass", "Box.t = time.time_ns()", "Box.t"),
+    "module attribute": ("import clockmod", "clockmod.t = time.time_ns()", "clockmod.t"),
+    "function default": ("pass", "def when(t=time.time_ns()):\n    return t", "when()"),
+    "list item": ("box = [0]", "box[0] = time.time_ns()", "box[0]"),
+}
+for label, (first, made, shown) in CARRIERS.items():
+    d = setup("carrier" + str(counter[0]),
+              chunks(("first", first), ("clock, cache=False", f"import time\n{made}\nprint('made', {shown})"),
+                     ("shown", f"print('shown', {shown})")), files={"clockmod.py": "t = 0\n"})
+    render(d, "--cache")
+    r, t, s = render(d, "--cache")
+    made_v, shown_v = clock_pair(t)
+    check(f"cache=False, clock kept in a {label}: its reader shows this render's value",
+          r.returncode == 0 and made_v is not None and made_v == shown_v, f"made {made_v}, shown {shown_v}; "
+          + detail(r, s))
+
 # ... and a reader of what it made alike each time still hits: a setup chunk
 # whose values are equal (or cannot be compared: a connection) does not make
 # its readers run.
@@ -441,6 +460,16 @@ for label, header, args in (("cache=False", "setup, cache=False", ()),
     r, t, s = render(d, "--cache", *args)
     check(f"{label}: a reader of values equal to last render's stays cached",
           r.returncode == 0 and states(s).get("total") == "cached" and t == fresh(d), detail(r, s))
+# a connection made by one cache=False chunk and queried by another: the query's
+# result is digested, the connection counts as made by its code
+d = setup("steady-query", chunks(("connect, cache=False", "import sqlite3\ncon = sqlite3.connect(':memory:')"),
+                                 ("query, cache=False", "rows = con.execute('select 1 union select 2').fetchall()"),
+                                 ("total", "print(sum(r[0] for r in rows))"), ("again", "print(con is not None)")))
+render(d, "--cache")
+r, t, s = render(d, "--cache")
+check("a query through an uncached connection, same rows: its readers stay cached",
+      r.returncode == 0 and states(s).get("total") == "cached" and states(s).get("again") == "cached"
+      and t == fresh(d), detail(r, s))
 
 # dependson: `use` reads gen.txt through a subprocess, which neither the name analysis
 # nor the file-open hook sees; only dependson ties it to `gen`.

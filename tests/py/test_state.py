@@ -722,8 +722,9 @@ def names_and_fingerprints():
 @test
 def value_digests_compare_across_processes():
     """What the planner mixes into a cache=False chunk's state: equal values give
-    equal digests in another interpreter (immutable ones too), other values
-    other digests, code and connections none."""
+    equal digests in another interpreter (immutable ones too, and functions of
+    the document's), other values other digests; other code says "code", a
+    connection has none."""
     code = textwrap.dedent("""
         import json, sqlite3, sys
         import numpy as np, pandas as pd
@@ -731,21 +732,24 @@ def value_digests_compare_across_processes():
         vals = {"i": 3, "s": "abc", "t": (1, "x"), "l": [1, {"a": 2.5}], "a": np.arange(4),
                 "df": pd.DataFrame({"c": [1, 2]}), "f": len, "m": sys,
                 "con": sqlite3.connect(":memory:")}
+        import __main__
+        exec("def later(x, t=5):\\n    return x + t", __main__.__dict__)
+        vals["later"] = __main__.later
         out = {}
         for k, v in vals.items():
             d = ws.value_digest(v)
-            out[k] = None if d is None else d.hex()
+            out[k] = d if d is None or isinstance(d, str) else d.hex()
         print(json.dumps(out))
         """)
     digests = []
     for _ in range(2):
         digests.append(json.loads(python(code)))
     a, b = digests
-    for k in ("i", "s", "t", "l", "a", "df"):
-        assert a[k] and a[k] == b[k], (k, a[k], b[k])
-    for k in ("f", "m", "con"):
-        eq(a[k], None)
-    assert len({a[k] for k in ("i", "s", "t", "l", "a", "df")}) == 6
+    for k in ("i", "s", "t", "l", "a", "df", "later"):     # a function of the document's: by value
+        assert a[k] and a[k] == b[k] and len(a[k]) == 64, (k, a[k], b[k])
+    eq((a["f"], a["m"]), ("code", "code"))
+    eq(a["con"], None)
+    assert len({a[k] for k in ("i", "s", "t", "l", "a", "df", "later")}) == 7
     eq(ws.value_digest(3) == ws.value_digest(4), False)
     eq(ws.value_digest(1) == ws.value_digest(1.0), False)   # an equal value of another type
     eq(ws.value_digest([1, 2]) == ws.value_digest([1, 3]), False)

@@ -87,7 +87,7 @@ Ops (dispatched by the runtime as op_<name>(req) -> reply dict):
         objects; classes, functions, lru caches and modules get a digest of
         their in-place state, weft_reach.code_fingerprint, comparable only
         within one process). With "values": value digests, comparable across
-        processes (value_digest; immutable values too, null for code).
+        processes (value_digest: immutable values too; "code" for code).
         A name not bound is left out.
 
 The interpreter's dunders (__builtins__, __name__, __spec__, ...; see
@@ -1090,10 +1090,11 @@ def op_names(req):
 
 
 def value_digest(obj):
-    """A digest of obj's value that another process computes alike for an equal
-    value (immutable values included, unlike fingerprint); None for code,
-    modules and what cannot be pickled faithfully, whose value the code that
-    made them stands for."""
+    """A digest of obj's value (bytes) that another process computes alike for
+    an equal value, immutable values included (unlike fingerprint); "code" for
+    modules, classes and other code, whose state has no such digest (a function
+    of the document's is digested by value, its globals apart); None for what
+    cannot be pickled faithfully."""
     if isinstance(obj, _IMMUTABLE) or (type(obj) is tuple and all(isinstance(x, _IMMUTABLE) for x in obj)):
         import _pickle
         try:
@@ -1101,8 +1102,17 @@ def value_digest(obj):
         except Exception:
             return None
         return blake2b(data, digest_size=32).digest()
+    if type(obj) is types.FunctionType and getattr(obj, "__module__", None) == "__main__":
+        try:
+            data, bufs = _dump(obj, _main_dict(), strict=False)
+        except Exception:
+            return "code"
+        h = blake2b(bytes(data), digest_size=32)
+        for b in bufs:
+            h.update(memoryview(b).tobytes())
+        return h.digest()
     if isinstance(obj, _CODE) or _is_lru(obj):
-        return None  # code_fingerprint is comparable only within one process
+        return "code"  # code_fingerprint is comparable only within one process
     return fingerprint(obj)
 
 
@@ -1115,7 +1125,7 @@ def op_fingerprint(req):
     for n in req.get("names", []):
         if n in ns:
             fp = digest(ns[n])
-            out[n] = None if fp is None else fp.hex()
+            out[n] = fp if fp is None or isinstance(fp, str) else fp.hex()
     return {"fingerprints": out}
 
 
