@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine/protocol.h"
+#include "planner/walk.h"
 #include "util/strbuf.h"
 
 /* Remember what unit ui, which just ran with tracking record `record`, inserted and deleted. */
@@ -54,16 +55,6 @@ static void order_append(struct order *o, const char *name)
 	json_object_set_new(o->pos, name, json_integer(o->next++));
 }
 
-/* Is `name` in the array `names` (a record's few deleted or moved names)? */
-static bool array_has(const json_t *names, const char *name)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(names, i, v)
-		if (!strcmp(json_string_value(v), name))
-			return true;
-	return false;
-}
 
 /* One name and its position, for sorting the order into an array. */
 struct placed {
@@ -121,7 +112,7 @@ static void order_apply_unit(struct walk *w, size_t t, struct order *order)
 		 * the analysis' deletes still bound afterwards go to the end first.
 		 */
 		json_array_foreach(json_object_get(a, "deletes"), i, v) {
-			if (!json_is_string(v) || array_has(deleted, json_string_value(v)) ||
+			if (!json_is_string(v) || walk_names_has(deleted, json_string_value(v)) ||
 			    !order_has(order, json_string_value(v)))
 				continue;
 			order_append(order, json_string_value(v));
@@ -137,7 +128,7 @@ static void order_apply_unit(struct walk *w, size_t t, struct order *order)
 			if (!json_is_string(v))
 				continue;
 			const char *n = json_string_value(v);
-			if (order_has(order, n) && !array_has(moved, n))
+			if (order_has(order, n) && !walk_names_has(moved, n))
 				continue;
 			order_append(order, n);
 		}

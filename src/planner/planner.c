@@ -196,17 +196,6 @@ static void warn_seen_limits(const struct walk *w, size_t ui, const json_t *reco
  * by its key, for --frozen, which runs nothing yet must chain its readers' keys alike. */
 #define UNCACHED_RUN_MEMO "uncached-run-1"
 
-/* Is `name` in the JSON array `names`? */
-static bool name_listed(const json_t *names, const char *name)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(names, i, v)
-		if (json_is_string(v) && !strcmp(json_string_value(v), name))
-			return true;
-	return false;
-}
-
 /*
  * A cache=False unit runs on every render with the key cached readers chain
  * on, and may have computed other values than last time: the clock, a
@@ -255,7 +244,7 @@ static int mix_written_values(struct walk *w, size_t ui, const json_t *record, c
 		const char *name = json_string_value(v);
 		const json_t *fp = json_object_get(fps, name);
 		const char *d = !fp ? "<unbound>" : json_is_string(fp) ? json_string_value(fp) : "<no digest>";
-		if (!strcmp(d, "code") && name_listed(mutated, name))
+		if (!strcmp(d, "code") && walk_names_has(mutated, name))
 			code_changed = true;
 		json_object_set_new(digests, name, json_string(d));
 	}

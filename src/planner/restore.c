@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "engine/protocol.h"
+#include "planner/walk.h"
 #include "planner/settings.h"
 #include "util/hash.h"
 
@@ -71,13 +72,7 @@ static json_t *restore_item(struct walk *w, const json_t *rec, json_t *fds)
 static bool unit_deleted(const struct walk *w, size_t t, const char *name)
 {
 	const json_t *m = w->meta[t];
-	const json_t *del = m ? json_object_get(m, "deleted") : NULL;
-	size_t i;
-	json_t *v;
-	json_array_foreach(del, i, v)
-		if (json_is_string(v) && !strcmp(json_string_value(v), name))
-			return true;
-	return false;
+	return m && walk_names_has(json_object_get(m, "deleted"), name);
 }
 
 /* Make `name` undefined in the worker ("delete"). 0, or -1 with err. */

@@ -305,6 +305,17 @@ void walk_free(struct walk *w)
 }
 
 /* See walk.h. */
+bool walk_names_has(const json_t *names, const char *name)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(names, i, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), name))
+			return true;
+	return false;
+}
+
+/* See walk.h. */
 bool walk_rebuild_requested(const struct walk *w, const struct unit *u)
 {
 	if (u->kind != UNIT_CHUNK)

@@ -89,6 +89,9 @@ void walk_init(struct walk *w, const struct document *doc, const struct planner_
 
 void walk_free(struct walk *w);
 
+/* Is `name` in `names`, a JSON array of a record's few names (deleted, moved, mutated)? */
+bool walk_names_has(const json_t *names, const char *name);
+
 /* Is unit u's chunk named in --rebuild, or has it cache_rebuild=True? (Its entry is then not used.) */
 bool walk_rebuild_requested(const struct walk *w, const struct unit *u);
 
