@@ -506,7 +506,7 @@ void entry_write_pending(void *walk)
  * (the clock, the network: it may have made other values than last time).
  * Keep the state key when the names it saved are the ones its previous entry
  * holds, so readers of unchanged values still hit; else mix what it saved in.
- * Names saved by content only: one that could not be saved may differ unseen.
+ * A name it could not save may have changed unseen: the state key is then new.
  */
 static void settle_rebuilt_state(struct walk *w, size_t ui, const json_t *names)
 {
