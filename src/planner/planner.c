@@ -196,6 +196,10 @@ static void warn_seen_limits(const struct walk *w, size_t ui, const json_t *reco
  * by its key, for --frozen, which runs nothing yet must chain its readers' keys alike. */
 #define UNCACHED_RUN_MEMO "uncached-run-1"
 
+/* The worker's pseudo-name for the state of a module of the document's, "<module NAME>"
+ * (weft_state.py): in a record's writes when a chunk changed that module in place. */
+#define MODULE_STATE_PREFIX "<module "
+
 /*
  * A cache=False unit runs on every render with the key cached readers chain
  * on, and may have computed other values than last time: the clock, a
@@ -218,25 +222,24 @@ static int mix_written_values(struct walk *w, size_t ui, const json_t *record, c
 	json_t *v;
 	json_array_foreach(writes, i, v) {
 		const char *name = json_string_value(v);
-		if (!strncmp(name, "<module ", 8))
-			code_changed = true; /* a module of the document's, changed in place */
+		if (!name || !strncmp(name, MODULE_STATE_PREFIX, sizeof(MODULE_STATE_PREFIX) - 1))
+			code_changed = true; /* a module of the document's, changed in place (or no name) */
 		else if (name[0] != '<') /* other pseudo-names: settings and the random state, keyed apart */
 			json_array_append_new(names, json_string(name));
 	}
-	if (!json_array_size(names) && !code_changed) {
+	if (code_changed || !json_array_size(names)) {
 		json_decref(names);
+		if (code_changed)
+			dataflow_mix_unique(&w->df, ui);
 		return 0;
 	}
-	json_t *reply = NULL;
-	if (json_array_size(names)) {
-		char what[160];
-		snprintf(what, sizeof(what), "chunk %s: digest of the values it wrote", u->label);
-		reply = walk_request(w, proto_pack(err, w->doc->path, u->line, what, "{s:s, s:O, s:b}", "op",
+	char what[160];
+	snprintf(what, sizeof(what), "chunk %s: digest of the values it wrote", u->label);
+	json_t *reply = walk_request(w, proto_pack(err, w->doc->path, u->line, what, "{s:s, s:O, s:b}", "op",
 						   "fingerprint", "names", names, "values", 1), err);
-		if (!reply) {
-			json_decref(names);
-			return -1;
-		}
+	if (!reply) {
+		json_decref(names);
+		return -1;
 	}
 	const json_t *fps = json_object_get(reply, "fingerprints");
 	json_t *digests = json_object();
